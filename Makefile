@@ -1,0 +1,88 @@
+# brink — build, test and demo.
+#   make            release build: bin/brink
+#   make asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build/asan/
+#   make test       install deps, build the asan variant, run every test (tests/run)
+#   make demo       install deps, build, run the demo (scripts/demo)
+#   make format     format the sources with .clang-format
+#   make bench      run bench/engine-vs-wrk
+
+CC      ?= gcc
+VARIANT ?= release
+BUILD   := build/$(VARIANT)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CSTD    := -std=c11 -D_GNU_SOURCE
+INC     := -Isrc
+ifeq ($(VARIANT),asan)
+  OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN    := -fsanitize=address,undefined
+else
+  OPT      := -O2 -g
+  LDSAN    :=
+endif
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(INC) -MMD -MP
+LDLIBS  := -lssl -lcrypto -lz -lhttp_parser -ljansson -lpthread -lm
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SRV_SRC  := $(wildcard tests/servers/*.c)
+SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
+
+.SECONDARY:
+.PHONY: all asan test demo format clean bench check-format variant-all
+
+all:
+	@$(MAKE) --no-print-directory VARIANT=release variant-all
+	@mkdir -p bin && cp build/release/brink bin/brink
+
+asan:
+	@$(MAKE) --no-print-directory VARIANT=asan variant-all
+
+variant-all: $(BUILD)/brink $(UNIT_BIN) $(SRV_BIN)
+
+$(BUILD)/brink: $(MAIN_OBJ) $(BUILD)/libbrink.a
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libbrink.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libbrink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(BUILD)/servers/%: $(BUILD)/tests/servers/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+test:
+	scripts/install-deps
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory all
+	tests/run build/asan
+
+demo:
+	scripts/install-deps
+	@$(MAKE) --no-print-directory all
+	scripts/demo
+
+bench: all
+	bench/engine-vs-wrk
+
+format:
+	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+
+check-format:
+	@clang-format --dry-run -Werror $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

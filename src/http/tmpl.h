@@ -1,0 +1,44 @@
+/* tmpl.h — request templates. A text with placeholders is compiled once into literal and
+ * placeholder segments; rendering writes into a caller-provided buffer of tmpl_max_len() bytes
+ * and allocates nothing. Placeholders:
+ *   {{seq}}        request sequence number, unique across the run (decimal)
+ *   {{uuid}}       a random v4 UUID
+ *   {{rand:A-B}}   a random integer in [A, B] (A, B decimal, may be negative: {{rand:-5-5}})
+ *   {{now_s}}      wall-clock Unix time in seconds at render time
+ *   {{now_ms}}     wall-clock Unix time in milliseconds
+ *   {{conn}}       connection index (0-based, global across threads)
+ *   {{thread}}     thread index (0-based)
+ * Anything else between {{ and }} is an error at compile time. A '{{' without a closing '}}' is
+ * an error too. There is no escaping: text without '{{' is literal. */
+#ifndef BRINK_TMPL_H
+#define BRINK_TMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/rng.h"
+
+typedef struct tmpl tmpl;
+
+typedef struct tmpl_vars {
+    uint64_t seq;
+    uint32_t conn;
+    uint32_t thread;
+    int64_t now_wall_ns; /* CLOCK_REALTIME in ns; read by the caller only if tmpl_needs_time() */
+    rng *rng;
+} tmpl_vars;
+
+/* Compiles text[0..len). On error returns NULL and writes a one-line message naming the bad
+ * placeholder into err (e.g. "unknown placeholder {{sqe}}"). */
+tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen);
+void tmpl_free(tmpl *t);
+/* Upper bound of a rendering's length in bytes. */
+size_t tmpl_max_len(const tmpl *t);
+/* True when the template has no placeholders (render once, reuse). */
+bool tmpl_is_static(const tmpl *t);
+/* True when the template uses {{now_s}} or {{now_ms}}. */
+bool tmpl_needs_time(const tmpl *t);
+/* Renders into out (at least tmpl_max_len(t) bytes); returns the length written. No NUL. */
+size_t tmpl_render(const tmpl *t, const tmpl_vars *v, char *out);
+
+#endif

@@ -1,0 +1,1119 @@
+/* engine.c — the load engine (see engine.h for the model).
+ *
+ * Threads: each worker thread owns an epoll instance, its share of the connections, its share of
+ * the arrival schedule (open model: global request j belongs to thread j mod T) or of the request
+ * count (closed model), and its own histograms and counters. Nothing is shared on the per-request
+ * path; per-second data goes through a small ring of interval slots that the caller's thread (the
+ * reporter) merges once each second, and totals are merged after the threads end.
+ *
+ * Connections: a state machine (closed → connecting → [tls handshake] → writing → reading → idle)
+ * over a transport (plain or TLS). Level-triggered epoll with EPOLLIN always on; EPOLLOUT is added
+ * only while a connect or a write is pending, so a keep-alive request costs one write and one read
+ * (plus a share of one epoll_wait) — no epoll_ctl per request. Responses are parsed by
+ * libhttp-parser. Connections (re)connect lazily, when a request needs them.
+ *
+ * Latency: every request carries its intended start time (open model: from the schedule; closed
+ * model: when the connection took it) and its actual start time; the corrected latency (intended →
+ * response) and the service time (actual → response) go into two histograms, in µs. */
+#include "load/engine.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/hdrlog.h"
+#include "core/rng.h"
+#include "http/tmpl.h"
+#include "http/transport.h"
+#include "load/sched.h"
+
+#define READ_BUF_SIZE  65536
+#define RING           4
+#define SCAN_PERIOD_NS (10 * NS_PER_MS)
+#define LATE_NS        NS_PER_MS
+#define STOP_DRAIN_NS  NS_PER_S
+#define MAX_EVENTS     256
+#define USER_AGENT     "brink/0.1"
+#define MSG_ID_PREFIX  "msg_"
+#define MSG_ID_LEN     (4 + 36)
+
+static const char *const err_names[ERR__COUNT] = {
+    "connect_refused", "connect_timeout", "request_timeout", "reset", "closed_early", "tls",
+    "parse",           "connect_error",
+};
+
+const char *engine_err_name(engine_err e) {
+    return (unsigned)e < ERR__COUNT ? err_names[e] : "unknown";
+}
+
+typedef enum cstate {
+    CS_CLOSED,
+    CS_CONNECTING,
+    CS_HANDSHAKE,
+    CS_IDLE,
+    CS_WRITING,
+    CS_READING,
+} cstate;
+
+struct worker;
+
+typedef struct conn {
+    struct worker *w;
+    transport_conn tc;
+    cstate st;
+    uint32_t idx; /* global connection index */
+    bool busy;
+    bool epollout;
+    bool done;
+    http_parser parser;
+    const char *out;
+    size_t out_len, out_off;
+    char *buf; /* own request buffer (dynamic templates only) */
+    int64_t intended, started, deadline;
+} conn;
+
+typedef struct interval {
+    hdr_hist *h;
+    int64_t sent, completed, errors;
+} interval;
+
+typedef struct engine engine;
+
+typedef struct worker {
+    engine *e;
+    int id;
+    pthread_t th;
+    int epfd;
+    conn *conns;
+    int nconns;
+    int *idle;
+    int nidle;
+    int active;
+    char *rbuf;
+    /* open model */
+    uint64_t k_due, k_sent; /* local request indices: [k_sent, k_due) are due, not started */
+    int64_t next_due_abs;   /* absolute time of local request k_due; INT64_MAX when done */
+    /* closed model */
+    int64_t quota, issued;
+    uint64_t local_seq;
+    /* stopping */
+    bool stopping;
+    int64_t drain_deadline, stop_at;
+    int64_t next_scan;
+    /* per-second ring */
+    int cur_sec;
+    interval ring[RING];
+    interval *cur;
+    interval sink; /* used when the reporter fell behind */
+    _Atomic int published;
+    _Atomic int consumed;
+    _Atomic bool finished;
+    int64_t dropped_secs;
+    /* totals */
+    hdr_hist *lat, *svc;
+    int64_t sent, responses, http_errors, transport_errors, connects;
+    int64_t err[ERR__COUNT];
+    char first_err[ERR__COUNT][160];
+    int64_t status[600];
+    int64_t bytes_read, bytes_written, late, max_lag_ns, unsent;
+    bool interrupted;
+    /* request rendering */
+    rng rng;
+    sign_ctx *sign;
+    char *scratch; /* body rendering */
+    char *static_req;
+    size_t static_len;
+} worker;
+
+struct engine {
+    const engine_config *cfg;
+    url u;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    const transport *tp;
+    const char *method;
+    bool head;
+    tmpl *path_t, *body_t, **hdr_t;
+    int nhdr;
+    bool user_host, user_cl;
+    bool send_cl;
+    bool dynamic, needs_time;
+    size_t max_len;
+    size_t body_max;
+    bool open;
+    sched sch;
+    int T;
+    int64_t start_ns, end_ns, timeout_ns, max_requests;
+    worker *w;
+    _Atomic int running;
+};
+
+static http_parser_settings parser_settings;
+
+/* ---------------------------------------------------------------- request rendering */
+
+static size_t put(char *p, const char *s, size_t n) {
+    memcpy(p, s, n);
+    return n;
+}
+
+static size_t puts_(char *p, const char *s) {
+    return put(p, s, strlen(s));
+}
+
+static size_t put_u64(char *p, uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    return (size_t)n;
+}
+
+/* Renders one request into out (e->max_len bytes); returns its length, or 0 on failure. */
+static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, char *out) {
+    engine *e = w->e;
+    tmpl_vars v = {.seq = seq, .conn = conn_idx, .thread = (uint32_t)w->id, .rng = &w->rng};
+    int64_t wall = 0;
+    if (e->needs_time || w->sign) wall = clock_wall_ns();
+    v.now_wall_ns = wall;
+    char *p = out;
+    p += puts_(p, e->method);
+    *p++ = ' ';
+    p += tmpl_render(e->path_t, &v, p);
+    p += puts_(p, " HTTP/1.1\r\n");
+    if (!e->user_host) {
+        p += puts_(p, "Host: ");
+        p += puts_(p, e->u.host_header);
+        p += puts_(p, "\r\n");
+    }
+    p += puts_(p, "User-Agent: " USER_AGENT "\r\n");
+    for (int i = 0; i < e->nhdr; i++) {
+        p += tmpl_render(e->hdr_t[i], &v, p);
+        p += put(p, "\r\n", 2);
+    }
+    size_t blen = e->body_t ? tmpl_render(e->body_t, &v, w->scratch) : 0;
+    if (w->sign) {
+        char id[MSG_ID_LEN];
+        memcpy(id, MSG_ID_PREFIX, 4);
+        rng_uuid4(&w->rng, id + 4);
+        int n = sign_headers(w->sign, id, sizeof id, wall / NS_PER_S, w->scratch, blen, p,
+                             e->max_len - (size_t)(p - out));
+        if (n < 0) return 0;
+        p += n;
+    }
+    if (e->send_cl && !e->user_cl) {
+        p += puts_(p, "Content-Length: ");
+        p += put_u64(p, blen);
+        p += put(p, "\r\n", 2);
+    }
+    p += put(p, "\r\n", 2);
+    if (blen) p += put(p, w->scratch, blen);
+    return (size_t)(p - out);
+}
+
+static bool header_is(const char *line, const char *name) {
+    size_t n = strlen(name);
+    return strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
+static void engine_free_templates(engine *e) {
+    tmpl_free(e->path_t);
+    tmpl_free(e->body_t);
+    for (int i = 0; i < e->nhdr; i++) tmpl_free(e->hdr_t[i]);
+    free(e->hdr_t);
+    e->path_t = e->body_t = NULL;
+    e->hdr_t = NULL;
+    e->nhdr = 0;
+}
+
+/* Parses the URL and compiles every template; computes the request's size bound. */
+static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t errlen) {
+    char sub[200];
+    e->cfg = cfg;
+    if (url_parse(cfg->url, &e->u, err, errlen) < 0) return -1;
+    e->method = cfg->method && *cfg->method ? cfg->method : "GET";
+    for (const char *m = e->method; *m; m++) {
+        if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_')) {
+            snprintf(err, errlen, "invalid method '%s' (want an upper-case token like GET, POST)",
+                     e->method);
+            return -1;
+        }
+    }
+    e->head = !strcmp(e->method, "HEAD");
+    e->path_t = tmpl_compile(e->u.path, strlen(e->u.path), sub, sizeof sub);
+    if (!e->path_t) {
+        snprintf(err, errlen, "URL: %s", sub);
+        return -1;
+    }
+    e->hdr_t = calloc((size_t)(cfg->nheaders ? cfg->nheaders : 1), sizeof *e->hdr_t);
+    if (!e->hdr_t) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t hmax = 0;
+    for (int i = 0; i < cfg->nheaders; i++) {
+        const char *h = cfg->headers[i].text;
+        const char *colon = strchr(h, ':');
+        if (!colon || colon == h || strpbrk(h, "\r\n")) {
+            snprintf(err, errlen, "invalid header '%s' (want \"Name: value\")", h);
+            return -1;
+        }
+        for (const char *c = h; c < colon; c++) {
+            if (*c <= ' ' || *c == 0x7f || strchr("()<>@,;\\\"/[]?={}", *c)) {
+                snprintf(err, errlen, "invalid header name in '%s'", h);
+                return -1;
+            }
+        }
+        e->hdr_t[i] = tmpl_compile(h, strlen(h), sub, sizeof sub);
+        if (!e->hdr_t[i]) {
+            snprintf(err, errlen, "header '%.*s': %s", (int)(colon - h), h, sub);
+            return -1;
+        }
+        e->nhdr = i + 1;
+        hmax += tmpl_max_len(e->hdr_t[i]) + 2;
+        if (header_is(h, "host")) e->user_host = true;
+        if (header_is(h, "content-length")) e->user_cl = true;
+        if (!tmpl_is_static(e->hdr_t[i])) e->dynamic = true;
+        if (tmpl_needs_time(e->hdr_t[i])) e->needs_time = true;
+    }
+    if (cfg->body) {
+        e->body_t = tmpl_compile(cfg->body, cfg->body_len, sub, sizeof sub);
+        if (!e->body_t) {
+            snprintf(err, errlen, "body: %s", sub);
+            return -1;
+        }
+        e->body_max = tmpl_max_len(e->body_t);
+        if (!tmpl_is_static(e->body_t)) e->dynamic = true;
+        if (tmpl_needs_time(e->body_t)) e->needs_time = true;
+    }
+    if (!tmpl_is_static(e->path_t)) e->dynamic = true;
+    if (tmpl_needs_time(e->path_t)) e->needs_time = true;
+    e->send_cl = cfg->body || !strcmp(e->method, "POST") || !strcmp(e->method, "PUT") ||
+                 !strcmp(e->method, "PATCH");
+    size_t sign_max = 0;
+    if (cfg->sign != SIGN_NONE) {
+        if (!cfg->secret || !cfg->secret_len) {
+            snprintf(err, errlen, "--sign %s needs a secret (--secret-env VAR or --secret-file F)",
+                     sign_scheme_name(cfg->sign));
+            return -1;
+        }
+        sign_ctx *s = sign_new(cfg->sign, cfg->secret, cfg->secret_len, sub, sizeof sub);
+        if (!s) {
+            snprintf(err, errlen, "%s", sub);
+            return -1;
+        }
+        sign_max = sign_headers_max(s, MSG_ID_LEN);
+        sign_free(s);
+        e->dynamic = true;
+    }
+    e->max_len = strlen(e->method) + 1 + tmpl_max_len(e->path_t) + 16 + 8 +
+                 strlen(e->u.host_header) + 2 + sizeof("User-Agent: " USER_AGENT "\r\n") + hmax +
+                 sign_max + 40 + 2 + e->body_max + 16;
+    return 0;
+}
+
+int engine_check(const engine_config *cfg, char *err, size_t errlen) {
+    engine e;
+    memset(&e, 0, sizeof e);
+    int rc = engine_prepare(&e, cfg, err, errlen);
+    engine_free_templates(&e);
+    url_free(&e.u);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- connection state machine */
+
+static void conn_next(conn *c, int64_t now);
+static void conn_write(conn *c, int64_t now);
+static void conn_read(conn *c, int64_t now);
+
+static void note_error(worker *w, engine_err cls, const char *detail) {
+    w->err[cls]++;
+    w->transport_errors++;
+    w->cur->errors++;
+    if (!w->first_err[cls][0] && detail)
+        snprintf(w->first_err[cls], sizeof w->first_err[cls], "%s", detail);
+}
+
+static void conn_close(conn *c) {
+    if (c->tc.fd >= 0) c->w->e->tp->close(&c->tc);
+    c->tc.fd = -1;
+    c->st = CS_CLOSED;
+    c->epollout = false;
+}
+
+static void set_epollout(conn *c, bool on) {
+    if (c->epollout == on) return;
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+    epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->tc.fd, &ev);
+    c->epollout = on;
+}
+
+/* The request on c failed without a response. */
+static void conn_fail(conn *c, engine_err cls, const char *detail, int64_t now) {
+    worker *w = c->w;
+    note_error(w, cls, detail);
+    conn_close(c);
+    c->busy = false;
+    w->active--;
+    /* no immediate retry here (a failure inside conn_start would recurse): the loop dispatches
+     * idle connections on its next turn */
+    w->idle[w->nidle++] = (int)(c - w->conns);
+}
+
+static engine_err classify_errno(int e, bool connecting) {
+    switch (e) {
+    case ECONNREFUSED: return ERR_CONNECT_REFUSED;
+    case ETIMEDOUT: return connecting ? ERR_CONNECT_TIMEOUT : ERR_RESET;
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED: return connecting ? ERR_CONNECT_OTHER : ERR_RESET;
+    default: return connecting ? ERR_CONNECT_OTHER : ERR_RESET;
+    }
+}
+
+static void conn_connected(conn *c, int64_t now) {
+    engine *e = c->w->e;
+    if (e->u.tls) {
+        c->st = CS_HANDSHAKE;
+        int rc = e->tp->handshake(&c->tc, e->u.host, e->u.host_is_ip);
+        if (rc == TRANSPORT_TLS_ERROR) {
+            conn_fail(c, ERR_TLS, transport_tls_last_error(), now);
+            return;
+        }
+        if (rc == 0) {
+            set_epollout(c, c->tc.want_write);
+            return;
+        }
+    }
+    c->st = CS_WRITING;
+    conn_write(c, now);
+}
+
+static void conn_connect(conn *c, int64_t now) {
+    worker *w = c->w;
+    engine *e = w->e;
+    int fd = socket(e->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        conn_fail(c, ERR_CONNECT_OTHER, strerror(errno), now);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->tc.fd = fd;
+    c->tc.ssl = NULL;
+    w->connects++;
+    int rc = connect(fd, (struct sockaddr *)&e->addr, e->addrlen);
+    if (rc < 0 && errno != EINPROGRESS) {
+        int er = errno;
+        conn_fail(c, classify_errno(er, true), strerror(er), now);
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        conn_fail(c, ERR_CONNECT_OTHER, strerror(errno), now);
+        return;
+    }
+    c->epollout = true;
+    c->st = CS_CONNECTING;
+    if (rc == 0) conn_connected(c, now);
+}
+
+static void conn_connect_done(conn *c, int64_t now) {
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (getsockopt(c->tc.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
+    if (soerr) {
+        conn_fail(c, classify_errno(soerr, true), strerror(soerr), now);
+        return;
+    }
+    conn_connected(c, now);
+}
+
+/* Starts a request on an idle connection c. */
+static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
+    worker *w = c->w;
+    engine *e = w->e;
+    c->busy = true;
+    w->active++;
+    w->sent++;
+    w->cur->sent++;
+    c->intended = intended;
+    c->started = now;
+    c->deadline = now + e->timeout_ns;
+    int64_t lag = now - intended;
+    if (lag > LATE_NS) w->late++;
+    if (lag > w->max_lag_ns) w->max_lag_ns = lag;
+    if (e->dynamic) {
+        c->out = c->buf;
+        c->out_len = render_request(w, c->idx, seq, c->buf);
+        if (!c->out_len) {
+            conn_fail(c, ERR_CONNECT_OTHER, "request rendering failed", now);
+            return;
+        }
+    } else {
+        c->out = w->static_req;
+        c->out_len = w->static_len;
+    }
+    c->out_off = 0;
+    c->done = false;
+    http_parser_init(&c->parser, HTTP_RESPONSE);
+    c->parser.data = c;
+    if (c->st == CS_CLOSED) {
+        conn_connect(c, now);
+    } else {
+        c->st = CS_WRITING;
+        conn_write(c, now);
+    }
+}
+
+static void conn_write(conn *c, int64_t now) {
+    worker *w = c->w;
+    const transport *tp = w->e->tp;
+    while (c->out_off < c->out_len) {
+        ssize_t n = tp->write(&c->tc, c->out + c->out_off, c->out_len - c->out_off);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            w->bytes_written += n;
+            continue;
+        }
+        if (n == TRANSPORT_AGAIN) {
+            set_epollout(c, c->tc.want_write);
+            return;
+        }
+        if (n == TRANSPORT_TLS_ERROR)
+            conn_fail(c, ERR_TLS, transport_tls_last_error(), now);
+        else
+            conn_fail(c, ERR_RESET, strerror(c->tc.last_errno ? c->tc.last_errno : EPIPE), now);
+        return;
+    }
+    c->st = CS_READING;
+    set_epollout(c, false);
+}
+
+static void conn_response(conn *c, int64_t now) {
+    worker *w = c->w;
+    int64_t lat_us = (now - c->intended) / NS_PER_US;
+    int64_t svc_us = (now - c->started) / NS_PER_US;
+    if (lat_us < 1) lat_us = 1;
+    if (svc_us < 1) svc_us = 1;
+    if (lat_us > HDR_DEFAULT_HIGHEST) lat_us = HDR_DEFAULT_HIGHEST;
+    if (svc_us > HDR_DEFAULT_HIGHEST) svc_us = HDR_DEFAULT_HIGHEST;
+    hdr_record(w->lat, lat_us);
+    hdr_record(w->svc, svc_us);
+    hdr_record(w->cur->h, lat_us);
+    w->cur->completed++;
+    w->responses++;
+    unsigned st = c->parser.status_code;
+    w->status[st < 600 ? st : 0]++;
+    if (st >= 400) {
+        w->http_errors++;
+        w->cur->errors++;
+    }
+    bool keep = http_should_keep_alive(&c->parser);
+    c->busy = false;
+    w->active--;
+    if (keep)
+        c->st = CS_IDLE;
+    else
+        conn_close(c);
+    conn_next(c, now);
+}
+
+static void conn_handshake(conn *c, int64_t now) {
+    engine *e = c->w->e;
+    int rc = e->tp->handshake(&c->tc, e->u.host, e->u.host_is_ip);
+    if (rc == TRANSPORT_TLS_ERROR) {
+        conn_fail(c, ERR_TLS, transport_tls_last_error(), now);
+    } else if (rc == 0) {
+        set_epollout(c, c->tc.want_write);
+    } else {
+        c->st = CS_WRITING;
+        conn_write(c, now);
+    }
+}
+
+static void conn_read(conn *c, int64_t now) {
+    worker *w = c->w;
+    const transport *tp = w->e->tp;
+    for (;;) {
+        ssize_t n = tp->read(&c->tc, w->rbuf, READ_BUF_SIZE);
+        if (n > 0) {
+            w->bytes_read += n;
+            if (c->st != CS_READING) { /* data nobody asked for: drop the connection */
+                if (c->busy)
+                    conn_fail(c, ERR_PARSE, "response before the request was sent", now);
+                else
+                    conn_close(c);
+                return;
+            }
+            http_parser_execute(&c->parser, &parser_settings, w->rbuf, (size_t)n);
+            enum http_errno he = HTTP_PARSER_ERRNO(&c->parser);
+            if (c->done) {
+                conn_response(c, now);
+                return;
+            }
+            if (he != HPE_OK) {
+                conn_fail(c, ERR_PARSE, http_errno_description(he), now);
+                return;
+            }
+            if (tp->pending(&c->tc) || (size_t)n == READ_BUF_SIZE) continue;
+            return;
+        }
+        if (n == TRANSPORT_AGAIN) {
+            if (c->tc.want_write) set_epollout(c, true);
+            return;
+        }
+        if (!c->busy) { /* the server closed an idle keep-alive connection */
+            conn_close(c);
+            return;
+        }
+        if (n == TRANSPORT_EOF && c->st == CS_READING) {
+            http_parser_execute(&c->parser, &parser_settings, NULL, 0);
+            if (c->done) {
+                conn_response(c, now);
+                return;
+            }
+            conn_fail(c, ERR_CLOSED_EARLY, "connection closed before a complete response", now);
+            return;
+        }
+        if (n == TRANSPORT_TLS_ERROR)
+            conn_fail(c, ERR_TLS, transport_tls_last_error(), now);
+        else if (n == TRANSPORT_EOF)
+            conn_fail(c, ERR_CLOSED_EARLY, "connection closed", now);
+        else
+            conn_fail(c, ERR_RESET, strerror(c->tc.last_errno), now);
+        return;
+    }
+}
+
+static int on_headers_complete(http_parser *p) {
+    conn *c = p->data;
+    unsigned s = p->status_code;
+    /* 1xx, 204, 304 and answers to HEAD have no body whatever their headers say */
+    if ((s >= 100 && s < 200) || s == 204 || s == 304 || c->w->e->head) return 1;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+    conn *c = p->data;
+    unsigned s = p->status_code;
+    if (s >= 100 && s < 200 && s != 101) return 0; /* interim response: the real one follows */
+    c->done = true;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- scheduling */
+
+static void advance_due(worker *w, int64_t now) {
+    engine *e = w->e;
+    while (w->next_due_abs <= now) {
+        w->k_due++;
+        uint64_t j = (uint64_t)w->id + w->k_due * (uint64_t)e->T;
+        int64_t t =
+            (e->max_requests && (int64_t)j >= e->max_requests) ? -1 : sched_time_of(&e->sch, j);
+        w->next_due_abs = t < 0 ? INT64_MAX : e->start_ns + t;
+    }
+}
+
+static bool closed_can_send(const worker *w) {
+    return w->quota < 0 || w->issued < w->quota;
+}
+
+/* Gives c its next request if one is due, or puts it on the idle stack. */
+static void conn_next(conn *c, int64_t now) {
+    worker *w = c->w;
+    engine *e = w->e;
+    if (!w->stopping) {
+        if (e->open) {
+            if (w->k_sent < w->k_due) {
+                uint64_t k = w->k_sent++;
+                uint64_t j = (uint64_t)w->id + k * (uint64_t)e->T;
+                conn_start(c, e->start_ns + sched_time_of(&e->sch, j), j, now);
+                return;
+            }
+        } else if (closed_can_send(w) && now < e->end_ns) {
+            w->issued++;
+            uint64_t seq = w->local_seq++ * (uint64_t)e->T + (uint64_t)w->id;
+            conn_start(c, now, seq, now);
+            return;
+        }
+    }
+    w->idle[w->nidle++] = (int)(c - w->conns);
+}
+
+static void dispatch_idle(worker *w, int64_t now) {
+    engine *e = w->e;
+    int budget = w->nconns; /* each connection at most once a turn, even if it fails at once */
+    while (w->nidle > 0 && !w->stopping && budget-- > 0) {
+        if (e->open ? w->k_sent >= w->k_due : (!closed_can_send(w) || now >= e->end_ns)) break;
+        conn *c = &w->conns[w->idle[--w->nidle]];
+        conn_next(c, now);
+    }
+}
+
+/* ---------------------------------------------------------------- per-second ring */
+
+static void reset_interval(interval *iv) {
+    if (iv->h) hdr_reset(iv->h);
+    iv->sent = iv->completed = iv->errors = 0;
+}
+
+static void roll_second(worker *w, int64_t now) {
+    int sec = (int)((now - w->e->start_ns) / NS_PER_S);
+    if (sec <= w->cur_sec) return;
+    atomic_store_explicit(&w->published, sec - 1, memory_order_release);
+    w->cur_sec = sec;
+    int consumed = atomic_load_explicit(&w->consumed, memory_order_acquire);
+    if (consumed >= sec - RING) {
+        w->cur = &w->ring[sec % RING];
+    } else {
+        w->cur = &w->sink; /* the reporter is behind: keep totals, drop the interval */
+        reset_interval(&w->sink);
+        w->dropped_secs++;
+    }
+}
+
+/* ---------------------------------------------------------------- worker loop */
+
+static void scan_timeouts(worker *w, int64_t now) {
+    for (int i = 0; i < w->nconns; i++) {
+        conn *c = &w->conns[i];
+        if (!c->busy || now < c->deadline) continue;
+        bool connecting = c->st == CS_CONNECTING || c->st == CS_HANDSHAKE;
+        conn_fail(c, connecting ? ERR_CONNECT_TIMEOUT : ERR_REQUEST_TIMEOUT,
+                  connecting ? "no connection within the timeout"
+                             : "no response within the timeout",
+                  now);
+    }
+}
+
+static void begin_stop(worker *w, int64_t now, bool interrupted) {
+    engine *e = w->e;
+    w->stopping = true;
+    w->stop_at = now;
+    w->interrupted = interrupted;
+    w->drain_deadline = now + (interrupted ? STOP_DRAIN_NS : e->timeout_ns + 50 * NS_PER_MS);
+    if (e->open) {
+        advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
+        w->unsent = (int64_t)(w->k_due - w->k_sent);
+    }
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    engine *e = w->e;
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t now = clock_now_ns();
+    while (now < e->start_ns) {
+        struct timespec ts = {0, (long)(e->start_ns - now)};
+        nanosleep(&ts, NULL);
+        now = clock_now_ns();
+    }
+    w->next_scan = now + SCAN_PERIOD_NS;
+    for (;;) {
+        now = clock_now_ns();
+        roll_second(w, now);
+        if (!w->stopping) {
+            if (e->open) advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
+            dispatch_idle(w, now);
+            bool stop = e->cfg->stop && *e->cfg->stop;
+            if (stop)
+                begin_stop(w, now, true);
+            else if (now >= e->end_ns)
+                begin_stop(w, now, false);
+            else if (e->open && w->next_due_abs == INT64_MAX && w->k_sent >= w->k_due)
+                begin_stop(w, now, false);
+            else if (!e->open && !closed_can_send(w) && w->active == 0)
+                begin_stop(w, now, false);
+        }
+        if (now >= w->next_scan) {
+            scan_timeouts(w, now);
+            w->next_scan = now + SCAN_PERIOD_NS;
+        }
+        if (w->stopping) {
+            if (e->cfg->stop && *e->cfg->stop && !w->interrupted) {
+                w->interrupted = true;
+                if (w->drain_deadline > now + STOP_DRAIN_NS)
+                    w->drain_deadline = now + STOP_DRAIN_NS;
+            }
+            if (w->active == 0 || now >= w->drain_deadline) break;
+        }
+        /* sleep until the next due request, second boundary, timeout scan or drain deadline */
+        int64_t wake = w->next_scan;
+        int64_t next_sec = e->start_ns + (int64_t)(w->cur_sec + 1) * NS_PER_S;
+        if (next_sec < wake) wake = next_sec;
+        if (!w->stopping && e->open && w->nidle > 0 && w->next_due_abs < wake)
+            wake = w->next_due_abs;
+        if (!w->stopping && e->end_ns < wake) wake = e->end_ns;
+        if (w->stopping && w->drain_deadline < wake) wake = w->drain_deadline;
+        int64_t dt = wake - now;
+        if (dt < 0) dt = 0;
+        struct timespec ts = {(time_t)(dt / NS_PER_S), (long)(dt % NS_PER_S)};
+        int n = epoll_pwait2(w->epfd, evs, MAX_EVENTS, &ts, NULL);
+        if (n <= 0) continue;
+        now = clock_now_ns();
+        for (int i = 0; i < n; i++) {
+            conn *c = evs[i].data.ptr;
+            uint32_t ev = evs[i].events;
+            switch (c->st) {
+            case CS_CONNECTING:
+                if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) conn_connect_done(c, now);
+                break;
+            case CS_HANDSHAKE: conn_handshake(c, now); break;
+            case CS_WRITING:
+                if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+                    conn_write(c, now);
+                else if (ev & EPOLLIN)
+                    conn_read(c, now);
+                break;
+            case CS_READING:
+            case CS_IDLE: conn_read(c, now); break;
+            case CS_CLOSED: break;
+            }
+        }
+    }
+    /* whatever is still in flight was cut off by the stop */
+    for (int i = 0; i < w->nconns; i++) {
+        if (w->conns[i].busy) {
+            w->conns[i].busy = false;
+            w->active--;
+        }
+        conn_close(&w->conns[i]);
+    }
+    atomic_store_explicit(&w->published, w->cur_sec, memory_order_release);
+    atomic_store(&w->finished, true);
+    atomic_fetch_sub(&e->running, 1);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- setup, reporting, teardown */
+
+static void worker_free(worker *w) {
+    if (w->conns) {
+        for (int i = 0; i < w->nconns; i++) free(w->conns[i].buf);
+    }
+    free(w->conns);
+    free(w->idle);
+    free(w->rbuf);
+    free(w->scratch);
+    free(w->static_req);
+    hdr_free(w->lat);
+    hdr_free(w->svc);
+    for (int i = 0; i < RING; i++) hdr_free(w->ring[i].h);
+    hdr_free(w->sink.h);
+    sign_free(w->sign);
+    if (w->epfd >= 0) close(w->epfd);
+}
+
+static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn, char *err,
+                       size_t errlen) {
+    const engine_config *cfg = e->cfg;
+    w->e = e;
+    w->id = id;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->nconns = nconns;
+    w->conns = calloc((size_t)nconns, sizeof *w->conns);
+    w->idle = calloc((size_t)nconns, sizeof *w->idle);
+    w->rbuf = malloc(READ_BUF_SIZE);
+    w->scratch = malloc(e->body_max + 1);
+    w->lat = hdr_new_default();
+    w->svc = hdr_new_default();
+    w->sink.h = hdr_new_default();
+    for (int i = 0; i < RING; i++) w->ring[i].h = hdr_new_default();
+    if (w->epfd < 0 || !w->conns || !w->idle || !w->rbuf || !w->scratch || !w->lat || !w->svc ||
+        !w->sink.h || !w->ring[RING - 1].h || !w->ring[0].h || !w->ring[1].h || !w->ring[2].h) {
+        snprintf(err, errlen, "out of memory (or epoll) while setting up thread %d", id);
+        return -1;
+    }
+    w->cur = &w->ring[0];
+    w->cur_sec = 0;
+    atomic_init(&w->published, -1);
+    atomic_init(&w->consumed, -1);
+    rng_seed(&w->rng);
+    if (cfg->sign != SIGN_NONE) {
+        w->sign = sign_new(cfg->sign, cfg->secret, cfg->secret_len, err, errlen);
+        if (!w->sign) return -1;
+    }
+    for (int i = 0; i < nconns; i++) {
+        conn *c = &w->conns[i];
+        c->w = w;
+        c->tc.fd = -1;
+        c->idx = (uint32_t)(first_conn + i);
+        if (e->dynamic) {
+            c->buf = malloc(e->max_len);
+            if (!c->buf) {
+                snprintf(err, errlen, "out of memory for request buffers");
+                return -1;
+            }
+        }
+        w->idle[w->nidle++] = nconns - 1 - i; /* conn 0 first */
+    }
+    if (!e->dynamic) {
+        w->static_req = malloc(e->max_len);
+        if (!w->static_req) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        w->static_len = render_request(w, 0, 0, w->static_req);
+    }
+    /* open model: this thread's first request */
+    if (e->open) {
+        uint64_t j = (uint64_t)id;
+        int64_t t =
+            (e->max_requests && (int64_t)j >= e->max_requests) ? -1 : sched_time_of(&e->sch, j);
+        w->next_due_abs = t < 0 ? INT64_MAX : e->start_ns + t;
+        w->k_due = 0;
+    } else {
+        int64_t n = e->max_requests;
+        w->quota = n ? n / e->T + (id < n % e->T ? 1 : 0) : -1;
+    }
+    return 0;
+}
+
+/* Merges second s of every worker into one engine_second and hands it out. */
+static void report_second(engine *e, engine_result *res, hdr_hist *acc, int s, double length_s,
+                          int *cap) {
+    engine_second es = {.index = s, .length_s = length_s};
+    hdr_reset(acc);
+    for (int i = 0; i < e->T; i++) {
+        worker *w = &e->w[i];
+        interval *iv = &w->ring[s % RING];
+        int last = atomic_load_explicit(&w->published, memory_order_acquire);
+        if (s <= last) {
+            es.sent += iv->sent;
+            es.completed += iv->completed;
+            es.errors += iv->errors;
+            hdr_merge(acc, iv->h);
+            reset_interval(iv);
+        }
+        atomic_store_explicit(&w->consumed, s, memory_order_release);
+    }
+    if (e->open) {
+        es.offered = sched_due_before(&e->sch, (int64_t)(s + 1) * NS_PER_S) -
+                     sched_due_before(&e->sch, (int64_t)s * NS_PER_S);
+        if (e->max_requests) {
+            double before = sched_due_before(&e->sch, (int64_t)s * NS_PER_S);
+            double lim = (double)e->max_requests;
+            if (before >= lim)
+                es.offered = 0;
+            else if (before + es.offered > lim)
+                es.offered = lim - before;
+        }
+    }
+    es.p50_us = hdr_value_at_percentile(acc, 50);
+    es.p99_us = hdr_value_at_percentile(acc, 99);
+    es.max_us = hdr_max(acc);
+    if (res->nseconds == *cap) {
+        int ncap = *cap ? *cap * 2 : 64;
+        engine_second *grown = realloc(res->timeline, sizeof *grown * (size_t)ncap);
+        if (!grown) return;
+        res->timeline = grown;
+        *cap = ncap;
+    }
+    res->timeline[res->nseconds++] = es;
+    if (e->cfg->on_second) e->cfg->on_second(e->cfg->ud, &es);
+}
+
+static int min_published(engine *e) {
+    int m = INT32_MAX;
+    for (int i = 0; i < e->T; i++) {
+        int p = atomic_load_explicit(&e->w[i].published, memory_order_acquire);
+        if (!atomic_load(&e->w[i].finished) && p < m) m = p;
+    }
+    return m;
+}
+
+int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t errlen) {
+    memset(res, 0, sizeof *res);
+    if (!parser_settings.on_message_complete) {
+        parser_settings.on_headers_complete = on_headers_complete;
+        parser_settings.on_message_complete = on_message_complete;
+    }
+    engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    hdr_hist *acc = NULL;
+    if (engine_prepare(e, cfg, err, errlen) < 0) goto out;
+    if (url_resolve(&e->u, &e->addr, &e->addrlen, err, errlen) < 0) goto out;
+    e->tp = e->u.tls ? &transport_tls : &transport_plain;
+    if (e->u.tls && transport_tls_init(cfg->insecure, err, errlen) < 0) goto out;
+    int conns = cfg->connections > 0 ? cfg->connections : 64;
+    int T = cfg->threads > 0 ? cfg->threads : 1;
+    if (T > conns) T = conns;
+    e->T = T;
+    e->timeout_ns = cfg->timeout_ns > 0 ? cfg->timeout_ns : 5 * NS_PER_S;
+    e->max_requests = cfg->max_requests;
+    e->open = cfg->rate > 0 || cfg->nstages > 0;
+    int64_t duration = cfg->duration_ns;
+    if (e->open) {
+        if (cfg->nstages > 0) {
+            if (sched_stages(&e->sch, cfg->rate, cfg->stages, cfg->nstages) < 0) {
+                snprintf(err, errlen, "too many stages (at most %d)", SCHED_MAX_STAGES);
+                goto out;
+            }
+            duration = e->sch.total_ns;
+        } else {
+            if (duration <= 0 && cfg->max_requests > 0)
+                duration = (int64_t)((double)cfg->max_requests / cfg->rate * NS_PER_S) + NS_PER_S;
+            if (duration <= 0) duration = 10 * NS_PER_S;
+            sched_constant(&e->sch, cfg->rate, duration);
+        }
+    }
+    acc = hdr_new_default();
+    e->w = calloc((size_t)T, sizeof *e->w);
+    if (!acc || !e->w) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < T; i++) e->w[i].epfd = -1;
+    e->start_ns = clock_now_ns() + 20 * NS_PER_MS; /* threads start together */
+    e->end_ns = duration > 0 ? e->start_ns + duration : INT64_MAX;
+    int first = 0;
+    for (int i = 0; i < T; i++) {
+        int n = conns / T + (i < conns % T ? 1 : 0);
+        if (worker_init(e, &e->w[i], i, n, first, err, errlen) < 0) goto out_workers;
+        first += n;
+    }
+    res->start_wall_ns = clock_wall_ns() + (e->start_ns - clock_now_ns());
+    /* worker threads never take SIGINT/SIGTERM: the caller's handler sets cfg->stop */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    atomic_init(&e->running, T);
+    int started = 0;
+    for (int i = 0; i < T; i++) {
+        if (pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]) != 0) {
+            snprintf(err, errlen, "cannot start thread %d", i);
+            break;
+        }
+        started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started < T) {
+        if (cfg->stop) *cfg->stop = 1;
+        for (int i = 0; i < started; i++) pthread_join(e->w[i].th, NULL);
+        goto out_workers;
+    }
+
+    /* the reporter: merge each second once every thread has moved past it */
+    int next = 0, cap = 0;
+    while (atomic_load(&e->running) > 0) {
+        int64_t now = clock_now_ns();
+        int64_t target = e->start_ns + (int64_t)(next + 1) * NS_PER_S + 2 * NS_PER_MS;
+        int64_t dt = target - now;
+        if (dt > 50 * NS_PER_MS) dt = 50 * NS_PER_MS;
+        if (dt > 0) {
+            struct timespec ts = {0, (long)dt};
+            nanosleep(&ts, NULL);
+        }
+        while (min_published(e) >= next && min_published(e) != INT32_MAX) {
+            report_second(e, res, acc, next, 1.0, &cap);
+            if (cfg->hdr_log) hdrlog_write(cfg->hdr_log, "latency", next, 1.0, acc);
+            next++;
+        }
+    }
+    for (int i = 0; i < T; i++) pthread_join(e->w[i].th, NULL);
+    int64_t end = clock_now_ns();
+    res->elapsed_s = (double)(end - e->start_ns) / NS_PER_S;
+    int last = -1;
+    for (int i = 0; i < T; i++) {
+        int p = atomic_load(&e->w[i].published);
+        if (p > last) last = p;
+    }
+    for (; next <= last; next++) {
+        double len = res->elapsed_s - next;
+        if (len > 1.0) len = 1.0;
+        if (len < 0.001) len = 0.001;
+        report_second(e, res, acc, next, len, &cap);
+        if (cfg->hdr_log) hdrlog_write(cfg->hdr_log, "latency", next, len, acc);
+    }
+
+    /* totals */
+    res->open_model = e->open;
+    res->threads = T;
+    res->connections = conns;
+    res->latency = hdr_new_default();
+    res->service = hdr_new_default();
+    if (!res->latency || !res->service) {
+        snprintf(err, errlen, "out of memory");
+        goto out_workers;
+    }
+    int64_t stop_at = 0;
+    for (int i = 0; i < T; i++) {
+        worker *w = &e->w[i];
+        hdr_merge(res->latency, w->lat);
+        hdr_merge(res->service, w->svc);
+        res->sent += w->sent;
+        res->responses += w->responses;
+        res->http_errors += w->http_errors;
+        res->transport_errors += w->transport_errors;
+        res->connects += w->connects;
+        for (int k = 0; k < ERR__COUNT; k++) {
+            res->errors_by_class[k] += w->err[k];
+            if (!res->first_error[k][0] && w->first_err[k][0])
+                memcpy(res->first_error[k], w->first_err[k], sizeof res->first_error[k]);
+        }
+        for (int k = 0; k < 600; k++) res->status[k] += w->status[k];
+        res->bytes_read += w->bytes_read;
+        res->bytes_written += w->bytes_written;
+        res->late_sends += w->late;
+        if (w->max_lag_ns / NS_PER_US > res->max_lag_us)
+            res->max_lag_us = w->max_lag_ns / NS_PER_US;
+        res->unsent += w->unsent;
+        res->scheduled += e->open ? (int64_t)w->k_due : 0;
+        if (w->interrupted) res->interrupted = true;
+        if (w->stop_at > stop_at) stop_at = w->stop_at;
+        res->timeline_dropped += w->dropped_secs;
+    }
+    res->send_window_s = (double)((stop_at ? stop_at : end) - e->start_ns) / NS_PER_S;
+    if (e->open) {
+        double window = res->send_window_s < (double)duration / NS_PER_S
+                            ? res->send_window_s
+                            : (double)duration / NS_PER_S;
+        res->offered_rps =
+            window > 0 ? sched_due_before(&e->sch, (int64_t)(window * NS_PER_S)) / window : 0;
+        if (e->max_requests && res->scheduled > 0 && window > 0 &&
+            (double)res->scheduled < res->offered_rps * window)
+            res->offered_rps = (double)res->scheduled / window;
+    }
+    rc = 0;
+out_workers:
+    if (e->w)
+        for (int i = 0; i < T; i++) worker_free(&e->w[i]);
+out:
+    hdr_free(acc);
+    free(e->w);
+    engine_free_templates(e);
+    url_free(&e->u);
+    free(e);
+    if (rc < 0) engine_result_free(res);
+    return rc;
+}
+
+void engine_result_free(engine_result *res) {
+    hdr_free(res->latency);
+    hdr_free(res->service);
+    free(res->timeline);
+    res->latency = res->service = NULL;
+    res->timeline = NULL;
+}

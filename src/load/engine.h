@@ -1,0 +1,112 @@
+/* engine.h — brink's HTTP load engine: one epoll loop per thread, keep-alive connections, closed
+ * model (each connection sends when its previous request completes) or open model (requests due
+ * on an arrival schedule, latency measured from the intended send time, as wrk2 does). Each thread
+ * records into its own histograms and counters; the caller's thread merges a per-second timeline
+ * while the run goes on, and everything at the end. */
+#ifndef BRINK_ENGINE_H
+#define BRINK_ENGINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "core/hdr.h"
+#include "core/parse.h"
+#include "http/sign.h"
+#include "http/url.h"
+
+/* Error classes of a request that got no HTTP response. */
+typedef enum engine_err {
+    ERR_CONNECT_REFUSED,
+    ERR_CONNECT_TIMEOUT,
+    ERR_REQUEST_TIMEOUT,
+    ERR_RESET,
+    ERR_CLOSED_EARLY,
+    ERR_TLS,
+    ERR_PARSE,
+    ERR_CONNECT_OTHER,
+    ERR__COUNT
+} engine_err;
+
+const char *engine_err_name(engine_err e);
+
+typedef struct engine_second {
+    int index;                      /* seconds since start */
+    double offered;                 /* requests due in this second (open model) */
+    int64_t sent;                   /* requests started */
+    int64_t completed;              /* responses */
+    int64_t errors;                 /* transport errors + responses with status >= 400 */
+    int64_t p50_us, p99_us, max_us; /* corrected latency of responses completed this second */
+    double length_s;                /* 1.0 except for the last, partial second */
+} engine_second;
+
+typedef struct engine_header {
+    const char *text; /* "Name: value" (template) */
+} engine_header;
+
+typedef struct engine_config {
+    const char *url;    /* template-capable path; host fixed */
+    const char *method; /* default GET */
+    const engine_header *headers;
+    int nheaders;
+    const char *body; /* template; NULL = no body */
+    size_t body_len;
+    sign_scheme sign;
+    const char *secret; /* raw secret text (from a file or env), only when sign != NONE */
+    size_t secret_len;
+    int connections;
+    int threads;
+    int64_t duration_ns;  /* 0 with stages: the stages' total */
+    int64_t max_requests; /* 0 = unlimited */
+    int64_t timeout_ns;
+    double rate;               /* > 0: open model at a constant rate */
+    const parse_stage *stages; /* open model ramps (rate is the start rate, may be 0) */
+    int nstages;
+    bool insecure;
+    struct hdrlog *hdr_log; /* per-second interval log (core/hdrlog.h), or NULL */
+    /* Called on the caller's thread once per completed second (may be NULL). */
+    void (*on_second)(void *ud, const engine_second *s);
+    void *ud;
+    volatile sig_atomic_t *stop; /* set to non-zero to stop early (SIGINT) */
+} engine_config;
+
+typedef struct engine_result {
+    int64_t start_wall_ns;
+    double elapsed_s;     /* start to the end of the drain */
+    double send_window_s; /* start to the moment sending stopped */
+    bool open_model;
+    double offered_rps;  /* open model: scheduled requests / schedule length */
+    int64_t scheduled;   /* open model: requests due during the run */
+    int64_t sent;        /* requests started (written or attempted) */
+    int64_t responses;   /* HTTP responses received (any status) */
+    int64_t http_errors; /* responses with status >= 400 */
+    int64_t transport_errors;
+    int64_t errors_by_class[ERR__COUNT];
+    char first_error[ERR__COUNT][160]; /* first detail seen for each class */
+    int64_t status[600];
+    int64_t bytes_read, bytes_written;
+    int64_t late_sends; /* open model: started > 1 ms after their intended time */
+    int64_t max_lag_us; /* open model: largest start delay behind schedule */
+    int64_t unsent;     /* open model: due but never started before the run ended */
+    int64_t connects;   /* TCP connections opened */
+    bool interrupted;   /* stopped by *stop */
+    hdr_hist *latency;  /* corrected: intended send → response (µs) */
+    hdr_hist *service;  /* actual send → response (µs) */
+    engine_second *timeline;
+    int nseconds;
+    int64_t timeline_dropped; /* thread-seconds left out of the timeline (reporter fell behind) */
+    int threads, connections;
+} engine_result;
+
+/* Validates the configuration (URL, templates, secret) without sending anything: returns 0, or -1
+ * with a one-line reason in err. */
+int engine_check(const engine_config *cfg, char *err, size_t errlen);
+
+/* Runs the load. Returns 0 when the run happened (even if every request failed), -1 with a reason
+ * when it could not start (bad configuration, resolution failure, out of memory). */
+int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t errlen);
+void engine_result_free(engine_result *res);
+
+#endif

@@ -1,0 +1,96 @@
+# load_cli.sh — `brink load` at its edges: bad input is a one-line error with exit 2 and no
+# traffic; TLS verification; a refused target is measured, not a usage error; SIGINT writes a
+# partial result and exits 130.
+. "$(dirname "$0")/lib.bash"
+
+start_srv a || exit 1
+A=http://127.0.0.1:$PORT_a
+
+# usage_case NAME EXPECTED_MESSAGE_PART ARGS...: exit 2, one line on stderr naming the problem
+usage_case() {
+    local name=$1 want=$2
+    shift 2
+    local before after rc lines
+    before=$(srv_count "$PORT_a")
+    "$BRINK" load "$@" >"$TMP/u.out" 2>"$TMP/u.err"
+    rc=$?
+    after=$(srv_count "$PORT_a")
+    lines=$(wc -l <"$TMP/u.err")
+    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$TMP/u.err" && [ "$before" = "$after" ]; then
+        ok "bad input: $name → exit 2, one line, no traffic"
+    else
+        not_ok "bad input: $name (exit $rc, $lines lines, requests $before→$after)"
+        sed 's/^/#   /' "$TMP/u.err" | head -5
+    fi
+}
+
+usage_case "invalid URL" "invalid URL" -n 1 "ftp://127.0.0.1:$PORT_a/"
+usage_case "URL without host" "no host" -n 1 "http:///x"
+usage_case "bad port" "bad port" -n 1 "http://127.0.0.1:99999/"
+usage_case "missing URL" "missing URL" -n 1
+usage_case "unknown flag" "unknown option '--frobnicate'" --frobnicate "$A/"
+usage_case "unknown short flag" "unknown option '-Z'" -Z "$A/"
+usage_case "flag without value" "needs a value" "$A/" -c
+usage_case "bad duration" "invalid duration '10x'" -d 10x "$A/"
+usage_case "zero duration" "invalid duration" -d 0 "$A/"
+usage_case "bad rate" "invalid rate 'fast'" -R fast "$A/"
+usage_case "negative rate" "invalid rate" -R -5 "$A/"
+usage_case "bad connections" "invalid number 'many'" -c many "$A/"
+usage_case "bad stages" "invalid stage" --stages "10s-100" "$A/"
+usage_case "unreadable body file" "cannot read body file" --body-file /nonexistent/body.json -m POST "$A/"
+usage_case "unknown placeholder in body" "unknown placeholder {{sqe}}" -b '{"id":{{sqe}}}' -m POST "$A/"
+usage_case "unknown placeholder in URL" "unknown placeholder" -n 1 "$A/x/{{nope}}"
+usage_case "unterminated placeholder" "unterminated placeholder" -H 'X-A: {{seq' "$A/"
+usage_case "bad header" "invalid header" -H 'NoColonHere' "$A/"
+usage_case "sign without secret" "needs --secret-env VAR or --secret-file F" --sign github "$A/"
+usage_case "unknown signing scheme" "unknown signing scheme 'hmac'" --sign hmac --secret-env HOME "$A/"
+usage_case "missing secret env" "environment variable BRINK_NO_SUCH_VAR is not set" --sign stripe --secret-env BRINK_NO_SUCH_VAR "$A/"
+usage_case "missing secret file" "secret: cannot read" --sign stripe --secret-file /nonexistent/secret "$A/"
+printf 'whsec_!!!notbase64' >"$TMP/badsecret"
+usage_case "invalid whsec secret" "not valid base64" --sign standard-webhooks --secret-file "$TMP/badsecret" "$A/"
+if grep -q 'notbase64' "$TMP/u.err"; then not_ok "secret text never printed"; else ok "secret text never printed"; fi
+
+# --- help
+check "brink load --help exits 0 and documents -R" bash -c "'$BRINK' load --help | grep -q -- '--rate RPS'"
+check "brink --help exits 0" bash -c "'$BRINK' --help >/dev/null"
+"$BRINK" frobnicate >/dev/null 2>&1
+check "unknown command exits 2" [ $? -eq 2 ]
+
+# --- refused target: not a usage error; errors counted; says so plainly; exit 3
+"$BRINK" load -c 2 -t 1 -d 1s "http://127.0.0.1:1/" --json "$TMP/r.json" >"$TMP/r.out" 2>&1
+rc=$?
+check "refused target: exit 3 (got $rc)" [ $rc -eq 3 ]
+jqcheck "refused target: connect_refused counted" "$TMP/r.json" '.errors.connect_refused > 0 and .stats.requests == 0'
+check "refused target: summary says nothing succeeded" grep -q "nothing succeeded" "$TMP/r.out"
+
+# --- TLS: self-signed certificate works with --insecure, fails verification without it
+if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+    -keyout "$TMP/k.pem" -out "$TMP/c.pem" >/dev/null 2>&1; then
+    start_srv tls --tls-cert "$TMP/c.pem" --tls-key "$TMP/k.pem" || exit 1
+    "$BRINK" load -q --insecure -c 4 -t 1 -n 300 "https://127.0.0.1:$PORT_tls/" --json "$TMP/t1.json" >/dev/null
+    jqcheck "TLS --insecure: 300 responses over 4 connections" "$TMP/t1.json" \
+        '.stats.requests == 300 and .stats.errors == 0 and .stats.connects == 4'
+    "$BRINK" load -q -c 2 -t 1 -n 10 "https://localhost:$PORT_tls/" --json "$TMP/t2.json" >"$TMP/t2.out" 2>&1
+    rc=$?
+    jqcheck "TLS without --insecure: verification fails, counted as tls errors" "$TMP/t2.json" \
+        '.stats.requests == 0 and .errors.tls == 10 and (.error_details.tls | test("certificate verify failed"))'
+    check "TLS without --insecure: exit 3" [ $rc -eq 3 ]
+else
+    ok "TLS # SKIP openssl could not make a certificate"
+fi
+
+# --- SIGINT: stops sending, partial result, exit 130, within ~2 s
+"$BRINK" load -q -c 4 -t 2 -d 60s "$A/" --json "$TMP/i.json" >"$TMP/i.out" 2>&1 &
+bp=$!
+sleep 1.2
+t0=$(date +%s%N)
+kill -INT $bp
+wait $bp
+rc=$?
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+check "SIGINT: exit 130 (got $rc)" [ $rc -eq 130 ]
+check "SIGINT: stopped within 2 s (took ${ms} ms)" [ $ms -lt 2000 ]
+jqcheck "SIGINT: partial result written, marked interrupted" "$TMP/i.json" \
+    '.stats.interrupted == true and .stats.requests > 0'
+check "SIGINT: summary printed" grep -q "interrupted" "$TMP/i.out"
