@@ -12,7 +12,7 @@ BUILD   := build/$(VARIANT)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CSTD    := -std=c11 -D_GNU_SOURCE
-INC     := -Isrc
+INC     := -Isrc -I/usr/include/postgresql
 ifeq ($(VARIANT),asan)
   OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN    := -fsanitize=address,undefined
@@ -21,7 +21,7 @@ else
   LDSAN    :=
 endif
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(INC) -MMD -MP
-LDLIBS  := -lssl -lcrypto -lz -lhttp_parser -ljansson -lpthread -lm
+LDLIBS  := -lmicrohttpd -lpq -lhiredis -lssl -lcrypto -lz -lhttp_parser -ljansson -lpthread -lm
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

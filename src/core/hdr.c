@@ -25,9 +25,10 @@
  * every reader masks off (cookie & ~0xf0); it is why the base64 form begins with "HISTF". */
 #include "core/hdr.h"
 
+#include "core/b64.h"
+#include "core/err.h"
+
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -499,98 +500,24 @@ int hdr_encode_compressed(const hdr_hist *h, uint8_t **out, size_t *out_len) {
     return 0;
 }
 
-/* ---- base64 (RFC 4648 standard alphabet, padded) ---- */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const uint8_t *p, size_t n) {
-    char *s = malloc((n + 2) / 3 * 4 + 1);
-    if (!s) return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        s[o++] = b64_alphabet[v >> 18];
-        s[o++] = b64_alphabet[(v >> 12) & 63];
-        s[o++] = b64_alphabet[(v >> 6) & 63];
-        s[o++] = b64_alphabet[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        s[o++] = b64_alphabet[v >> 18];
-        s[o++] = b64_alphabet[(v >> 12) & 63];
-        s[o++] = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-        s[o++] = '=';
-    }
-    s[o] = '\0';
-    return s;
-}
-
-static int b64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Strict decoder: length a multiple of 4, '=' only as the last one or two characters. */
-static uint8_t *b64_decode(const char *s, size_t n, size_t *out_len) {
-    if (n == 0 || n % 4 != 0) return NULL;
-    size_t pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
-    uint8_t *out = malloc(n / 4 * 3);
-    if (!out) return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        bool last = i + 4 == n;
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            bool padded = last && k >= 4 - (int)pad;
-            v[k] = padded ? 0 : b64_value(s[i + (size_t)k]);
-            if (v[k] < 0) {
-                free(out);
-                return NULL;
-            }
-        }
-        uint32_t w =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        out[o++] = (uint8_t)(w >> 16);
-        if (!last || pad < 2) out[o++] = (uint8_t)(w >> 8);
-        if (!last || pad < 1) out[o++] = (uint8_t)w;
-    }
-    *out_len = o;
-    return out;
-}
-
 char *hdr_encode_base64(const hdr_hist *h) {
     uint8_t *bin = NULL;
     size_t len = 0;
     if (hdr_encode_compressed(h, &bin, &len) != 0) return NULL;
-    char *s = b64_encode(bin, len);
+    char *s = malloc(b64_encoded_len(len) + 1);
+    if (s) b64_encode(bin, len, s);
     free(bin);
     return s;
 }
 
 /* ---- V2 decoding ---- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Validates a 40-byte V2 header; fills the parameters and the payload length. */
 static int parse_v2_header(const uint8_t *p, int64_t *lowest, int64_t *highest, int *sigfigs,
                            uint32_t *payload_len, char *err, size_t errlen) {
     uint32_t cookie = get_be32(p);
     if ((cookie & ~0xf0u) != V2_COOKIE_BASE) {
-        set_err(err, errlen, "hdr: inner cookie 0x%08x is not an HdrHistogram V2 encoding", cookie);
+        err_set(err, errlen, "hdr: inner cookie 0x%08x is not an HdrHistogram V2 encoding", cookie);
         return -1;
     }
     /* bytes 8..11, the normalizing index offset, and 32..39, the integer-to-double ratio, are
@@ -600,19 +527,19 @@ static int parse_v2_header(const uint8_t *p, int64_t *lowest, int64_t *highest, 
     uint32_t digits = get_be32(p + 12);
     uint64_t lo = get_be64(p + 16), hi = get_be64(p + 24);
     if (plen > INT32_MAX) {
-        set_err(err, errlen, "hdr: negative payload length in the V2 header");
+        err_set(err, errlen, "hdr: negative payload length in the V2 header");
         return -1;
     }
     layout l;
     if (lo > INT64_MAX || hi > INT64_MAX ||
         layout_compute((int64_t)lo, (int64_t)hi, (int)digits, &l) != 0) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "hdr: invalid histogram parameters (lowest %llu, highest %llu, %u digits)",
                 (unsigned long long)lo, (unsigned long long)hi, digits);
         return -1;
     }
     if ((uint64_t)plen > (uint64_t)l.counts_len * LEB128_MAX_BYTES) {
-        set_err(err, errlen, "hdr: payload of %u bytes is too long for %d counts", plen,
+        err_set(err, errlen, "hdr: payload of %u bytes is too long for %d counts", plen,
                 l.counts_len);
         return -1;
     }
@@ -631,26 +558,26 @@ static int apply_counts(hdr_hist *h, const uint8_t *p, size_t len, char *err, si
         int64_t v;
         size_t n = get_zigzag(p + pos, len - pos, &v);
         if (n == 0) {
-            set_err(err, errlen, "hdr: truncated count at payload byte %zu", pos);
+            err_set(err, errlen, "hdr: truncated count at payload byte %zu", pos);
             return -1;
         }
         pos += n;
         if (v < 0) {
             if (v == INT64_MIN || -v > (int64_t)h->counts_len - idx) {
-                set_err(err, errlen, "hdr: run of zeros overflows the %d counts", h->counts_len);
+                err_set(err, errlen, "hdr: run of zeros overflows the %d counts", h->counts_len);
                 return -1;
             }
             idx += -v;
         } else {
             if (idx >= h->counts_len) {
-                set_err(err, errlen, "hdr: more counts than the histogram's %d", h->counts_len);
+                err_set(err, errlen, "hdr: more counts than the histogram's %d", h->counts_len);
                 return -1;
             }
             h->counts[idx++] = v;
         }
     }
     if (restat(h) != 0) {
-        set_err(err, errlen, "hdr: total count overflows");
+        err_set(err, errlen, "hdr: total count overflows");
         return -1;
     }
     return 0;
@@ -658,7 +585,7 @@ static int apply_counts(hdr_hist *h, const uint8_t *p, size_t len, char *err, si
 
 static hdr_hist *decode_plain(const uint8_t *buf, size_t len, char *err, size_t errlen) {
     if (len < V2_HEADER_LEN) {
-        set_err(err, errlen, "hdr: truncated V2 header (%zu of %d bytes)", len, V2_HEADER_LEN);
+        err_set(err, errlen, "hdr: truncated V2 header (%zu of %d bytes)", len, V2_HEADER_LEN);
         return NULL;
     }
     int64_t lowest, highest;
@@ -666,13 +593,13 @@ static hdr_hist *decode_plain(const uint8_t *buf, size_t len, char *err, size_t 
     uint32_t plen;
     if (parse_v2_header(buf, &lowest, &highest, &sigfigs, &plen, err, errlen) != 0) return NULL;
     if ((size_t)plen > len - V2_HEADER_LEN) {
-        set_err(err, errlen, "hdr: truncated V2 payload (%zu of %u bytes)", len - V2_HEADER_LEN,
+        err_set(err, errlen, "hdr: truncated V2 payload (%zu of %u bytes)", len - V2_HEADER_LEN,
                 plen);
         return NULL;
     }
     hdr_hist *h = hdr_new(lowest, highest, sigfigs);
     if (!h) {
-        set_err(err, errlen, "hdr: out of memory");
+        err_set(err, errlen, "hdr: out of memory");
         return NULL;
     }
     if (apply_counts(h, buf + V2_HEADER_LEN, plen, err, errlen) != 0) {
@@ -699,14 +626,14 @@ static int inflate_into(z_stream *zs, uint8_t *out, size_t want) {
 static hdr_hist *decode_compressed(const uint8_t *buf, size_t len, char *err, size_t errlen) {
     uint32_t zlen = get_be32(buf + 4);
     if (zlen > len - COMPRESSED_HEADER_LEN) {
-        set_err(err, errlen, "hdr: truncated compressed histogram (%zu of %u bytes)",
+        err_set(err, errlen, "hdr: truncated compressed histogram (%zu of %u bytes)",
                 len - COMPRESSED_HEADER_LEN, zlen);
         return NULL;
     }
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) != Z_OK) {
-        set_err(err, errlen, "hdr: zlib initialisation failed");
+        err_set(err, errlen, "hdr: zlib initialisation failed");
         return NULL;
     }
     zs.next_in = (Bytef *)(uintptr_t)(buf + COMPRESSED_HEADER_LEN);
@@ -716,7 +643,7 @@ static hdr_hist *decode_compressed(const uint8_t *buf, size_t len, char *err, si
     uint8_t head[V2_HEADER_LEN];
     int rc = inflate_into(&zs, head, sizeof head);
     if (zs.avail_out != 0) {
-        set_err(err, errlen, "hdr: corrupt or truncated deflate stream (%s)",
+        err_set(err, errlen, "hdr: corrupt or truncated deflate stream (%s)",
                 rc == Z_STREAM_END ? "ends inside the V2 header"
                 : zs.msg           ? zs.msg
                                    : "no data");
@@ -729,7 +656,7 @@ static hdr_hist *decode_compressed(const uint8_t *buf, size_t len, char *err, si
     /* +1 spare byte detects a stream longer than its declared payload */
     plain = malloc((size_t)plen + 1);
     if (!plain) {
-        set_err(err, errlen, "hdr: out of memory");
+        err_set(err, errlen, "hdr: out of memory");
         goto done;
     }
     size_t got = 0;
@@ -739,19 +666,19 @@ static hdr_hist *decode_compressed(const uint8_t *buf, size_t len, char *err, si
     }
     if (rc != Z_STREAM_END) {
         if (zs.avail_out == 0)
-            set_err(err, errlen, "hdr: deflate stream is longer than its declared %u bytes", plen);
+            err_set(err, errlen, "hdr: deflate stream is longer than its declared %u bytes", plen);
         else
-            set_err(err, errlen, "hdr: corrupt or truncated deflate stream (%s)",
+            err_set(err, errlen, "hdr: corrupt or truncated deflate stream (%s)",
                     zs.msg ? zs.msg : "unexpected end");
         goto done;
     }
     if (got != plen) {
-        set_err(err, errlen, "hdr: payload is %zu bytes, header says %u", got, plen);
+        err_set(err, errlen, "hdr: payload is %zu bytes, header says %u", got, plen);
         goto done;
     }
     h = hdr_new(lowest, highest, sigfigs);
     if (!h) {
-        set_err(err, errlen, "hdr: out of memory");
+        err_set(err, errlen, "hdr: out of memory");
         goto done;
     }
     if (apply_counts(h, plain, plen, err, errlen) != 0) {
@@ -770,40 +697,45 @@ static bool is_space(char c) {
 
 hdr_hist *hdr_decode_base64(const char *b64, char *err, size_t errlen) {
     if (!b64) {
-        set_err(err, errlen, "hdr: no base64 text given");
+        err_set(err, errlen, "hdr: no base64 text given");
         return NULL;
     }
     while (is_space(*b64)) b64++;
     size_t n = strlen(b64);
     while (n > 0 && is_space(b64[n - 1])) n--;
-    size_t len = 0;
-    uint8_t *bin = b64_decode(b64, n, &len);
+    uint8_t *bin = malloc(n > 0 ? b64_decoded_max(n) : 1);
     if (!bin) {
-        set_err(err, errlen, "hdr: invalid base64 (%zu characters)", n);
+        err_set(err, errlen, "hdr: out of memory");
         return NULL;
     }
-    hdr_hist *h = hdr_decode(bin, len, err, errlen);
+    long len = n > 0 ? b64_decode(b64, n, bin, B64_STRICT) : -1; /* empty: no histogram */
+    if (len < 0) {
+        free(bin);
+        err_set(err, errlen, "hdr: invalid base64 (%zu characters)", n);
+        return NULL;
+    }
+    hdr_hist *h = hdr_decode(bin, (size_t)len, err, errlen);
     free(bin);
     return h;
 }
 
 hdr_hist *hdr_decode(const uint8_t *buf, size_t len, char *err, size_t errlen) {
     if (!buf || len < COMPRESSED_HEADER_LEN) {
-        set_err(err, errlen, "hdr: encoding too short (%zu bytes)", buf ? len : 0);
+        err_set(err, errlen, "hdr: encoding too short (%zu bytes)", buf ? len : 0);
         return NULL;
     }
     /* base64 text handed in as bytes: its first character is never the cookie's 0x1c */
-    if (b64_value((char)buf[0]) >= 0) {
+    if (b64_is_alphabet((char)buf[0])) {
         char *text = malloc(len + 1);
         if (!text) {
-            set_err(err, errlen, "hdr: out of memory");
+            err_set(err, errlen, "hdr: out of memory");
             return NULL;
         }
         memcpy(text, buf, len);
         text[len] = '\0';
         hdr_hist *h = NULL;
         if (strlen(text) != len)
-            set_err(err, errlen, "hdr: invalid base64 (NUL byte inside)");
+            err_set(err, errlen, "hdr: invalid base64 (NUL byte inside)");
         else
             h = hdr_decode_base64(text, err, errlen);
         free(text);
@@ -812,7 +744,7 @@ hdr_hist *hdr_decode(const uint8_t *buf, size_t len, char *err, size_t errlen) {
     uint32_t base = get_be32(buf) & ~0xf0u;
     if (base == V2_COMPRESSED_BASE) return decode_compressed(buf, len, err, errlen);
     if (base == V2_COOKIE_BASE) return decode_plain(buf, len, err, errlen);
-    set_err(err, errlen,
+    err_set(err, errlen,
             "hdr: cookie 0x%08x is not an HdrHistogram V2 encoding (only V2 is supported)",
             get_be32(buf));
     return NULL;

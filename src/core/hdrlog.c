@@ -19,9 +19,10 @@
  * Values are recorded in µs; the Interval_Max column is for people and is written in ms. */
 #include "core/hdrlog.h"
 
+#include "core/err.h"
+
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,17 +32,6 @@
 
 static const char legend[] =
     "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"";
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* The human half of the StartTime line, like Java's Date.toString(), in UTC. */
 static void format_date(double t, char *buf, size_t cap) {
@@ -121,7 +111,7 @@ int hdrlog_parse_line(const char *line, char *tag, size_t tagcap, double *start_
     if (out) *out = NULL;
     if (tag && tagcap > 0) tag[0] = '\0';
     if (!line) {
-        set_err(err, errlen, "hdrlog: no line given");
+        err_set(err, errlen, "hdrlog: no line given");
         return -1;
     }
     const char *p = line;
@@ -135,13 +125,13 @@ int hdrlog_parse_line(const char *line, char *tag, size_t tagcap, double *start_
         const char *name = p + 4;
         const char *comma = strchr(name, ',');
         if (!comma) {
-            set_err(err, errlen, "hdrlog: tag without the fields that follow it");
+            err_set(err, errlen, "hdrlog: tag without the fields that follow it");
             return -1;
         }
         size_t n = (size_t)(comma - name);
         if (tag && tagcap > 0) {
             if (n >= tagcap) {
-                set_err(err, errlen, "hdrlog: tag of %zu characters is longer than %zu", n,
+                err_set(err, errlen, "hdrlog: tag of %zu characters is longer than %zu", n,
                         tagcap - 1);
                 return -1;
             }
@@ -154,7 +144,7 @@ int hdrlog_parse_line(const char *line, char *tag, size_t tagcap, double *start_
     double start = 0, length = 0, max_ms = 0;
     if (parse_field(&p, &start) != 0 || parse_field(&p, &length) != 0 ||
         parse_field(&p, &max_ms) != 0) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "hdrlog: expected [Tag=T,]start,length,max,histogram but got \"%.40s\"", line);
         if (tag && tagcap > 0) tag[0] = '\0';
         return -1;

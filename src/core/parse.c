@@ -34,7 +34,8 @@ int parse_duration_ns(const char *s, int64_t *out, char *err, size_t errlen) {
         goto bad;
     double ns = v * mult;
     if (ns > 9.0e18) goto bad;
-    *out = (int64_t)ns;
+    /* round, not truncate: 1.001 * 1e9 is 1000999999.9999999 in binary floating point */
+    *out = (int64_t)(ns + 0.5);
     return 0;
 bad:
     snprintf(err, errlen, "invalid duration '%s' (want e.g. 500ms, 10s, 2m, 1h)", s);
@@ -79,6 +80,7 @@ int parse_stages(const char *s, parse_stage **out, int *count, char *err, size_t
         return -1;
     }
     int cap = 8, n = 0;
+    int64_t total_ns = 0;
     parse_stage *st = malloc(sizeof *st * (size_t)cap);
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok && st; tok = strtok_r(NULL, ",", &save)) {
@@ -94,6 +96,12 @@ int parse_stages(const char *s, parse_stage **out, int *count, char *err, size_t
             snprintf(err, errlen, "invalid stage duration '%s' (want e.g. 10s)", tok);
             goto fail;
         }
+        if (st[n].duration_ns > INT64_MAX - total_ns) {
+            snprintf(err, errlen, "stage list too long in total (at most %lld hours)",
+                     (long long)(INT64_MAX / 3600000000000LL));
+            goto fail;
+        }
+        total_ns += st[n].duration_ns;
         char *end;
         errno = 0;
         double r = strtod(colon + 1, &end);

@@ -13,15 +13,17 @@
  * context creation per request. The raw key is wiped once OpenSSL holds it; no error message
  * ever contains the secret.
  *
- * The base64 and hex helpers are here because only signing needs them (whsec_ secrets are
- * base64, standard-webhooks signatures are base64, Stripe and GitHub ones are hex). */
+ * whsec_ secrets and standard-webhooks signatures are base64 (core/b64.c, shared with the HDR
+ * histogram encoding); Stripe and GitHub signatures are hex, written by sign_hex() here. */
 #include "http/sign.h"
+
+#include "core/b64.h"
+#include "core/err.h"
+#include "core/fmt.h"
 
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,7 @@
 #define MAC_LEN   32
 #define B64_MAC   44 /* base64 of 32 bytes, padded */
 #define HEX_MAC   64
-#define TS_MAX    20 /* INT64_MIN in decimal, with sign */
+#define TS_MAX    FMT_INT_MAX /* INT64_MIN in decimal, with sign */
 #define WHSEC     "whsec_"
 #define WHSEC_LEN (sizeof WHSEC - 1)
 
@@ -134,70 +136,6 @@ int sign_hmac_sha256(const uint8_t *key, size_t key_len, const void *const *part
 
 /* ---- encodings ---------------------------------------------------------------------------- */
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t sign_base64_encode(const uint8_t *in, size_t n, char *out) {
-    char *o = out;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *o++ = b64_alphabet[v >> 18];
-        *o++ = b64_alphabet[(v >> 12) & 63];
-        *o++ = b64_alphabet[(v >> 6) & 63];
-        *o++ = b64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        *o++ = b64_alphabet[v >> 18];
-        *o++ = b64_alphabet[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        *o++ = b64_alphabet[v >> 18];
-        *o++ = b64_alphabet[(v >> 12) & 63];
-        *o++ = b64_alphabet[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    *o = '\0';
-    return (size_t)(o - out);
-}
-
-static int b64_value(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-/* Accepts the standard alphabet, padded or not; padding only at the end. */
-long sign_base64_decode(const char *in, size_t n, uint8_t *out) {
-    size_t pad = 0;
-    while (pad < 2 && n > pad && in[n - 1 - pad] == '=') pad++;
-    if (pad > 0 && n % 4 != 0) return -1; /* padding only completes a last quantum */
-    size_t data = n - pad;
-    if (data % 4 == 1) return -1; /* one leftover character carries no whole byte */
-
-    uint8_t *o = out;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < data; i++) {
-        int v = b64_value((unsigned char)in[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *o++ = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return (long)(o - out);
-}
-
 void sign_hex(const uint8_t *in, size_t n, char *out) {
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -209,15 +147,6 @@ void sign_hex(const uint8_t *in, size_t n, char *out) {
 
 /* ---- context ------------------------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...) {
-    if (err == NULL || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static bool is_trailing_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
@@ -226,7 +155,7 @@ sign_ctx *sign_new(sign_scheme scheme, const char *secret, size_t secret_len, ch
                    size_t errlen) {
     if (err != NULL && errlen > 0) err[0] = '\0';
     if (scheme != SIGN_STANDARD_WEBHOOKS && scheme != SIGN_STRIPE && scheme != SIGN_GITHUB) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "signing scheme '%s' takes no secret; use standard-webhooks, stripe or github",
                 sign_scheme_name(scheme));
         return NULL;
@@ -234,7 +163,7 @@ sign_ctx *sign_new(sign_scheme scheme, const char *secret, size_t secret_len, ch
     if (secret == NULL) secret_len = 0;
     while (secret_len > 0 && is_trailing_space(secret[secret_len - 1])) secret_len--;
     if (secret_len == 0) {
-        set_err(err, errlen,
+        err_set(err, errlen,
                 "secret: empty; put the %s signing secret in its file or environment variable",
                 sign_scheme_name(scheme));
         return NULL;
@@ -247,19 +176,21 @@ sign_ctx *sign_new(sign_scheme scheme, const char *secret, size_t secret_len, ch
     if (scheme == SIGN_STANDARD_WEBHOOKS && secret_len >= WHSEC_LEN &&
         memcmp(secret, WHSEC, WHSEC_LEN) == 0) {
         size_t b64_len = secret_len - WHSEC_LEN;
-        decoded_cap = 3 * (b64_len / 4) + 3;
-        decoded = malloc(decoded_cap);
-        if (decoded == NULL) {
-            set_err(err, errlen, "secret: out of memory");
+        if (b64_len == 0) {
+            err_set(err, errlen, "secret: whsec_ value is empty");
             return NULL;
         }
-        long n = sign_base64_decode(secret + WHSEC_LEN, b64_len, decoded);
-        if (n <= 0) {
+        decoded_cap = b64_decoded_max(b64_len);
+        decoded = malloc(decoded_cap);
+        if (decoded == NULL) {
+            err_set(err, errlen, "secret: out of memory");
+            return NULL;
+        }
+        long n = b64_decode(secret + WHSEC_LEN, b64_len, decoded, B64_UNPADDED);
+        if (n < 0) {
             OPENSSL_cleanse(decoded, decoded_cap);
             free(decoded);
-            set_err(err, errlen,
-                    n < 0 ? "secret: whsec_ value is not valid base64"
-                          : "secret: whsec_ value is empty");
+            err_set(err, errlen, "secret: whsec_ value is not valid base64");
             return NULL;
         }
         key = decoded;
@@ -277,7 +208,7 @@ sign_ctx *sign_new(sign_scheme scheme, const char *secret, size_t secret_len, ch
     }
     if (s == NULL || s->mac == NULL) {
         free(s);
-        set_err(err, errlen, "secret: cannot set up HMAC-SHA256 (OpenSSL)");
+        err_set(err, errlen, "secret: cannot set up HMAC-SHA256 (OpenSSL)");
         return NULL;
     }
     return s;
@@ -302,21 +233,6 @@ size_t sign_headers_max(const sign_ctx *s, size_t id_len) {
 
 /* ---- per request (hot path) --------------------------------------------------------------- */
 
-/* Decimal int64 into buf (at least TS_MAX bytes); returns the length. */
-static size_t fmt_i64(char *buf, int64_t v) {
-    char tmp[TS_MAX];
-    char *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) *--p = '-';
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(buf, p, n);
-    return n;
-}
-
 static char *put(char *o, const void *src, size_t n) {
     memcpy(o, src, n);
     return o + n;
@@ -338,7 +254,7 @@ int sign_headers(sign_ctx *s, const char *msg_id, size_t id_len, int64_t ts, con
         const void *parts[] = {msg_id, ".", ts_buf, ".", body};
         const size_t lens[] = {id_len, 1, ts_len, 1, body_len};
         if (hmac_run(s->mac, true, parts, lens, 5, mac) != 0) return -1;
-        sign_base64_encode(mac, MAC_LEN, enc);
+        b64_encode(mac, MAC_LEN, enc);
         o = put(o, SW_ID, LIT(SW_ID));
         o = put(o, msg_id, id_len);
         o = put(o, SW_TS, LIT(SW_TS));

@@ -44,10 +44,6 @@ int sign_headers(sign_ctx *s, const char *msg_id, size_t id_len, int64_t ts, con
 /* HMAC-SHA256 of the concatenation of parts; returns 0 or -1. */
 int sign_hmac_sha256(const uint8_t *key, size_t key_len, const void *const *parts,
                      const size_t *part_lens, int nparts, uint8_t mac[32]);
-/* Standard base64 with padding; returns output length (NUL-terminated, out needs 4*((n+2)/3)+1). */
-size_t sign_base64_encode(const uint8_t *in, size_t n, char *out);
-/* Returns decoded length, or -1 on invalid input. out needs 3*(n/4)+3 bytes. */
-long sign_base64_decode(const char *in, size_t n, uint8_t *out);
 void sign_hex(const uint8_t *in, size_t n, char *out); /* 2n chars + NUL */
 
 #endif

@@ -7,13 +7,14 @@
  * and computes tmpl_max_len(), the most bytes any rendering can take.
  *
  * tmpl_render() runs in the engine's hot path, once per request on every thread: it walks the
- * segments, copies literals, and formats numbers by hand (two digits per step from a table,
- * no snprintf, no locale), drawing random values from the caller's per-thread rng. It never
- * allocates and never writes past tmpl_max_len() bytes. */
+ * segments, copies literals, and formats numbers by hand (core/fmt.c: two digits per step from
+ * a table, no snprintf, no locale), drawing random values from the caller's per-thread rng. It
+ * never allocates and never writes past tmpl_max_len() bytes. */
 #include "http/tmpl.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include "core/err.h"
+#include "core/fmt.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,15 +113,6 @@ static void quote_name(const char *name, size_t len, char *q, size_t qcap) {
     q[j] = '\0';
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...) {
-    if (err == NULL || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static bool name_is(const char *name, size_t len, const char *want) {
     size_t n = strlen(want);
     return len == n && memcmp(name, want, n) == 0;
@@ -148,11 +140,11 @@ static bool compile_placeholder(const char *name, size_t len, tmpl_seg *seg, cha
         seg->kind = SEG_RAND;
         if (len > 5 && parse_range(name + 5, name + len, &seg->lo, &seg->hi)) return true;
         quote_name(name, len, q, sizeof q);
-        set_err(err, errlen, "bad range in {{%s}} (want {{rand:A-B}} with A <= B)", q);
+        err_set(err, errlen, "bad range in {{%s}} (want {{rand:A-B}} with A <= B)", q);
         return false;
     }
     quote_name(name, len, q, sizeof q);
-    set_err(err, errlen, "unknown placeholder {{%s}}", q);
+    err_set(err, errlen, "unknown placeholder {{%s}}", q);
     return false;
 }
 
@@ -186,7 +178,7 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
 
     tmpl *t = malloc(sizeof *t + cap * sizeof(tmpl_seg) + len + 1);
     if (t == NULL) {
-        set_err(err, errlen, "out of memory compiling a template of %zu bytes", len);
+        err_set(err, errlen, "out of memory compiling a template of %zu bytes", len);
         return NULL;
     }
     char *copy = (char *)(t->segs + cap);
@@ -212,7 +204,7 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
         if (open == NULL) break;
         const char *close = find2(open + 2, cend, '}');
         if (close == NULL) {
-            set_err(err, errlen, "unterminated placeholder at offset %zu", (size_t)(open - copy));
+            err_set(err, errlen, "unterminated placeholder at offset %zu", (size_t)(open - copy));
             free(t);
             return NULL;
         }
@@ -248,47 +240,6 @@ bool tmpl_needs_time(const tmpl *t) {
 
 /* ---- render (hot path) -------------------------------------------------------------------- */
 
-static const char digit_pairs[201] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
-
-/* Writes v in decimal at out; returns the number of bytes (1..20). */
-static size_t put_u64(char *out, uint64_t v) {
-    char buf[20];
-    char *p = buf + sizeof buf;
-    while (v >= 100) {
-        unsigned i = (unsigned)(v % 100) * 2;
-        v /= 100;
-        p -= 2;
-        p[0] = digit_pairs[i];
-        p[1] = digit_pairs[i + 1];
-    }
-    if (v >= 10) {
-        unsigned i = (unsigned)v * 2;
-        p -= 2;
-        p[0] = digit_pairs[i];
-        p[1] = digit_pairs[i + 1];
-    } else {
-        *--p = (char)('0' + v);
-    }
-    size_t n = (size_t)(buf + sizeof buf - p);
-    memcpy(out, p, n);
-    return n;
-}
-
-static size_t put_i64(char *out, int64_t v) {
-    if (v >= 0) return put_u64(out, (uint64_t)v);
-    out[0] = '-';
-    return 1 + put_u64(out + 1, 0 - (uint64_t)v);
-}
-
 /* Floor division, so that times before 1970 still count down correctly. */
 static int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
@@ -304,16 +255,16 @@ size_t tmpl_render(const tmpl *t, const tmpl_vars *v, char *out) {
             memcpy(o, t->text + s->off, s->len);
             o += s->len;
             break;
-        case SEG_SEQ: o += put_u64(o, v->seq); break;
+        case SEG_SEQ: o += fmt_u64(o, v->seq); break;
         case SEG_UUID:
             rng_uuid4(v->rng, o);
             o += W_UUID;
             break;
-        case SEG_RAND: o += put_i64(o, rng_range(v->rng, s->lo, s->hi)); break;
-        case SEG_NOW_S: o += put_i64(o, floor_div(v->now_wall_ns, 1000000000)); break;
-        case SEG_NOW_MS: o += put_i64(o, floor_div(v->now_wall_ns, 1000000)); break;
-        case SEG_CONN: o += put_u64(o, v->conn); break;
-        case SEG_THREAD: o += put_u64(o, v->thread); break;
+        case SEG_RAND: o += fmt_i64(o, rng_range(v->rng, s->lo, s->hi)); break;
+        case SEG_NOW_S: o += fmt_i64(o, floor_div(v->now_wall_ns, 1000000000)); break;
+        case SEG_NOW_MS: o += fmt_i64(o, floor_div(v->now_wall_ns, 1000000)); break;
+        case SEG_CONN: o += fmt_u64(o, v->conn); break;
+        case SEG_THREAD: o += fmt_u64(o, v->thread); break;
         }
     }
     return (size_t)(o - out);

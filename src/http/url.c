@@ -59,8 +59,9 @@ int url_parse(const char *s, url *u, char *err, size_t errlen) {
     }
     memcpy(u->host, hs, hlen);
     for (size_t i = 0; i < hlen; i++) {
-        char c = u->host[i];
-        if (c == '{' || c == '}' || c == ' ' || c == '/' || c == '\\') {
+        unsigned char c = (unsigned char)u->host[i];
+        /* control characters would end up raw in the Host header (CR LF: header injection) */
+        if (c == '{' || c == '}' || c <= ' ' || c == 0x7f || c == '/' || c == '\\') {
             snprintf(err, errlen, "invalid URL '%s': bad character in host", s);
             return -1;
         }

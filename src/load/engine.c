@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fmt.h"
 #include "core/hdrlog.h"
 #include "core/rng.h"
 #include "http/tmpl.h"
@@ -170,17 +171,6 @@ static size_t puts_(char *p, const char *s) {
     return put(p, s, strlen(s));
 }
 
-static size_t put_u64(char *p, uint64_t v) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
-    return (size_t)n;
-}
-
 /* Renders one request into out (e->max_len bytes); returns its length, or 0 on failure. */
 static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, char *out) {
     engine *e = w->e;
@@ -215,7 +205,7 @@ static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, char *o
     }
     if (e->send_cl && !e->user_cl) {
         p += puts_(p, "Content-Length: ");
-        p += put_u64(p, blen);
+        p += fmt_u64(p, blen);
         p += put(p, "\r\n", 2);
     }
     p += put(p, "\r\n", 2);
@@ -328,6 +318,48 @@ int engine_check(const engine_config *cfg, char *err, size_t errlen) {
     engine e;
     memset(&e, 0, sizeof e);
     int rc = engine_prepare(&e, cfg, err, errlen);
+    engine_free_templates(&e);
+    url_free(&e.u);
+    return rc;
+}
+
+/* Renders request number seq as connection 0 of thread 0 would send it (for --dry-run). */
+int engine_render(const engine_config *cfg, uint64_t seq, char **out, size_t *len, char *err,
+                  size_t errlen) {
+    engine e;
+    worker w;
+    memset(&e, 0, sizeof e);
+    memset(&w, 0, sizeof w);
+    int rc = -1;
+    *out = NULL;
+    if (engine_prepare(&e, cfg, err, errlen) < 0) goto done;
+    w.e = &e;
+    rng_seed(&w.rng);
+    w.scratch = malloc(e.body_max + 1);
+    char *buf = malloc(e.max_len);
+    if (!w.scratch || !buf) {
+        free(buf);
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (cfg->sign != SIGN_NONE) {
+        w.sign = sign_new(cfg->sign, cfg->secret, cfg->secret_len, err, errlen);
+        if (!w.sign) {
+            free(buf);
+            goto done;
+        }
+    }
+    *len = render_request(&w, 0, seq, buf);
+    if (!*len) {
+        free(buf);
+        snprintf(err, errlen, "request rendering failed");
+        goto done;
+    }
+    *out = buf;
+    rc = 0;
+done:
+    sign_free(w.sign);
+    free(w.scratch);
     engine_free_templates(&e);
     url_free(&e.u);
     return rc;
@@ -965,7 +997,10 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     if (e->open) {
         if (cfg->nstages > 0) {
             if (sched_stages(&e->sch, cfg->rate, cfg->stages, cfg->nstages) < 0) {
-                snprintf(err, errlen, "too many stages (at most %d)", SCHED_MAX_STAGES);
+                snprintf(err, errlen,
+                         "invalid stage list (at most %d stages, each longer than 0, in total "
+                         "less than 290 years)",
+                         SCHED_MAX_STAGES);
                 goto out;
             }
             duration = e->sch.total_ns;

@@ -104,6 +104,11 @@ typedef struct engine_result {
  * with a one-line reason in err. */
 int engine_check(const engine_config *cfg, char *err, size_t errlen);
 
+/* Renders request number seq as the engine would send it (headers, signature, body) into a
+ * malloc'd buffer (*out, *len; caller frees). Nothing is sent. 0, or -1 with a reason in err. */
+int engine_render(const engine_config *cfg, uint64_t seq, char **out, size_t *len, char *err,
+                  size_t errlen);
+
 /* Runs the load. Returns 0 when the run happened (even if every request failed), -1 with a reason
  * when it could not start (bad configuration, resolution failure, out of memory). */
 int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t errlen);

@@ -57,6 +57,7 @@ void loadcmd_usage(void) {
            "      --json FILE        write the result document (- for stdout)\n"
            "      --hdr-log FILE     write an HdrHistogram interval log, one interval a second\n"
            "      --latency          print the full latency percentile spectrum\n"
+           "      --dry-run          print the first request as it would be sent; send nothing\n"
            "  -q, --quiet            no live progress line\n"
            "  -h, --help             this help\n"
            "\n"
@@ -143,7 +144,7 @@ typedef struct progress {
 
 static void on_second(void *ud, const engine_second *s) {
     progress *p = ud;
-    if (p->tty) report_progress_line(stderr, s, p->open);
+    if (p->tty && s->length_s >= 0.999) report_progress_line(stderr, s, p->open);
 }
 
 enum {
@@ -157,6 +158,7 @@ enum {
     OPT_JSON,
     OPT_HDR_LOG,
     OPT_LATENCY,
+    OPT_DRY_RUN,
 };
 
 static const struct option long_opts[] = {
@@ -178,6 +180,7 @@ static const struct option long_opts[] = {
     {"json", required_argument, 0, OPT_JSON},
     {"hdr-log", required_argument, 0, OPT_HDR_LOG},
     {"latency", no_argument, 0, OPT_LATENCY},
+    {"dry-run", no_argument, 0, OPT_DRY_RUN},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -188,7 +191,7 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.threads = cores > 0 ? (int)cores : 1;
     cfg.duration_ns = 10 * NS_PER_S;
-    bool duration_set = false, latency = false, quiet = false;
+    bool duration_set = false, latency = false, quiet = false, dry_run = false;
     const char *body_file = NULL, *secret_env = NULL, *secret_file = NULL, *json_path = NULL;
     const char *hdr_log_path = NULL, *stages_text = NULL, *sign_name = NULL;
     engine_header headers[MAX_HEADERS];
@@ -273,6 +276,7 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
         case OPT_JSON: json_path = optarg; break;
         case OPT_HDR_LOG: hdr_log_path = optarg; break;
         case OPT_LATENCY: latency = true; break;
+        case OPT_DRY_RUN: dry_run = true; break;
         case 'q': quiet = true; break;
         case 'h': loadcmd_usage(); return EXIT_OK;
         case ':':
@@ -335,6 +339,16 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
     cfg.headers = headers;
     cfg.nheaders = nheaders;
     if (engine_check(&cfg, err, errlen) < 0) goto out;
+    if (dry_run) {
+        char *req;
+        size_t len;
+        if (engine_render(&cfg, 0, &req, &len, err, errlen) < 0) goto out;
+        fwrite(req, 1, len, stdout);
+        if (len && req[len - 1] != '\n') fputc('\n', stdout);
+        free(req);
+        status = EXIT_OK;
+        goto out;
+    }
 
     hdrlog log;
     if (hdr_log_path) {

@@ -23,6 +23,7 @@ int sched_stages(sched *s, double start_rps, const parse_stage *stages, int n) {
     double prev = start_rps, due = 0;
     int64_t t = 0;
     for (int i = 0; i < n; i++) {
+        if (stages[i].duration_ns <= 0 || stages[i].duration_ns > INT64_MAX - t) return -1;
         s->seg[i].start_ns = t;
         s->seg[i].dur_ns = stages[i].duration_ns;
         s->seg[i].r0 = prev;
@@ -52,18 +53,21 @@ int64_t sched_time_of(const sched *s, uint64_t j) {
     double r0 = s->seg[k].r0, r1 = s->seg[k].r1;
     double dur = (double)s->seg[k].dur_ns / NS_PER_S;
     double x = m - s->seg[k].n_before; /* requests into this segment */
-    double tau;
+    /* tau in ns, scaling x before the one division: x * 1e9 / R is then correctly rounded, so a
+     * time that is a whole number of ns comes out exact (1001 / 1000 * 1e9 would give
+     * 1000999999.9999999, truncated to 1 ns early) and the floor below is the true floor. */
+    double tau_ns;
     if (fabs(r1 - r0) < 1e-12) {
         if (r0 <= 0) return -1;
-        tau = x / r0;
+        tau_ns = x * NS_PER_S / r0;
     } else {
         double a = (r1 - r0) / (2 * dur), disc = r0 * r0 + 4 * a * x;
         if (disc < 0) disc = 0;
         double den = r0 + sqrt(disc);
-        tau = den > 0 ? 2 * x / den : 0;
+        tau_ns = den > 0 ? 2 * x * NS_PER_S / den : 0;
     }
-    if (tau > dur) tau = dur;
-    int64_t t = s->seg[k].start_ns + (int64_t)(tau * NS_PER_S);
+    if (tau_ns > (double)s->seg[k].dur_ns) tau_ns = (double)s->seg[k].dur_ns;
+    int64_t t = s->seg[k].start_ns + (int64_t)tau_ns;
     return t >= s->total_ns ? -1 : t;
 }
 

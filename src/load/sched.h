@@ -25,7 +25,8 @@ typedef struct sched {
 } sched;
 
 void sched_constant(sched *s, double rps, int64_t duration_ns);
-/* Returns 0, or -1 when there are more than SCHED_MAX_STAGES stages. */
+/* Returns 0, or -1 when there are no stages or more than SCHED_MAX_STAGES, when a stage's
+ * duration is not positive, or when the total duration does not fit in int64 ns. */
 int sched_stages(sched *s, double start_rps, const parse_stage *stages, int n);
 /* Intended send time (ns since start) of request j, or -1 when j is beyond the schedule. */
 int64_t sched_time_of(const sched *s, uint64_t j);

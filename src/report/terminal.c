@@ -53,8 +53,9 @@ void report_load_terminal(FILE *out, const engine_result *r, const report_load_i
     human_bytes((double)r->bytes_read, rd, sizeof rd);
     human_bytes((double)r->bytes_written, wr, sizeof wr);
     double window = r->send_window_s > 0 ? r->send_window_s : r->elapsed_s;
-    fprintf(out, "brink load %s %s — %s model, %d connections, %d threads\n", info->method,
-            info->url, r->open_model ? "open" : "closed", r->connections, r->threads);
+    fprintf(out, "brink load %s %s — %s model, %d connection%s, %d thread%s\n", info->method,
+            info->url, r->open_model ? "open" : "closed", r->connections,
+            r->connections == 1 ? "" : "s", r->threads, r->threads == 1 ? "" : "s");
     if (r->open_model)
         fprintf(out, "  schedule      offered %.1f rps over %.2f s (%lld requests due)\n",
                 r->offered_rps, window, (long long)r->scheduled);
