@@ -28,6 +28,9 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SVC_SRC  := $(wildcard service/*.c)
+SVC_OBJ  := $(SVC_SRC:%.c=$(BUILD)/%.o)
+SVC_BIN  := $(if $(SVC_SRC),$(BUILD)/dispatchd)
 SRV_SRC  := $(wildcard tests/servers/*.c)
 SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
 
@@ -37,13 +40,17 @@ SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
 all:
 	@$(MAKE) --no-print-directory VARIANT=release variant-all
 	@mkdir -p bin && cp build/release/brink bin/brink
+	@if [ -f build/release/dispatchd ]; then cp build/release/dispatchd bin/dispatchd; fi
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan variant-all
 
-variant-all: $(BUILD)/brink $(UNIT_BIN) $(SRV_BIN)
+variant-all: $(BUILD)/brink $(SVC_BIN) $(UNIT_BIN) $(SRV_BIN)
 
 $(BUILD)/brink: $(MAIN_OBJ) $(BUILD)/libbrink.a
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/dispatchd: $(SVC_OBJ) $(BUILD)/libbrink.a
 	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libbrink.a: $(LIB_OBJ)
@@ -77,10 +84,10 @@ bench: all
 	bench/engine-vs-wrk
 
 format:
-	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/*/*.c tests/*/*.h)
 
 check-format:
-	@clang-format --dry-run -Werror $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h)
+	@clang-format --dry-run -Werror $(wildcard src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/*/*.c tests/*/*.h)
 
 clean:
 	rm -rf build bin

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -969,6 +970,16 @@ static int min_published(engine *e) {
     return m;
 }
 
+/* Many connections need many descriptors: raise the soft limit toward the hard one. */
+static void raise_fd_limit(int conns) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
+    rlim_t want = (rlim_t)conns + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t errlen) {
     memset(res, 0, sizeof *res);
     if (!parser_settings.on_message_complete) {
@@ -987,6 +998,7 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     e->tp = e->u.tls ? &transport_tls : &transport_plain;
     if (e->u.tls && transport_tls_init(cfg->insecure, err, errlen) < 0) goto out;
     int conns = cfg->connections > 0 ? cfg->connections : 64;
+    raise_fd_limit(conns);
     int T = cfg->threads > 0 ? cfg->threads : 1;
     if (T > conns) T = conns;
     e->T = T;

@@ -2,7 +2,7 @@
 # warning-free under -Wall -Wextra -Werror (the build itself enforces that; this checks the format).
 cd "$(dirname "$0")/../.." || exit 1
 bad=0
-for f in src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/servers/*.c; do
+for f in src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/unit/*.c tests/servers/*.c; do
     [ -f "$f" ] || continue
     if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
         echo "not ok - clang-format: $f is not formatted (run make format)"
