@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "load/loadcmd.h"
+#include "core/version.h"
 
-#define BRINK_VERSION "0.1.0"
+#include "fault/proxycmd.h"
+#include "load/loadcmd.h"
+#include "stack/stackcmd.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -15,6 +17,8 @@ static void usage(FILE *out) {
             "\n"
             "Commands:\n"
             "  load      HTTP load at a fixed concurrency or rate, with honest latency\n"
+            "  stack     start, check, break and stop the embedded PostgreSQL + Redis stack\n"
+            "  proxy     fault-injecting TCP proxy with a Toxiproxy-compatible API\n"
             "  help      this help (brink COMMAND --help for a command's options)\n"
             "  version   print the version\n",
             BRINK_VERSION);
@@ -38,6 +42,10 @@ int main(int argc, char **argv) {
     int rc;
     if (!strcmp(cmd, "load")) {
         rc = loadcmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "stack")) {
+        rc = stackcmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "proxy")) {
+        rc = proxycmd_main(argc - 1, argv + 1, err, sizeof err);
     } else {
         fprintf(stderr, "brink: unknown command '%s' (see brink help)\n", cmd);
         return EXIT_USAGE;

@@ -34,6 +34,7 @@
 #include "core/fmt.h"
 #include "core/hdrlog.h"
 #include "core/rng.h"
+#include "core/version.h"
 #include "http/tmpl.h"
 #include "http/transport.h"
 #include "load/sched.h"
@@ -44,7 +45,7 @@
 #define LATE_NS        NS_PER_MS
 #define STOP_DRAIN_NS  NS_PER_S
 #define MAX_EVENTS     256
-#define USER_AGENT     "brink/0.1"
+#define USER_AGENT     "brink/" BRINK_VERSION
 #define MSG_ID_PREFIX  "msg_"
 #define MSG_ID_LEN     (4 + 36)
 
