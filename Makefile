@@ -21,7 +21,7 @@ else
   LDSAN    :=
 endif
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(INC) -MMD -MP
-LDLIBS  := -lmicrohttpd -lpq -lhiredis -lssl -lcrypto -lz -lhttp_parser -ljansson -lpthread -lm
+LDLIBS  := -lmicrohttpd -lpq -lhiredis -lssl -lcrypto -lz -lhttp_parser -ljansson -lyaml -lpthread -lm
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -39,8 +39,9 @@ SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
 
 all:
 	@$(MAKE) --no-print-directory VARIANT=release variant-all
-	@mkdir -p bin && cp build/release/brink bin/brink
-	@if [ -f build/release/dispatchd ]; then cp build/release/dispatchd bin/dispatchd; fi
+	@mkdir -p bin && cp build/release/brink bin/.brink.tmp && mv -f bin/.brink.tmp bin/brink
+	@if [ -f build/release/dispatchd ]; then \
+	    cp build/release/dispatchd bin/.dispatchd.tmp && mv -f bin/.dispatchd.tmp bin/dispatchd; fi
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan variant-all

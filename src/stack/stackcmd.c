@@ -12,7 +12,11 @@
  * the state file are gone and the directory is removed; if the supervisor is already dead (it
  * was SIGKILLed: its reaper cleans up) it finishes whatever is left itself. Without --dir or
  * --state, commands use the most recent stack, whose state path `stack up` writes to a pointer
- * file: $XDG_RUNTIME_DIR/brink-stack.latest, else ${TMPDIR:-/tmp}/brink-stack-UID.latest. */
+ * file: $XDG_RUNTIME_DIR/brink-stack.latest, else ${TMPDIR:-/tmp}/brink-stack-UID.latest.
+ *
+ * `stack fault TARGET OP --config FILE` needs no supervisor: it breaks a part of the user's own
+ * stack in this process, with the commands of FILE's dependencies: section (deps.c), and prints
+ * the same JSON line through the same code (fault_reply, fault_print). */
 #include "stack/stackcmd.h"
 
 #include <errno.h>
@@ -39,6 +43,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "load/loadcmd.h"
+#include "stack/deps.h"
 #include "stack/proc.h"
 #include "stack/ready.h"
 #include "stack/stack.h"
@@ -57,7 +62,7 @@ static void usage(void) {
         "Usage: brink stack up [options]\n"
         "       brink stack status [--dir DIR | --state FILE]\n"
         "       brink stack down [--dir DIR | --state FILE] [--keep] [--timeout D]\n"
-        "       brink stack fault TARGET OP [--dir DIR | --state FILE]\n"
+        "       brink stack fault TARGET OP [--dir DIR | --state FILE | --config FILE]\n"
         "\n"
         "The embedded stack: a real PostgreSQL and Redis (Debian's packages) on free loopback\n"
         "ports, a fault proxy in front of each with a Toxiproxy-compatible control API, and\n"
@@ -83,6 +88,17 @@ static void usage(void) {
         "\n"
         "Fault targets: postgres, redis, service. Operations: pause, resume, stop, kill,\n"
         "start, restart; the answer is JSON with monotonic and wall-clock timestamps.\n"
+        "With --config FILE the fault is made on your own stack instead: TARGET is a\n"
+        "dependency of FILE's dependencies: section, each with start_cmd, stop_cmd,\n"
+        "kill_cmd, pause_cmd, resume_cmd (a list or a string; no shell unless sh -c), a\n"
+        "ready_check URL (tcp://, redis://, postgresql://, http(s)://) and a timeout\n"
+        "(default 10s); see docs/stack.md. For example:\n"
+        "  dependencies:\n"
+        "    redis:\n"
+        "      start_cmd: redis-server /etc/redis/redis.conf\n"
+        "      stop_cmd: [redis-cli, -p, \"6379\", shutdown]\n"
+        "      kill_cmd: sh -c 'kill -9 $(cat /run/redis/redis-server.pid)'\n"
+        "      ready_check: redis://127.0.0.1:6379\n"
         "\n"
         "Exit status: 0 done (status: everything answers); 2 bad usage; 3 the stack could\n"
         "not be started, is not healthy, or could not be stopped.\n");
@@ -170,10 +186,11 @@ enum {
     OPT_SERVICE_PORT,
     OPT_READY_TIMEOUT,
     OPT_TIMEOUT,
+    OPT_CONFIG,
 };
 
 typedef struct cli {
-    const char *dir, *state, *service, *service_ready;
+    const char *dir, *state, *service, *service_ready, *config;
     stack_profile profile;
     bool keep;
     int pg_port, redis_port, service_port;
@@ -197,6 +214,7 @@ static int parse_cli(int argc, char **argv, const char *sub, unsigned allowed, i
         {"service-port", required_argument, 0, OPT_SERVICE_PORT},
         {"ready-timeout", required_argument, 0, OPT_READY_TIMEOUT},
         {"timeout", required_argument, 0, OPT_TIMEOUT},
+        {"config", required_argument, 0, OPT_CONFIG},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -214,6 +232,7 @@ static int parse_cli(int argc, char **argv, const char *sub, unsigned allowed, i
         switch (o) {
         case OPT_DIR: c->dir = optarg; break;
         case OPT_STATE: c->state = optarg; break;
+        case OPT_CONFIG: c->config = optarg; break;
         case OPT_PROFILE:
             if (!strcmp(optarg, "tuned"))
                 c->profile = STACK_PROFILE_TUNED;
@@ -269,6 +288,11 @@ static int parse_cli(int argc, char **argv, const char *sub, unsigned allowed, i
     }
     if (c->dir && c->state) {
         err_set(err, errlen, "give either --dir or --state, not both");
+        return -1;
+    }
+    if (c->config && (c->dir || c->state)) {
+        err_set(err, errlen,
+                "give either --config (your own stack) or --dir/--state (the embedded one)");
         return -1;
     }
     return 0;
@@ -345,6 +369,28 @@ static json_t *wall_or_null(int64_t wall) {
     return json_string(t);
 }
 
+/* The JSON answer to a fault: the supervisor's reply, and the output of `fault --config`. */
+static json_t *fault_reply(const char *target, const char *opname, int rc, const char *err,
+                           const stack_fault_times *t) {
+    json_t *reply = json_pack("{s:b, s:s, s:s}", "ok", rc == 0, "target", target, "op", opname);
+    if (rc < 0) json_object_set_new(reply, "error", json_string(err));
+    json_object_set_new(reply, "pid_before",
+                        t->pid_before ? json_integer(t->pid_before) : json_null());
+    json_object_set_new(reply, "pid_after",
+                        t->pid_after ? json_integer(t->pid_after) : json_null());
+    json_object_set_new(reply, "signal_ns", ts_or_null(t->signal_ns));
+    json_object_set_new(reply, "signal_at", wall_or_null(t->signal_wall_ns));
+    json_object_set_new(reply, "down_ns", ts_or_null(t->down_ns));
+    json_object_set_new(reply, "down_at", wall_or_null(t->down_wall_ns));
+    json_object_set_new(reply, "ready_ns", ts_or_null(t->ready_ns));
+    json_object_set_new(reply, "ready_at", wall_or_null(t->ready_wall_ns));
+    int64_t from = t->down_ns ? t->down_ns : t->signal_ns;
+    json_object_set_new(reply, "downtime_s",
+                        t->ready_ns && from ? json_real((double)(t->ready_ns - from) / NS_PER_S)
+                                            : json_null());
+    return reply;
+}
+
 /* Handles one control connection: "fault TARGET OP\n". */
 static void control_serve(supervisor *sv, int cfd) {
     struct timeval tv = {.tv_sec = 5};
@@ -368,22 +414,7 @@ static void control_serve(supervisor *sv, int cfd) {
         stack_fault_times t;
         char err[512] = "";
         int rc = stack_fault(sv->s, target, op, &t, err, sizeof err);
-        reply = json_pack("{s:b, s:s, s:s}", "ok", rc == 0, "target", target, "op", opname);
-        if (rc < 0) json_object_set_new(reply, "error", json_string(err));
-        json_object_set_new(reply, "pid_before",
-                            t.pid_before ? json_integer(t.pid_before) : json_null());
-        json_object_set_new(reply, "pid_after",
-                            t.pid_after ? json_integer(t.pid_after) : json_null());
-        json_object_set_new(reply, "signal_ns", ts_or_null(t.signal_ns));
-        json_object_set_new(reply, "signal_at", wall_or_null(t.signal_wall_ns));
-        json_object_set_new(reply, "down_ns", ts_or_null(t.down_ns));
-        json_object_set_new(reply, "down_at", wall_or_null(t.down_wall_ns));
-        json_object_set_new(reply, "ready_ns", ts_or_null(t.ready_ns));
-        json_object_set_new(reply, "ready_at", wall_or_null(t.ready_wall_ns));
-        int64_t from = t.down_ns ? t.down_ns : t.signal_ns;
-        json_object_set_new(reply, "downtime_s",
-                            t.ready_ns && from ? json_real((double)(t.ready_ns - from) / NS_PER_S)
-                                               : json_null());
+        reply = fault_reply(target, opname, rc, err, &t);
         say("fault %s %s: %s", target, opname, rc == 0 ? "done" : err);
         char werr[256];
         if (write_state(sv, werr, sizeof werr) < 0) say("%s", werr);
@@ -830,9 +861,60 @@ static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
 
 /* ---- fault ------------------------------------------------------------------------------- */
 
+/* Prints a fault's JSON line (the supervisor's reply, or fault_reply's for --config) and returns
+ * the exit status: 0, or 3 with the fault's error in err. */
+static int fault_print(const char *reply, char *err, size_t errlen) {
+    json_error_t je;
+    json_t *doc = json_loads(reply, 0, &je);
+    if (!doc) {
+        err_set(err, errlen, "no answer from the stack's supervisor");
+        return EXIT_UNREACHABLE;
+    }
+    size_t n = strlen(reply);
+    printf("%s%s", reply, n && reply[n - 1] == '\n' ? "" : "\n");
+    int rc = EXIT_OK;
+    if (!json_is_true(json_object_get(doc, "ok"))) {
+        const char *e = json_string_value(json_object_get(doc, "error"));
+        err_set(err, errlen, "%s", e ? e : "the fault failed");
+        rc = EXIT_UNREACHABLE;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* `fault TARGET OP --config FILE`: the user's own stack, with the commands of FILE. */
+static int fault_config(const char *file, const char *target, stack_fault_op op, char *err,
+                        size_t errlen) {
+    deps *d;
+    if (deps_load(file, &d, err, errlen) < 0) return EXIT_USAGE;
+    if (!deps_find(d, target)) {
+        char names[256];
+        deps_names(d, names, sizeof names);
+        err_set(err, errlen, "unknown fault target '%s' (%s defines %s)", target, file,
+                names[0] ? names : "no dependency");
+        deps_free(d);
+        return EXIT_USAGE;
+    }
+    stack_fault_times t;
+    char ferr[512] = "";
+    int rc = deps_fault(d, target, op, &t, ferr, sizeof ferr);
+    deps_free(d);
+    json_t *reply = fault_reply(target, stack_fault_name(op), rc, ferr, &t);
+    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    json_decref(reply);
+    if (!text) {
+        err_set(err, errlen, "out of memory");
+        return EXIT_UNREACHABLE;
+    }
+    int st = fault_print(text, err, errlen);
+    free(text);
+    return st;
+}
+
 static int cmd_fault(int argc, char **argv, char *err, size_t errlen) {
     cli c = {0};
-    int pr = parse_cli(argc, argv, "fault", ALLOW(OPT_DIR) | ALLOW(OPT_STATE), 2, &c, err, errlen);
+    int pr = parse_cli(argc, argv, "fault", ALLOW(OPT_DIR) | ALLOW(OPT_STATE) | ALLOW(OPT_CONFIG),
+                       2, &c, err, errlen);
     if (pr != 0) return pr < 0 ? EXIT_USAGE : EXIT_OK;
     stack_fault_op op;
     if (c.npos != 2) {
@@ -840,7 +922,8 @@ static int cmd_fault(int argc, char **argv, char *err, size_t errlen) {
                 "usage: brink stack fault TARGET OP (e.g. brink stack fault postgres kill)");
         return EXIT_USAGE;
     }
-    if (strcmp(c.pos[0], "postgres") && strcmp(c.pos[0], "redis") && strcmp(c.pos[0], "service")) {
+    if (!c.config && strcmp(c.pos[0], "postgres") && strcmp(c.pos[0], "redis") &&
+        strcmp(c.pos[0], "service")) {
         err_set(err, errlen, "unknown fault target '%s' (want postgres, redis or service)",
                 c.pos[0]);
         return EXIT_USAGE;
@@ -851,6 +934,7 @@ static int cmd_fault(int argc, char **argv, char *err, size_t errlen) {
                 c.pos[1]);
         return EXIT_USAGE;
     }
+    if (c.config) return fault_config(c.config, c.pos[0], op, err, errlen);
     char path[1100];
     if (locate_state(c.dir, c.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
     json_t *doc = stack_state_read(path, err, errlen);
@@ -887,21 +971,7 @@ static int cmd_fault(int argc, char **argv, char *err, size_t errlen) {
     }
     close(fd);
     reply[got] = '\0';
-    json_error_t je;
-    json_t *doc2 = json_loads(reply, 0, &je);
-    if (!doc2) {
-        err_set(err, errlen, "no answer from the stack's supervisor");
-        return EXIT_UNREACHABLE;
-    }
-    printf("%s", reply);
-    int rc = EXIT_OK;
-    if (!json_is_true(json_object_get(doc2, "ok"))) {
-        const char *e = json_string_value(json_object_get(doc2, "error"));
-        err_set(err, errlen, "%s", e ? e : "the fault failed");
-        rc = EXIT_UNREACHABLE;
-    }
-    json_decref(doc2);
-    return rc;
+    return fault_print(reply, err, errlen);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
