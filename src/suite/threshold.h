@@ -1,0 +1,64 @@
+/* threshold.h — verdicts on metrics: green / orange / red against two bounds, with the evidence
+ * and the concrete advice that go with a verdict. Every brink test evaluates its headline numbers
+ * here, so that the terminal, the JSON document (.thresholds, .advice), JUnit and the exit status
+ * (99 when anything is red, as k6 does) all agree. The defaults live in one table
+ * (threshold_defaults); a user's config may override the bounds per metric. */
+#ifndef BRINK_THRESHOLD_H
+#define BRINK_THRESHOLD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum th_status {
+    TH_GREEN,
+    TH_ORANGE,
+    TH_RED,
+    TH_SKIPPED, /* no value (the test did not measure it) */
+} th_status;
+
+/* ABOVE: a value above a bound is bad (latency, errors); BELOW: below is bad (rates). */
+typedef enum th_dir {
+    TH_ABOVE,
+    TH_BELOW,
+} th_dir;
+
+typedef struct th_def {
+    const char *metric; /* the .stats key it judges, e.g. "race_conditions" */
+    const char *test;   /* "webhook", "race", "redis", "db", "load", "resources" */
+    const char *unit;   /* "ms", "rps", "fraction", "count", "s", "%", "MiB" */
+    th_dir dir;
+    double orange, red; /* bounds: orange when past orange, red when past red */
+    const char *what;   /* one line: what the metric means */
+    const char *remedy; /* concrete advice when not green */
+} th_def;
+
+typedef struct th_result {
+    th_def def; /* a copy, so overrides never touch the defaults */
+    double value;
+    th_status status;
+    char evidence[256]; /* what brink saw, in words and numbers */
+} th_result;
+
+/* The default table (at least 30 metrics across the tests). n receives its length. */
+const th_def *threshold_defaults(int *n);
+/* Looks a metric up in the defaults for a test (NULL when unknown). */
+const th_def *threshold_find(const char *test, const char *metric);
+
+th_status threshold_eval(const th_def *d, double value);
+const char *threshold_status_name(th_status s); /* "green", "orange", "red", "skipped" */
+/* Fills r from the default of (test, metric) and value; evidence is formatted by the caller
+ * (may be NULL). Returns 0, or -1 when the metric is unknown. */
+int threshold_judge(th_result *r, const char *test, const char *metric, double value,
+                    const char *evidence);
+
+/* [{metric, value, unit, orange, red, status}] and [{metric, evidence, remedy}] (non-green only).
+ */
+json_t *threshold_json(const th_result *rs, int n);
+json_t *threshold_advice_json(const th_result *rs, int n);
+/* One line per result: "🟢 race_conditions   0   (orange > 0, red > 0)"; then the advice. */
+void threshold_print(FILE *out, const th_result *rs, int n);
+/* The worst status among the results (TH_GREEN when all are green or skipped). */
+th_status threshold_worst(const th_result *rs, int n);
+
+#endif
