@@ -1,0 +1,906 @@
+/* http.c — dispatchd's HTTP front (see http.h).
+ *
+ * libmicrohttpd parses HTTP; nothing here reads raw bytes. dispatchd runs --threads event-loop
+ * threads. Each owns a libmicrohttpd daemon in external-epoll mode (MHD_USE_EPOLL without an
+ * internal thread) listening on the same port (SO_REUSEPORT: the kernel spreads connections over
+ * the threads), and one Redis pipe (queue.c). The thread's own epoll set watches the daemon's
+ * epoll descriptor and the Redis socket; a pass of the loop reads Redis replies (resuming the
+ * connections they answer), runs the daemon (which calls the route handlers), then flushes the
+ * webhooks those handlers queued with one write. A webhook handler never blocks: it suspends its
+ * connection and is called again, resumed, when Redis has answered. No thread hands a request to
+ * another, so no request costs a context switch or a lock.
+ *
+ * The accept and order routes do block their thread on PostgreSQL, for a bounded time (pool
+ * acquisition and query deadlines), like any thread-per-request server would; a slow client
+ * never blocks a thread: it only occupies a connection slot, which libmicrohttpd frees after
+ * --idle-timeout seconds of silence, and a body that takes longer than --request-timeout closes
+ * the connection.
+ *
+ * Limits: the body is at most 64 KiB (Content-Length above that is answered 413 at once; a
+ * chunked body that grows past it is discarded and answered 413, or the connection is closed if
+ * it keeps coming), the request head must fit --max-header-bytes (libmicrohttpd's per-connection
+ * memory pool), at most --max-connections connections (split over the threads).
+ *
+ * Per-request allocation is avoided where the library allows it: each connection owns a body
+ * buffer (grown once, reused by every request on the connection), and constant replies (202
+ * queued, 200 duplicate, the 401s, 404...) are response objects built once and queued again and
+ * again (libmicrohttpd reference-counts them). Dynamic replies (accept, GET, 400 details) are
+ * formatted into the handler's stack buffer and copied.
+ *
+ * Shutdown: httpd_quiesce() makes every thread close its listening socket; from then on a new
+ * request on a kept-alive connection gets 503 with "Connection: close", while requests already in
+ * flight finish; httpd_drain() waits for them; httpd_stop() fails what is still queued for Redis
+ * (those requests then take the PostgreSQL fallback or get 503), lets the threads answer, stops
+ * the daemons and joins the threads. */
+#include "http.h"
+#include "accept.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "queue.h"
+#include "webhook.h"
+
+#include "core/clock.h"
+#include "core/err.h"
+
+#include <microhttpd.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BODY_INITIAL  4096
+#define DISCARD_MAX   (4 * DCFG_BODY_MAX) /* chunked bodies beyond the limit we still read */
+#define ID_PATH_MAX   200
+#define CACHE_SLOTS   64
+#define JSON_TYPE     "application/json"
+#define METRICS_TYPE  "text/plain; version=0.0.4; charset=utf-8"
+#define READY_TIMEOUT 500
+#define STOP_NS       (1500 * NS_PER_MS) /* a loop's wait for its suspended requests */
+
+/* Where a suspended request is: waiting for Redis (QUEUED) and answered by it (ANSWERED); or
+ * handed to an executor (BLOCKING) and answered by it (REPLIED). */
+enum { PH_NONE, PH_QUEUED, PH_ANSWERED, PH_BLOCKING, PH_REPLIED };
+
+struct loop;
+
+typedef struct conn_ctx {
+    queue_req q; /* the webhook handed to the Redis pipe (phase PH_QUEUED) */
+    wh_order order;
+    _Atomic int phase;
+    struct MHD_Connection *conn;
+    struct loop *owner;    /* the loop that suspended it */
+    struct conn_ctx *next; /* executor and completion lists */
+    const char *wid;       /* webhook-id, for wh_store */
+    httpd_reply rep;       /* an executor's answer */
+    char *text;            /* /metrics: the exposition (malloc'd) */
+    char *ent;             /* the webhook's stream entry (wh_entry), reused per connection */
+    size_t ent_cap;
+    size_t text_len;
+    char *buf;
+    size_t len, cap;
+    size_t discarded;
+    int64_t start_ns;
+    met_route route;
+    int early; /* status decided before the body ended (413), sent when it has */
+    char id[ID_PATH_MAX + 1];
+} conn_ctx;
+
+typedef struct loop {
+    int idx;
+    pthread_t th;
+    bool started;
+    struct MHD_Daemon *d;
+    int ep;     /* this thread's epoll set */
+    int mhd_ep; /* the daemon's epoll descriptor, watched in ep */
+    queue_pipe *pipe;
+    int pipe_fd; /* the Redis socket registered in ep, -1 if none */
+    uint32_t pipe_events;
+    bool resumed;  /* a connection was resumed: run the daemon again without waiting */
+    bool quiesced; /* the listening socket is closed */
+    int efd;       /* eventfd: executors signal finished requests */
+    pthread_mutex_t mu;
+    conn_ctx *done, *done_tail; /* finished by executors, to resume */
+    long suspended;             /* connections suspended by this loop */
+} loop;
+
+/* The executors: threads that run what waits for PostgreSQL (accept, orders, the webhook
+ * fallback, readiness, metrics) so that no event loop ever blocks. They never call
+ * libmicrohttpd: a finished request goes back to its loop, which resumes it. */
+static struct {
+    pthread_t *th;
+    int n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    conn_ctx *head, *tail;
+    bool stop;
+} X = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static struct {
+    const dcfg *cfg;
+    loop *loops;
+    int nloops;
+    int port;
+    _Atomic long in_flight;
+    _Atomic long connections;
+    _Atomic bool stopping; /* quiesce: no new connections, 503 to new requests */
+    _Atomic bool exiting;  /* stop: fail what waits for Redis, stop the daemons */
+    pthread_mutex_t cache_mu;
+    _Atomic int ncache;
+    struct {
+        const char *body;
+        int retry_after;
+        bool close;
+        struct MHD_Response *resp;
+    } cache[CACHE_SLOTS];
+} H = {.cache_mu = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread loop *cur; /* the loop of the calling thread */
+
+static const char BODY_NOT_FOUND[] = "{\"error\":\"not_found\"}\n";
+static const char BODY_METHOD[] = "{\"error\":\"method_not_allowed\"}\n";
+static const char BODY_TOO_LARGE[] =
+    "{\"error\":\"payload_too_large\",\"detail\":\"the body limit is 65536 bytes\"}\n";
+static const char BODY_MEDIA[] =
+    "{\"error\":\"unsupported_media_type\",\"detail\":\"Content-Type must be application/json\"}\n";
+static const char BODY_STOPPING[] = "{\"error\":\"unavailable\",\"detail\":\"shutting down\"}\n";
+static const char BODY_OOM[] = "{\"error\":\"internal\"}\n";
+static const char BODY_ALIVE[] = "{\"status\":\"alive\"}\n";
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+void httpd_reply_static(httpd_reply *r, int status, const char *body) {
+    r->status = status;
+    r->body = body;
+    r->len = strlen(body);
+    r->is_static = true;
+    r->retry_after = 0;
+}
+
+void httpd_reply_fmt(httpd_reply *r, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->buf, sizeof r->buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof r->buf) n = (int)sizeof r->buf - 1;
+    r->status = status;
+    r->body = r->buf;
+    r->len = (size_t)n;
+    r->is_static = false;
+    r->retry_after = 0;
+}
+
+void httpd_json_escape(const char *s, char *out, size_t cap) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char tmp[8];
+        size_t n;
+        if (ch == '"' || ch == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)ch;
+            n = 2;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            memcpy(tmp, "\\u00", 4);
+            tmp[4] = hex[ch >> 4];
+            tmp[5] = hex[ch & 15];
+            n = 6;
+        } else {
+            tmp[0] = (char)ch;
+            n = 1;
+        }
+        if (o + n >= cap) break;
+        memcpy(out + o, tmp, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+static void add_headers(struct MHD_Response *resp, const char *type, int retry_after, bool close) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* The shared response object for a static body, built on first use; NULL if the cache is full
+ * or memory is short (the caller then builds a one-off). */
+static struct MHD_Response *cached(const char *body, int retry_after, bool close) {
+    int n = atomic_load_explicit(&H.ncache, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (H.cache[i].body == body && H.cache[i].retry_after == retry_after &&
+            H.cache[i].close == close)
+            return H.cache[i].resp;
+    struct MHD_Response *resp = NULL;
+    pthread_mutex_lock(&H.cache_mu);
+    n = atomic_load(&H.ncache);
+    for (int i = 0; i < n && !resp; i++)
+        if (H.cache[i].body == body && H.cache[i].retry_after == retry_after &&
+            H.cache[i].close == close)
+            resp = H.cache[i].resp;
+    if (resp == NULL && n < CACHE_SLOTS) {
+        resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+        if (resp) {
+            add_headers(resp, JSON_TYPE, retry_after, close);
+            H.cache[n].body = body;
+            H.cache[n].retry_after = retry_after;
+            H.cache[n].close = close;
+            H.cache[n].resp = resp;
+            atomic_store_explicit(&H.ncache, n + 1, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&H.cache_mu);
+    return resp;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, conn_ctx *cc, httpd_reply *r,
+                                  const char *type) {
+    bool close = atomic_load_explicit(&H.stopping, memory_order_relaxed);
+    struct MHD_Response *resp = NULL;
+    bool shared = false;
+    if (r->is_static && type == NULL) {
+        resp = cached(r->body, r->retry_after, close);
+        shared = resp != NULL;
+    }
+    if (resp == NULL) {
+        resp = MHD_create_response_from_buffer(
+            r->len, (void *)r->body, r->is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
+        if (resp == NULL) return MHD_NO;
+        add_headers(resp, type ? type : JSON_TYPE, r->retry_after, close);
+    }
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    if (!shared) MHD_destroy_response(resp);
+    met_request(cc->route, r->status, clock_now_ns() - cc->start_ns);
+    return ret;
+}
+
+static enum MHD_Result send_static(struct MHD_Connection *conn, conn_ctx *cc, int status,
+                                   const char *body) {
+    httpd_reply r;
+    httpd_reply_static(&r, status, body);
+    if (status == 503) r.retry_after = 1;
+    return send_reply(conn, cc, &r, NULL);
+}
+
+/* ---- routes ------------------------------------------------------------------------------- */
+
+typedef enum route {
+    RT_NONE,
+    RT_WEBHOOK,
+    RT_ACCEPT,
+    RT_ORDER,
+    RT_HEALTHZ,
+    RT_READYZ,
+    RT_METRICS,
+} route;
+
+static met_route met_of(route r) {
+    switch (r) {
+    case RT_WEBHOOK: return MET_WEBHOOK;
+    case RT_ACCEPT: return MET_ACCEPT;
+    case RT_ORDER: return MET_ORDER;
+    case RT_HEALTHZ: return MET_HEALTHZ;
+    case RT_READYZ: return MET_READYZ;
+    case RT_METRICS: return MET_METRICS;
+    default: return MET_OTHER;
+    }
+}
+
+/* url → route; the order id of /orders/ID[/accept] is copied into cc->id. */
+static route classify(const char *url, conn_ctx *cc) {
+    if (strcmp(url, "/webhooks/orders") == 0) return RT_WEBHOOK;
+    if (strcmp(url, "/healthz") == 0) return RT_HEALTHZ;
+    if (strcmp(url, "/readyz") == 0) return RT_READYZ;
+    if (strcmp(url, "/metrics") == 0) return RT_METRICS;
+    if (strncmp(url, "/orders/", 8) != 0) return RT_NONE;
+    const char *id = url + 8;
+    size_t n = strlen(id);
+    route r = RT_ORDER;
+    if (n > 7 && strcmp(id + n - 7, "/accept") == 0) {
+        n -= 7;
+        r = RT_ACCEPT;
+    }
+    if (n == 0 || n > ID_PATH_MAX || memchr(id, '\0', n)) return RT_NONE;
+    memcpy(cc->id, id, n);
+    cc->id[n] = '\0';
+    return r;
+}
+
+static bool json_content_type(const char *ct) {
+    if (ct == NULL) return false;
+    while (*ct == ' ') ct++;
+    size_t n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, JSON_TYPE, 16) == 0) return true;
+    /* application/<something>+json */
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static void do_readyz(httpd_reply *rep) {
+    const dcfg *c = H.cfg;
+    char pg[160] = "ok", rd[160] = "ok", e[256];
+    bool ok = true;
+    db_result r;
+    db_run(DB_PING, 0, NULL, NULL, c->pg_acquire_ms, READY_TIMEOUT, &r);
+    if (r.rc == DB_OK) {
+        PQclear(r.res);
+    } else {
+        ok = false;
+        char m[140];
+        httpd_json_escape(r.msg, m, sizeof m);
+        snprintf(pg, sizeof pg, "down: %s", m);
+    }
+    if (c->ingest == DCFG_INGEST_QUEUE) {
+        if (queue_ping(e, sizeof e)) {
+            ok = false;
+            char m[140];
+            httpd_json_escape(e, m, sizeof m);
+            snprintf(rd, sizeof rd, "down: %s", m);
+        } else if (queue_circuit_state() != 0) {
+            snprintf(rd, sizeof rd, "ok (circuit %s)",
+                     queue_circuit_state() == 1 ? "open" : "half-open");
+        }
+    } else {
+        snprintf(rd, sizeof rd, "not used (--ingest sync)");
+    }
+    httpd_reply_fmt(rep, ok ? 200 : 503,
+                    "{\"status\":\"%s\",\"postgres\":\"%s\",\"redis\":\"%s\"}\n",
+                    ok ? "ready" : "not_ready", pg, rd);
+    if (!ok) rep->retry_after = 1;
+}
+
+/* (executor) The exposition into cc->text, or a 500 in cc->rep. */
+static void do_metrics(conn_ctx *cc) {
+    met_gauges g;
+    memset(&g, 0xff, sizeof g); /* -1: unknown */
+    if (H.cfg->ingest == DCFG_INGEST_QUEUE)
+        queue_stream_stats(&g.stream_length, &g.stream_pending, &g.stream_lag);
+    db_result r;
+    db_run(DB_INBOX_DEPTH, 0, NULL, NULL, 20, READY_TIMEOUT, &r);
+    if (r.rc == DB_OK) {
+        if (PQntuples(r.res) == 1) g.inbox_depth = atoll(PQgetvalue(r.res, 0, 0));
+        PQclear(r.res);
+    }
+    g.circuit_state = queue_circuit_state();
+    db_stats st;
+    db_get_stats(&st);
+    g.pool_size = st.size;
+    g.pool_in_use = st.in_use;
+    g.pool_idle = st.idle;
+    g.pool_broken = st.broken;
+    g.in_flight = atomic_load(&H.in_flight);
+    g.connections = atomic_load(&H.connections);
+    if (met_render(&g, &cc->text, &cc->text_len)) {
+        cc->text = NULL;
+        httpd_reply_static(&cc->rep, 500, BODY_OOM);
+    }
+}
+
+static enum MHD_Result send_metrics(struct MHD_Connection *conn, conn_ctx *cc) {
+    if (cc->text == NULL) return send_reply(conn, cc, &cc->rep, NULL);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(cc->text_len, cc->text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(cc->text);
+        cc->text = NULL;
+        return MHD_NO;
+    }
+    cc->text = NULL; /* the response owns it */
+    add_headers(resp, METRICS_TYPE, 0, atomic_load(&H.stopping));
+    enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    met_request(cc->route, 200, clock_now_ns() - cc->start_ns);
+    return ret;
+}
+
+static route route_of(conn_ctx *cc);
+
+/* (executor) Runs the blocking part of cc's request. */
+static void run_job(conn_ctx *cc) {
+    const char *body = cc->buf ? cc->buf : "";
+    switch (route_of(cc)) {
+    case RT_WEBHOOK: wh_store(cc->wid, body, &cc->order, &cc->rep); break;
+    case RT_ACCEPT: acc_accept(cc->id, body, cc->len, &cc->rep); break;
+    case RT_ORDER: acc_get(cc->id, &cc->rep); break;
+    case RT_READYZ: do_readyz(&cc->rep); break;
+    case RT_METRICS: do_metrics(cc); break;
+    default: httpd_reply_static(&cc->rep, 404, BODY_NOT_FOUND); break;
+    }
+}
+
+static void *exec_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&X.mu);
+    for (;;) {
+        while (X.head == NULL && !X.stop) pthread_cond_wait(&X.cv, &X.mu);
+        if (X.head == NULL) break;
+        conn_ctx *cc = X.head;
+        X.head = cc->next;
+        if (X.head == NULL) X.tail = NULL;
+        pthread_mutex_unlock(&X.mu);
+        run_job(cc);
+        struct loop *L = cc->owner;
+        cc->next = NULL;
+        pthread_mutex_lock(&L->mu);
+        bool wake = L->done == NULL;
+        if (L->done_tail)
+            L->done_tail->next = cc;
+        else
+            L->done = cc;
+        L->done_tail = cc;
+        pthread_mutex_unlock(&L->mu);
+        if (wake) {
+            uint64_t one = 1;
+            ssize_t w = write(L->efd, &one, sizeof one);
+            (void)w;
+        }
+        pthread_mutex_lock(&X.mu);
+    }
+    pthread_mutex_unlock(&X.mu);
+    return NULL;
+}
+
+/* (loop) Suspends the request and hands it to an executor. */
+static enum MHD_Result to_executor(struct MHD_Connection *conn, conn_ctx *cc) {
+    cc->conn = conn;
+    cc->owner = cur;
+    cc->next = NULL;
+    atomic_store(&cc->phase, PH_BLOCKING);
+    MHD_suspend_connection(conn);
+    cur->suspended++;
+    pthread_mutex_lock(&X.mu);
+    if (X.tail)
+        X.tail->next = cc;
+    else
+        X.head = cc;
+    X.tail = cc;
+    pthread_cond_signal(&X.cv);
+    pthread_mutex_unlock(&X.mu);
+    return MHD_YES;
+}
+
+/* (loop) Resumes what the executors finished. */
+static void take_done(struct loop *L) {
+    uint64_t v;
+    ssize_t r = read(L->efd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&L->mu);
+    conn_ctx *cc = L->done;
+    L->done = L->done_tail = NULL;
+    pthread_mutex_unlock(&L->mu);
+    while (cc) {
+        conn_ctx *next = cc->next;
+        cc->next = NULL;
+        atomic_store(&cc->phase, PH_REPLIED);
+        MHD_resume_connection(cc->conn);
+        L->suspended--;
+        L->resumed = true;
+        cc = next;
+    }
+}
+
+/* The pipe's completion (this thread): mark the answer and wake the connection; the loop runs
+ * the daemon again, which calls the handler again. */
+static void on_queued(queue_req *r) {
+    conn_ctx *cc = (conn_ctx *)r; /* q is the first member */
+    atomic_store(&cc->phase, PH_ANSWERED);
+    MHD_resume_connection(cc->conn);
+    cur->suspended--;
+    cur->resumed = true;
+}
+
+/* The request is complete (head, and body if any). */
+static enum MHD_Result dispatch(struct MHD_Connection *conn, conn_ctx *cc, route rt) {
+    httpd_reply rep;
+    int phase = atomic_load(&cc->phase);
+    if (phase == PH_REPLIED) /* resumed: an executor answered */
+        return rt == RT_METRICS ? send_metrics(conn, cc) : send_reply(conn, cc, &cc->rep, NULL);
+    switch (rt) {
+    case RT_WEBHOOK: {
+        if (phase == PH_ANSWERED) { /* resumed: Redis answered */
+            if (!wh_after_queue(cc->q.result, &rep)) return to_executor(conn, cc);
+            break;
+        }
+        const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "webhook-id");
+        const char *ts = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "webhook-timestamp");
+        const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "webhook-signature");
+        const char *body = cc->buf ? cc->buf : "";
+        bool probe = false;
+        wh_step step = wh_begin(id, ts, sig, body, cc->len, &cc->order, &probe, &rep);
+        if (step == WH_REPLIED) break;
+        cc->wid = id;
+        if (step == WH_STORE) return to_executor(conn, cc);
+        size_t need = wh_entry_max(cc->len);
+        if (need > cc->ent_cap) {
+            char *ne = realloc(cc->ent, need);
+            if (ne == NULL) return send_static(conn, cc, 500, BODY_OOM);
+            cc->ent = ne;
+            cc->ent_cap = need;
+        }
+        size_t elen = wh_entry(cc->ent, id, body, cc->len, &cc->order, clock_wall_ns() / NS_PER_MS);
+        /* suspend first, then queue: the answer may come in this same loop pass */
+        cc->q = (queue_req){.id = id,
+                            .id_len = strlen(id),
+                            .entry = cc->ent,
+                            .entry_len = elen,
+                            .probe = probe,
+                            .done = on_queued};
+        cc->conn = conn;
+        atomic_store(&cc->phase, PH_QUEUED);
+        MHD_suspend_connection(conn);
+        cur->suspended++;
+        queue_pipe_add(cur->pipe, &cc->q);
+        return MHD_YES;
+    }
+    case RT_ACCEPT:
+    case RT_ORDER:
+    case RT_READYZ:
+    case RT_METRICS: return to_executor(conn, cc);
+    case RT_HEALTHZ: httpd_reply_static(&rep, 200, BODY_ALIVE); break;
+    default: httpd_reply_static(&rep, 404, BODY_NOT_FOUND); break;
+    }
+    return send_reply(conn, cc, &rep, NULL);
+}
+
+static bool body_route(route rt) {
+    return rt == RT_WEBHOOK || rt == RT_ACCEPT;
+}
+
+/* Route from the stored id: classify() ran at the first call and the URL is the same. */
+static route route_of(conn_ctx *cc) {
+    switch (cc->route) {
+    case MET_WEBHOOK: return RT_WEBHOOK;
+    case MET_ACCEPT: return RT_ACCEPT;
+    case MET_ORDER: return RT_ORDER;
+    case MET_HEALTHZ: return RT_HEALTHZ;
+    case MET_READYZ: return RT_READYZ;
+    case MET_METRICS: return RT_METRICS;
+    default: return RT_NONE;
+    }
+}
+
+static enum MHD_Result first_call(struct MHD_Connection *conn, conn_ctx *cc, const char *url,
+                                  const char *method) {
+    route rt = classify(url, cc);
+    cc->route = met_of(rt);
+    if (atomic_load_explicit(&H.stopping, memory_order_relaxed))
+        return send_static(conn, cc, 503, BODY_STOPPING);
+    bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, "HEAD") == 0;
+    if (rt == RT_NONE) return send_static(conn, cc, 404, BODY_NOT_FOUND);
+    if (body_route(rt) ? !post : !get) return send_static(conn, cc, 405, BODY_METHOD);
+    if (!body_route(rt)) return dispatch(conn, cc, rt);
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!json_content_type(ct)) return send_static(conn, cc, 415, BODY_MEDIA);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > DCFG_BODY_MAX)
+        return send_static(conn, cc, 413, BODY_TOO_LARGE);
+    return MHD_YES; /* the body follows */
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls) {
+    (void)cls;
+    (void)version;
+    conn_ctx *cc = *req_cls;
+    if (cc == NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        cc = ci ? ci->socket_context : NULL;
+        if (cc == NULL) return MHD_NO;
+        *req_cls = cc;
+        atomic_fetch_add(&H.in_flight, 1);
+        cc->len = 0;
+        atomic_store(&cc->phase, PH_NONE);
+        cc->discarded = 0;
+        cc->early = 0;
+        cc->start_ns = clock_now_ns();
+        return first_call(conn, cc, url, method);
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (clock_now_ns() - cc->start_ns > (int64_t)H.cfg->request_timeout_ms * NS_PER_MS) {
+            met_request(cc->route, 408, clock_now_ns() - cc->start_ns);
+            dlog(DLOG_DEBUG, "http: request body too slow, closing the connection");
+            return MHD_NO;
+        }
+        if (cc->early || cc->len + n > DCFG_BODY_MAX) {
+            cc->early = 413;
+            cc->discarded += n;
+            return cc->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
+        if (cc->len + n + 1 > cc->cap) {
+            size_t cap = cc->cap ? cc->cap : BODY_INITIAL;
+            while (cap < cc->len + n + 1) cap *= 2;
+            if (cap > DCFG_BODY_MAX + 1) cap = DCFG_BODY_MAX + 1;
+            char *nb = realloc(cc->buf, cap);
+            if (nb == NULL) return MHD_NO;
+            cc->buf = nb;
+            cc->cap = cap;
+        }
+        memcpy(cc->buf + cc->len, upload, n);
+        cc->len += n;
+        cc->buf[cc->len] = '\0';
+        return MHD_YES;
+    }
+    if (cc->early) return send_static(conn, cc, cc->early, BODY_TOO_LARGE);
+    if (cc->buf) cc->buf[cc->len] = '\0';
+    return dispatch(conn, cc, route_of(cc));
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (*req_cls) {
+        atomic_fetch_sub(&H.in_flight, 1);
+        *req_cls = NULL;
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+    (void)cls;
+    (void)conn;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(conn_ctx));
+        atomic_fetch_add(&H.connections, 1);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn_ctx *cc = *socket_context;
+        if (cc) {
+            free(cc->buf);
+            free(cc->text);
+            free(cc->ent);
+            free(cc);
+        }
+        *socket_context = NULL;
+        atomic_fetch_sub(&H.connections, 1);
+    }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    dlog(DLOG_DEBUG, "http: %s", msg);
+}
+
+/* ---- event loops ------------------------------------------------------------------------- */
+
+static void watch_pipe(loop *L) {
+    bool want_write;
+    int fd = queue_pipe_fd(L->pipe, &want_write);
+    uint32_t ev = EPOLLIN | (want_write ? EPOLLOUT : 0);
+    if (fd != L->pipe_fd) {
+        if (L->pipe_fd >= 0) epoll_ctl(L->ep, EPOLL_CTL_DEL, L->pipe_fd, NULL);
+        L->pipe_fd = -1;
+        if (fd >= 0) {
+            struct epoll_event e = {.events = ev, .data.fd = fd};
+            if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &e) == 0) {
+                L->pipe_fd = fd;
+                L->pipe_events = ev;
+            }
+        }
+    } else if (fd >= 0 && ev != L->pipe_events) {
+        struct epoll_event e = {.events = ev, .data.fd = fd};
+        epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &e);
+        L->pipe_events = ev;
+    }
+}
+
+static int wait_ms(loop *L) {
+    if (L->resumed) return 0;
+    int ms = 100; /* the stop flags are looked at this often */
+    MHD_UNSIGNED_LONG_LONG mt;
+    if (MHD_get_timeout(L->d, &mt) == MHD_YES && mt < (MHD_UNSIGNED_LONG_LONG)ms) ms = (int)mt;
+    int64_t dl = queue_pipe_deadline(L->pipe);
+    if (dl) {
+        int64_t left = (dl - clock_now_ns() + NS_PER_MS - 1) / NS_PER_MS;
+        if (left < ms) ms = left > 0 ? (int)left : 0;
+    }
+    return ms;
+}
+
+static void loop_pass(loop *L, int timeout_ms) {
+    struct epoll_event ev[16];
+    watch_pipe(L);
+    int n = epoll_wait(L->ep, ev, 16, timeout_ms);
+    L->resumed = false;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.fd == L->efd)
+            take_done(L);
+        else if (ev[i].data.fd == L->pipe_fd && L->pipe_fd >= 0)
+            queue_pipe_io(L->pipe, ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR),
+                          ev[i].events & EPOLLOUT);
+    }
+    queue_pipe_expire(L->pipe, clock_now_ns());
+    MHD_run(L->d);
+    queue_pipe_flush(L->pipe);
+}
+
+static void *loop_main(void *arg) {
+    loop *L = arg;
+    cur = L;
+    while (!atomic_load_explicit(&H.exiting, memory_order_relaxed)) {
+        if (!L->quiesced && atomic_load_explicit(&H.stopping, memory_order_relaxed)) {
+            MHD_socket fd = MHD_quiesce_daemon(L->d);
+            if (fd != MHD_INVALID_SOCKET) close(fd);
+            L->quiesced = true;
+        }
+        loop_pass(L, wait_ms(L));
+    }
+    /* stopping: whatever still waits for Redis completes now (fallback or 503); the loop keeps
+     * running, boundedly, until every suspended request has been answered */
+    int64_t end = clock_now_ns() + STOP_NS;
+    do {
+        queue_pipe_fail_all(L->pipe, "shutting down");
+        loop_pass(L, L->resumed ? 0 : 10);
+    } while (L->suspended > 0 && clock_now_ns() < end);
+    queue_pipe_fail_all(L->pipe, "shutting down");
+    MHD_run(L->d);
+    return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static struct MHD_Daemon *start_daemon(const dcfg *c, const struct sockaddr *sa, bool v6,
+                                       unsigned conn_limit) {
+    /* 8192 is MHD_ALLOW_SUSPEND_RESUME without MHD_USE_ITC: in external-epoll mode a resumed
+     * connection is picked up by the next MHD_run of the same thread, so no inter-thread
+     * channel (and no system call per resume) is needed */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | 8192u;
+    if (v6) flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, sa,
+                            MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)c->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)c->max_header_bytes, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+}
+
+int httpd_start(const dcfg *c, char *err, size_t errlen) {
+    H.cfg = c;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->listen_port);
+    int gai = getaddrinfo(c->listen_host, port, &hints, &ai);
+    if (gai != 0 || ai == NULL) {
+        err_set(err, errlen, "--listen %s: %s", c->listen, gai_strerror(gai));
+        return -1;
+    }
+    H.nloops = c->threads;
+    H.loops = calloc((size_t)H.nloops, sizeof *H.loops);
+    if (H.loops == NULL) {
+        freeaddrinfo(ai);
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    bool v6 = ai->ai_family == AF_INET6;
+    unsigned limit = (unsigned)((c->max_connections + H.nloops - 1) / H.nloops);
+    int rc = 0;
+    for (int i = 0; i < H.nloops && rc == 0; i++) {
+        loop *L = &H.loops[i];
+        L->idx = i;
+        L->ep = L->mhd_ep = L->pipe_fd = L->efd = -1;
+        L->d = start_daemon(c, ai->ai_addr, v6, limit);
+        if (L->d == NULL) {
+            err_set(err, errlen, "--listen %s: cannot start the HTTP server (address in use?)",
+                    c->listen);
+            rc = -1;
+            break;
+        }
+        if (i == 0) { /* port 0: the others bind the port the first one got */
+            const union MHD_DaemonInfo *di = MHD_get_daemon_info(L->d, MHD_DAEMON_INFO_BIND_PORT);
+            H.port = di ? di->port : c->listen_port;
+            if (ai->ai_family == AF_INET)
+                ((struct sockaddr_in *)ai->ai_addr)->sin_port = htons((uint16_t)H.port);
+            else if (v6)
+                ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port = htons((uint16_t)H.port);
+        }
+        const union MHD_DaemonInfo *ei = MHD_get_daemon_info(L->d, MHD_DAEMON_INFO_EPOLL_FD);
+        L->mhd_ep = ei ? ei->epoll_fd : -1;
+        L->ep = epoll_create1(EPOLL_CLOEXEC);
+        L->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        pthread_mutex_init(&L->mu, NULL);
+        L->pipe = queue_pipe_new();
+        struct epoll_event e = {.events = EPOLLIN, .data.fd = L->mhd_ep};
+        struct epoll_event e2 = {.events = EPOLLIN, .data.fd = L->efd};
+        if (L->mhd_ep < 0 || L->ep < 0 || L->efd < 0 || L->pipe == NULL ||
+            epoll_ctl(L->ep, EPOLL_CTL_ADD, L->mhd_ep, &e) != 0 ||
+            epoll_ctl(L->ep, EPOLL_CTL_ADD, L->efd, &e2) != 0) {
+            err_set(err, errlen, "cannot set up the HTTP event loop: %s", strerror(errno));
+            rc = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (rc == 0) {
+        X.th = calloc((size_t)c->executors, sizeof *X.th);
+        for (int i = 0; X.th && i < c->executors; i++, X.n++)
+            if (pthread_create(&X.th[i], NULL, exec_main, NULL)) break;
+        if (X.n < c->executors) {
+            err_set(err, errlen, "cannot start the executor threads");
+            rc = -1;
+        }
+    }
+    for (int i = 0; i < H.nloops && rc == 0; i++) {
+        if (pthread_create(&H.loops[i].th, NULL, loop_main, &H.loops[i])) {
+            err_set(err, errlen, "cannot start the HTTP threads");
+            rc = -1;
+            break;
+        }
+        H.loops[i].started = true;
+    }
+    if (rc) httpd_stop();
+    return rc;
+}
+
+int httpd_port(void) {
+    return H.port;
+}
+
+void httpd_quiesce(void) {
+    atomic_store(&H.stopping, true);
+}
+
+long httpd_drain(int timeout_ms) {
+    int64_t end = clock_now_ns() + (int64_t)timeout_ms * NS_PER_MS;
+    while (atomic_load(&H.in_flight) > 0 && clock_now_ns() < end) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&H.in_flight);
+}
+
+void httpd_stop(void) {
+    atomic_store(&H.stopping, true);
+    atomic_store(&H.exiting, true);
+    for (int i = 0; i < H.nloops; i++)
+        if (H.loops[i].started) pthread_join(H.loops[i].th, NULL);
+    /* the executors finish what they hold (answers no longer sent) before the daemons free the
+     * connections those requests belong to */
+    pthread_mutex_lock(&X.mu);
+    X.stop = true;
+    pthread_cond_broadcast(&X.cv);
+    pthread_mutex_unlock(&X.mu);
+    for (int i = 0; i < X.n; i++) pthread_join(X.th[i], NULL);
+    free(X.th);
+    X.th = NULL;
+    X.n = 0;
+    for (int i = 0; i < H.nloops; i++) {
+        loop *L = &H.loops[i];
+        if (L->d) MHD_stop_daemon(L->d);
+        if (L->ep >= 0) close(L->ep);
+        if (L->efd >= 0) close(L->efd);
+        pthread_mutex_destroy(&L->mu);
+        queue_pipe_free(L->pipe);
+    }
+    free(H.loops);
+    H.loops = NULL;
+    H.nloops = 0;
+    int n = atomic_load(&H.ncache);
+    for (int i = 0; i < n; i++) MHD_destroy_response(H.cache[i].resp);
+    atomic_store(&H.ncache, 0);
+}
