@@ -278,6 +278,37 @@ check "Content-Type application/json; charset=utf-8: accepted" \
 check "a header block over the limit is refused" \
     bash -c "st=\$(curl -s -o /dev/null -w '%{http_code}' -H \"X-Big: \$(printf '%020000d' 0)\" http://127.0.0.1:$P/healthz); [ \"\$st\" -ge 400 ] || [ \"\$st\" = 000 ]"
 check "an unknown route: 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/nope")" = 404 ]
+
+# bad HTTP: a garbage request line is answered (400) or closed; a client that sends half a request
+# and stalls does not keep others from being served, and its connection is closed by the timeouts
+exec 3<>/dev/tcp/127.0.0.1/"$P"
+printf 'GARBAGE\x01 NOT HTTP\r\n\r\n' >&3
+garbage=$(timeout 3 head -c 12 <&3 | tr -d '\r')
+exec 3>&-
+check "a garbage request line: answered 400 or closed (got '${garbage:-EOF}')" \
+    bash -c "[ -z '$garbage' ] || [[ '$garbage' == 'HTTP/1.1 400' ]]"
+check "... and the service still answers" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$P/healthz")" = 200 ]
+if start_dd stall --idle-timeout 2 --request-timeout 1000 --workers 0; then
+    exec 4<>/dev/tcp/127.0.0.1/"$PORT_stall"
+    printf 'POST /webhooks/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ty' >&4
+    served=0
+    for _ in $(seq 1 20); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$PORT_stall/healthz")" = 200 ] &&
+            served=$((served + 1))
+    done
+    check "a client stalled mid-request: the others are served (20 of 20: $served)" [ $served = 20 ]
+    t0=$(date +%s%N)
+    timeout 10 cat <&4 >/dev/null
+    rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    exec 4>&-
+    check "... and its connection is closed by the service's timeouts ($ms ms)" [ $rc -ne 124 ]
+    kill "$PID_stall"
+    wait_exit "$PID_stall" 5
+else
+    not_ok "dispatchd with short timeouts starts"
+fi
 check "GET /webhooks/orders: 405" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/webhooks/orders")" = 405 ]
 
 # reading orders
@@ -412,6 +443,23 @@ if [ -n "$STACK_DIR" ]; then
     else
         not_ok "dispatchd --redis-fallback off starts"
     fi
+
+    # tuned: the Redis proxy goes down (connections refused and closed) under load — the same
+    # promise as a stopped Redis: every webhook answered 202, every 202 exactly one order
+    API=$(jq -r '.proxies.api' "$STACK_DIR/stack.json")
+    wh_load "$P" "pdown-$run" 400 5s "$TMP/pdown.json" &
+    lpid=$!
+    sleep 1.5
+    curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":false}'
+    sleep 2
+    curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":true}'
+    wait $lpid
+    nreq=$(jq -r '.stats.requests' "$TMP/pdown.json")
+    n202=$(jq -r '.status["202"] // 0' "$TMP/pdown.json")
+    check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($n202 of $nreq)" \
+        [ "$n202" = "$nreq" -a "$nreq" -gt 1000 ]
+    check "... every 202 became exactly one order" \
+        wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$n202" 30
 
     # PostgreSQL stopped: accept answers 503 fast, never hangs; back within 1 s of a restart
     acc_t() { curl -s --max-time 5 -o "$TMP/resp" -D "$TMP/hdr" -w '%{http_code} %{time_total}' \
