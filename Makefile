@@ -35,7 +35,7 @@ SRV_SRC  := $(wildcard tests/servers/*.c)
 SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
 
 .SECONDARY:
-.PHONY: all asan test demo format clean bench check-format variant-all
+.PHONY: all asan test demo demo-untuned format clean bench check-format variant-all
 
 all:
 	@$(MAKE) --no-print-directory VARIANT=release variant-all
@@ -80,6 +80,11 @@ demo:
 	scripts/install-deps
 	@$(MAKE) --no-print-directory all
 	scripts/demo
+
+demo-untuned:
+	scripts/install-deps
+	@$(MAKE) --no-print-directory all
+	PROFILE=untuned scripts/demo
 
 bench: all
 	bench/engine-vs-wrk

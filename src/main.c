@@ -7,6 +7,11 @@
 
 #include "fault/proxycmd.h"
 #include "load/loadcmd.h"
+#include "probe/probecmd.h"
+#include "report/reportcmd.h"
+#include "scenario/resil.h"
+#include "scenario/racecmd.h"
+#include "scenario/webhook.h"
 #include "stack/stackcmd.h"
 
 static void usage(FILE *out) {
@@ -17,8 +22,16 @@ static void usage(FILE *out) {
             "\n"
             "Commands:\n"
             "  load      HTTP load at a fixed concurrency or rate, with honest latency\n"
+            "  webhook   signed webhooks at light|moderate|heavy rates, judged; stress: capacity\n"
+            "  capacity  find the breaking point: the highest sustainable webhook rate\n"
+            "  race      vendors race to claim each order: exactly one must win\n"
             "  stack     start, check, break and stop the embedded PostgreSQL + Redis stack\n"
             "  proxy     fault-injecting TCP proxy with a Toxiproxy-compatible API\n"
+            "  redis-failure  break Redis under webhook load: errors, recovery, backlog, loss\n"
+            "  db-restart     restart PostgreSQL under load: recovery, pool, loss, integrity\n"
+            "  probe     read a backlog probe (Redis, SQL, HTTP JSON/Prometheus) once\n"
+            "  report    terminal, HTML and JUnit reports from result documents (--json files)\n"
+            "  compare   before/after of result documents: exit 1 on a regression\n"
             "  help      this help (brink COMMAND --help for a command's options)\n"
             "  version   print the version\n",
             BRINK_VERSION);
@@ -42,10 +55,26 @@ int main(int argc, char **argv) {
     int rc;
     if (!strcmp(cmd, "load")) {
         rc = loadcmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "webhook")) {
+        rc = webhook_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "capacity")) {
+        rc = webhook_capacity_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "race")) {
+        rc = racecmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "stack")) {
         rc = stackcmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "proxy")) {
         rc = proxycmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "redis-failure")) {
+        rc = resil_redis_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "db-restart")) {
+        rc = resil_db_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "probe")) {
+        rc = probecmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "report")) {
+        rc = reportcmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "compare")) {
+        rc = reportcmd_compare_main(argc - 1, argv + 1, err, sizeof err);
     } else {
         fprintf(stderr, "brink: unknown command '%s' (see brink help)\n", cmd);
         return EXIT_USAGE;

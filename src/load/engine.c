@@ -82,6 +82,7 @@ typedef struct conn {
     size_t out_len, out_off;
     char *buf; /* own request buffer (dynamic templates only) */
     int64_t intended, started, deadline;
+    uint64_t seq; /* the request in flight */
 } conn;
 
 typedef struct interval {
@@ -146,6 +147,7 @@ struct engine {
     const char *method;
     bool head;
     tmpl *path_t, *body_t, **hdr_t;
+    tmpl *id_t; /* sign_id, or NULL */
     int nhdr;
     bool user_host, user_cl;
     bool send_cl;
@@ -197,10 +199,15 @@ static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, char *o
     }
     size_t blen = e->body_t ? tmpl_render(e->body_t, &v, w->scratch) : 0;
     if (w->sign) {
-        char id[MSG_ID_LEN];
-        memcpy(id, MSG_ID_PREFIX, 4);
-        rng_uuid4(&w->rng, id + 4);
-        int n = sign_headers(w->sign, id, sizeof id, wall / NS_PER_S, w->scratch, blen, p,
+        char id[ENGINE_SIGN_ID_MAX];
+        size_t id_len = MSG_ID_LEN;
+        if (e->id_t) {
+            id_len = tmpl_render(e->id_t, &v, id);
+        } else {
+            memcpy(id, MSG_ID_PREFIX, 4);
+            rng_uuid4(&w->rng, id + 4);
+        }
+        int n = sign_headers(w->sign, id, id_len, wall / NS_PER_S, w->scratch, blen, p,
                              e->max_len - (size_t)(p - out));
         if (n < 0) return 0;
         p += n;
@@ -223,9 +230,10 @@ static bool header_is(const char *line, const char *name) {
 static void engine_free_templates(engine *e) {
     tmpl_free(e->path_t);
     tmpl_free(e->body_t);
+    tmpl_free(e->id_t);
     for (int i = 0; i < e->nhdr; i++) tmpl_free(e->hdr_t[i]);
     free(e->hdr_t);
-    e->path_t = e->body_t = NULL;
+    e->path_t = e->body_t = e->id_t = NULL;
     e->hdr_t = NULL;
     e->nhdr = 0;
 }
@@ -306,9 +314,25 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
             snprintf(err, errlen, "%s", sub);
             return -1;
         }
-        sign_max = sign_headers_max(s, MSG_ID_LEN);
+        size_t id_max = MSG_ID_LEN;
+        if (cfg->sign_id) {
+            e->id_t = tmpl_compile(cfg->sign_id, strlen(cfg->sign_id), sub, sizeof sub);
+            if (!e->id_t || tmpl_max_len(e->id_t) > ENGINE_SIGN_ID_MAX) {
+                if (e->id_t)
+                    snprintf(sub, sizeof sub, "renders longer than %d bytes", ENGINE_SIGN_ID_MAX);
+                snprintf(err, errlen, "signature id template: %s", sub);
+                sign_free(s);
+                return -1;
+            }
+            if (tmpl_needs_time(e->id_t)) e->needs_time = true;
+            id_max = tmpl_max_len(e->id_t);
+        }
+        sign_max = sign_headers_max(s, id_max);
         sign_free(s);
         e->dynamic = true;
+    } else if (cfg->sign_id) {
+        snprintf(err, errlen, "a signature id template was given without a signing scheme");
+        return -1;
     }
     e->max_len = strlen(e->method) + 1 + tmpl_max_len(e->path_t) + 16 + 8 +
                  strlen(e->u.host_header) + 2 + sizeof("User-Agent: " USER_AGENT "\r\n") + hmax +
@@ -395,10 +419,24 @@ static void set_epollout(conn *c, bool on) {
     c->epollout = on;
 }
 
+static void notify_outcome(conn *c, int status, engine_err cls, int64_t now) {
+    const engine_config *cfg = c->w->e->cfg;
+    if (!cfg->on_outcome) return;
+    engine_outcome o = {.seq = c->seq,
+                        .thread = c->w->id,
+                        .status = status,
+                        .err = cls,
+                        .intended_ns = c->intended,
+                        .started_ns = c->started,
+                        .done_ns = now};
+    cfg->on_outcome(cfg->outcome_ud, &o);
+}
+
 /* The request on c failed without a response. */
 static void conn_fail(conn *c, engine_err cls, const char *detail, int64_t now) {
     worker *w = c->w;
     note_error(w, cls, detail);
+    notify_outcome(c, 0, cls, now);
     conn_close(c);
     c->busy = false;
     w->active--;
@@ -486,6 +524,7 @@ static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
     w->cur->sent++;
     c->intended = intended;
     c->started = now;
+    c->seq = seq;
     c->deadline = now + e->timeout_ns;
     int64_t lag = now - intended;
     if (lag > LATE_NS) w->late++;
@@ -556,6 +595,7 @@ static void conn_response(conn *c, int64_t now) {
         w->http_errors++;
         w->cur->errors++;
     }
+    notify_outcome(c, (int)st, ERR__COUNT, now);
     bool keep = http_should_keep_alive(&c->parser);
     c->busy = false;
     w->active--;
@@ -767,7 +807,7 @@ static void *worker_main(void *arg) {
             bool stop = e->cfg->stop && *e->cfg->stop;
             if (stop)
                 begin_stop(w, now, true);
-            else if (now >= e->end_ns)
+            else if (now >= e->end_ns || (e->cfg->finish && *e->cfg->finish))
                 begin_stop(w, now, false);
             else if (e->open && w->next_due_abs == INT64_MAX && w->k_sent >= w->k_due)
                 begin_stop(w, now, false);
@@ -1040,6 +1080,7 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         first += n;
     }
     res->start_wall_ns = clock_wall_ns() + (e->start_ns - clock_now_ns());
+    res->start_ns = e->start_ns;
     /* worker threads never take SIGINT/SIGTERM: the caller's handler sets cfg->stop */
     sigset_t block, old;
     sigemptyset(&block);

@@ -42,6 +42,20 @@ typedef struct engine_second {
     double length_s;                /* 1.0 except for the last, partial second */
 } engine_second;
 
+/* The outcome of one request, for engine_config.on_outcome. */
+typedef struct engine_outcome {
+    uint64_t seq;        /* the request's {{seq}} (open model: its schedule index) */
+    int thread;          /* the worker thread that ran it */
+    int status;          /* HTTP status; 0 when no response came (see err) */
+    engine_err err;      /* the error class when status == 0 */
+    int64_t intended_ns; /* CLOCK_MONOTONIC: when it was due (closed model: when it started) */
+    int64_t started_ns;  /* when it was actually started */
+    int64_t done_ns;     /* when its response (or failure) came */
+} engine_outcome;
+
+/* Longest rendering of engine_config.sign_id, in bytes. */
+#define ENGINE_SIGN_ID_MAX 200
+
 typedef struct engine_header {
     const char *text; /* "Name: value" (template) */
 } engine_header;
@@ -70,10 +84,25 @@ typedef struct engine_config {
     void (*on_second)(void *ud, const engine_second *s);
     void *ud;
     volatile sig_atomic_t *stop; /* set to non-zero to stop early (SIGINT) */
+    /* Additions for scenarios (all optional; zero/NULL keeps the behaviour above): */
+    /* Template of the signature's message id (standard-webhooks: webhook-id), rendered per
+     * request like the body, e.g. "msg_run7_{{seq}}" for ids that map back to requests; at most
+     * ENGINE_SIGN_ID_MAX bytes. NULL: "msg_" + a random UUID. */
+    const char *sign_id;
+    /* Called on the worker thread for every request that ended — with a response (any status)
+     * or a failure without one; not for requests cut off by the end of the run. Must be quick,
+     * must not block, and may write only to memory of that request (e.g. a slot indexed by seq:
+     * each seq ends at most once, on one thread) — no locks are needed then. */
+    void (*on_outcome)(void *ud, const engine_outcome *o);
+    void *outcome_ud;
+    /* Set to non-zero to end the run as if its duration had passed: sending stops, requests in
+     * flight are waited for (up to the timeout); unlike stop, the run is not "interrupted". */
+    volatile sig_atomic_t *finish;
 } engine_config;
 
 typedef struct engine_result {
     int64_t start_wall_ns;
+    int64_t start_ns;     /* CLOCK_MONOTONIC at the run's time 0 (the schedule's origin) */
     double elapsed_s;     /* start to the end of the drain */
     double send_window_s; /* start to the moment sending stopped */
     bool open_model;

@@ -5,7 +5,9 @@
 #include "suite/threshold.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const th_def defaults[] = {
     /* webhook load */
@@ -190,7 +192,26 @@ json_t *threshold_advice_json(const th_result *rs, int n) {
     return a;
 }
 
+static bool plain_marks;
+
+void threshold_set_plain(bool plain) {
+    plain_marks = plain;
+}
+
+bool threshold_want_plain(FILE *out) {
+    const char *nc = getenv("NO_COLOR");
+    return (nc && nc[0]) || !isatty(fileno(out));
+}
+
 static const char *mark(th_status s) {
+    if (plain_marks) {
+        switch (s) {
+        case TH_GREEN: return "GREEN ";
+        case TH_ORANGE: return "ORANGE";
+        case TH_RED: return "RED   ";
+        default: return "SKIP  ";
+        }
+    }
     switch (s) {
     case TH_GREEN: return "🟢";
     case TH_ORANGE: return "🟠";

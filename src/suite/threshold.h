@@ -61,4 +61,10 @@ void threshold_print(FILE *out, const th_result *rs, int n);
 /* The worst status among the results (TH_GREEN when all are green or skipped). */
 th_status threshold_worst(const th_result *rs, int n);
 
+/* The marks threshold_print writes: emoji (the default) or, once plain is set, words of equal
+ * width ("GREEN ", "ORANGE", "RED   ", "SKIP  ") for logs and terminals without colour. */
+void threshold_set_plain(bool plain);
+/* True when out is not a terminal or NO_COLOR is set and not empty (no-color.org). */
+bool threshold_want_plain(FILE *out);
+
 #endif

@@ -1,0 +1,235 @@
+/* junit.c — the verdicts of result documents as JUnit XML, the format every CI system displays
+ * (testsuites / testsuite / testcase / failure / skipped / system-out). A threshold is a test
+ * case: red fails it, with the value against the red bound and the document's evidence and
+ * remedy in the failure message, so that the CI page alone says what broke and what to do;
+ * skipped (not measured) is <skipped/>; orange passes but says so in <system-out>. Reads only
+ * the documents (.test, .mode, .started_at, .duration_s, .target, .profile, .thresholds,
+ * .advice); every string from them is escaped, as they carry user input. */
+#include "report/junit.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/err.h"
+
+void junit_escape(FILE *out, const char *s) {
+    if (!s) return;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&apos;", out); break;
+        case '\t': fputs("&#9;", out); break;
+        case '\n': fputs("&#10;", out); break;
+        case '\r': fputs("&#13;", out); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fputc('?', out);
+            else
+                fputc(*p, out);
+        }
+    }
+}
+
+static const char *str(const json_t *o, const char *key) {
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static double num(const json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *test_name(const json_t *doc) {
+    const char *t = str(doc, "test");
+    return t[0] ? t : "unknown";
+}
+
+void junit_count(const json_t *doc, junit_counts *c) {
+    memset(c, 0, sizeof *c);
+    double d = num(doc, "duration_s");
+    c->time_s = isfinite(d) && d > 0 ? d : 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "thresholds"), i, t) {
+        const char *st = str(t, "status");
+        c->tests++;
+        if (!strcmp(st, "red"))
+            c->failures++;
+        else if (!strcmp(st, "skipped"))
+            c->skipped++;
+        else if (strcmp(st, "green") && strcmp(st, "orange"))
+            c->errors++;
+    }
+}
+
+static void fmt_value(char *out, size_t n, double v, const char *unit) {
+    if (!isfinite(v))
+        snprintf(out, n, "-");
+    else if (!strcmp(unit, "fraction"))
+        snprintf(out, n, "%.4g%%", v * 100);
+    else if (!strcmp(unit, "count"))
+        snprintf(out, n, "%.0f", v);
+    else if (unit[0])
+        snprintf(out, n, "%.4g %s", v, unit);
+    else
+        snprintf(out, n, "%.4g", v);
+}
+
+/* The advice entry of a threshold: same metric, and the same mode when the threshold has one. */
+static const json_t *advice_for(const json_t *doc, const json_t *th) {
+    const char *metric = str(th, "metric"), *mode = str(th, "mode");
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(doc, "advice"), i, a) {
+        if (strcmp(str(a, "metric"), metric)) continue;
+        if (mode[0] && strcmp(str(a, "mode"), mode)) continue;
+        return a;
+    }
+    return NULL;
+}
+
+/* "p99_ms = 812 ms; red > 500 ms, orange > 250 ms" */
+static void verdict_text(const json_t *th, char *out, size_t n) {
+    const char *unit = str(th, "unit");
+    char v[48], o[48], r[48];
+    fmt_value(v, sizeof v, num(th, "value"), unit);
+    fmt_value(o, sizeof o, num(th, "orange"), unit);
+    fmt_value(r, sizeof r, num(th, "red"), unit);
+    const char *dir = str(th, "direction");
+    const char *cmp = !strcmp(dir, "below") ? "<" : !strcmp(dir, "above") ? ">" : "past";
+    snprintf(out, n, "%s = %s; red %s %s, orange %s %s", str(th, "metric"), v, cmp, r, cmp, o);
+}
+
+static void write_case(FILE *out, const json_t *doc, const json_t *th) {
+    const char *status = str(th, "status"), *mode = str(th, "mode");
+    const json_t *adv = advice_for(doc, th);
+    char verdict[256];
+    verdict_text(th, verdict, sizeof verdict);
+    fputs("    <testcase classname=\"brink.", out);
+    junit_escape(out, test_name(doc));
+    fputs("\" name=\"", out);
+    junit_escape(out, str(th, "metric"));
+    if (mode[0]) {
+        fputs(" (", out);
+        junit_escape(out, mode);
+        fputs(")", out);
+    }
+    fputs("\" time=\"0\">\n", out);
+    if (!strcmp(status, "red")) {
+        fputs("      <failure type=\"red\" message=\"", out);
+        junit_escape(out, verdict);
+        if (adv && str(adv, "evidence")[0]) {
+            fputs(". Evidence: ", out);
+            junit_escape(out, str(adv, "evidence"));
+        }
+        if (adv && str(adv, "remedy")[0]) {
+            fputs(". Remedy: ", out);
+            junit_escape(out, str(adv, "remedy"));
+        }
+        fputs("\">", out);
+        junit_escape(out, verdict);
+        if (adv) {
+            fputs("&#10;evidence: ", out);
+            junit_escape(out, str(adv, "evidence"));
+            fputs("&#10;remedy: ", out);
+            junit_escape(out, str(adv, "remedy"));
+        }
+        fputs("</failure>\n", out);
+    } else if (!strcmp(status, "skipped")) {
+        fputs("      <skipped message=\"not measured: ", out);
+        junit_escape(out, verdict);
+        fputs("\"/>\n", out);
+    } else if (strcmp(status, "green") && strcmp(status, "orange")) {
+        fputs("      <error type=\"status\" message=\"unknown threshold status '", out);
+        junit_escape(out, status);
+        fputs("'\"/>\n", out);
+    } else {
+        fputs("      <system-out>", out);
+        junit_escape(out, status);
+        fputs(": ", out);
+        junit_escape(out, verdict);
+        if (adv && !strcmp(status, "orange")) {
+            fputs("&#10;evidence: ", out);
+            junit_escape(out, str(adv, "evidence"));
+            fputs("&#10;remedy: ", out);
+            junit_escape(out, str(adv, "remedy"));
+        }
+        fputs("</system-out>\n", out);
+    }
+    fputs("    </testcase>\n", out);
+}
+
+static void property(FILE *out, const char *name, const char *value) {
+    if (!value || !value[0]) return;
+    fprintf(out, "      <property name=\"%s\" value=\"", name);
+    junit_escape(out, value);
+    fputs("\"/>\n", out);
+}
+
+static void write_suite(FILE *out, const json_t *doc, int index) {
+    junit_counts c;
+    junit_count(doc, &c);
+    const char *mode = str(doc, "mode"), *when = str(doc, "started_at");
+    fputs("  <testsuite name=\"", out);
+    junit_escape(out, test_name(doc));
+    if (mode[0]) {
+        fputs(" (", out);
+        junit_escape(out, mode);
+        fputs(")", out);
+    }
+    fprintf(out,
+            "\" id=\"%d\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
+            "time=\"%.3f\"",
+            index, c.tests, c.failures, c.errors, c.skipped, c.time_s);
+    /* JUnit's timestamp is an ISO 8601 date-time without a zone: the first 19 characters */
+    if (strlen(when) >= 19) {
+        char ts[20];
+        memcpy(ts, when, 19);
+        ts[19] = '\0';
+        fputs(" timestamp=\"", out);
+        junit_escape(out, ts);
+        fputs("\"", out);
+    }
+    fputs(">\n    <properties>\n", out);
+    property(out, "target", str(doc, "target"));
+    property(out, "profile", str(doc, "profile"));
+    property(out, "mode", mode);
+    property(out, "started_at", when);
+    property(out, "schema", str(doc, "schema"));
+    fputs("    </properties>\n", out);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "thresholds"), i, t) {
+        if (json_is_object(t)) write_case(out, doc, t);
+    }
+    fputs("  </testsuite>\n", out);
+}
+
+int junit_write(FILE *out, json_t *const *docs, int n, char *err, size_t errlen) {
+    junit_counts total = {0};
+    for (int i = 0; i < n; i++) {
+        junit_counts c;
+        junit_count(docs[i], &c);
+        total.tests += c.tests;
+        total.failures += c.failures;
+        total.errors += c.errors;
+        total.skipped += c.skipped;
+        total.time_s += c.time_s;
+    }
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+    fprintf(out,
+            "<testsuites name=\"brink\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+            "skipped=\"%d\" time=\"%.3f\">\n",
+            total.tests, total.failures, total.errors, total.skipped, total.time_s);
+    for (int i = 0; i < n; i++) write_suite(out, docs[i], i);
+    fputs("</testsuites>\n", out);
+    if (ferror(out)) {
+        err_set(err, errlen, "cannot write the JUnit XML");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* race_verdict.h — the verdict on one raced order, from three sources: the answers (who was told
+ * "won"), what the losers were told (the winner named in each "lost" answer), and the ground truth
+ * (the stored winner, read back over HTTP and/or SQL). Pure functions, no I/O: the scenario
+ * (race.c) collects the evidence, this module classifies it.
+ *
+ * Valid: exactly one "won", every other answer "lost" naming that vendor, and every source of
+ * ground truth storing that vendor. Otherwise the order gets one or more classes:
+ *   double_win          more than one vendor was told "won"
+ *   no_winner           nobody was told "won"
+ *   phantom_winner      the stored winner is not the announced one (or none is stored, or the
+ *                       sources of ground truth disagree, or one holds several winners)
+ *   inconsistent_loser  a "lost" answer names someone other than the winner (with several
+ *                       winners: not one of them, or not the one the other losers name)
+ *   error               an answer that is neither "won" nor "lost" (5xx, timeout, reset, ...)
+ * The first four are race conditions; an error alone is not, but it makes the order invalid. */
+#ifndef BRINK_RACE_VERDICT_H
+#define BRINK_RACE_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum race_class {
+    RACE_DOUBLE_WIN,
+    RACE_NO_WINNER,
+    RACE_PHANTOM_WINNER,
+    RACE_INCONSISTENT_LOSER,
+    RACE_ERROR,
+    RACE_NCLASS
+} race_class;
+
+#define RACE_BIT(c) (1u << (c))
+/* the classes that make an order a race condition (all but error) */
+#define RACE_CONDITION_MASK                                                                        \
+    (RACE_BIT(RACE_DOUBLE_WIN) | RACE_BIT(RACE_NO_WINNER) | RACE_BIT(RACE_PHANTOM_WINNER) |        \
+     RACE_BIT(RACE_INCONSISTENT_LOSER))
+
+const char *race_class_name(race_class c); /* "double_win", ... */
+
+/* ---- status classes ("won" and "lost" answers) ---------------------------------------------- */
+
+#define RACE_STATUS_RANGES 16
+
+typedef struct race_status_set {
+    int n;
+    int lo[RACE_STATUS_RANGES], hi[RACE_STATUS_RANGES];
+} race_status_set;
+
+/* "2xx", "200", "200-204", or a comma-separated list of those ("200,201,4xx"). 0, or -1 with a
+ * one-line reason. */
+int race_status_parse(const char *text, race_status_set *out, char *err, size_t errlen);
+/* Adds one code or range (for config files that give a list). 0, or -1 when full or invalid. */
+int race_status_add(race_status_set *s, int lo, int hi);
+bool race_status_has(const race_status_set *s, int status);
+/* "2xx", "409", "200-204,409" into out. */
+void race_status_format(const race_status_set *s, char *out, size_t outlen);
+
+/* ---- JSON paths ------------------------------------------------------------------------------ */
+
+/* A path into a JSON document: keys separated by dots, array items by [N]; an optional leading
+ * "$." ("winner", "data.vendor_id", "assignments[0].vendor"). 0 when well-formed, -1 + reason. */
+int race_path_check(const char *path, char *err, size_t errlen);
+/* The value at path in the JSON text body, as a string (numbers in decimal, true/false): 1 with
+ * out filled; 0 when the value is null or absent; -1 when body is not JSON. */
+int race_path_get(const char *body, size_t len, const char *path, char *out, size_t outlen);
+
+/* ---- the verdict ---------------------------------------------------------------------------- */
+
+typedef enum race_outcome {
+    RACE_WON,
+    RACE_LOST,
+    RACE_FAILED, /* neither: a status of another class, or no response at all */
+} race_outcome;
+
+typedef struct race_answer {
+    const char *vendor;
+    race_outcome outcome;
+    bool names;         /* a lost answer that was read for the winner's name */
+    const char *winner; /* the name it gave; NULL when it named no one (null or absent) */
+} race_answer;
+
+typedef struct race_truth {
+    const char *source; /* "http", "sql" */
+    bool known;         /* the source answered for this order */
+    bool multiple;      /* it holds more than one winner (e.g. several rows) */
+    const char *winner; /* NULL: no winner stored */
+} race_truth;
+
+typedef struct race_verdict {
+    unsigned classes; /* RACE_BIT()s; 0 = valid */
+    int won, lost, failed;
+    const char *announced; /* the single vendor told "won", or NULL */
+} race_verdict;
+
+void race_judge(const race_answer *a, int n, const race_truth *t, int nt, race_verdict *v);
+
+#endif

@@ -1,0 +1,99 @@
+# webhook.sh — `brink webhook`: the light profile on the embedded stack (dispatchd, real
+# PostgreSQL and Redis) is green with exit 0 and a complete result document; the same service
+# signed with the wrong secret answers 401 and the error-rate detector fires (red, exit 99) while
+# the right secret stays green; an unreachable target is exit 3; bad input is one line and exit 2,
+# before anything starts. Loopback only; every run is bounded by its duration.
+. "$(dirname "$0")/lib.bash"
+
+# usage_case NAME EXPECTED_MESSAGE_PART ARGS...: exit 2, one line on stderr naming the problem
+usage_case() {
+    local name=$1 want=$2
+    shift 2
+    local rc lines t0=$SECONDS
+    timeout 20 "$BRINK" "$@" >"$TMP/u.out" 2>"$TMP/u.err"
+    rc=$?
+    lines=$(wc -l <"$TMP/u.err")
+    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$TMP/u.err" && [ $((SECONDS - t0)) -le 2 ]; then
+        ok "bad input: $name → exit 2, one line"
+    else
+        not_ok "bad input: $name (exit $rc, $lines lines)"
+        sed 's/^/#   /' "$TMP/u.err" | head -5
+    fi
+}
+
+usage_case "missing profile" "missing profile" webhook
+usage_case "unknown profile" "unknown profile 'extreme'" webhook extreme
+usage_case "bad rate" "invalid rate 'fast'" webhook light --rate fast
+usage_case "bad duration" "--duration" webhook light --duration 5x
+usage_case "search option with a fixed profile" "--start-rate goes with the search" webhook light --start-rate 100
+usage_case "rate with stress" "--rate does not go with stress" webhook stress --rate 100
+usage_case "secret without target" "--secret-file goes with --target" webhook light --secret-file /etc/hostname
+usage_case "stack option with target" "--stack-profile is for the embedded stack" webhook light --target http://127.0.0.1:1/ --stack-profile untuned --sign none
+usage_case "bad stack profile" "want tuned or untuned" webhook light --stack-profile fast
+usage_case "bad target URL" "--target" webhook light --target ftp://127.0.0.1/ --sign none
+usage_case "target without secret" "needs the signing secret" webhook light --target http://127.0.0.1:1/
+usage_case "missing secret file" "secret: cannot read" webhook light --target http://127.0.0.1:1/ --secret-file /nonexistent/secret
+usage_case "unknown signing scheme" "unknown scheme 'hmac'" webhook light --target http://127.0.0.1:1/ --sign hmac
+usage_case "unknown option" "unknown option '--frobnicate'" webhook light --frobnicate
+usage_case "extra argument" "unexpected argument 'heavy'" webhook light heavy
+check "brink webhook --help lists the profiles" bash -c "'$BRINK' webhook --help | grep -q 'moderate'"
+
+# --- unreachable target: measured, then exit 3 with one line
+"$BRINK" webhook light -d 1s --target http://127.0.0.1:1/ --sign none -q --json "$TMP/down.json" >"$TMP/down.out" 2>"$TMP/down.err"
+rc=$?
+if [ $rc -eq 3 ] && grep -q 'no response from http://127.0.0.1:1/webhooks/orders' "$TMP/down.err"; then
+    ok "unreachable target → exit 3, says so"
+else
+    not_ok "unreachable target (exit $rc)"
+    sed 's/^/#   /' "$TMP/down.err" | head -5
+fi
+
+# --- the light profile on the embedded stack (5 s instead of 10 to keep CI short)
+"$BRINK" webhook light --duration 5s -q --json "$TMP/light.json" >"$TMP/light.out" 2>"$TMP/light.err"
+rc=$?
+check "webhook light on the embedded stack: exit 0" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || sed 's/^/#   /' "$TMP/light.out" "$TMP/light.err" | tail -20
+jqcheck "document: test webhook, profile light, target the stack's dispatchd" "$TMP/light.json" \
+    '.schema == "brink.result/1" and .test == "webhook" and .profile == "light" and (.target | test("^http://127.0.0.1:[0-9]+/webhooks/orders$")) and .config.stack.profile == "tuned" and .config.sign == "standard-webhooks"'
+jqcheck "stats: the load keys, availability and the service's resources" "$TMP/light.json" \
+    '.stats | (["requests","rps","offered_rps","errors","error_rate","timeouts","p50_ms","p95_ms","p99_ms","p999_ms","max_ms","availability","service_cpu_pct","service_rss_mib"] - keys) == []'
+jqcheck "about 500 webhooks at 100/s, every one answered 202" "$TMP/light.json" \
+    '.stats.requests == .stats.scheduled and .stats.requests >= 495 and .stats.offered_rps >= 99 and .stats.errors == 0 and .status["202"] == .stats.requests and .stats.availability == 1'
+jqcheck "thresholds: every webhook metric and the resources judged, all green" "$TMP/light.json" \
+    '([.thresholds[].metric] | sort) == (["availability","error_rate","p50_ms","p95_ms","p999_ms","p99_ms","rps","service_cpu_pct","service_rss_mib","timeouts"] | sort) and all(.thresholds[]; .status == "green") and .advice == []'
+jqcheck "resources: the service's pid, CPU and RSS sampled once a second" "$TMP/light.json" \
+    '.resources.pid > 0 and (.resources.samples | length) >= 4 and .stats.service_rss_mib > 1 and .stats.service_cpu_pct >= 0 and (.timeline[1].service_rss_mib > 1)'
+check "terminal: thresholds printed" grep -q 'availability' "$TMP/light.out"
+
+# --- a running service with the wrong secret: 401s, the error-rate detector fires
+S=$("$BRINK" stack up --ready-timeout 30s 2>"$TMP/stack.err")
+if [ -z "$S" ] || [ ! -f "$S" ]; then
+    not_ok "stack up for the target cases: $(head -3 "$TMP/stack.err")"
+    exit 0
+fi
+STACKDIR=$(dirname "$S")
+trap '"$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1; cleanup' EXIT
+URL=$(jq -r .service.url "$S")
+GOOD=$(jq -r .service.secret_file "$S")
+printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64)" >"$TMP/wrong.secret"
+"$BRINK" webhook light -d 2s --target "$URL" --secret-file "$TMP/wrong.secret" -q --json "$TMP/401.json" >"$TMP/401.out" 2>"$TMP/401.err"
+rc=$?
+check "wrong secret → exit 99" [ $rc -eq 99 ]
+jqcheck "wrong secret: every webhook 401, error_rate and availability red, advice given" "$TMP/401.json" \
+    '.status["401"] == .stats.requests and .stats.requests > 0 and .stats.error_rate == 1 and (.thresholds[] | select(.metric == "error_rate") | .status) == "red" and (.thresholds[] | select(.metric == "availability") | .status) == "red" and any(.advice[]; .metric == "error_rate" and (.evidence | test("401")))'
+jqcheck "target: no pid, resources skipped" "$TMP/401.json" \
+    '.config.stack == null and .stats.service_cpu_pct == null and (.thresholds[] | select(.metric == "service_cpu_pct") | .status) == "skipped"'
+check "one line on stderr names the red thresholds" bash -c "[ \$(wc -l <'$TMP/401.err') -eq 1 ] && grep -q 'red' '$TMP/401.err'"
+"$BRINK" webhook light -d 2s --target "$URL" --secret-file "$GOOD" -q --json "$TMP/good.json" >"$TMP/good.out" 2>&1
+rc=$?
+check "the right secret on the same target → exit 0" [ $rc -eq 0 ]
+jqcheck "the right secret: every webhook 202, error_rate green" "$TMP/good.json" \
+    '.status["202"] == .stats.requests and .stats.requests >= 195 and (.thresholds[] | select(.metric == "error_rate") | .status) == "green"'
+SECRET_TEXT=$(cat "$GOOD")
+if grep -rqF -- "${SECRET_TEXT#whsec_}" "$TMP"/*.json "$TMP"/*.out "$TMP"/*.err; then
+    not_ok "the secret never appears in output or results"
+else
+    ok "the secret never appears in output or results"
+fi
+"$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1
+check "stack down" [ ! -e "$S" ]
