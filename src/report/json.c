@@ -4,6 +4,7 @@
 #include "report/report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -12,17 +13,22 @@ static double ms(int64_t us) {
     return (double)us / 1000.0;
 }
 
+static double round6(double v) {
+    return round(v * 1e6) / 1e6;
+}
+
 static double round3(double v) {
     return (double)(long long)(v * 1000.0 + (v >= 0 ? 0.5 : -0.5)) / 1000.0;
 }
 
-static json_t *latency_json(const hdr_hist *h) {
+json_t *report_hist_json(const hdr_hist *h, double unit_ns) {
+    double k = unit_ns / NS_PER_MS; /* recorded units → ms */
     json_t *o = json_object();
     json_object_set_new(o, "count", json_integer(hdr_total(h)));
-    json_object_set_new(o, "min_ms", json_real(ms(hdr_min(h))));
-    json_object_set_new(o, "mean_ms", json_real(round3(hdr_mean(h) / 1000.0)));
-    json_object_set_new(o, "stdev_ms", json_real(round3(hdr_stdev(h) / 1000.0)));
-    json_object_set_new(o, "max_ms", json_real(ms(hdr_max(h))));
+    json_object_set_new(o, "min_ms", json_real(round6((double)hdr_min(h) * k)));
+    json_object_set_new(o, "mean_ms", json_real(round6(hdr_mean(h) * k)));
+    json_object_set_new(o, "stdev_ms", json_real(round6(hdr_stdev(h) * k)));
+    json_object_set_new(o, "max_ms", json_real(round6((double)hdr_max(h) * k)));
     json_t *p = json_object();
     static const struct {
         const char *k;
@@ -30,7 +36,8 @@ static json_t *latency_json(const hdr_hist *h) {
     } pts[] = {{"50", 50}, {"75", 75},     {"90", 90},       {"95", 95},
                {"99", 99}, {"99.9", 99.9}, {"99.99", 99.99}, {"100", 100}};
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++)
-        json_object_set_new(p, pts[i].k, json_real(ms(hdr_value_at_percentile(h, pts[i].p))));
+        json_object_set_new(p, pts[i].k,
+                            json_real(round6((double)hdr_value_at_percentile(h, pts[i].p) * k)));
     json_object_set_new(o, "percentiles_ms", p);
     char *enc = hdr_encode_base64(h);
     json_object_set_new(o, "hdr", enc ? json_string(enc) : json_null());
@@ -110,8 +117,8 @@ json_t *report_load_json(const engine_result *r, const report_load_info *info) {
 
     json_t *lat = json_object();
     json_object_set_new(lat, "hdr_unit", json_string("us"));
-    json_object_set_new(lat, "corrected", latency_json(r->latency));
-    json_object_set_new(lat, "service", latency_json(r->service));
+    json_object_set_new(lat, "corrected", report_hist_json(r->latency, NS_PER_US));
+    json_object_set_new(lat, "service", report_hist_json(r->service, NS_PER_US));
     json_object_set_new(doc, "latency", lat);
 
     json_t *status = json_object();

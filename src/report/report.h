@@ -30,6 +30,10 @@ typedef struct report_load_info {
 
 /* Builds the result document of a `brink load` run (new reference). */
 json_t *report_load_json(const engine_result *r, const report_load_info *info);
+/* An HDR histogram as JSON: count, min/mean/stdev/max and percentiles in ms, and the histogram in
+ * the HdrHistogram V2 compressed encoding ("hdr"). unit_ns: nanoseconds per recorded unit (1000
+ * for the engine's µs histograms). */
+json_t *report_hist_json(const hdr_hist *h, double unit_ns);
 /* Writes doc to path ("-" = stdout), pretty-printed. 0, or -1 with a reason in err. */
 int report_write_json(const json_t *doc, const char *path, char *err, size_t errlen);
 

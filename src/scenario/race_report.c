@@ -86,30 +86,6 @@ int race_thresholds(const race_result *r, th_result *out) {
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
-/* A histogram recorded in units of unit_ns, with its values in ms. */
-static json_t *hist_json(const hdr_hist *h, double unit_ns) {
-    double k = unit_ns / NS_PER_MS;
-    json_t *o = json_object();
-    json_object_set_new(o, "count", json_integer(hdr_total(h)));
-    json_object_set_new(o, "min_ms", json_real(round6((double)hdr_min(h) * k)));
-    json_object_set_new(o, "mean_ms", json_real(round6(hdr_mean(h) * k)));
-    json_object_set_new(o, "max_ms", json_real(round6((double)hdr_max(h) * k)));
-    json_t *p = json_object();
-    static const struct {
-        const char *k;
-        double p;
-    } pts[] = {{"50", 50}, {"75", 75},     {"90", 90},       {"95", 95},
-               {"99", 99}, {"99.9", 99.9}, {"99.99", 99.99}, {"100", 100}};
-    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++)
-        json_object_set_new(p, pts[i].k,
-                            json_real(round6((double)hdr_value_at_percentile(h, pts[i].p) * k)));
-    json_object_set_new(o, "percentiles_ms", p);
-    char *enc = hdr_encode_base64(h);
-    json_object_set_new(o, "hdr", enc ? json_string(enc) : json_null());
-    free(enc);
-    return o;
-}
-
 static json_t *str_or_null(const char *s) {
     return s ? json_string(s) : json_null();
 }
@@ -278,9 +254,9 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
 
     json_t *lat = json_object();
     json_object_set_new(lat, "hdr_unit", json_string("us"));
-    json_object_set_new(lat, "accept", hist_json(r->latency, NS_PER_US));
-    json_object_set_new(lat, "resolution", hist_json(r->resolution, NS_PER_US));
-    json_t *spread = hist_json(r->spread, 1);
+    json_object_set_new(lat, "accept", report_hist_json(r->latency, NS_PER_US));
+    json_object_set_new(lat, "resolution", report_hist_json(r->resolution, NS_PER_US));
+    json_t *spread = report_hist_json(r->spread, 1);
     json_object_set_new(spread, "hdr_unit", json_string("ns"));
     json_object_set_new(lat, "send_spread", spread);
     json_object_set_new(doc, "latency", lat);
