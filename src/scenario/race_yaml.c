@@ -16,75 +16,28 @@
 #include <yaml.h>
 
 #include "core/err.h"
+#include "core/yml.h"
 #include "http/url.h"
 #include "scenario/race.h"
 
 #define KEY_MAX 256
 
-typedef struct pctx {
-    yaml_document_t *doc;
-    const char *file;
-    char *err;
-    size_t errlen;
-} pctx;
+typedef yml_ctx pctx;
 
-/* ---- libyaml helpers (as in stack/deps.c) -------------------------------------------------- */
-
-static int line_of(const yaml_node_t *n) {
-    return n ? (int)n->start_mark.line + 1 : 1;
-}
-
-static void one_line(char *s) {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = ' ';
-}
-
-static int fail(const pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(const pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...) {
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->err, c->errlen, "%s:%d: %s: %s", c->file, line_of(n), key, msg);
-    if (c->err && c->errlen) one_line(c->err);
-    return -1;
-}
-
-static yaml_node_t *node_at(const pctx *c, int id) {
-    return yaml_document_get_node(c->doc, id);
-}
-
-static bool is_null(const yaml_node_t *n) {
-    if (!n) return true;
-    if (n->type != YAML_SCALAR_NODE) return false;
-    if (n->tag && !strcmp((const char *)n->tag, YAML_NULL_TAG)) return true;
-    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-    const char *v = (const char *)n->data.scalar.value;
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-static const char *str_of(const yaml_node_t *n) {
-    if (!n || n->type != YAML_SCALAR_NODE || is_null(n)) return NULL;
-    if (n->tag && strcmp((const char *)n->tag, YAML_STR_TAG)) return NULL;
-    const char *v = (const char *)n->data.scalar.value;
-    if (strlen(v) != n->data.scalar.length) return NULL;
-    return v;
-}
+/* ---- libyaml helpers: core/yml.h ------------------------------------------------------------ */
 
 static const char *kind(const yaml_node_t *n) {
-    if (is_null(n)) return "nothing (null)";
+    if (yml_is_null(n)) return "nothing (null)";
     switch (n->type) {
     case YAML_MAPPING_NODE: return "a mapping";
     case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_SCALAR_NODE: return str_of(n) ? "a string" : "a non-string scalar";
+    case YAML_SCALAR_NODE: return yml_str(n) ? "a string" : "a non-string scalar";
     default: return "nothing";
     }
 }
 
 static const yaml_node_t *where(const yaml_node_t *k, const yaml_node_t *v) {
-    return is_null(v) ? k : v;
+    return yml_is_null(v) ? k : v;
 }
 
 static void join(char *out, const char *a, const char *b) {
@@ -95,17 +48,17 @@ static void join(char *out, const char *a, const char *b) {
 static int check_keys(const pctx *c, const yaml_node_t *map, const char *key) {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = node_at(c, p->key);
-        const char *ks = str_of(k);
+        const yaml_node_t *k = yml_node(c, p->key);
+        const char *ks = yml_str(k);
         if (!ks)
-            return fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name", kind(k));
+            return yml_fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name", kind(k));
         for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-            const char *qs = str_of(node_at(c, q->key));
+            const char *qs = yml_str(yml_node(c, q->key));
             if (qs && !strcmp(qs, ks)) {
                 char path[KEY_MAX];
                 join(path, key, ks);
-                return fail(c, k, path, "duplicate key (first at line %d)",
-                            line_of(node_at(c, q->key)));
+                return yml_fail(c, k, path, "duplicate key (first at line %d)",
+                                yml_line(yml_node(c, q->key)));
             }
         }
     }
@@ -116,7 +69,7 @@ static int check_keys(const pctx *c, const yaml_node_t *map, const char *key) {
 static int want_map(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                     const char *what) {
     if (!v || v->type != YAML_MAPPING_NODE)
-        return fail(c, where(k, v), key, "expected a mapping (%s), found %s", what, kind(v));
+        return yml_fail(c, where(k, v), key, "expected a mapping (%s), found %s", what, kind(v));
     return check_keys(c, v, key);
 }
 
@@ -124,10 +77,10 @@ static int want_map(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, c
 
 static int get_str(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                    const char *what, char **out) {
-    const char *s = str_of(v);
-    if (!s) return fail(c, where(k, v), key, "expected %s, found %s", what, kind(v));
+    const char *s = yml_str(v);
+    if (!s) return yml_fail(c, where(k, v), key, "expected %s, found %s", what, kind(v));
     free(*out);
-    if (!(*out = strdup(s))) return fail(c, v, key, "out of memory");
+    if (!(*out = strdup(s))) return yml_fail(c, v, key, "out of memory");
     return 0;
 }
 
@@ -138,7 +91,7 @@ static int check_placeholders(const pctx *c, const yaml_node_t *v, const char *k
     static const char *const engine_names[] = {"seq", "uuid", "now_s", "now_ms", "conn", "thread"};
     for (const char *p = strstr(s, "{{"); p; p = strstr(p + 2, "{{")) {
         const char *e = strstr(p + 2, "}}");
-        if (!e) return fail(c, v, key, "'{{' without a closing '}}'");
+        if (!e) return yml_fail(c, v, key, "'{{' without a closing '}}'");
         size_t n = (size_t)(e - p - 2);
         bool ok = false;
         for (const char *a = allowed; *a && !ok;) {
@@ -158,9 +111,9 @@ static int check_placeholders(const pctx *c, const yaml_node_t *v, const char *k
                                       (int)al, a);
                 a += al + (a[al] == '|');
             }
-            return fail(c, v, key, "unknown placeholder {{%.*s}} (here: %s%s)", (int)n, p + 2, list,
-                        engine ? " and the load engine's {{seq}}, {{uuid}}, {{rand:A-B}}, ..."
-                               : "");
+            return yml_fail(
+                c, v, key, "unknown placeholder {{%.*s}} (here: %s%s)", (int)n, p + 2, list,
+                engine ? " and the load engine's {{seq}}, {{uuid}}, {{rand:A-B}}, ..." : "");
         }
         p = e;
     }
@@ -173,31 +126,33 @@ static int parse_status(const pctx *c, const yaml_node_t *k, const yaml_node_t *
     memset(out, 0, sizeof *out);
     if (v && v->type == YAML_SEQUENCE_NODE) {
         if (v->data.sequence.items.top == v->data.sequence.items.start)
-            return fail(c, v, key, "an empty list of statuses");
+            return yml_fail(c, v, key, "an empty list of statuses");
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
              it++) {
-            const yaml_node_t *n = node_at(c, *it);
-            const char *s = n && n->type == YAML_SCALAR_NODE && !is_null(n)
+            const yaml_node_t *n = yml_node(c, *it);
+            const char *s = n && n->type == YAML_SCALAR_NODE && !yml_is_null(n)
                                 ? (const char *)n->data.scalar.value
                                 : NULL;
             race_status_set one;
-            if (!s) return fail(c, where(v, n), key, "expected a status, found %s", kind(n));
-            if (race_status_parse(s, &one, e, sizeof e) < 0) return fail(c, n, key, "%s", e);
+            if (!s) return yml_fail(c, where(v, n), key, "expected a status, found %s", kind(n));
+            if (race_status_parse(s, &one, e, sizeof e) < 0) return yml_fail(c, n, key, "%s", e);
             for (int i = 0; i < one.n; i++)
                 if (race_status_add(out, one.lo[i], one.hi[i]) < 0)
-                    return fail(c, n, key, "too many statuses (at most %d ranges)",
-                                RACE_STATUS_RANGES);
+                    return yml_fail(c, n, key, "too many statuses (at most %d ranges)",
+                                    RACE_STATUS_RANGES);
         }
         return 0;
     }
-    const char *s =
-        v && v->type == YAML_SCALAR_NODE && !is_null(v) ? (const char *)v->data.scalar.value : NULL;
+    const char *s = v && v->type == YAML_SCALAR_NODE && !yml_is_null(v)
+                        ? (const char *)v->data.scalar.value
+                        : NULL;
     if (!s)
-        return fail(c, where(k, v), key,
-                    "expected a status (409), a range (200-204), a class (2xx) or a list of them, "
-                    "found %s",
-                    kind(v));
-    if (race_status_parse(s, out, e, sizeof e) < 0) return fail(c, v, key, "%s", e);
+        return yml_fail(
+            c, where(k, v), key,
+            "expected a status (409), a range (200-204), a class (2xx) or a list of them, "
+            "found %s",
+            kind(v));
+    if (race_status_parse(s, out, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
     return 0;
 }
 
@@ -206,7 +161,7 @@ static int parse_path(const pctx *c, const yaml_node_t *k, const yaml_node_t *v,
     if (get_str(c, k, v, key, "a JSON path (e.g. winner, data.vendor_id, items[0].id)", out) < 0)
         return -1;
     char e[200];
-    if (race_path_check(*out, e, sizeof e) < 0) return fail(c, v, key, "%s", e);
+    if (race_path_check(*out, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
     return 0;
 }
 
@@ -217,17 +172,18 @@ static bool token_char(char ch) {
 
 static int add_header(const pctx *c, const yaml_node_t *n, const char *key, race_request *q,
                       const char *name, size_t name_len, const char *value) {
-    if (name_len == 0) return fail(c, n, key, "a header without a name");
+    if (name_len == 0) return yml_fail(c, n, key, "a header without a name");
     for (size_t i = 0; i < name_len; i++)
         if (!token_char(name[i]))
-            return fail(c, n, key, "header name '%.*s' holds a character not allowed in a name",
-                        (int)name_len, name);
-    if (strpbrk(value, "\r\n")) return fail(c, n, key, "a header value may not hold a line break");
+            return yml_fail(c, n, key, "header name '%.*s' holds a character not allowed in a name",
+                            (int)name_len, name);
+    if (strpbrk(value, "\r\n"))
+        return yml_fail(c, n, key, "a header value may not hold a line break");
     if (q->nheaders == RACE_MAX_HEADERS)
-        return fail(c, n, key, "too many headers (at most %d)", RACE_MAX_HEADERS);
+        return yml_fail(c, n, key, "too many headers (at most %d)", RACE_MAX_HEADERS);
     size_t len = name_len + strlen(value) + 3;
     char *h = malloc(len);
-    if (!h) return fail(c, n, key, "out of memory");
+    if (!h) return yml_fail(c, n, key, "out of memory");
     snprintf(h, len, "%.*s: %s", (int)name_len, name, value);
     q->headers[q->nheaders++] = h;
     return 0;
@@ -240,14 +196,15 @@ static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t 
         if (check_keys(c, v, key) < 0) return -1;
         for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
              p++) {
-            const yaml_node_t *hk = node_at(c, p->key), *hv = node_at(c, p->value);
-            const char *name = str_of(hk);
-            const char *val = hv && hv->type == YAML_SCALAR_NODE && !is_null(hv)
+            const yaml_node_t *hk = yml_node(c, p->key), *hv = yml_node(c, p->value);
+            const char *name = yml_str(hk);
+            const char *val = hv && hv->type == YAML_SCALAR_NODE && !yml_is_null(hv)
                                   ? (const char *)hv->data.scalar.value
                                   : NULL;
             char path[KEY_MAX];
             join(path, key, name);
-            if (!val) return fail(c, where(hk, hv), path, "expected a value, found %s", kind(hv));
+            if (!val)
+                return yml_fail(c, where(hk, hv), path, "expected a value, found %s", kind(hv));
             if (add_header(c, hv, path, q, name, strlen(name), val) < 0) return -1;
         }
         return 0;
@@ -255,11 +212,11 @@ static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t 
     if (v && v->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
              it++) {
-            const yaml_node_t *n = node_at(c, *it);
-            const char *s = str_of(n);
+            const yaml_node_t *n = yml_node(c, *it);
+            const char *s = yml_str(n);
             if (!s || !strchr(s, ':'))
-                return fail(c, where(v, n), key, "expected \"Name: value\", found %s",
-                            s ? "a string without ':'" : kind(n));
+                return yml_fail(c, where(v, n), key, "expected \"Name: value\", found %s",
+                                s ? "a string without ':'" : kind(n));
             size_t nl = strcspn(s, ":");
             const char *val = s + nl + 1;
             while (*val == ' ' || *val == '\t') val++;
@@ -267,8 +224,9 @@ static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t 
         }
         return 0;
     }
-    return fail(c, where(k, v), key,
-                "expected a mapping (Name: value) or a list of \"Name: value\", found %s", kind(v));
+    return yml_fail(c, where(k, v), key,
+                    "expected a mapping (Name: value) or a list of \"Name: value\", found %s",
+                    kind(v));
 }
 
 static bool has_content_type(const race_request *q) {
@@ -288,14 +246,14 @@ static int request_field(const pctx *c, const yaml_node_t *fk, const yaml_node_t
         if (get_str(c, fk, fv, path, "a method (GET, POST, ...)", &q->method) < 0) return -1;
         for (const char *m = q->method; *m; m++)
             if (*m < 'A' || *m > 'Z')
-                return fail(c, fv, path, "a method is upper-case letters (POST, PUT, ...)");
-        if (!q->method[0]) return fail(c, fv, path, "empty method");
+                return yml_fail(c, fv, path, "a method is upper-case letters (POST, PUT, ...)");
+        if (!q->method[0]) return yml_fail(c, fv, path, "empty method");
         return 1;
     }
     if (!strcmp(field, "path")) {
         if (get_str(c, fk, fv, path, "a path starting with /", &q->path) < 0) return -1;
-        if (q->path[0] != '/') return fail(c, fv, path, "the path must start with /");
-        if (strpbrk(q->path, " \r\n\t")) return fail(c, fv, path, "the path holds white space");
+        if (q->path[0] != '/') return yml_fail(c, fv, path, "the path must start with /");
+        if (strpbrk(q->path, " \r\n\t")) return yml_fail(c, fv, path, "the path holds white space");
         if (check_placeholders(c, fv, path, q->path, allowed, engine) < 0) return -1;
         return 1;
     }
@@ -320,14 +278,14 @@ static int finish_request(const pctx *c, const yaml_node_t *at, const char *key,
     if (!q->path) {
         char p[KEY_MAX];
         join(p, key, "path");
-        return fail(c, at, p, "missing: the request's path (e.g. /orders/{{id}})");
+        return yml_fail(c, at, p, "missing: the request's path (e.g. /orders/{{id}})");
     }
-    if (!q->method && !(q->method = strdup(method))) return fail(c, at, key, "out of memory");
+    if (!q->method && !(q->method = strdup(method))) return yml_fail(c, at, key, "out of memory");
     if (q->body && !has_content_type(q)) {
         if (q->nheaders == RACE_MAX_HEADERS)
-            return fail(c, at, key, "too many headers (at most %d)", RACE_MAX_HEADERS);
+            return yml_fail(c, at, key, "too many headers (at most %d)", RACE_MAX_HEADERS);
         if (!(q->headers[q->nheaders] = strdup("Content-Type: application/json")))
-            return fail(c, at, key, "out of memory");
+            return yml_fail(c, at, key, "out of memory");
         q->nheaders++;
     }
     return 0;
@@ -357,8 +315,8 @@ static int parse_create(const pctx *c, const yaml_node_t *k, const yaml_node_t *
     race_status_add(&s->create_ok, 200, 299);
     bool have_ok = false;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        const yaml_node_t *fk = node_at(c, p->key), *fv = node_at(c, p->value);
-        const char *field = str_of(fk);
+        const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
+        const char *field = yml_str(fk);
         char path[KEY_MAX];
         join(path, key, field);
         int r = request_field(c, fk, fv, path, field, &s->create, "id|run", true);
@@ -370,14 +328,15 @@ static int parse_create(const pctx *c, const yaml_node_t *k, const yaml_node_t *
             int bad = sign_parse_scheme(name, &s->create_sign);
             free(name);
             if (bad)
-                return fail(c, fv, path,
-                            "unknown signing scheme (want standard-webhooks, stripe or github)");
+                return yml_fail(
+                    c, fv, path,
+                    "unknown signing scheme (want standard-webhooks, stripe or github)");
         } else if (!strcmp(field, "secret_file")) {
             char *f = NULL;
             if (get_str(c, fk, fv, path, "a file name", &f) < 0) return -1;
             s->secret_file = relative_to(c->file, f);
             free(f);
-            if (!s->secret_file) return fail(c, fv, path, "out of memory");
+            if (!s->secret_file) return yml_fail(c, fv, path, "out of memory");
         } else if (!strcmp(field, "secret_env")) {
             if (get_str(c, fk, fv, path, "an environment variable's name", &s->secret_env) < 0)
                 return -1;
@@ -387,28 +346,29 @@ static int parse_create(const pctx *c, const yaml_node_t *k, const yaml_node_t *
             if (parse_status(c, fk, fv, path, &s->create_ok) < 0) return -1;
             have_ok = true;
         } else {
-            return fail(c, fk, path,
-                        "unknown key (want method, path, headers, body, sign, secret_file, "
-                        "secret_env, id_from or success)");
+            return yml_fail(c, fk, path,
+                            "unknown key (want method, path, headers, body, sign, secret_file, "
+                            "secret_env, id_from or success)");
         }
     }
     (void)have_ok;
     if (finish_request(c, k, key, &s->create, "POST") < 0) return -1;
     if (s->secret_file && s->secret_env)
-        return fail(c, v, key, "give secret_file or secret_env, not both");
+        return yml_fail(c, v, key, "give secret_file or secret_env, not both");
     if ((s->secret_file || s->secret_env) && s->create_sign == SIGN_NONE)
-        return fail(c, v, "create.sign",
-                    "missing: a secret was given without a signing scheme (standard-webhooks, "
-                    "stripe or github)");
+        return yml_fail(c, v, "create.sign",
+                        "missing: a secret was given without a signing scheme (standard-webhooks, "
+                        "stripe or github)");
     if (s->create_id_path) {
         if (mentions(&s->create, "{{id}}"))
-            return fail(c, v, key,
-                        "{{id}} is chosen by the service here (id_from): the creation request "
-                        "cannot carry it");
+            return yml_fail(c, v, key,
+                            "{{id}} is chosen by the service here (id_from): the creation request "
+                            "cannot carry it");
     } else if (!mentions(&s->create, "{{id}}")) {
-        return fail(c, v, key,
-                    "the request never carries {{id}}: put it in the path, a header or the body "
-                    "(brink makes the ids), or give id_from (the service makes them)");
+        return yml_fail(
+            c, v, key,
+            "the request never carries {{id}}: put it in the path, a header or the body "
+            "(brink makes the ids), or give id_from (the service makes them)");
     }
     return 0;
 }
@@ -419,8 +379,8 @@ static int parse_visible(const pctx *c, const yaml_node_t *k, const yaml_node_t 
         return -1;
     race_status_add(&s->visible_ok, 200, 299);
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        const yaml_node_t *fk = node_at(c, p->key), *fv = node_at(c, p->value);
-        const char *field = str_of(fk);
+        const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
+        const char *field = yml_str(fk);
         char path[KEY_MAX];
         join(path, key, field);
         int r = request_field(c, fk, fv, path, field, &s->visible, "id|run", false);
@@ -429,12 +389,14 @@ static int parse_visible(const pctx *c, const yaml_node_t *k, const yaml_node_t 
         if (!strcmp(field, "status")) {
             if (parse_status(c, fk, fv, path, &s->visible_ok) < 0) return -1;
         } else {
-            return fail(c, fk, path, "unknown key (want method, path, headers, body or status)");
+            return yml_fail(c, fk, path,
+                            "unknown key (want method, path, headers, body or status)");
         }
     }
     if (finish_request(c, k, key, &s->visible, "GET") < 0) return -1;
     if (!mentions(&s->visible, "{{id}}"))
-        return fail(c, v, key, "the request never carries {{id}}: which resource would it show?");
+        return yml_fail(c, v, key,
+                        "the request never carries {{id}}: which resource would it show?");
     return 0;
 }
 
@@ -444,8 +406,8 @@ static int parse_claim(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
     race_status_add(&s->won, 200, 299);
     race_status_add(&s->lost, 409, 409);
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        const yaml_node_t *fk = node_at(c, p->key), *fv = node_at(c, p->value);
-        const char *field = str_of(fk);
+        const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
+        const char *field = yml_str(fk);
         char path[KEY_MAX];
         join(path, key, field);
         int r = request_field(c, fk, fv, path, field, &s->claim, "id|vendor|run", false);
@@ -458,22 +420,23 @@ static int parse_claim(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
         } else if (!strcmp(field, "loser_winner")) {
             if (parse_path(c, fk, fv, path, &s->loser_winner_path) < 0) return -1;
         } else {
-            return fail(c, fk, path,
-                        "unknown key (want method, path, headers, body, won, lost or "
-                        "loser_winner)");
+            return yml_fail(c, fk, path,
+                            "unknown key (want method, path, headers, body, won, lost or "
+                            "loser_winner)");
         }
     }
     if (finish_request(c, k, key, &s->claim, "POST") < 0) return -1;
     if (!mentions(&s->claim, "{{id}}"))
-        return fail(c, v, key, "the claim never carries {{id}}: which resource would it claim?");
+        return yml_fail(c, v, key,
+                        "the claim never carries {{id}}: which resource would it claim?");
     if (!mentions(&s->claim, "{{vendor}}"))
-        return fail(c, v, key,
-                    "the claim never carries {{vendor}}: who claims? (e.g. body: "
-                    "'{\"vendor_id\":\"{{vendor}}\"}' or a header)");
+        return yml_fail(c, v, key,
+                        "the claim never carries {{vendor}}: who claims? (e.g. body: "
+                        "'{\"vendor_id\":\"{{vendor}}\"}' or a header)");
     for (int i = 0; i < s->won.n; i++)
         for (int st = s->won.lo[i]; st <= s->won.hi[i]; st++)
             if (race_status_has(&s->lost, st))
-                return fail(c, v, "claim.lost", "status %d means both won and lost", st);
+                return yml_fail(c, v, "claim.lost", "status %d means both won and lost", st);
     return 0;
 }
 
@@ -481,16 +444,16 @@ static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
     const char *key = "truth";
     if (want_map(c, k, v, key, "where the stored winner is: http and/or sql") < 0) return -1;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        const yaml_node_t *sk = node_at(c, p->key), *sv = node_at(c, p->value);
-        const char *sect = str_of(sk);
+        const yaml_node_t *sk = yml_node(c, p->key), *sv = yml_node(c, p->value);
+        const char *sect = yml_str(sk);
         char skey[KEY_MAX];
         join(skey, key, sect);
         if (!strcmp(sect, "http")) {
             if (want_map(c, sk, sv, skey, "path and winner") < 0) return -1;
             for (yaml_node_pair_t *q = sv->data.mapping.pairs.start; q < sv->data.mapping.pairs.top;
                  q++) {
-                const yaml_node_t *fk = node_at(c, q->key), *fv = node_at(c, q->value);
-                const char *field = str_of(fk);
+                const yaml_node_t *fk = yml_node(c, q->key), *fv = yml_node(c, q->value);
+                const char *field = yml_str(fk);
                 char path[KEY_MAX];
                 join(path, skey, field);
                 int r = request_field(c, fk, fv, path, field, &s->truth, "id|run", false);
@@ -499,70 +462,70 @@ static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
                 if (!strcmp(field, "winner")) {
                     if (parse_path(c, fk, fv, path, &s->truth_winner_path) < 0) return -1;
                 } else {
-                    return fail(c, fk, path,
-                                "unknown key (want method, path, headers, body or winner)");
+                    return yml_fail(c, fk, path,
+                                    "unknown key (want method, path, headers, body or winner)");
                 }
             }
             if (finish_request(c, sk, skey, &s->truth, "GET") < 0) return -1;
             if (!s->truth_winner_path) {
                 char path[KEY_MAX];
                 join(path, skey, "winner");
-                return fail(c, sk, path,
-                            "missing: the JSON path of the stored winner in the answer (e.g. "
-                            "vendor_id)");
+                return yml_fail(c, sk, path,
+                                "missing: the JSON path of the stored winner in the answer (e.g. "
+                                "vendor_id)");
             }
             if (!mentions(&s->truth, "{{id}}"))
-                return fail(c, sv, skey, "the request never carries {{id}}");
+                return yml_fail(c, sv, skey, "the request never carries {{id}}");
         } else if (!strcmp(sect, "sql")) {
             if (want_map(c, sk, sv, skey, "url and query") < 0) return -1;
             for (yaml_node_pair_t *q = sv->data.mapping.pairs.start; q < sv->data.mapping.pairs.top;
                  q++) {
-                const yaml_node_t *fk = node_at(c, q->key), *fv = node_at(c, q->value);
-                const char *field = str_of(fk);
+                const yaml_node_t *fk = yml_node(c, q->key), *fv = yml_node(c, q->value);
+                const char *field = yml_str(fk);
                 char path[KEY_MAX];
                 join(path, skey, field);
                 if (!strcmp(field, "url")) {
                     if (get_str(c, fk, fv, path, "a postgresql:// URL", &s->sql_url) < 0) return -1;
                     if (strncmp(s->sql_url, "postgresql://", 13) &&
                         strncmp(s->sql_url, "postgres://", 11))
-                        return fail(c, fv, path, "want a postgresql:// URL");
+                        return yml_fail(c, fv, path, "want a postgresql:// URL");
                 } else if (!strcmp(field, "query")) {
                     if (get_str(c, fk, fv, path, "a SQL query", &s->sql_query) < 0) return -1;
                     if (!strstr(s->sql_query, "$1"))
-                        return fail(c, fv, path,
-                                    "the query must use $1 (the resource's id) and return the "
-                                    "stored winner in its first column");
+                        return yml_fail(c, fv, path,
+                                        "the query must use $1 (the resource's id) and return the "
+                                        "stored winner in its first column");
                 } else {
-                    return fail(c, fk, path, "unknown key (want url or query)");
+                    return yml_fail(c, fk, path, "unknown key (want url or query)");
                 }
             }
             if (!s->sql_query) {
                 char path[KEY_MAX];
                 join(path, skey, "query");
-                return fail(c, sk, path,
-                            "missing: SELECT winner FROM ... WHERE id = $1 (one row per stored "
-                            "winner)");
+                return yml_fail(c, sk, path,
+                                "missing: SELECT winner FROM ... WHERE id = $1 (one row per stored "
+                                "winner)");
             }
         } else {
-            return fail(c, sk, skey, "unknown key (want http or sql)");
+            return yml_fail(c, sk, skey, "unknown key (want http or sql)");
         }
     }
     if (!s->truth.method && !s->sql_query)
-        return fail(c, v, key, "empty: give http (path, winner) and/or sql (url, query)");
+        return yml_fail(c, v, key, "empty: give http (path, winner) and/or sql (url, query)");
     return 0;
 }
 
 static int parse_root(const pctx *c, const yaml_node_t *root, race_spec *s) {
-    if (!root) return fail(c, NULL, "(top level)", "the file is empty");
+    if (!root) return yml_fail(c, NULL, "(top level)", "the file is empty");
     if (root->type != YAML_MAPPING_NODE)
-        return fail(c, root, "(top level)",
-                    "expected a mapping with create, claim and truth, found %s", kind(root));
+        return yml_fail(c, root, "(top level)",
+                        "expected a mapping with create, claim and truth, found %s", kind(root));
     if (check_keys(c, root, "") < 0) return -1;
     const yaml_node_t *claim_k = NULL, *create_k = NULL, *truth_k = NULL;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = node_at(c, p->key), *v = node_at(c, p->value);
-        const char *field = str_of(k);
+        const yaml_node_t *k = yml_node(c, p->key), *v = yml_node(c, p->value);
+        const char *field = yml_str(k);
         int rc;
         if (!strcmp(field, "target")) {
             rc =
@@ -570,9 +533,10 @@ static int parse_root(const pctx *c, const yaml_node_t *root, race_spec *s) {
             if (rc == 0) {
                 url u;
                 char e[200];
-                if (url_parse(s->target, &u, e, sizeof e) < 0) return fail(c, v, "target", "%s", e);
+                if (url_parse(s->target, &u, e, sizeof e) < 0)
+                    return yml_fail(c, v, "target", "%s", e);
                 url_free(&u);
-                s->line_target = line_of(v);
+                s->line_target = yml_line(v);
             }
         } else if (!strcmp(field, "create")) {
             rc = parse_create(c, k, v, s);
@@ -586,17 +550,20 @@ static int parse_root(const pctx *c, const yaml_node_t *root, race_spec *s) {
             rc = parse_truth(c, k, v, s);
             truth_k = k;
         } else {
-            rc = fail(c, k, field, "unknown key (want target, create, visible, claim or truth)");
+            rc =
+                yml_fail(c, k, field, "unknown key (want target, create, visible, claim or truth)");
         }
         if (rc < 0) return -1;
     }
     if (!create_k)
-        return fail(c, root, "create", "missing: how one resource is created (path, body, ...)");
-    if (!claim_k) return fail(c, root, "claim", "missing: the vendors' claim (path, body, ...)");
+        return yml_fail(c, root, "create",
+                        "missing: how one resource is created (path, body, ...)");
+    if (!claim_k)
+        return yml_fail(c, root, "claim", "missing: the vendors' claim (path, body, ...)");
     if (!truth_k)
-        return fail(c, root, "truth",
-                    "missing: where the stored winner is (http: path + winner, or sql: url + "
-                    "query)");
+        return yml_fail(c, root, "truth",
+                        "missing: where the stored winner is (http: path + winner, or sql: url + "
+                        "query)");
     return 0;
 }
 
@@ -615,7 +582,7 @@ static void syntax_error(const char *file, const yaml_parser_t *p, char *err, si
     else
         err_set(err, errlen, "%s:%d: YAML syntax error: %s", file, (int)p->problem_mark.line + 1,
                 problem);
-    if (err && errlen) one_line(err);
+    if (err && errlen) yml_one_line(err);
 }
 
 int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen) {
@@ -650,7 +617,7 @@ int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen) {
                 if (r) {
                     err_set(err, errlen,
                             "%s:%d: a second YAML document (put everything in the first one)", path,
-                            line_of(r));
+                            yml_line(r));
                     rc = -1;
                 }
                 yaml_document_delete(&more);

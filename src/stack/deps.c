@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/yml.h"
 #include "core/parse.h"
 #include "stack/proc.h"
 #include "stack/ready.h"
@@ -43,71 +44,21 @@ struct deps {
 
 /* ---- parsing -------------------------------------------------------------------------------- */
 
-typedef struct pctx {
-    yaml_document_t *doc;
-    const char *file;
-    char *err;
-    size_t errlen;
-} pctx;
-
-static int line_of(const yaml_node_t *n) {
-    return n ? (int)n->start_mark.line + 1 : 1;
-}
-
-/* Flattens a message to one line: control characters become spaces. */
-static void one_line(char *s) {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = ' ';
-}
-
-static int fail(const pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(const pctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...) {
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->err, c->errlen, "%s:%d: %s: %s", c->file, line_of(n), key, msg);
-    if (c->err && c->errlen) one_line(c->err);
-    return -1;
-}
-
-static yaml_node_t *node_at(const pctx *c, int id) {
-    return yaml_document_get_node(c->doc, id);
-}
-
-static bool is_null(const yaml_node_t *n) {
-    if (!n) return true;
-    if (n->type != YAML_SCALAR_NODE) return false;
-    if (n->tag && !strcmp((const char *)n->tag, YAML_NULL_TAG)) return true;
-    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-    const char *v = (const char *)n->data.scalar.value;
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-/* The string value of a scalar, or NULL when n is not a string. */
-static const char *str_of(const yaml_node_t *n) {
-    if (!n || n->type != YAML_SCALAR_NODE || is_null(n)) return NULL;
-    if (n->tag && strcmp((const char *)n->tag, YAML_STR_TAG)) return NULL;
-    const char *v = (const char *)n->data.scalar.value;
-    if (strlen(v) != n->data.scalar.length) return NULL; /* holds a NUL byte */
-    return v;
-}
+typedef yml_ctx pctx;
 
 static const char *kind(const yaml_node_t *n) {
-    if (is_null(n)) return "nothing (null)";
+    if (yml_is_null(n)) return "nothing (null)";
     switch (n->type) {
     case YAML_MAPPING_NODE: return "a mapping";
     case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_SCALAR_NODE: return str_of(n) ? "a string" : "a non-string scalar";
+    case YAML_SCALAR_NODE: return yml_str(n) ? "a string" : "a non-string scalar";
     default: return "nothing";
     }
 }
 
 /* The node to point at for a value: the value itself, or its key when the value is empty. */
 static const yaml_node_t *where(const yaml_node_t *k, const yaml_node_t *v) {
-    return is_null(v) ? k : v;
+    return yml_is_null(v) ? k : v;
 }
 
 /* out = a.b (or b alone when a is empty); a path too long ends in "..." */
@@ -120,17 +71,17 @@ static void join(char *out, const char *a, const char *b) {
 static int check_keys(const pctx *c, const yaml_node_t *map, const char *key) {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = node_at(c, p->key);
-        const char *ks = str_of(k);
+        const yaml_node_t *k = yml_node(c, p->key);
+        const char *ks = yml_str(k);
         if (!ks)
-            return fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name", kind(k));
+            return yml_fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name", kind(k));
         for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-            const yaml_node_t *qk = node_at(c, q->key);
-            const char *qs = str_of(qk);
+            const yaml_node_t *qk = yml_node(c, q->key);
+            const char *qs = yml_str(qk);
             if (qs && !strcmp(qs, ks)) {
                 char path[KEY_MAX];
                 join(path, key, ks);
-                return fail(c, k, path, "duplicate key (first at line %d)", line_of(qk));
+                return yml_fail(c, k, path, "duplicate key (first at line %d)", yml_line(qk));
             }
         }
     }
@@ -140,36 +91,36 @@ static int check_keys(const pctx *c, const yaml_node_t *map, const char *key) {
 /* A command: a string (split into words) or a non-empty list of strings. */
 static int parse_cmd(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                      char ***out) {
-    const char *s = str_of(v);
+    const char *s = yml_str(v);
     if (s) {
         char e[300];
-        if (proc_split(s, out, e, sizeof e) < 0) return fail(c, v, key, "%s", e);
+        if (proc_split(s, out, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE)
-        return fail(c, where(k, v), key, "expected a string or a list of strings, found %s",
-                    kind(v));
+        return yml_fail(c, where(k, v), key, "expected a string or a list of strings, found %s",
+                        kind(v));
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0) return fail(c, v, key, "empty command (want at least the program)");
+    if (n == 0) return yml_fail(c, v, key, "empty command (want at least the program)");
     char **argv = calloc(n + 1, sizeof *argv);
-    if (!argv) return fail(c, v, key, "out of memory");
+    if (!argv) return yml_fail(c, v, key, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const yaml_node_t *it = node_at(c, v->data.sequence.items.start[i]);
-        const char *w = str_of(it);
+        const yaml_node_t *it = yml_node(c, v->data.sequence.items.start[i]);
+        const char *w = yml_str(it);
         if (!w) {
             proc_argv_free(argv);
-            return fail(c, where(v, it), key,
-                        "expected a string or a list of strings, found %s as item %zu", kind(it),
-                        i + 1);
+            return yml_fail(c, where(v, it), key,
+                            "expected a string or a list of strings, found %s as item %zu",
+                            kind(it), i + 1);
         }
         if (!(argv[i] = strdup(w))) {
             proc_argv_free(argv);
-            return fail(c, v, key, "out of memory");
+            return yml_fail(c, v, key, "out of memory");
         }
     }
     if (!argv[0][0]) {
         proc_argv_free(argv);
-        return fail(c, v, key, "empty command (the program's name is empty)");
+        return yml_fail(c, v, key, "empty command (the program's name is empty)");
     }
     *out = argv;
     return 0;
@@ -196,27 +147,28 @@ static int parse_field(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
         if (!strcmp(field, cmd_fields[i].name))
             return parse_cmd(c, k, v, key, (char ***)((char *)dep + cmd_fields[i].off));
     if (!strcmp(field, "ready_check")) {
-        const char *s = str_of(v);
+        const char *s = yml_str(v);
         if (!s)
-            return fail(c, where(k, v), key, "expected a URL (%s), found %s", URL_KINDS, kind(v));
+            return yml_fail(c, where(k, v), key, "expected a URL (%s), found %s", URL_KINDS,
+                            kind(v));
         char e[300];
-        if (ready_check_url(s, e, sizeof e) < 0) return fail(c, v, key, "%s", e);
-        if (!(dep->ready_check = strdup(s))) return fail(c, v, key, "out of memory");
+        if (ready_check_url(s, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
+        if (!(dep->ready_check = strdup(s))) return yml_fail(c, v, key, "out of memory");
         return 0;
     }
     if (!strcmp(field, "timeout")) {
-        const char *s = str_of(v);
+        const char *s = yml_str(v);
         if (!s)
-            return fail(c, where(k, v), key, "expected a duration (e.g. 10s, 500ms), found %s",
-                        kind(v));
+            return yml_fail(c, where(k, v), key, "expected a duration (e.g. 10s, 500ms), found %s",
+                            kind(v));
         char e[300];
         int64_t ns;
-        if (parse_duration_ns(s, &ns, e, sizeof e) < 0) return fail(c, v, key, "%s", e);
-        if (ns <= 0) return fail(c, v, key, "must be more than 0");
+        if (parse_duration_ns(s, &ns, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
+        if (ns <= 0) return yml_fail(c, v, key, "must be more than 0");
         dep->timeout_ns = ns;
         return 0;
     }
-    return fail(c, k, key, "unknown key (want " KNOWN_KEYS ")");
+    return yml_fail(c, k, key, "unknown key (want " KNOWN_KEYS ")");
 }
 
 static bool valid_name(const char *s) {
@@ -231,14 +183,15 @@ static bool valid_name(const char *s) {
 static int parse_dep(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                      deps_dep *dep) {
     if (v->type != YAML_MAPPING_NODE)
-        return fail(c, where(k, v), key,
-                    "expected a mapping with ready_check and the commands (start_cmd, stop_cmd, "
-                    "kill_cmd, ...), found %s",
-                    kind(v));
+        return yml_fail(
+            c, where(k, v), key,
+            "expected a mapping with ready_check and the commands (start_cmd, stop_cmd, "
+            "kill_cmd, ...), found %s",
+            kind(v));
     if (check_keys(c, v, key) < 0) return -1;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        const yaml_node_t *fk = node_at(c, p->key), *fv = node_at(c, p->value);
-        const char *field = str_of(fk);
+        const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
+        const char *field = yml_str(fk);
         char path[KEY_MAX];
         join(path, key, field);
         if (parse_field(c, fk, fv, path, field, dep) < 0) return -1;
@@ -246,8 +199,8 @@ static int parse_dep(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, 
     if (!dep->ready_check) {
         char path[KEY_MAX];
         join(path, key, "ready_check");
-        return fail(c, k, path, "missing: the URL that answers when %s is up (%s)", dep->name,
-                    URL_KINDS);
+        return yml_fail(c, k, path, "missing: the URL that answers when %s is up (%s)", dep->name,
+                        URL_KINDS);
     }
     if (!dep->timeout_ns) dep->timeout_ns = DEFAULT_TIMEOUT_NS;
     return 0;
@@ -258,30 +211,30 @@ int deps_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const 
     *out = NULL;
     pctx c = {.doc = doc, .file = file, .err = err, .errlen = errlen};
     if (!node || node->type != YAML_MAPPING_NODE)
-        return fail(&c, node, key, DEPS_MAPPING_MSG, kind(node));
+        return yml_fail(&c, node, key, DEPS_MAPPING_MSG, kind(node));
     if (check_keys(&c, node, key) < 0) return -1;
     size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
     deps *d = calloc(1, sizeof *d);
     if (d) d->v = calloc(n ? n : 1, sizeof *d->v);
     if (!d || !d->v || !(d->file = strdup(file))) {
         deps_free(d);
-        return fail(&c, node, key, "out of memory");
+        return yml_fail(&c, node, key, "out of memory");
     }
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
          p++) {
-        const yaml_node_t *k = node_at(&c, p->key), *v = node_at(&c, p->value);
-        const char *name = str_of(k);
+        const yaml_node_t *k = yml_node(&c, p->key), *v = yml_node(&c, p->value);
+        const char *name = yml_str(k);
         char path[KEY_MAX];
         join(path, key, name);
         if (!valid_name(name)) {
             deps_free(d);
-            return fail(&c, k, path,
-                        "a dependency's name may hold only letters, digits, '-', '_' and '.'");
+            return yml_fail(&c, k, path,
+                            "a dependency's name may hold only letters, digits, '-', '_' and '.'");
         }
         deps_dep *dep = &d->v[d->n++];
-        dep->line = line_of(k);
+        dep->line = yml_line(k);
         if (!(dep->name = strdup(name)) || parse_dep(&c, k, v, path, dep) < 0) {
-            if (!dep->name) fail(&c, k, path, "out of memory");
+            if (!dep->name) yml_fail(&c, k, path, "out of memory");
             deps_free(d);
             return -1;
         }
@@ -317,29 +270,29 @@ static void syntax_error(const char *file, FILE *f, const yaml_parser_t *p, char
         err_set(err, errlen, "%s:%d: YAML syntax error: %s", file, (int)p->problem_mark.line + 1,
                 problem);
     }
-    if (err && errlen) one_line(err);
+    if (err && errlen) yml_one_line(err);
 }
 
 /* From the loaded document: the value of the top-level `dependencies:` key, parsed. */
 static int load_root(yaml_document_t *doc, const char *path, deps **out, char *err, size_t errlen) {
     pctx c = {.doc = doc, .file = path, .err = err, .errlen = errlen};
     yaml_node_t *root = yaml_document_get_root_node(doc);
-    if (!root) return fail(&c, NULL, "dependencies", "missing (the file is empty)");
+    if (!root) return yml_fail(&c, NULL, "dependencies", "missing (the file is empty)");
     if (root->type != YAML_MAPPING_NODE)
-        return fail(&c, root, "dependencies",
-                    "missing: the top level is %s, not a mapping with a dependencies: key",
-                    kind(root));
+        return yml_fail(&c, root, "dependencies",
+                        "missing: the top level is %s, not a mapping with a dependencies: key",
+                        kind(root));
     if (check_keys(&c, root, "") < 0) return -1;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
-        if (strcmp(str_of(node_at(&c, p->key)), "dependencies")) continue;
-        yaml_node_t *v = node_at(&c, p->value);
-        if (is_null(v)) /* point at the key, not at the empty value's line */
-            return fail(&c, node_at(&c, p->key), "dependencies", DEPS_MAPPING_MSG, kind(v));
+        if (strcmp(yml_str(yml_node(&c, p->key)), "dependencies")) continue;
+        yaml_node_t *v = yml_node(&c, p->value);
+        if (yml_is_null(v)) /* point at the key, not at the empty value's line */
+            return yml_fail(&c, yml_node(&c, p->key), "dependencies", DEPS_MAPPING_MSG, kind(v));
         return deps_parse(doc, v, path, "dependencies", out, err, errlen);
     }
-    return fail(&c, root, "dependencies",
-                "missing (want a top-level dependencies: mapping, one entry per dependency)");
+    return yml_fail(&c, root, "dependencies",
+                    "missing (want a top-level dependencies: mapping, one entry per dependency)");
 }
 
 int deps_load(const char *path, deps **out, char *err, size_t errlen) {
@@ -373,7 +326,7 @@ int deps_load(const char *path, deps **out, char *err, size_t errlen) {
                 if (r) {
                     err_set(err, errlen,
                             "%s:%d: a second YAML document (put everything in the first one)", path,
-                            line_of(r));
+                            yml_line(r));
                     rc = -1;
                 }
                 yaml_document_delete(&more);
@@ -461,7 +414,7 @@ static int run(const deps_dep *dep, char **argv, const char *what, char *err, si
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char st[64];
         proc_describe_status(status, st, sizeof st);
-        one_line(out);
+        yml_one_line(out);
         char *o = out;
         while (*o == ' ') o++;
         size_t n = strlen(o);
