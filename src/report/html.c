@@ -24,6 +24,7 @@
 #include "core/hdr.h"
 #include "core/version.h"
 #include "report/svg.h"
+#include "suite/threshold.h"
 
 typedef struct page {
     FILE *out;
@@ -51,19 +52,6 @@ static double jnum_any(const json_t *o, const char *const *keys) {
         if (!isnan(v)) return v;
     }
     return NAN;
-}
-
-static void fmt_value(char *out, size_t n, double v, const char *unit) {
-    if (!isfinite(v))
-        snprintf(out, n, "–");
-    else if (!strcmp(unit, "fraction"))
-        snprintf(out, n, "%.4g%%", v * 100);
-    else if (!strcmp(unit, "count"))
-        snprintf(out, n, "%.0f", v);
-    else if (unit[0])
-        snprintf(out, n, "%.4g %s", v, unit);
-    else
-        snprintf(out, n, "%.4g", v);
 }
 
 /* ---- verdicts -------------------------------------------------------------------------------- */
@@ -228,8 +216,8 @@ static void bound_text(FILE *o, const json_t *th) {
     const char *unit = jstr(th, "unit"), *dir = jstr(th, "direction");
     const char *cmp = !strcmp(dir, "below") ? "&lt;" : !strcmp(dir, "above") ? "&gt;" : "past";
     char a[48], b[48];
-    fmt_value(a, sizeof a, jnum(th, "orange"), unit);
-    fmt_value(b, sizeof b, jnum(th, "red"), unit);
+    threshold_format_value(a, sizeof a, jnum(th, "orange"), unit, "–");
+    threshold_format_value(b, sizeof b, jnum(th, "red"), unit, "–");
     fprintf(o, "orange %s ", cmp);
     html_escape(o, a);
     fprintf(o, ", red %s ", cmp);
@@ -251,7 +239,7 @@ static void thresholds_table(FILE *o, const json_t *doc) {
     fputs("<th>metric</th><th>value</th><th>bound</th><th>status</th></tr>\n", o);
     json_array_foreach(ths, i, th) {
         char v[64];
-        fmt_value(v, sizeof v, jnum(th, "value"), jstr(th, "unit"));
+        threshold_format_value(v, sizeof v, jnum(th, "value"), jstr(th, "unit"), "–");
         fputs("<tr>", o);
         if (modes) {
             fputs("<td>", o);

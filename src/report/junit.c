@@ -6,6 +6,7 @@
  * the documents (.test, .mode, .started_at, .duration_s, .target, .profile, .thresholds,
  * .advice); every string from them is escaped, as they carry user input. */
 #include "report/junit.h"
+#include "suite/threshold.h"
 
 #include <math.h>
 #include <string.h>
@@ -66,19 +67,6 @@ void junit_count(const json_t *doc, junit_counts *c) {
     }
 }
 
-static void fmt_value(char *out, size_t n, double v, const char *unit) {
-    if (!isfinite(v))
-        snprintf(out, n, "-");
-    else if (!strcmp(unit, "fraction"))
-        snprintf(out, n, "%.4g%%", v * 100);
-    else if (!strcmp(unit, "count"))
-        snprintf(out, n, "%.0f", v);
-    else if (unit[0])
-        snprintf(out, n, "%.4g %s", v, unit);
-    else
-        snprintf(out, n, "%.4g", v);
-}
-
 /* The advice entry of a threshold: same metric, and the same mode when the threshold has one. */
 static const json_t *advice_for(const json_t *doc, const json_t *th) {
     const char *metric = str(th, "metric"), *mode = str(th, "mode");
@@ -96,9 +84,9 @@ static const json_t *advice_for(const json_t *doc, const json_t *th) {
 static void verdict_text(const json_t *th, char *out, size_t n) {
     const char *unit = str(th, "unit");
     char v[48], o[48], r[48];
-    fmt_value(v, sizeof v, num(th, "value"), unit);
-    fmt_value(o, sizeof o, num(th, "orange"), unit);
-    fmt_value(r, sizeof r, num(th, "red"), unit);
+    threshold_format_value(v, sizeof v, num(th, "value"), unit, "-");
+    threshold_format_value(o, sizeof o, num(th, "orange"), unit, "-");
+    threshold_format_value(r, sizeof r, num(th, "red"), unit, "-");
     const char *dir = str(th, "direction");
     const char *cmp = !strcmp(dir, "below") ? "<" : !strcmp(dir, "above") ? ">" : "past";
     snprintf(out, n, "%s = %s; red %s %s, orange %s %s", str(th, "metric"), v, cmp, r, cmp, o);

@@ -220,24 +220,26 @@ static const char *mark(th_status s) {
     }
 }
 
-static void fmt_value(char *out, size_t n, double v, const char *unit) {
-    if (isnan(v))
-        snprintf(out, n, "-");
+void threshold_format_value(char *out, size_t n, double v, const char *unit, const char *missing) {
+    if (!isfinite(v))
+        snprintf(out, n, "%s", missing);
     else if (!strcmp(unit, "fraction"))
         snprintf(out, n, "%.4g%%", v * 100);
     else if (!strcmp(unit, "count"))
         snprintf(out, n, "%.0f", v);
-    else
+    else if (unit[0])
         snprintf(out, n, "%.4g %s", v, unit);
+    else
+        snprintf(out, n, "%.4g", v);
 }
 
 void threshold_print(FILE *out, const th_result *rs, int n) {
     for (int i = 0; i < n; i++) {
         const th_def *d = &rs[i].def;
         char v[48], o[48], r[48];
-        fmt_value(v, sizeof v, rs[i].value, d->unit);
-        fmt_value(o, sizeof o, d->orange, d->unit);
-        fmt_value(r, sizeof r, d->red, d->unit);
+        threshold_format_value(v, sizeof v, rs[i].value, d->unit, "-");
+        threshold_format_value(o, sizeof o, d->orange, d->unit, "-");
+        threshold_format_value(r, sizeof r, d->red, d->unit, "-");
         const char *cmp = d->dir == TH_ABOVE ? ">" : "<";
         fprintf(out, "  %s %-22s %-14s (orange %s %s, red %s %s)\n", mark(rs[i].status), d->metric,
                 v, cmp, o, cmp, r);

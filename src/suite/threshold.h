@@ -58,6 +58,9 @@ json_t *threshold_json(const th_result *rs, int n);
 json_t *threshold_advice_json(const th_result *rs, int n);
 /* One line per result: "🟢 race_conditions   0   (orange > 0, red > 0)"; then the advice. */
 void threshold_print(FILE *out, const th_result *rs, int n);
+/* A metric's value in its unit for people: "12.5 ms", "0.1%" (fractions), "3" (counts); missing
+ * (e.g. "-") when v is NaN or infinite. */
+void threshold_format_value(char *out, size_t n, double v, const char *unit, const char *missing);
 /* The worst status among the results (TH_GREEN when all are green or skipped). */
 th_status threshold_worst(const th_result *rs, int n);
 
