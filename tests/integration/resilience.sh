@@ -117,8 +117,11 @@ jqcheck "untuned, Redis killed: outage error rate > 20%" "$F" '.stats.outage_err
 
 run redis-timeout-tuned redis-failure timeout --rate 100 --timeout 2s "${PH[@]}"
 F=$TMP/redis-timeout-tuned.json
-jqcheck "tuned, Redis black-holed: no request hangs (p99 < 500 ms, < 1% errors)" "$F" \
-    '.stats.outage_p99_ms < 500 and .stats.outage_error_rate < 0.01 and .stats.outage_timeouts == 0'
+# "hangs" = waits for the 2 s client timeout (the untuned picture below); the tuned service's
+# outage p99 is usually < 100 ms, but one CI run on the 2-core machine saw 743 ms with no timeout
+# and no error, so the bound is well below the client timeout rather than a tight latency claim
+jqcheck "tuned, Redis black-holed: no request hangs (p99 < 1.5 s, no timeouts, < 1% errors)" "$F" \
+    '.stats.outage_p99_ms < 1500 and .stats.outage_error_rate < 0.01 and .stats.outage_timeouts == 0'
 
 run redis-timeout-untuned redis-failure timeout --rate 100 --timeout 2s --stack-profile untuned \
     "${PH[@]}"
