@@ -83,12 +83,20 @@ static const opt opts[] = {
      "timeout of every Redis call on the request path (0: none)", "0"},
     {"redis-fallback", ONF(redis_fallback), "on|off",
      "circuit open: write webhooks to the PostgreSQL inbox (off: 503)", "off"},
+    {"last-resort-timeout", INTF(last_resort_ms, 0, 600000), "MS",
+     "circuit open and the PostgreSQL inbox down too: wait up to MS for Redis before answering "
+     "503 (0: 503 at once)",
+     NULL},
     {"breaker-failures", INTF(breaker_failures, 1, 1000000), "N",
      "consecutive Redis failures that open the circuit", NULL},
     {"breaker-open", INTF(breaker_open_ms, 10, 600000), "MS",
      "time the circuit stays open before a probe", NULL},
     {"workers", INTF(workers, 0, 64), "N", "worker threads moving webhooks into orders", NULL},
     {"batch", INTF(batch, 1, 10000), "N", "entries per XREADGROUP / multi-row INSERT", NULL},
+    {"batch-wait", INTF(batch_wait_ms, 0, 1000), "MS",
+     "after a batch that was not full, wait MS for more before the next read (group commit: "
+     "fewer, larger transactions; 0: read again at once)",
+     NULL},
     {"claim-idle", INTF(claim_idle_ms, 100, 86400000), "MS",
      "reclaim (XAUTOCLAIM) entries pending this long", NULL},
     {"pg", STR(pg_url), "URL", "PostgreSQL, a libpq connection URL", NULL},
@@ -138,10 +146,12 @@ static void defaults(dcfg *c) {
     snprintf(c->group, sizeof c->group, "dispatchd");
     c->redis_timeout_ms = 50;
     c->redis_fallback = true;
+    c->last_resort_ms = 1000;
     c->breaker_failures = 5;
     c->breaker_open_ms = 1000;
     c->workers = 2;
     c->batch = 500;
+    c->batch_wait_ms = 5;
     c->claim_idle_ms = 5000;
     snprintf(c->pg_url, sizeof c->pg_url, "postgresql://postgres@127.0.0.1:5432/postgres");
     c->pg_pool = 8;

@@ -41,11 +41,13 @@ typedef struct dcfg {
     char group[128];
     int redis_timeout_ms; /* 0: no timeout (untuned) */
     bool redis_fallback;  /* circuit open → PostgreSQL inbox; off → 503 */
+    int last_resort_ms;   /* circuit open + inbox down: wait this long for Redis */
     int breaker_failures;
     int breaker_open_ms;
     /* workers */
     int workers;
     int batch;
+    int batch_wait_ms; /* group commit: pause after a batch that was not full */
     int claim_idle_ms; /* XAUTOCLAIM entries idle this long (dead consumers) */
     /* PostgreSQL */
     char pg_url[1024];

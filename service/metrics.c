@@ -198,6 +198,10 @@ int met_render(const met_gauges *g, char **out, size_t *len) {
           g->circuit_state);
     counter(&b, "dispatchd_redis_circuit_opens_total", "Times the Redis circuit opened.",
             MET_BREAKER_OPENS);
+    counter(&b, "dispatchd_webhooks_last_resort_total",
+            "Webhooks queued in Redis with the long last-resort wait (circuit open, inbox down); "
+            "also counted as queued_redis or duplicate.",
+            MET_WH_LAST_RESORT);
     counter(&b, "dispatchd_redis_errors_total",
             "Failed or timed-out Redis calls on the request path.", MET_REDIS_ERRORS);
 

@@ -24,6 +24,7 @@ typedef enum met_counter {
     MET_WH_STORED_SYNC,  /* ... after the orders INSERT (--ingest sync) */
     MET_WH_DUPLICATE,    /* answered 200: webhook-id already received */
     MET_WH_UNAVAILABLE,  /* answered 503 */
+    MET_WH_LAST_RESORT,  /* queued in Redis by the last resort (circuit open, inbox down) */
     MET_REDIS_ERRORS,    /* failed or timed-out Redis calls on the request path */
     MET_BREAKER_OPENS,
     MET_PG_RECONNECTS,

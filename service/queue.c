@@ -68,7 +68,9 @@
 enum { BR_CLOSED, BR_OPEN, BR_HALF };
 
 typedef struct tconn {
-    redisContext *aux; /* stats, ping: AUX_TIMEOUT_MS */
+    redisContext *aux;  /* stats, ping: AUX_TIMEOUT_MS */
+    redisContext *last; /* queue_add_wait: its caller's timeout */
+    int last_timeout_ms;
     struct tconn *next;
 } tconn;
 
@@ -561,6 +563,7 @@ void queue_stop(void) {
         tconn *t = Q.all;
         Q.all = t->next;
         if (t->aux) redisFree(t->aux);
+        if (t->last) redisFree(t->last);
         free(t);
     }
     pthread_mutex_unlock(&Q.mu);
@@ -576,6 +579,55 @@ static redisContext *aux_conn(char *err, size_t errlen) {
     }
     if (t->aux == NULL) t->aux = rds_connect(&Q.target, AUX_TIMEOUT_MS, err, errlen);
     return t->aux;
+}
+
+queue_rc queue_add_wait(const char *id, size_t id_len, const char *entry, size_t entry_len,
+                        int timeout_ms) {
+    char err[256];
+    tconn *t = my_conn();
+    if (t == NULL) return QUEUE_UNAVAILABLE;
+    if (t->last && (t->last->err || t->last_timeout_ms != timeout_ms)) {
+        redisFree(t->last);
+        t->last = NULL;
+    }
+    if (t->last == NULL) {
+        t->last = rds_connect(&Q.target, timeout_ms, err, sizeof err);
+        if (t->last == NULL) return QUEUE_UNAVAILABLE;
+        t->last_timeout_ms = timeout_ms;
+    }
+    redisContext *c = t->last;
+    char key[KEY_MAX], ttl[24];
+    int kl = snprintf(key, sizeof key, "%s:seen:%.*s", Q.cfg->stream, (int)id_len, id);
+    if (kl < 0 || (size_t)kl >= sizeof key) return QUEUE_UNAVAILABLE;
+    snprintf(ttl, sizeof ttl, "%d", Q.cfg->dedup_ttl_s);
+    const char *xa[] = {"XADD", Q.cfg->stream, "*", "j", entry};
+    size_t xl[] = {4, strlen(Q.cfg->stream), 1, 1, entry_len};
+    const char *sa[] = {"SET", key, "1", "NX", "EX", ttl};
+    size_t sl[] = {3, (size_t)kl, 1, 2, 2, strlen(ttl)};
+    redisAppendCommandArgv(c, 5, xa, xl);
+    redisAppendCommandArgv(c, 6, sa, sl);
+    redisReply *rx = NULL, *rs = NULL;
+    if (redisGetReply(c, (void **)&rx) != REDIS_OK || redisGetReply(c, (void **)&rs) != REDIS_OK) {
+        if (rx) freeReplyObject(rx);
+        redisFree(c); /* a late reply must not be read as the next call's */
+        t->last = NULL;
+        return QUEUE_UNAVAILABLE;
+    }
+    bool xadd_ok = rx->type == REDIS_REPLY_STRING;
+    bool set_ok = rs->type == REDIS_REPLY_STATUS;
+    bool seen = rs->type == REDIS_REPLY_NIL;
+    freeReplyObject(rx);
+    freeReplyObject(rs);
+    if (!xadd_ok) {
+        if (set_ok) { /* do not leave a seen-key without its entry */
+            const char *da[] = {"DEL", key};
+            size_t dl[] = {3, (size_t)kl};
+            redisReply *rd = redisCommandArgv(c, 2, da, dl);
+            if (rd) freeReplyObject(rd);
+        }
+        return QUEUE_UNAVAILABLE;
+    }
+    return seen ? QUEUE_DUPLICATE : QUEUE_ADDED;
 }
 
 static void aux_drop(void) {

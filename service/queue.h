@@ -60,6 +60,13 @@ void queue_pipe_expire(queue_pipe *p, int64_t now_ns);
 /* Completes every request added or in flight as unavailable (shutdown). */
 void queue_pipe_fail_all(queue_pipe *p, const char *why);
 
+/* The last resort, for a webhook the PostgreSQL inbox could not take either: XADD + SET NX on this
+ * thread's own blocking connection, waiting up to timeout_ms — a Redis that is slow (a reply later
+ * than --redis-timeout, which opened the circuit) still takes the webhook, where the pipe would
+ * have given up. Ignores the circuit and does not change it. Blocks: executors only. */
+queue_rc queue_add_wait(const char *id, size_t id_len, const char *entry, size_t entry_len,
+                        int timeout_ms);
+
 /* Circuit state: 0 closed, 1 open, 2 half-open. */
 int queue_circuit_state(void);
 

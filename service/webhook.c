@@ -325,7 +325,9 @@ void wh_init(const dcfg *c) {
 }
 
 /* INSERT through PostgreSQL (inbox or orders): 202 for a new row, 200 for none. */
-static void store_pg(db_stmt s, const char *id, const char *body, const wh_order *o,
+/* Stores through PostgreSQL and sets the answer; false (no answer set) when PostgreSQL is
+ * unavailable. */
+static bool store_pg(db_stmt s, const char *id, const char *body, const wh_order *o,
                      httpd_reply *rep, met_counter added) {
     const char *params[] = {id, body, o->order_id, o->customer_id, o->total_cents};
     db_result r;
@@ -341,17 +343,13 @@ static void store_pg(db_stmt s, const char *id, const char *body, const wh_order
             met_add(MET_WH_DUPLICATE, 1);
             httpd_reply_static(rep, 200, BODY_DUPLICATE);
         }
-        return;
+        return true;
     }
-    if (r.rc == DB_UNAVAILABLE) {
-        met_add(MET_WH_UNAVAILABLE, 1);
-        httpd_reply_static(rep, 503, s == DB_INBOX_INSERT ? BODY_UNAVAILABLE : BODY_PG_DOWN);
-        rep->retry_after = 1;
-        return;
-    }
+    if (r.rc == DB_UNAVAILABLE) return false;
     dlog_limited(&db_limit, 1000, DLOG_ERROR, "webhook: storing failed: %s (SQLSTATE %s)", r.msg,
                  r.sqlstate);
     httpd_reply_static(rep, 500, BODY_INTERNAL);
+    return true;
 }
 
 wh_step wh_begin(const char *id, const char *ts, const char *sig, const char *body, size_t body_len,
@@ -433,9 +431,30 @@ bool wh_after_queue(queue_rc rc, httpd_reply *rep) {
     return true;
 }
 
+/* The circuit is open and the inbox cannot take the webhook: Redis, waited for longer than the
+ * request path's --redis-timeout, is the last place it can go (a Redis that is slow, not down,
+ * opens the circuit too — e.g. while PostgreSQL's shutdown checkpoint keeps the disk busy). */
+static bool store_last_resort(const char *id, const char *body, const wh_order *o,
+                              httpd_reply *rep) {
+    if (cfg->last_resort_ms <= 0) return false;
+    size_t len = strlen(body);
+    char *ent = malloc(wh_entry_max(len)); /* a rare path: both dependencies failing */
+    if (ent == NULL) return false;
+    size_t elen = wh_entry(ent, id, body, len, o, clock_wall_ns() / NS_PER_MS);
+    queue_rc rc = queue_add_wait(id, strlen(id), ent, elen, cfg->last_resort_ms);
+    free(ent);
+    if (rc == QUEUE_UNAVAILABLE) return false;
+    met_add(MET_WH_LAST_RESORT, 1);
+    return wh_after_queue(rc, rep);
+}
+
 void wh_store(const char *id, const char *body, const wh_order *order, httpd_reply *rep) {
-    if (cfg->ingest == DCFG_INGEST_SYNC)
-        store_pg(DB_ORDER_INSERT, id, body, order, rep, MET_WH_STORED_SYNC);
-    else
-        store_pg(DB_INBOX_INSERT, id, body, order, rep, MET_WH_QUEUED_INBOX);
+    bool sync = cfg->ingest == DCFG_INGEST_SYNC;
+    if (sync ? store_pg(DB_ORDER_INSERT, id, body, order, rep, MET_WH_STORED_SYNC)
+             : store_pg(DB_INBOX_INSERT, id, body, order, rep, MET_WH_QUEUED_INBOX) ||
+                   store_last_resort(id, body, order, rep))
+        return;
+    met_add(MET_WH_UNAVAILABLE, 1);
+    httpd_reply_static(rep, 503, sync ? BODY_PG_DOWN : BODY_UNAVAILABLE);
+    rep->retry_after = 1;
 }

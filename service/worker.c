@@ -530,7 +530,15 @@ static void *worker_main(void *arg) {
             forget_consumers(w);
             w->next_consumers_ns = now + CONSUMERS_EVERY_NS;
         }
-        if (w->rc) read_round(w, !busy);
+        if (w->rc) {
+            int n = read_round(w, !busy);
+            /* Group commit: a batch that was not full means the stream is drained; waiting a few
+             * ms lets the next batch gather more entries, so PostgreSQL commits (and fsyncs)
+             * once for many webhooks instead of once for a handful. The answer to the client
+             * does not wait for this (it is sent after XADD); only the order's visibility does. */
+            if (n > 0 && n < cfg->batch && cfg->batch_wait_ms > 0 && !w->own_pending)
+                pause_ns((int64_t)cfg->batch_wait_ms * NS_PER_MS);
+        }
     }
     return NULL;
 }

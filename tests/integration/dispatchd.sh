@@ -456,7 +456,7 @@ if [ -n "$STACK_DIR" ]; then
     wait $lpid
     nreq=$(jq -r '.stats.requests' "$TMP/pdown.json")
     n202=$(jq -r '.status["202"] // 0' "$TMP/pdown.json")
-    check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($n202 of $nreq)" \
+    check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($n202 of $nreq; status $(jq -c .status "$TMP/pdown.json"), transport errors $(jq .stats.transport_errors "$TMP/pdown.json"))" \
         [ "$n202" = "$nreq" -a "$nreq" -gt 1000 ]
     check "... every 202 became exactly one order" \
         wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$n202" 30
@@ -488,6 +488,37 @@ if [ -n "$STACK_DIR" ]; then
         [ $back = yes -a $ms -le 1000 ]
     check "... and the webhook taken during the outage is stored" \
         wait_sql "select count(*) from orders where order_id = 'pgdown-$run'" 1 10
+
+    # Redis slow (replies later than --redis-timeout: the circuit opens) while PostgreSQL is down
+    # (the inbox cannot take webhooks either): the last resort waits for Redis longer — 202, not
+    # 503. The detector's other side: --last-resort-timeout 0 answers the same outage with 503.
+    if start_dd nolr --last-resort-timeout 0 --workers 0; then
+        curl -s -o /dev/null -XPOST "$API/proxies/redis/toxics" \
+            -d '{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":150}}'
+        fault postgres stop
+        wh_load "$P" "slow-$run" 20 3s "$TMP/slow.json" &
+        lpid=$!
+        wh_load "$PORT_nolr" "slow2-$run" 20 3s "$TMP/slow2.json"
+        wait $lpid
+        fault postgres start
+        curl -s -o /dev/null -XDELETE "$API/proxies/redis/toxics/slow"
+        # 2xx: 202, or 200 when the request's own XADD, sent before its pipe gave up on the
+        # slow reply, already reached Redis (the webhook-id was received: nothing new is created)
+        nreq=$(jq -r '.stats.requests' "$TMP/slow.json")
+        n202=$(jq -r '(.status["202"] // 0) + (.status["200"] // 0)' "$TMP/slow.json")
+        check "Redis slow (150 ms > --redis-timeout) and PostgreSQL stopped: still 2xx ($n202 of $nreq; status $(jq -c .status "$TMP/slow.json"))" \
+            [ "$n202" = "$nreq" -a "$nreq" -ge 50 ]
+        check "... through the last resort (dispatchd_webhooks_last_resort_total > 0)" \
+            [ "$(metric "$P" dispatchd_webhooks_last_resort_total)" -gt 0 ]
+        check "... every one became exactly one order" \
+            wait_sql "select count(*) from orders where order_id like 'slow-$run-%'" "$n202" 30
+        n503=$(jq -r '.status["503"] // 0' "$TMP/slow2.json")
+        check "--last-resort-timeout 0, the same outage: webhooks refused with 503 ($n503)" [ "$n503" -gt 0 ]
+        kill "$PID_nolr"
+        wait_exit "$PID_nolr" 5
+    else
+        not_ok "dispatchd --last-resort-timeout 0 starts"
+    fi
 else
     ok "Redis/PostgreSQL outage checks # SKIP no brink stack (fault injection) in this build"
 fi
