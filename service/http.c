@@ -740,6 +740,7 @@ static void loop_pass(loop *L, int timeout_ms) {
 static void *loop_main(void *arg) {
     loop *L = arg;
     cur = L;
+    if (H.cfg->ingest == DCFG_INGEST_QUEUE) queue_pipe_connect(L->pipe);
     while (!atomic_load_explicit(&H.exiting, memory_order_relaxed)) {
         if (!L->quiesced && atomic_load_explicit(&H.stopping, memory_order_relaxed)) {
             MHD_socket fd = MHD_quiesce_daemon(L->d);

@@ -391,6 +391,11 @@ static void lost(queue_pipe *p, const char *why) {
     drop(p, why, true);
 }
 
+void queue_pipe_connect(queue_pipe *p) {
+    char err[256];
+    if (p->c == NULL) p->c = pipe_connect(err, sizeof err); /* failing: the first flush retries */
+}
+
 void queue_pipe_flush(queue_pipe *p) {
     /* One batch in flight at a time: what arrives meanwhile waits for its replies and then goes
      * as the next batch, so batches grow with the load instead of one write per loop pass (unless
@@ -453,8 +458,17 @@ int64_t queue_pipe_deadline(const queue_pipe *p) {
     return p->wait ? p->wait->deadline_ns : 0;
 }
 
+static bool overdue(const queue_pipe *p, int64_t now_ns) {
+    return p->wait && p->wait->deadline_ns != 0 && now_ns >= p->wait->deadline_ns;
+}
+
 void queue_pipe_expire(queue_pipe *p, int64_t now_ns) {
-    if (p->wait == NULL || p->wait->deadline_ns == 0 || now_ns < p->wait->deadline_ns) return;
+    if (!overdue(p, now_ns)) return;
+    /* Replies that are already in the socket are not late: Redis answered in time and this thread
+     * was busy (a burst of new connections, a CPU shared with the rest of the stack). Read them
+     * before judging — only a reply that has not arrived counts as Redis's failure. */
+    queue_pipe_io(p, true, false);
+    if (!overdue(p, now_ns)) return;
     char why[96];
     snprintf(why, sizeof why, "no reply within %d ms", Q.cfg->redis_timeout_ms);
     drop(p, why, true);

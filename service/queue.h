@@ -45,6 +45,8 @@ bool queue_admit(bool *probe);
 typedef struct queue_pipe queue_pipe;
 queue_pipe *queue_pipe_new(void);
 void queue_pipe_free(queue_pipe *p); /* completes nothing: call queue_pipe_fail_all first */
+/* Connects now, if not connected (best effort): a loop's first requests then do not pay for it. */
+void queue_pipe_connect(queue_pipe *p);
 /* Adds r; nothing is sent until queue_pipe_flush. */
 void queue_pipe_add(queue_pipe *p, queue_req *r);
 /* Formats what was added and writes as much as the socket takes (connecting first if needed). */
