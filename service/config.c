@@ -63,6 +63,8 @@ static const opt opts[] = {
      NULL},
     {"executors", INTF(executors, 1, 256), "N",
      "threads for requests that wait for PostgreSQL (accept, orders, inbox fallback)", NULL},
+    {"queue-timeout", INTF(queue_timeout_ms, 0, 600000), "MS",
+     "a request that waits longer than MS for an executor is answered 503 (0: no limit)", NULL},
     {"max-connections", INTF(max_connections, 1, 100000), "N", "concurrent HTTP connections", NULL},
     {"idle-timeout", INTF(idle_timeout_s, 1, 3600), "S", "close connections idle for S seconds",
      NULL},
@@ -134,6 +136,7 @@ static void defaults(dcfg *c) {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu;
     c->executors = 8;
+    c->queue_timeout_ms = 1000;
     c->max_connections = 4096;
     c->idle_timeout_s = 30;
     c->request_timeout_ms = 10000;

@@ -25,6 +25,7 @@ typedef struct dcfg {
     char port_file[1024]; /* write the bound port here once listening ("" = no) */
     int threads;          /* event-loop threads (one libmicrohttpd daemon and Redis pipe each) */
     int executors;        /* threads for requests that wait for PostgreSQL */
+    int queue_timeout_ms; /* longest wait for an executor before 503 */
     int max_connections;
     int idle_timeout_s;     /* a connection idle this long is closed */
     int request_timeout_ms; /* a request (head to complete body) must take less: 408 */

@@ -92,6 +92,7 @@ typedef struct conn_ctx {
     size_t len, cap;
     size_t discarded;
     int64_t start_ns;
+    int64_t handed_ns; /* when it was handed to the executors */
     met_route route;
     int early; /* status decided before the body ended (413), sent when it has */
     char id[ID_PATH_MAX + 1];
@@ -156,6 +157,8 @@ static const char BODY_MEDIA[] =
     "{\"error\":\"unsupported_media_type\",\"detail\":\"Content-Type must be application/json\"}\n";
 static const char BODY_STOPPING[] = "{\"error\":\"unavailable\",\"detail\":\"shutting down\"}\n";
 static const char BODY_OOM[] = "{\"error\":\"internal\"}\n";
+static const char BODY_BUSY[] =
+    "{\"error\":\"overloaded\",\"detail\":\"waited too long for a thread (--queue-timeout)\"}\n";
 static const char BODY_ALIVE[] = "{\"status\":\"alive\"}\n";
 
 /* ---- replies ------------------------------------------------------------------------------ */
@@ -434,7 +437,19 @@ static void *exec_main(void *arg) {
         X.head = cc->next;
         if (X.head == NULL) X.tail = NULL;
         pthread_mutex_unlock(&X.mu);
-        run_job(cc);
+        /* Load shedding: a request that waited longer than --queue-timeout for an executor (all
+         * of them held up by a slow PostgreSQL) is answered 503 at once instead of waiting on
+         * until its client gives up — the client retries (Retry-After), nothing was taken. */
+        int64_t waited = clock_now_ns() - cc->handed_ns;
+        if (H.cfg->queue_timeout_ms > 0 && waited > (int64_t)H.cfg->queue_timeout_ms * NS_PER_MS &&
+            route_of(cc) != RT_METRICS) {
+            if (route_of(cc) == RT_WEBHOOK) met_add(MET_WH_UNAVAILABLE, 1);
+            met_add(MET_SHED, 1);
+            httpd_reply_static(&cc->rep, 503, BODY_BUSY);
+            cc->rep.retry_after = 1;
+        } else {
+            run_job(cc);
+        }
         struct loop *L = cc->owner;
         cc->next = NULL;
         pthread_mutex_lock(&L->mu);
@@ -461,6 +476,7 @@ static enum MHD_Result to_executor(struct MHD_Connection *conn, conn_ctx *cc) {
     cc->conn = conn;
     cc->owner = cur;
     cc->next = NULL;
+    cc->handed_ns = clock_now_ns();
     atomic_store(&cc->phase, PH_BLOCKING);
     MHD_suspend_connection(conn);
     cur->suspended++;

@@ -202,6 +202,9 @@ int met_render(const met_gauges *g, char **out, size_t *len) {
             "Webhooks queued in Redis with the long last-resort wait (circuit open, inbox down); "
             "also counted as queued_redis or duplicate.",
             MET_WH_LAST_RESORT);
+    counter(&b, "dispatchd_requests_shed_total",
+            "Requests answered 503 after waiting longer than --queue-timeout for an executor.",
+            MET_SHED);
     counter(&b, "dispatchd_redis_errors_total",
             "Failed or timed-out Redis calls on the request path.", MET_REDIS_ERRORS);
 

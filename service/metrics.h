@@ -26,6 +26,7 @@ typedef enum met_counter {
     MET_WH_UNAVAILABLE,  /* answered 503 */
     MET_WH_LAST_RESORT,  /* queued in Redis by the last resort (circuit open, inbox down) */
     MET_REDIS_ERRORS,    /* failed or timed-out Redis calls on the request path */
+    MET_SHED,            /* requests answered 503 after waiting --queue-timeout for an executor */
     MET_BREAKER_OPENS,
     MET_PG_RECONNECTS,
     MET_PG_WAITS,       /* pool acquisitions that had to wait */

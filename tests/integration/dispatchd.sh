@@ -519,6 +519,32 @@ if [ -n "$STACK_DIR" ]; then
     else
         not_ok "dispatchd --last-resort-timeout 0 starts"
     fi
+
+    # Load shedding: with PostgreSQL slow (500 ms a reply) and one executor, requests queue for
+    # it; those that waited longer than --queue-timeout are answered 503 "overloaded" at once
+    # instead of waiting on until their client gives up
+    if start_dd shed --executors 1 --queue-timeout 200 --workers 0; then
+        curl -s -o /dev/null -XPOST "$API/proxies/postgres/toxics" \
+            -d '{"name":"slowpg","type":"latency","stream":"downstream","attributes":{"latency":500}}'
+        cpids=()
+        for i in $(seq 1 6); do
+            curl -s --max-time 10 -o "$TMP/shed$i" -D "$TMP/shedh$i" -w '%{http_code}\n' \
+                "http://127.0.0.1:$PORT_shed/orders/none-$run-$i" >"$TMP/shedc$i" &
+            cpids+=($!)
+        done
+        wait "${cpids[@]}"
+        curl -s -o /dev/null -XDELETE "$API/proxies/postgres/toxics/slowpg"
+        codes=$(cat "$TMP"/shedc* | sort | uniq -c | tr -s ' \n' ' ')
+        check "one executor, PostgreSQL slow: queued requests are shed with 503 overloaded ($codes)" \
+            bash -c "grep -l overloaded '$TMP'/shed[0-9]* | head -1 | grep -q . && grep -q 503 '$TMP'/shedc*"
+        check "... with Retry-After" bash -c "grep -qi '^retry-after:' \$(grep -l 503 '$TMP'/shedh* | head -1)"
+        check "... and counted (dispatchd_requests_shed_total > 0)" \
+            [ "$(metric "$PORT_shed" dispatchd_requests_shed_total)" -gt 0 ]
+        kill "$PID_shed"
+        wait_exit "$PID_shed" 5
+    else
+        not_ok "dispatchd --queue-timeout starts"
+    fi
 else
     ok "Redis/PostgreSQL outage checks # SKIP no brink stack (fault injection) in this build"
 fi
