@@ -9,8 +9,11 @@
  * accepts queue behind the first, and when it commits they re-check status='open' (PostgreSQL's
  * READ COMMITTED re-evaluation), find it false and update nothing. The assignment row is written
  * in the same transaction, and its UNIQUE(order_id) would reject a second winner even if the
- * UPDATE's condition were ever wrong. A request that updated nothing reads the order in a new
- * statement (a fresh snapshot, so it sees the committed winner): 409 naming the winner, or 404.
+ * UPDATE's condition were ever wrong. The same statement also returns, for a request that updated
+ * nothing, the order as the statement's snapshot saw it: an order accepted before is the common
+ * loser's case (409 naming that winner, one round trip); no row is 404. Only when the snapshot
+ * still saw it open — the winner committed while this UPDATE waited for its row lock — is the
+ * order read again in a new statement (a fresh snapshot that sees the committed winner).
  *
  * Naive (--accept-mode naive, the untuned picture): read the status; if open, think
  * (--naive-think ms, the time an application spends between its read and its write), then UPDATE
@@ -138,12 +141,25 @@ static void accept_atomic(const char *order_id, const char *vendor, httpd_reply 
         db_failed(&r, rep);
         return;
     }
-    if (PQntuples(r.res) == 1) {
-        reply_won(rep, order_id, vendor, PQgetvalue(r.res, 0, 0));
+    if (PQntuples(r.res) == 0) { /* not in the statement's snapshot: not in the UPDATE's either */
+        PQclear(r.res);
+        httpd_reply_static(rep, 404, BODY_NOT_FOUND);
+        return;
+    }
+    if (strcmp(PQgetvalue(r.res, 0, 0), "t") == 0) {
+        reply_won(rep, order_id, vendor, PQgetvalue(r.res, 0, 1));
         PQclear(r.res);
         return;
     }
-    PQclear(r.res);
+    if (strcmp(PQgetvalue(r.res, 0, 1), "accepted") == 0) { /* accepted before we looked */
+        char v[ESC_MAX];
+        httpd_json_escape(PQgetvalue(r.res, 0, 2), v, sizeof v);
+        PQclear(r.res);
+        httpd_reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
+        met_add(MET_ACCEPT_LOST, 1);
+        return;
+    }
+    PQclear(r.res); /* "open" in our snapshot: the winner committed while we waited for its lock */
     reply_lost(rep, order_id);
 }
 

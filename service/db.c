@@ -95,7 +95,10 @@ static const struct {
                    "RETURNING order_id, vendor_id, accepted_at), "
                    "ins AS (INSERT INTO order_assignments (order_id, vendor_id, accepted_at) "
                    "SELECT order_id, vendor_id, accepted_at FROM upd) "
-                   "SELECT " UTC("accepted_at") " FROM upd"},
+                   "SELECT true, " UTC(
+                       "accepted_at") ", NULL FROM upd "
+                                      "UNION ALL SELECT false, o.status, o.vendor_id FROM orders o "
+                                      "WHERE o.order_id = $1 AND NOT EXISTS (SELECT 1 FROM upd)"},
     [DB_ORDER_STATUS] = {"order_status",
                          "SELECT status, vendor_id FROM orders WHERE order_id = $1"},
     [DB_ORDER_GET] = {"order_get", "SELECT order_id, status, vendor_id, " UTC(

@@ -21,8 +21,9 @@ typedef enum db_stmt {
                               (--ingest sync) */
     DB_INBOX_INSERT,       /* the same parameters (circuit open) */
     DB_INBOX_DRAIN,        /* $1 batch size → (moved, inserted) */
-    DB_ACCEPT,             /* $1 order_id, $2 vendor_id → accepted_at, or no row */
-    DB_ORDER_STATUS,       /* $1 order_id → status, vendor_id */
+    DB_ACCEPT,       /* $1 order_id, $2 vendor_id → (true, accepted_at, NULL) for the winner; else
+                      * (false, status, vendor_id) as the statement's snapshot saw the order, or no row */
+    DB_ORDER_STATUS, /* $1 order_id → status, vendor_id */
     DB_ORDER_GET,    /* $1 order_id → order_id, status, vendor_id, created_at, accepted_at */
     DB_NAIVE_UPDATE, /* $1 order_id, $2 vendor_id → accepted_at (unconditional) */
     DB_NAIVE_ASSIGN, /* $1 order_id, $2 vendor_id (last writer wins) */
