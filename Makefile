@@ -2,7 +2,8 @@
 #   make            release build: bin/brink
 #   make asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build/asan/
 #   make test       install deps, build the asan variant, run every test (tests/run)
-#   make demo       install deps, build, run the demo (scripts/demo)
+#   make demo       install deps, build, run brink suite quick (the four tests on the embedded stack)
+#   make demo-untuned   the same on dispatchd's untuned configuration: red, with advice
 #   make format     format the sources with .clang-format
 #   make bench      run bench/engine-vs-wrk
 
@@ -79,12 +80,12 @@ test:
 demo:
 	scripts/install-deps
 	@$(MAKE) --no-print-directory all
-	scripts/demo
+	bin/brink suite quick
 
 demo-untuned:
 	scripts/install-deps
 	@$(MAKE) --no-print-directory all
-	PROFILE=untuned scripts/demo
+	bin/brink suite quick --stack-profile untuned
 
 bench: all
 	bench/engine-vs-wrk

@@ -13,6 +13,7 @@
 #include "scenario/racecmd.h"
 #include "scenario/webhook.h"
 #include "stack/stackcmd.h"
+#include "suite/suitecmd.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -25,6 +26,7 @@ static void usage(FILE *out) {
             "  webhook   signed webhooks at light|moderate|heavy rates, judged; stress: capacity\n"
             "  capacity  find the breaking point: the highest sustainable webhook rate\n"
             "  race      vendors race to claim each order: exactly one must win\n"
+            "  suite     quick|full|stress: the tests in a row, with summary, JUnit and HTML\n"
             "  stack     start, check, break and stop the embedded PostgreSQL + Redis stack\n"
             "  proxy     fault-injecting TCP proxy with a Toxiproxy-compatible API\n"
             "  redis-failure  break Redis under webhook load: errors, recovery, backlog, loss\n"
@@ -61,6 +63,8 @@ int main(int argc, char **argv) {
         rc = webhook_capacity_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "race")) {
         rc = racecmd_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "suite")) {
+        rc = suitecmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "stack")) {
         rc = stackcmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "proxy")) {

@@ -1,12 +1,19 @@
-/* yml.c — line-numbered, one-line errors and typed scalar access over libyaml documents, shared
- * by every YAML loader (see yml.h). */
+/* yml.c — line-numbered, one-line errors, typed scalar access and the one-document file loader
+ * over libyaml documents, shared by every YAML loader (race.yaml, dependency hooks, brink.yaml;
+ * see yml.h). libyaml resolves no tags, so a scalar is a string unless it is tagged otherwise or
+ * is a plain null (empty, ~, null); numbers, durations and booleans are parsed here from the
+ * text, strictly. */
 #include "core/yml.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/parse.h"
 
 int yml_line(const yaml_node_t *n) {
     return n ? (int)n->start_mark.line + 1 : 1;
@@ -23,6 +30,14 @@ int yml_fail(const yml_ctx *c, const yaml_node_t *n, const char *key, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char full[YML_KEY_MAX];
+    if (c->prefix && c->prefix[0]) {
+        if (key[0] == '(' || !key[0])
+            snprintf(full, sizeof full, "%s", c->prefix);
+        else
+            yml_join(full, c->prefix, key);
+        key = full;
+    }
     err_set(c->err, c->errlen, "%s:%d: %s: %s", c->file, yml_line(n), key, msg);
     if (c->err && c->errlen) yml_one_line(c->err);
     return -1;
@@ -47,4 +62,229 @@ const char *yml_str(const yaml_node_t *n) {
     const char *v = (const char *)n->data.scalar.value;
     if (strlen(v) != n->data.scalar.length) return NULL; /* holds a NUL byte */
     return v;
+}
+
+const char *yml_kind(const yaml_node_t *n) {
+    if (yml_is_null(n)) return "nothing (null)";
+    switch (n->type) {
+    case YAML_MAPPING_NODE: return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_SCALAR_NODE: return yml_str(n) ? "a string" : "a non-string scalar";
+    default: return "nothing";
+    }
+}
+
+const yaml_node_t *yml_where(const yaml_node_t *k, const yaml_node_t *v) {
+    return yml_is_null(v) ? k : v;
+}
+
+void yml_join(char *out, const char *a, const char *b) {
+    int n = a && *a ? snprintf(out, YML_KEY_MAX, "%s.%s", a, b ? b : "")
+                    : snprintf(out, YML_KEY_MAX, "%s", b ? b : "");
+    if (n >= YML_KEY_MAX) memcpy(out + YML_KEY_MAX - 4, "...", 4);
+}
+
+int yml_check_keys(const yml_ctx *c, const yaml_node_t *map, const char *key) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *k = yml_node(c, p->key);
+        const char *ks = yml_str(k);
+        if (!ks)
+            return yml_fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name",
+                            yml_kind(k));
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            const yaml_node_t *qk = yml_node(c, q->key);
+            const char *qs = yml_str(qk);
+            if (qs && !strcmp(qs, ks)) {
+                char path[YML_KEY_MAX];
+                yml_join(path, key, ks);
+                return yml_fail(c, k, path, "duplicate key (first at line %d)", yml_line(qk));
+            }
+        }
+    }
+    return 0;
+}
+
+int yml_want_map(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                 const char *what) {
+    if (!v || v->type != YAML_MAPPING_NODE)
+        return yml_fail(c, yml_where(k, v), key, "expected a mapping (%s), found %s", what,
+                        yml_kind(v));
+    return yml_check_keys(c, v, key);
+}
+
+/* ---- typed values ---------------------------------------------------------------------------- */
+
+int yml_get_str(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                const char *what, char **out) {
+    const char *s = yml_str(v);
+    if (!s) return yml_fail(c, yml_where(k, v), key, "expected %s, found %s", what, yml_kind(v));
+    free(*out);
+    if (!(*out = strdup(s))) return yml_fail(c, v, key, "out of memory");
+    return 0;
+}
+
+/* The text of a plain scalar (numbers, booleans, durations are untagged plain scalars). */
+static const char *plain(const yaml_node_t *v) {
+    if (!v || v->type != YAML_SCALAR_NODE || yml_is_null(v)) return NULL;
+    const char *s = (const char *)v->data.scalar.value;
+    return strlen(s) == v->data.scalar.length ? s : NULL;
+}
+
+int yml_get_duration(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                     int64_t min_ns, int64_t *out) {
+    const char *s = plain(v);
+    if (!s)
+        return yml_fail(c, yml_where(k, v), key,
+                        "expected a duration (e.g. 500ms, 10s, 2m), found %s", yml_kind(v));
+    char e[200];
+    int64_t ns;
+    if (parse_duration_ns(s, &ns, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
+    if (ns < min_ns) {
+        if (min_ns > 0) return yml_fail(c, v, key, "must be at least %gs", (double)min_ns / 1e9);
+        return yml_fail(c, v, key, "must not be negative");
+    }
+    *out = ns;
+    return 0;
+}
+
+int yml_get_number(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                   double min, double max, double *out) {
+    const char *s = plain(v);
+    char *end = NULL;
+    errno = 0;
+    double d = s ? strtod(s, &end) : NAN;
+    if (!s || !*s || *end || errno || !isfinite(d))
+        return yml_fail(c, yml_where(k, v), key, "expected a number, found %s%s%s%s", yml_kind(v),
+                        s ? " '" : "", s ? s : "", s ? "'" : "");
+    if (d < min || d > max)
+        return yml_fail(c, v, key, "%g is out of range (%g to %g)", d, min, max);
+    *out = d;
+    return 0;
+}
+
+int yml_get_int(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                int64_t min, int64_t max, int64_t *out) {
+    const char *s = plain(v);
+    if (!s)
+        return yml_fail(c, yml_where(k, v), key, "expected a whole number, found %s", yml_kind(v));
+    char e[200];
+    if (parse_int(s, min, max, out, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
+    return 0;
+}
+
+int yml_get_bool(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                 bool *out) {
+    const char *s = plain(v);
+    if (s && (!strcmp(s, "true") || !strcmp(s, "false"))) {
+        *out = s[0] == 't';
+        return 0;
+    }
+    return yml_fail(c, yml_where(k, v), key, "expected true or false, found %s%s%s%s", yml_kind(v),
+                    s ? " '" : "", s ? s : "", s ? "'" : "");
+}
+
+int yml_check_placeholders(const yml_ctx *c, const yaml_node_t *v, const char *key, const char *s,
+                           const char *allowed, bool engine) {
+    static const char *const engine_names[] = {"seq", "uuid", "now_s", "now_ms", "conn", "thread"};
+    for (const char *p = strstr(s, "{{"); p; p = strstr(p + 2, "{{")) {
+        const char *e = strstr(p + 2, "}}");
+        if (!e) return yml_fail(c, v, key, "'{{' without a closing '}}'");
+        size_t n = (size_t)(e - p - 2);
+        bool ok = false;
+        for (const char *a = allowed; *a && !ok;) {
+            size_t al = strcspn(a, "|");
+            if (al == n && !strncmp(a, p + 2, n)) ok = true;
+            a += al + (a[al] == '|');
+        }
+        for (size_t i = 0; engine && !ok && i < sizeof engine_names / sizeof *engine_names; i++)
+            if (strlen(engine_names[i]) == n && !strncmp(engine_names[i], p + 2, n)) ok = true;
+        if (engine && !ok && n > 5 && !strncmp(p + 2, "rand:", 5)) ok = true;
+        if (!ok) {
+            char list[200];
+            size_t o = 0;
+            list[0] = '\0';
+            for (const char *a = allowed; *a && o + 16 < sizeof list;) {
+                size_t al = strcspn(a, "|");
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s{{%.*s}}", o ? ", " : "",
+                                      (int)al, a);
+                a += al + (a[al] == '|');
+            }
+            return yml_fail(
+                c, v, key, "unknown placeholder {{%.*s}} (here: %s%s)", (int)n, p + 2, list,
+                engine ? " and the load engine's {{seq}}, {{uuid}}, {{rand:A-B}}, ..." : "");
+        }
+        p = e;
+    }
+    return 0;
+}
+
+/* ---- loading -----------------------------------------------------------------------------------
+ */
+
+/* The line of byte offset off in f (for errors of libyaml's reader, which give only an offset). */
+static int line_at_offset(FILE *f, size_t off) {
+    int line = 1;
+    if (fseek(f, 0, SEEK_SET) != 0) return 1;
+    for (size_t i = 0; i < off; i++) {
+        int ch = fgetc(f);
+        if (ch == EOF) break;
+        if (ch == '\n') line++;
+    }
+    return line;
+}
+
+static void syntax_error(const char *file, FILE *f, const yaml_parser_t *p, char *err,
+                         size_t errlen) {
+    const char *problem = p->problem ? p->problem : "unknown error";
+    if (p->error == YAML_MEMORY_ERROR) {
+        err_set(err, errlen, "%s: out of memory while reading it", file);
+    } else if (p->error == YAML_READER_ERROR) {
+        err_set(err, errlen, "%s:%d: not valid YAML text: %s (byte %zu)", file,
+                line_at_offset(f, p->problem_offset), problem, p->problem_offset);
+    } else if (p->context) {
+        err_set(err, errlen, "%s:%d: YAML syntax error: %s (%s at line %d)", file,
+                (int)p->problem_mark.line + 1, problem, p->context, (int)p->context_mark.line + 1);
+    } else {
+        err_set(err, errlen, "%s:%d: YAML syntax error: %s", file, (int)p->problem_mark.line + 1,
+                problem);
+    }
+    if (err && errlen) yml_one_line(err);
+}
+
+int yml_load_file(const char *path, yaml_document_t *doc, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        fclose(f);
+        err_set(err, errlen, "%s: out of memory while reading it", path);
+        return -1;
+    }
+    yaml_parser_set_input_file(&p, f);
+    int rc = -1;
+    if (!yaml_parser_load(&p, doc)) {
+        syntax_error(path, f, &p, err, errlen);
+    } else { /* one document only: a second one would be silently ignored */
+        yaml_document_t more;
+        if (!yaml_parser_load(&p, &more)) {
+            syntax_error(path, f, &p, err, errlen);
+        } else {
+            yaml_node_t *r = yaml_document_get_root_node(&more);
+            if (r)
+                err_set(err, errlen,
+                        "%s:%d: a second YAML document (put everything in the first one)", path,
+                        yml_line(r));
+            else
+                rc = 0;
+            yaml_document_delete(&more);
+        }
+        if (rc < 0) yaml_document_delete(doc);
+    }
+    yaml_parser_delete(&p);
+    fclose(f);
+    return rc;
 }

@@ -163,30 +163,40 @@ json_t *report_load_json(const engine_result *r, const report_load_info *info) {
     return doc;
 }
 
-int report_write_json(const json_t *doc, const char *path, char *err, size_t errlen) {
-    size_t flags = JSON_INDENT(2) | JSON_REAL_PRECISION(10);
+int report_write_file(const char *path, report_writer fn, const void *arg, char *err,
+                      size_t errlen) {
     if (!strcmp(path, "-")) {
-        if (json_dumpf(doc, stdout, flags) < 0 || fputc('\n', stdout) == EOF) {
-            snprintf(err, errlen, "cannot write the JSON result to stdout");
-            return -1;
-        }
+        int rc = fn(stdout, arg, err, errlen);
         fflush(stdout);
-        return 0;
+        return rc;
     }
-    char tmp[4096];
+    char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    int rc = json_dumpf(doc, f, flags);
-    if (fputc('\n', f) == EOF) rc = -1;
+    char sub[256] = "";
+    int rc = fn(f, arg, sub, sizeof sub);
     if (fclose(f) != 0) rc = -1;
     if (rc < 0 || rename(tmp, path) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot write %s: %s", path, sub[0] ? sub : strerror(errno));
         remove(tmp);
         return -1;
     }
     return 0;
+}
+
+int report_json_writer(FILE *out, const void *doc, char *err, size_t errlen) {
+    if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0 ||
+        fputc('\n', out) == EOF) {
+        snprintf(err, errlen, "cannot write the JSON");
+        return -1;
+    }
+    return 0;
+}
+
+int report_write_json(const json_t *doc, const char *path, char *err, size_t errlen) {
+    return report_write_file(path, report_json_writer, doc, err, errlen);
 }

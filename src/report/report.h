@@ -36,6 +36,13 @@ json_t *report_load_json(const engine_result *r, const report_load_info *info);
 json_t *report_hist_json(const hdr_hist *h, double unit_ns);
 /* Writes doc to path ("-" = stdout), pretty-printed. 0, or -1 with a reason in err. */
 int report_write_json(const json_t *doc, const char *path, char *err, size_t errlen);
+/* Writes path ("-": stdout) through fn, via path.tmp and a rename, so that a reader never sees a
+ * half-written file; 0, or -1 with a message naming the path. */
+typedef int (*report_writer)(FILE *out, const void *arg, char *err, size_t errlen);
+int report_write_file(const char *path, report_writer fn, const void *arg, char *err,
+                      size_t errlen);
+/* A report_writer for a JSON document (indented, one trailing newline). */
+int report_json_writer(FILE *out, const void *doc, char *err, size_t errlen);
 
 /* The terminal summary; with full_latency, the whole percentile spectrum too. */
 void report_load_terminal(FILE *out, const engine_result *r, const report_load_info *info,

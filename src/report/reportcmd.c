@@ -151,49 +151,14 @@ void report_docs_free(report_docs *d) {
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-typedef int (*writer_fn)(FILE *out, const report_docs *d, char *err, size_t errlen);
-
-static int write_html(FILE *out, const report_docs *d, char *err, size_t errlen) {
+static int write_html(FILE *out, const void *arg, char *err, size_t errlen) {
+    const report_docs *d = arg;
     return html_write(out, d->docs, (const char *const *)d->names, d->n, err, errlen);
 }
 
-static int write_junit(FILE *out, const report_docs *d, char *err, size_t errlen) {
+static int write_junit(FILE *out, const void *arg, char *err, size_t errlen) {
+    const report_docs *d = arg;
     return junit_write(out, d->docs, d->n, err, errlen);
-}
-
-static int write_json(FILE *out, const json_t *doc, char *err, size_t errlen) {
-    if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0 ||
-        fputc('\n', out) == EOF) {
-        err_set(err, errlen, "cannot write the JSON");
-        return -1;
-    }
-    return 0;
-}
-
-/* Writes through fn to path ("-" = stdout) via path.tmp and a rename. */
-static int write_file(const char *path, writer_fn fn, const report_docs *d, const json_t *doc,
-                      char *err, size_t errlen) {
-    if (!strcmp(path, "-")) {
-        int rc = fn ? fn(stdout, d, err, errlen) : write_json(stdout, doc, err, errlen);
-        fflush(stdout);
-        return rc;
-    }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char sub[256] = "";
-    int rc = fn ? fn(f, d, sub, sizeof sub) : write_json(f, doc, sub, sizeof sub);
-    if (fclose(f) != 0) rc = -1;
-    if (rc < 0 || rename(tmp, path) < 0) {
-        err_set(err, errlen, "cannot write %s: %s", path, sub[0] ? sub : strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- the terminal ---------------------------------------------------------------------------- */
@@ -374,8 +339,8 @@ int reportcmd_main(int argc, char **argv, char *err, size_t errlen) {
         for (int i = 0; i < d.n; i++) print_doc(out, d.docs[i], d.names[i]);
         fflush(out);
     }
-    if (html && write_file(html, write_html, &d, NULL, err, errlen) < 0) rc = EXIT_FAILURE_;
-    if (rc == EXIT_OK && junit && write_file(junit, write_junit, &d, NULL, err, errlen) < 0)
+    if (html && report_write_file(html, write_html, &d, err, errlen) < 0) rc = EXIT_FAILURE_;
+    if (rc == EXIT_OK && junit && report_write_file(junit, write_junit, &d, err, errlen) < 0)
         rc = EXIT_FAILURE_;
     if (rc == EXIT_OK && !to_stdout) {
         if (html) printf("html report: %s\n", html);
@@ -472,7 +437,7 @@ int reportcmd_compare_main(int argc, char **argv, char *err, size_t errlen) {
     rc = r.regressions ? EXIT_FAILURE_ : EXIT_OK;
     if (json_out) {
         json_t *j = compare_json(&r);
-        if (write_file(json_out, NULL, NULL, j, err, errlen) < 0) rc = EXIT_USAGE;
+        if (report_write_file(json_out, report_json_writer, j, err, errlen) < 0) rc = EXIT_USAGE;
         json_decref(j);
     }
     compare_free(&r);

@@ -662,8 +662,9 @@ static void audit_http(run *r) {
 static void audit_sql(run *r) {
     if (!r->sql_url || !r->spec->sql_query) return;
     r->res->sql_audit = true;
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {r->sql_url, "5", "brink-race", NULL};
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", "password", NULL};
+    const char *vals[] = {r->sql_url, "5", "brink-race", r->o->pg_password, NULL};
+    if (!r->o->pg_password) keys[3] = NULL; /* libpq: PGPASSWORD, PGPASSFILE */
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         char m[200];

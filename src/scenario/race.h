@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <yaml.h>
 
 #include "core/hdr.h"
 #include "http/sign.h"
@@ -72,6 +73,11 @@ typedef struct race_spec {
 int race_spec_default(race_spec *s, char *err, size_t errlen);
 /* Reads a race.yaml (docs/race.md). Errors: one line "FILE:LINE: KEY: reason". */
 int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen);
+/* The same keys from a node of a bigger document (brink.yaml's race: section). With a prefix
+ * ("race"), keys in messages read "race.claim.body" and `target` is not a key (the file's
+ * target.url is); without one, node is a whole race.yaml. 0, or -1 with one line. */
+int race_spec_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const char *prefix,
+                    race_spec *s, char *err, size_t errlen);
 void race_spec_free(race_spec *s);
 /* Replaces {{id}}, {{vendor}}, {{run}} (others are left for the engine); malloc'd, NULL on OOM. */
 char *race_subst(const char *tmpl, const char *id, const char *vendor, const char *run);
@@ -88,7 +94,8 @@ typedef struct race_opts {
     const char *target;      /* --target (no stack) */
     const char *secret_file; /* or secret_env; neither: unsigned creation requests */
     const char *secret_env;
-    const char *pg_url; /* --pg, for the SQL audit against a target */
+    const char *pg_url;      /* --pg, for the SQL audit against a target */
+    const char *pg_password; /* its password (brink.yaml's audit.password_env), or NULL */
     const race_spec *spec;
     race_release_mode release;
     int64_t timeout_ns;       /* each claim */

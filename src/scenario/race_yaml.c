@@ -20,105 +20,11 @@
 #include "http/url.h"
 #include "scenario/race.h"
 
-#define KEY_MAX 256
+#define KEY_MAX YML_KEY_MAX
 
 typedef yml_ctx pctx;
 
-/* ---- libyaml helpers: core/yml.h ------------------------------------------------------------ */
-
-static const char *kind(const yaml_node_t *n) {
-    if (yml_is_null(n)) return "nothing (null)";
-    switch (n->type) {
-    case YAML_MAPPING_NODE: return "a mapping";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_SCALAR_NODE: return yml_str(n) ? "a string" : "a non-string scalar";
-    default: return "nothing";
-    }
-}
-
-static const yaml_node_t *where(const yaml_node_t *k, const yaml_node_t *v) {
-    return yml_is_null(v) ? k : v;
-}
-
-static void join(char *out, const char *a, const char *b) {
-    int n = a && *a ? snprintf(out, KEY_MAX, "%s.%s", a, b) : snprintf(out, KEY_MAX, "%s", b);
-    if (n >= KEY_MAX) memcpy(out + KEY_MAX - 4, "...", 4);
-}
-
-static int check_keys(const pctx *c, const yaml_node_t *map, const char *key) {
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        const yaml_node_t *k = yml_node(c, p->key);
-        const char *ks = yml_str(k);
-        if (!ks)
-            return yml_fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name", kind(k));
-        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-            const char *qs = yml_str(yml_node(c, q->key));
-            if (qs && !strcmp(qs, ks)) {
-                char path[KEY_MAX];
-                join(path, key, ks);
-                return yml_fail(c, k, path, "duplicate key (first at line %d)",
-                                yml_line(yml_node(c, q->key)));
-            }
-        }
-    }
-    return 0;
-}
-
-/* A mapping's value must be a mapping (checked keys). */
-static int want_map(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
-                    const char *what) {
-    if (!v || v->type != YAML_MAPPING_NODE)
-        return yml_fail(c, where(k, v), key, "expected a mapping (%s), found %s", what, kind(v));
-    return check_keys(c, v, key);
-}
-
 /* ---- values -------------------------------------------------------------------------------- */
-
-static int get_str(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
-                   const char *what, char **out) {
-    const char *s = yml_str(v);
-    if (!s) return yml_fail(c, where(k, v), key, "expected %s, found %s", what, kind(v));
-    free(*out);
-    if (!(*out = strdup(s))) return yml_fail(c, v, key, "out of memory");
-    return 0;
-}
-
-/* The placeholders a template may hold: allowed is a "|"-separated list ("id|vendor|run"); with
- * engine, also the load engine's ({{seq}}, {{uuid}}, {{rand:A-B}}, ...). */
-static int check_placeholders(const pctx *c, const yaml_node_t *v, const char *key, const char *s,
-                              const char *allowed, bool engine) {
-    static const char *const engine_names[] = {"seq", "uuid", "now_s", "now_ms", "conn", "thread"};
-    for (const char *p = strstr(s, "{{"); p; p = strstr(p + 2, "{{")) {
-        const char *e = strstr(p + 2, "}}");
-        if (!e) return yml_fail(c, v, key, "'{{' without a closing '}}'");
-        size_t n = (size_t)(e - p - 2);
-        bool ok = false;
-        for (const char *a = allowed; *a && !ok;) {
-            size_t al = strcspn(a, "|");
-            if (al == n && !strncmp(a, p + 2, n)) ok = true;
-            a += al + (a[al] == '|');
-        }
-        for (size_t i = 0; engine && !ok && i < sizeof engine_names / sizeof *engine_names; i++)
-            if (strlen(engine_names[i]) == n && !strncmp(engine_names[i], p + 2, n)) ok = true;
-        if (engine && !ok && n > 5 && !strncmp(p + 2, "rand:", 5)) ok = true;
-        if (!ok) {
-            char list[200];
-            size_t o = 0;
-            for (const char *a = allowed; *a && o + 16 < sizeof list;) {
-                size_t al = strcspn(a, "|");
-                o += (size_t)snprintf(list + o, sizeof list - o, "%s{{%.*s}}", o ? ", " : "",
-                                      (int)al, a);
-                a += al + (a[al] == '|');
-            }
-            return yml_fail(
-                c, v, key, "unknown placeholder {{%.*s}} (here: %s%s)", (int)n, p + 2, list,
-                engine ? " and the load engine's {{seq}}, {{uuid}}, {{rand:A-B}}, ..." : "");
-        }
-        p = e;
-    }
-    return 0;
-}
 
 static int parse_status(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                         race_status_set *out) {
@@ -134,7 +40,9 @@ static int parse_status(const pctx *c, const yaml_node_t *k, const yaml_node_t *
                                 ? (const char *)n->data.scalar.value
                                 : NULL;
             race_status_set one;
-            if (!s) return yml_fail(c, where(v, n), key, "expected a status, found %s", kind(n));
+            if (!s)
+                return yml_fail(c, yml_where(v, n), key, "expected a status, found %s",
+                                yml_kind(n));
             if (race_status_parse(s, &one, e, sizeof e) < 0) return yml_fail(c, n, key, "%s", e);
             for (int i = 0; i < one.n; i++)
                 if (race_status_add(out, one.lo[i], one.hi[i]) < 0)
@@ -148,17 +56,18 @@ static int parse_status(const pctx *c, const yaml_node_t *k, const yaml_node_t *
                         : NULL;
     if (!s)
         return yml_fail(
-            c, where(k, v), key,
+            c, yml_where(k, v), key,
             "expected a status (409), a range (200-204), a class (2xx) or a list of them, "
             "found %s",
-            kind(v));
+            yml_kind(v));
     if (race_status_parse(s, out, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
     return 0;
 }
 
 static int parse_path(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                       char **out) {
-    if (get_str(c, k, v, key, "a JSON path (e.g. winner, data.vendor_id, items[0].id)", out) < 0)
+    if (yml_get_str(c, k, v, key, "a JSON path (e.g. winner, data.vendor_id, items[0].id)", out) <
+        0)
         return -1;
     char e[200];
     if (race_path_check(*out, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
@@ -193,7 +102,7 @@ static int add_header(const pctx *c, const yaml_node_t *n, const char *key, race
 static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                          race_request *q) {
     if (v && v->type == YAML_MAPPING_NODE) {
-        if (check_keys(c, v, key) < 0) return -1;
+        if (yml_check_keys(c, v, key) < 0) return -1;
         for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
              p++) {
             const yaml_node_t *hk = yml_node(c, p->key), *hv = yml_node(c, p->value);
@@ -202,9 +111,10 @@ static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t 
                                   ? (const char *)hv->data.scalar.value
                                   : NULL;
             char path[KEY_MAX];
-            join(path, key, name);
+            yml_join(path, key, name);
             if (!val)
-                return yml_fail(c, where(hk, hv), path, "expected a value, found %s", kind(hv));
+                return yml_fail(c, yml_where(hk, hv), path, "expected a value, found %s",
+                                yml_kind(hv));
             if (add_header(c, hv, path, q, name, strlen(name), val) < 0) return -1;
         }
         return 0;
@@ -215,8 +125,8 @@ static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t 
             const yaml_node_t *n = yml_node(c, *it);
             const char *s = yml_str(n);
             if (!s || !strchr(s, ':'))
-                return yml_fail(c, where(v, n), key, "expected \"Name: value\", found %s",
-                                s ? "a string without ':'" : kind(n));
+                return yml_fail(c, yml_where(v, n), key, "expected \"Name: value\", found %s",
+                                s ? "a string without ':'" : yml_kind(n));
             size_t nl = strcspn(s, ":");
             const char *val = s + nl + 1;
             while (*val == ' ' || *val == '\t') val++;
@@ -224,9 +134,9 @@ static int parse_headers(const pctx *c, const yaml_node_t *k, const yaml_node_t 
         }
         return 0;
     }
-    return yml_fail(c, where(k, v), key,
+    return yml_fail(c, yml_where(k, v), key,
                     "expected a mapping (Name: value) or a list of \"Name: value\", found %s",
-                    kind(v));
+                    yml_kind(v));
 }
 
 static bool has_content_type(const race_request *q) {
@@ -243,7 +153,7 @@ static int request_field(const pctx *c, const yaml_node_t *fk, const yaml_node_t
                          const char *path, const char *field, race_request *q, const char *allowed,
                          bool engine) {
     if (!strcmp(field, "method")) {
-        if (get_str(c, fk, fv, path, "a method (GET, POST, ...)", &q->method) < 0) return -1;
+        if (yml_get_str(c, fk, fv, path, "a method (GET, POST, ...)", &q->method) < 0) return -1;
         for (const char *m = q->method; *m; m++)
             if (*m < 'A' || *m > 'Z')
                 return yml_fail(c, fv, path, "a method is upper-case letters (POST, PUT, ...)");
@@ -251,23 +161,23 @@ static int request_field(const pctx *c, const yaml_node_t *fk, const yaml_node_t
         return 1;
     }
     if (!strcmp(field, "path")) {
-        if (get_str(c, fk, fv, path, "a path starting with /", &q->path) < 0) return -1;
+        if (yml_get_str(c, fk, fv, path, "a path starting with /", &q->path) < 0) return -1;
         if (q->path[0] != '/') return yml_fail(c, fv, path, "the path must start with /");
         if (strpbrk(q->path, " \r\n\t")) return yml_fail(c, fv, path, "the path holds white space");
-        if (check_placeholders(c, fv, path, q->path, allowed, engine) < 0) return -1;
+        if (yml_check_placeholders(c, fv, path, q->path, allowed, engine) < 0) return -1;
         return 1;
     }
     if (!strcmp(field, "headers")) {
         if (parse_headers(c, fk, fv, path, q) < 0) return -1;
         for (int i = 0; i < q->nheaders; i++)
-            if (check_placeholders(c, fv, path, q->headers[i], allowed, engine) < 0) return -1;
+            if (yml_check_placeholders(c, fv, path, q->headers[i], allowed, engine) < 0) return -1;
         return 1;
     }
     if (!strcmp(field, "body")) {
-        if (get_str(c, fk, fv, path, "a string (the body's text; quote JSON with '...')",
-                    &q->body) < 0)
+        if (yml_get_str(c, fk, fv, path, "a string (the body's text; quote JSON with '...')",
+                        &q->body) < 0)
             return -1;
-        if (check_placeholders(c, fv, path, q->body, allowed, engine) < 0) return -1;
+        if (yml_check_placeholders(c, fv, path, q->body, allowed, engine) < 0) return -1;
         return 1;
     }
     return 0;
@@ -277,7 +187,7 @@ static int finish_request(const pctx *c, const yaml_node_t *at, const char *key,
                           const char *method) {
     if (!q->path) {
         char p[KEY_MAX];
-        join(p, key, "path");
+        yml_join(p, key, "path");
         return yml_fail(c, at, p, "missing: the request's path (e.g. /orders/{{id}})");
     }
     if (!q->method && !(q->method = strdup(method))) return yml_fail(c, at, key, "out of memory");
@@ -311,20 +221,20 @@ static char *relative_to(const char *file, const char *p) {
 
 static int parse_create(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, race_spec *s) {
     const char *key = "create";
-    if (want_map(c, k, v, key, "how one resource is created: path, body, ...") < 0) return -1;
+    if (yml_want_map(c, k, v, key, "how one resource is created: path, body, ...") < 0) return -1;
     race_status_add(&s->create_ok, 200, 299);
     bool have_ok = false;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
         const char *field = yml_str(fk);
         char path[KEY_MAX];
-        join(path, key, field);
+        yml_join(path, key, field);
         int r = request_field(c, fk, fv, path, field, &s->create, "id|run", true);
         if (r < 0) return -1;
         if (r) continue;
         if (!strcmp(field, "sign")) {
             char *name = NULL;
-            if (get_str(c, fk, fv, path, "a signing scheme", &name) < 0) return -1;
+            if (yml_get_str(c, fk, fv, path, "a signing scheme", &name) < 0) return -1;
             int bad = sign_parse_scheme(name, &s->create_sign);
             free(name);
             if (bad)
@@ -333,12 +243,12 @@ static int parse_create(const pctx *c, const yaml_node_t *k, const yaml_node_t *
                     "unknown signing scheme (want standard-webhooks, stripe or github)");
         } else if (!strcmp(field, "secret_file")) {
             char *f = NULL;
-            if (get_str(c, fk, fv, path, "a file name", &f) < 0) return -1;
+            if (yml_get_str(c, fk, fv, path, "a file name", &f) < 0) return -1;
             s->secret_file = relative_to(c->file, f);
             free(f);
             if (!s->secret_file) return yml_fail(c, fv, path, "out of memory");
         } else if (!strcmp(field, "secret_env")) {
-            if (get_str(c, fk, fv, path, "an environment variable's name", &s->secret_env) < 0)
+            if (yml_get_str(c, fk, fv, path, "an environment variable's name", &s->secret_env) < 0)
                 return -1;
         } else if (!strcmp(field, "id_from")) {
             if (parse_path(c, fk, fv, path, &s->create_id_path) < 0) return -1;
@@ -375,14 +285,14 @@ static int parse_create(const pctx *c, const yaml_node_t *k, const yaml_node_t *
 
 static int parse_visible(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, race_spec *s) {
     const char *key = "visible";
-    if (want_map(c, k, v, key, "the request that shows a created resource: path, status") < 0)
+    if (yml_want_map(c, k, v, key, "the request that shows a created resource: path, status") < 0)
         return -1;
     race_status_add(&s->visible_ok, 200, 299);
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
         const char *field = yml_str(fk);
         char path[KEY_MAX];
-        join(path, key, field);
+        yml_join(path, key, field);
         int r = request_field(c, fk, fv, path, field, &s->visible, "id|run", false);
         if (r < 0) return -1;
         if (r) continue;
@@ -402,14 +312,14 @@ static int parse_visible(const pctx *c, const yaml_node_t *k, const yaml_node_t 
 
 static int parse_claim(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, race_spec *s) {
     const char *key = "claim";
-    if (want_map(c, k, v, key, "the vendors' claim: path, body, won, lost") < 0) return -1;
+    if (yml_want_map(c, k, v, key, "the vendors' claim: path, body, won, lost") < 0) return -1;
     race_status_add(&s->won, 200, 299);
     race_status_add(&s->lost, 409, 409);
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
         const char *field = yml_str(fk);
         char path[KEY_MAX];
-        join(path, key, field);
+        yml_join(path, key, field);
         int r = request_field(c, fk, fv, path, field, &s->claim, "id|vendor|run", false);
         if (r < 0) return -1;
         if (r) continue;
@@ -442,20 +352,20 @@ static int parse_claim(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
 
 static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, race_spec *s) {
     const char *key = "truth";
-    if (want_map(c, k, v, key, "where the stored winner is: http and/or sql") < 0) return -1;
+    if (yml_want_map(c, k, v, key, "where the stored winner is: http and/or sql") < 0) return -1;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *sk = yml_node(c, p->key), *sv = yml_node(c, p->value);
         const char *sect = yml_str(sk);
         char skey[KEY_MAX];
-        join(skey, key, sect);
+        yml_join(skey, key, sect);
         if (!strcmp(sect, "http")) {
-            if (want_map(c, sk, sv, skey, "path and winner") < 0) return -1;
+            if (yml_want_map(c, sk, sv, skey, "path and winner") < 0) return -1;
             for (yaml_node_pair_t *q = sv->data.mapping.pairs.start; q < sv->data.mapping.pairs.top;
                  q++) {
                 const yaml_node_t *fk = yml_node(c, q->key), *fv = yml_node(c, q->value);
                 const char *field = yml_str(fk);
                 char path[KEY_MAX];
-                join(path, skey, field);
+                yml_join(path, skey, field);
                 int r = request_field(c, fk, fv, path, field, &s->truth, "id|run", false);
                 if (r < 0) return -1;
                 if (r) continue;
@@ -469,7 +379,7 @@ static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
             if (finish_request(c, sk, skey, &s->truth, "GET") < 0) return -1;
             if (!s->truth_winner_path) {
                 char path[KEY_MAX];
-                join(path, skey, "winner");
+                yml_join(path, skey, "winner");
                 return yml_fail(c, sk, path,
                                 "missing: the JSON path of the stored winner in the answer (e.g. "
                                 "vendor_id)");
@@ -477,20 +387,21 @@ static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
             if (!mentions(&s->truth, "{{id}}"))
                 return yml_fail(c, sv, skey, "the request never carries {{id}}");
         } else if (!strcmp(sect, "sql")) {
-            if (want_map(c, sk, sv, skey, "url and query") < 0) return -1;
+            if (yml_want_map(c, sk, sv, skey, "url and query") < 0) return -1;
             for (yaml_node_pair_t *q = sv->data.mapping.pairs.start; q < sv->data.mapping.pairs.top;
                  q++) {
                 const yaml_node_t *fk = yml_node(c, q->key), *fv = yml_node(c, q->value);
                 const char *field = yml_str(fk);
                 char path[KEY_MAX];
-                join(path, skey, field);
+                yml_join(path, skey, field);
                 if (!strcmp(field, "url")) {
-                    if (get_str(c, fk, fv, path, "a postgresql:// URL", &s->sql_url) < 0) return -1;
+                    if (yml_get_str(c, fk, fv, path, "a postgresql:// URL", &s->sql_url) < 0)
+                        return -1;
                     if (strncmp(s->sql_url, "postgresql://", 13) &&
                         strncmp(s->sql_url, "postgres://", 11))
                         return yml_fail(c, fv, path, "want a postgresql:// URL");
                 } else if (!strcmp(field, "query")) {
-                    if (get_str(c, fk, fv, path, "a SQL query", &s->sql_query) < 0) return -1;
+                    if (yml_get_str(c, fk, fv, path, "a SQL query", &s->sql_query) < 0) return -1;
                     if (!strstr(s->sql_query, "$1"))
                         return yml_fail(c, fv, path,
                                         "the query must use $1 (the resource's id) and return the "
@@ -501,7 +412,7 @@ static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
             }
             if (!s->sql_query) {
                 char path[KEY_MAX];
-                join(path, skey, "query");
+                yml_join(path, skey, "query");
                 return yml_fail(c, sk, path,
                                 "missing: SELECT winner FROM ... WHERE id = $1 (one row per stored "
                                 "winner)");
@@ -515,21 +426,25 @@ static int parse_truth(const pctx *c, const yaml_node_t *k, const yaml_node_t *v
     return 0;
 }
 
-static int parse_root(const pctx *c, const yaml_node_t *root, race_spec *s) {
+static int parse_root(const pctx *c, const yaml_node_t *root, bool allow_target, race_spec *s) {
     if (!root) return yml_fail(c, NULL, "(top level)", "the file is empty");
     if (root->type != YAML_MAPPING_NODE)
         return yml_fail(c, root, "(top level)",
-                        "expected a mapping with create, claim and truth, found %s", kind(root));
-    if (check_keys(c, root, "") < 0) return -1;
+                        "expected a mapping with create, claim and truth, found %s",
+                        yml_kind(root));
+    if (yml_check_keys(c, root, "") < 0) return -1;
     const yaml_node_t *claim_k = NULL, *create_k = NULL, *truth_k = NULL;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         const yaml_node_t *k = yml_node(c, p->key), *v = yml_node(c, p->value);
         const char *field = yml_str(k);
         int rc;
-        if (!strcmp(field, "target")) {
-            rc =
-                get_str(c, k, v, "target", "the service's base URL (http://HOST:PORT)", &s->target);
+        if (!strcmp(field, "target") && !allow_target) {
+            rc = yml_fail(c, k, field,
+                          "unknown key here: the service's URL is target.url at the top level");
+        } else if (!strcmp(field, "target")) {
+            rc = yml_get_str(c, k, v, "target", "the service's base URL (http://HOST:PORT)",
+                             &s->target);
             if (rc == 0) {
                 url u;
                 char e[200];
@@ -569,67 +484,23 @@ static int parse_root(const pctx *c, const yaml_node_t *root, race_spec *s) {
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
-static void syntax_error(const char *file, const yaml_parser_t *p, char *err, size_t errlen) {
-    const char *problem = p->problem ? p->problem : "unknown error";
-    if (p->error == YAML_MEMORY_ERROR)
-        err_set(err, errlen, "%s: out of memory while reading it", file);
-    else if (p->error == YAML_READER_ERROR)
-        err_set(err, errlen, "%s: not valid YAML text: %s (byte %zu)", file, problem,
-                p->problem_offset);
-    else if (p->context)
-        err_set(err, errlen, "%s:%d: YAML syntax error: %s (%s at line %d)", file,
-                (int)p->problem_mark.line + 1, problem, p->context, (int)p->context_mark.line + 1);
-    else
-        err_set(err, errlen, "%s:%d: YAML syntax error: %s", file, (int)p->problem_mark.line + 1,
-                problem);
-    if (err && errlen) yml_one_line(err);
+int race_spec_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const char *prefix,
+                    race_spec *s, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    pctx c = {.doc = doc, .file = file, .err = err, .errlen = errlen, .prefix = prefix};
+    bool own = !prefix || !prefix[0];
+    int rc = parse_root(&c, node, own, s);
+    if (rc == 0 && !(s->file = strdup(file)))
+        rc = yml_fail(&c, node, "(top level)", "out of memory");
+    if (rc < 0) race_spec_free(s);
+    return rc;
 }
 
 int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
-        fclose(f);
-        err_set(err, errlen, "%s: out of memory while reading it", path);
-        return -1;
-    }
-    yaml_parser_set_input_file(&p, f);
     yaml_document_t doc;
-    int rc = -1;
-    if (!yaml_parser_load(&p, &doc)) {
-        syntax_error(path, &p, err, errlen);
-    } else {
-        pctx c = {.doc = &doc, .file = path, .err = err, .errlen = errlen};
-        rc = parse_root(&c, yaml_document_get_root_node(&doc), s);
-        yaml_document_delete(&doc);
-        if (rc == 0) {
-            yaml_document_t more;
-            if (!yaml_parser_load(&p, &more)) {
-                syntax_error(path, &p, err, errlen);
-                rc = -1;
-            } else {
-                yaml_node_t *r = yaml_document_get_root_node(&more);
-                if (r) {
-                    err_set(err, errlen,
-                            "%s:%d: a second YAML document (put everything in the first one)", path,
-                            yml_line(r));
-                    rc = -1;
-                }
-                yaml_document_delete(&more);
-            }
-        }
-    }
-    yaml_parser_delete(&p);
-    fclose(f);
-    if (rc == 0 && !(s->file = strdup(path))) {
-        err_set(err, errlen, "out of memory");
-        rc = -1;
-    }
-    if (rc < 0) race_spec_free(s);
+    if (yml_load_file(path, &doc, err, errlen) < 0) return -1;
+    int rc = race_spec_parse(&doc, yaml_document_get_root_node(&doc), path, NULL, s, err, errlen);
+    yaml_document_delete(&doc);
     return rc;
 }

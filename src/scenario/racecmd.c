@@ -17,6 +17,7 @@
 #include "load/loadcmd.h"
 #include "report/report.h"
 #include "scenario/race.h"
+#include "suite/config.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -59,7 +60,9 @@ void racecmd_usage(void) {
            "      --secret-env VAR     without one they are sent unsigned)\n"
            "      --pg URL             PostgreSQL of the target, for the SQL audit (password in\n"
            "                           PGPASSWORD or PGPASSFILE, never in the URL)\n"
-           "  -f, --config FILE        race your own service: race.yaml (docs/race.md)\n"
+           "  -f, --config FILE        race your own service: a brink.yaml (docs/config.md:\n"
+           "                           its target, race: section, secret, audit database and\n"
+           "                           threshold overrides) or a race.yaml (docs/race.md)\n"
            "      --release MODE       loop (default: one thread writes every last byte) or\n"
            "                           barrier (one thread per vendor behind a pthread barrier)\n"
            "      --settle D           pause between the prefixes reaching the server and the\n"
@@ -126,6 +129,43 @@ static bool url_has_password(const char *u) {
     return strstr(p, "password=") != NULL;
 }
 
+/* A brink.yaml's race: its race: section (moved out of c), or dispatchd's protocol at the file's
+ * webhook path and signing scheme. The creation requests are signed with the file's webhook
+ * secret when the race gives none of its own (--secret-file/--secret-env still win). */
+static int brink_yaml_spec(config *c, race_spec *spec, race_opts *o, char *err, size_t errlen) {
+    if (c->have_race) {
+        *spec = c->race;
+        memset(&c->race, 0, sizeof c->race);
+        c->have_race = false;
+    } else {
+        if (race_spec_default(spec, err, errlen) < 0) return -1;
+        char *p = strdup(c->webhook_path);
+        if (!p) {
+            race_spec_free(spec);
+            err_set(err, errlen, "out of memory");
+            return -1;
+        }
+        free(spec->create.path);
+        spec->create.path = p;
+        spec->create_sign = c->sign;
+        if (!c->audit_url) { /* dispatchd's SQL truth needs a database: the audit's, or none */
+            free(spec->sql_query);
+            spec->sql_query = NULL;
+        }
+        if (!(spec->file = strdup(c->file))) {
+            race_spec_free(spec);
+            err_set(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    bool own_secret = o->secret_file || o->secret_env || spec->secret_file || spec->secret_env;
+    if (!own_secret && spec->create_sign != SIGN_NONE && c->sign != SIGN_NONE) {
+        o->secret_file = c->secret_file;
+        o->secret_env = c->secret_env;
+    }
+    return 0;
+}
+
 int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
     race_opts o = {
         .release = RACE_RELEASE_LOOP,
@@ -136,10 +176,12 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
     };
     int64_t orders = 0, vendors = 0, v;
     bool quiet = false, stack_profile_set = false;
-    const char *json_path = NULL, *config = NULL;
+    const char *json_path = NULL, *config_path = NULL;
     char sub[400];
     race_spec spec;
     bool have_spec = false;
+    config *cfg = NULL;
+    bool pg_from_cfg = false;
     int status = EXIT_USAGE;
     race_result res;
     bool have_res = false;
@@ -178,7 +220,7 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
         case OPT_SECRET_FILE: o.secret_file = optarg; break;
         case OPT_SECRET_ENV: o.secret_env = optarg; break;
         case OPT_PG: o.pg_url = optarg; break;
-        case 'f': config = optarg; break;
+        case 'f': config_path = optarg; break;
         case OPT_RELEASE:
             if (race_release_parse(optarg, &o.release) < 0) {
                 err_set(err, errlen, "unknown --release '%s' (loop or barrier)", optarg);
@@ -247,15 +289,26 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
     o.vendors = vendors ? (int)vendors : profiles[pi].vendors;
     if (!o.profile) o.profile = orders || vendors ? "custom" : profiles[pi].name;
 
-    /* the target and its protocol */
-    if (config) {
-        if (race_spec_load(config, &spec, err, errlen) < 0) goto out;
-    } else if (race_spec_default(&spec, err, errlen) < 0) {
-        status = EXIT_FAILURE_;
-        goto out;
+    /* the target and its protocol: a race.yaml, a brink.yaml, or dispatchd's on the stack */
+    bool race_yaml = false;
+    if (config_path && config_is_race_yaml(config_path, &race_yaml, err, errlen) < 0) goto out;
+    if (config_path && !race_yaml) {
+        if (config_load(config_path, &cfg, err, errlen) < 0) goto out;
+        if (config_apply_thresholds(cfg, err, errlen) < 0) goto out;
+        if (brink_yaml_spec(cfg, &spec, &o, err, errlen) < 0) goto out;
+        pg_from_cfg = !o.pg_url && spec.sql_query && !spec.sql_url && cfg->audit_url;
+    } else {
+        if (config_apply_thresholds(NULL, err, errlen) < 0) goto out;
+        if (config_path) {
+            if (race_spec_load(config_path, &spec, err, errlen) < 0) goto out;
+        } else if (race_spec_default(&spec, err, errlen) < 0) {
+            status = EXIT_FAILURE_;
+            goto out;
+        }
     }
     have_spec = true;
     o.spec = &spec;
+    if (cfg && !o.target) o.target = cfg->url;
     o.use_stack = !o.target && !spec.target;
     if (o.secret_file && o.secret_env) {
         err_set(err, errlen, "give either --secret-file or --secret-env, not both");
@@ -270,7 +323,8 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
     if (!o.use_stack && (stack_profile_set || o.keep_stack)) {
         err_set(err, errlen,
                 "--stack-profile and --keep-stack are for the embedded stack: drop "
-                "them with --target");
+                "them with %s",
+                cfg ? "-f (your own stack)" : "--target");
         goto out;
     }
     if (o.pg_url) {
@@ -284,6 +338,13 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
                     "PGPASSFILE instead of on the command line");
             goto out;
         }
+    }
+    if (pg_from_cfg) { /* truth.sql without a url: the audit's database */
+        o.pg_url = cfg->audit_url;
+        o.pg_password = config_audit_password(cfg);
+    } else if (cfg && o.pg_url == NULL && spec.sql_url && cfg->audit_url &&
+               !strcmp(spec.sql_url, cfg->audit_url)) {
+        o.pg_password = config_audit_password(cfg);
     }
     if (o.pg_url && !spec.sql_query) {
         err_set(err, errlen, "--pg: %s has no truth.sql query to run there", spec.file);
@@ -357,5 +418,6 @@ out:
     json_decref(doc);
     if (have_res) race_result_free(&res);
     if (have_spec) race_spec_free(&spec);
+    config_free(cfg);
     return status;
 }

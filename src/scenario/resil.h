@@ -1,6 +1,7 @@
 /* resil.h — the resilience tests: `brink redis-failure MODE` and `brink db-restart MODE`. Each
- * runs a constant-rate signed-webhook load against the embedded stack's service, breaks Redis or
- * PostgreSQL between a baseline and a recovery phase, measures errors, latency, backlog, recovery
+ * runs a constant-rate signed-webhook load against the embedded stack's service (or, with -f
+ * brink.yaml, a user's own stack: resil_user.c), breaks Redis or PostgreSQL between a baseline
+ * and a recovery phase, measures errors, latency, backlog, recovery
  * and resources, audits the database for lost and duplicated webhooks, and judges the numbers
  * against the thresholds. See docs/resilience.md. */
 #ifndef BRINK_RESIL_H

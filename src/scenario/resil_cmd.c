@@ -1,8 +1,9 @@
 /* resil_cmd.c — the command line of the resilience tests (`brink redis-failure MODE`, `brink
- * db-restart MODE`): options, the loop over modes for `all` (one fresh stack per mode, so that a
- * mode never inherits another's damage), the terminal output, the result document (one mode:
- * the mode's document; all: a document whose .runs holds each mode's, with the worst numbers in
- * .stats) and the exit status. */
+ * db-restart MODE`): options (-f brink.yaml: the user's stack, each mode checked against what the
+ * file configures before anything starts), the loop over modes for `all` (one fresh embedded
+ * stack per mode, so that a mode never inherits another's damage; a user's stack is shared), the
+ * terminal output, the result document (one mode: the mode's document; all: a document whose .runs
+ * holds each mode's, with the worst numbers in .stats) and the exit status. */
 #include "scenario/resil.h"
 
 #include <getopt.h>
@@ -18,6 +19,7 @@
 #include "load/loadcmd.h"
 #include "report/report.h"
 #include "scenario/resil_int.h"
+#include "suite/config.h"
 
 #define MAX_MODES 8
 
@@ -48,7 +50,13 @@ static void usage(resil_test t) {
         "under an open-model load of signed webhooks (standard-webhooks, the stack's secret),\n"
         "then a bounded wait for the backlog to drain and the audit by SQL.\n"
         "\n"
+        "With -f brink.yaml the same runs go to your own stack (docs/config.md): the webhooks\n"
+        "to target.url, %s broken through dependencies.%s (network modes: its\n"
+        "toxiproxy API; process modes: its commands or pid), the backlog from probes:, the\n"
+        "audit from audit:, CPU and memory from target.service_pid; no accepts.\n"
+        "\n"
         "Options:\n"
+        "  -f, --config FILE       your own stack, described by a brink.yaml\n"
         "  -R, --rate RPS          webhooks per second (default 200)\n"
         "      --accept-rate RPS   accepts per second on orders seeded before the run\n"
         "                          (default %s; 0: none)\n"
@@ -73,6 +81,7 @@ static void usage(resil_test t) {
         "\n"
         "Exit status: 0 nothing red; 99 a threshold is red (any lost or duplicated webhook\n"
         "is); 2 bad usage; 3 the stack or the service failed; 130 interrupted.\n",
+        t == RESIL_REDIS ? "Redis" : "PostgreSQL", t == RESIL_REDIS ? "redis" : "postgresql",
         t == RESIL_REDIS ? "0" : "20",
         t == RESIL_REDIS ? "\n                          (with --ingest queue, so Redis is on "
                            "the request path)"
@@ -110,6 +119,7 @@ static const struct option long_opts[] = {
     {"probe", required_argument, 0, O_PROBE},
     {"json", required_argument, 0, O_JSON},
     {"keep", no_argument, 0, O_KEEP},
+    {"config", required_argument, 0, 'f'},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -131,7 +141,10 @@ static int duration(const char *s, int64_t min, int64_t *out, const char *name, 
 
 /* Options and modes; EXIT_OK to run, or another status. */
 static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil_mode **modes,
-                 int *nmodes, const char **json_path, char *err, size_t errlen) {
+                 int *nmodes, const char **json_path, const char **config_path, char *err,
+                 size_t errlen) {
+    const char *stack_opt = NULL;
+    bool accept_given = false;
     memset(o, 0, sizeof *o);
     o->test = t;
     o->rate = 200;
@@ -149,12 +162,13 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":R:c:t:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":R:c:t:f:qh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'R':
             if (parse_rate(optarg, &o->rate, sub, sizeof sub) < 0) goto sub;
             break;
         case O_ACCEPT:
+            accept_given = true;
             if (!strcmp(optarg, "0")) {
                 o->accept_rate = 0;
             } else if (parse_rate(optarg, &o->accept_rate, sub, sizeof sub) < 0) {
@@ -196,6 +210,7 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
                 snprintf(err, errlen, "--stack-profile: want tuned or untuned, not '%s'", optarg);
                 return EXIT_USAGE;
             }
+            stack_opt = "--stack-profile";
             break;
         case 'c':
             if (parse_int(optarg, 1, 100000, &v, sub, sizeof sub) < 0) goto sub;
@@ -214,7 +229,11 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
             o->nextra++;
             break;
         case O_JSON: *json_path = optarg; break;
-        case O_KEEP: o->keep = true; break;
+        case O_KEEP:
+            o->keep = true;
+            stack_opt = "--keep";
+            break;
+        case 'f': *config_path = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': usage(t); return -1;
         case ':':
@@ -256,6 +275,20 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
         }
         modes[0] = m;
         *nmodes = 1;
+    }
+    if (*config_path) {
+        if (stack_opt) {
+            snprintf(err, errlen, "%s is for the embedded stack, not for -f (your own stack)",
+                     stack_opt);
+            return EXIT_USAGE;
+        }
+        if (accept_given && o->accept_rate > 0) {
+            snprintf(err, errlen,
+                     "--accept-rate needs dispatchd's accept protocol: it does not go with -f "
+                     "(your own stack)");
+            return EXIT_USAGE;
+        }
+        o->accept_rate = 0;
     }
     if (o->rate *
             (double)(o->warmup_ns + o->baseline_ns + o->fault_ns + o->recovery_ns +
@@ -304,8 +337,10 @@ static json_t *all_doc(resil_test t, const resil_opts *o, json_t *runs, int64_t 
     json_object_set_new(doc, "schema", json_string(REPORT_SCHEMA));
     json_object_set_new(doc, "test", json_string(resil_test_name(t)));
     json_object_set_new(doc, "mode", json_string("all"));
-    json_object_set_new(doc, "profile",
-                        json_string(o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned"));
+    json_object_set_new(
+        doc, "profile",
+        o->cfg ? json_null()
+               : json_string(o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned"));
     json_object_set_new(doc, "started_at", json_string(when));
     json_object_set_new(doc, "duration_s", json_real(round(duration_s * 1000) / 1000));
     json_object_set_new(doc, "target", json_null());
@@ -374,14 +409,49 @@ static double stat(json_t *doc, const char *key) {
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
+static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *modes, int nmodes,
+                     const char *json_path, char *err, size_t errlen);
+
 static int resil_main(resil_test t, int argc, char **argv, char *err, size_t errlen) {
     resil_opts o;
     const resil_mode *modes[MAX_MODES];
     int nmodes = 0;
-    const char *json_path = NULL;
-    int st = parse(t, argc, argv, &o, modes, &nmodes, &json_path, err, errlen);
+    const char *json_path = NULL, *config_path = NULL;
+    int st = parse(t, argc, argv, &o, modes, &nmodes, &json_path, &config_path, err, errlen);
     if (st == -1) return EXIT_OK;
     if (st != EXIT_OK) return st;
+    /* -f: the user's stack; every mode asked for must have its mechanism in the file */
+    config *cfg = NULL;
+    if (config_path && config_load(config_path, &cfg, err, errlen) < 0) return EXIT_USAGE;
+    for (int i = 0; cfg && i < nmodes; i++) {
+        if (resil_user_check(cfg, modes[i], err, errlen) < 0) {
+            config_free(cfg);
+            return EXIT_USAGE;
+        }
+    }
+    if (cfg && cfg->sign != SIGN_NONE) { /* a secret that cannot be read is the user's mistake */
+        size_t len;
+        char *secret = config_read_secret(cfg, &len, err, errlen);
+        if (!secret) {
+            config_free(cfg);
+            return EXIT_USAGE;
+        }
+        memset(secret, 0, len);
+        free(secret);
+    }
+    if (config_apply_thresholds(cfg, err, errlen) < 0) {
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
+    o.cfg = cfg;
+    st = run_modes(t, &o, modes, nmodes, json_path, err, errlen);
+    config_free(cfg);
+    return st;
+}
+
+static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *modes, int nmodes,
+                     const char *json_path, char *err, size_t errlen) {
+    resil_opts o = *opts;
     bool json_stdout = json_path && !strcmp(json_path, "-");
     FILE *out = json_stdout ? stderr : stdout;
 

@@ -14,6 +14,7 @@
 #include "probe/probe_audit.h"
 #include "probe/probe_proc.h"
 #include "stack/stack.h"
+#include "suite/config.h"
 #include "suite/threshold.h"
 
 #define RESIL_MAX_PROBES  12
@@ -61,6 +62,7 @@ typedef struct resil_opts {
     bool quiet;
     probe_spec extra[RESIL_MAX_EXTRA]; /* --probe: more backlog probes */
     int nextra;
+    const config *cfg;           /* -f brink.yaml: the user's stack instead of the embedded one */
     volatile sig_atomic_t *stop; /* SIGINT */
 } resil_opts;
 
@@ -98,7 +100,8 @@ typedef enum resil_probe_role {
     RP_STREAM_PENDING,
     RP_STREAM_LAG,
     RP_INBOX,
-    RP_EXTRA,
+    RP_BACKLOG, /* a brink.yaml probe counted in the backlog */
+    RP_EXTRA,   /* --probe, or a brink.yaml probe with backlog: false: recorded beside it */
 } resil_probe_role;
 
 typedef struct resil_audit {
@@ -109,6 +112,11 @@ typedef struct resil_audit {
     int64_t accepted_without_assignment, assignment_without_accept, vendor_mismatch;
     int64_t integrity_violations;
     char first_lost[128], first_duplicated[128];
+    /* on a user's stack: brink.yaml's audit queries */
+    bool user;
+    int attempts; /* audits run until nothing was lost or the drain time was over */
+    int nchecks;
+    int64_t check_count[CONFIG_MAX_CHECKS];
 } resil_audit;
 
 /* Everything one run of one mode recorded. Times are CLOCK_MONOTONIC ns. */
@@ -121,6 +129,7 @@ typedef struct resil_run {
     int64_t started_wall_ns;
     /* phases */
     int64_t t0, baseline_start, fault_start, fault_end, recovery_end, load_end, drain_end;
+    const char *sign; /* the webhooks' signing scheme's name, or NULL (unsigned) */
     bool fault_applied, fault_removed;
     stack_fault_times down_t, up_t; /* process faults: the signal and the start/resume */
     bool process_fault;
@@ -155,9 +164,33 @@ void resil_run_free(resil_run *run);
  * every probe that ever answered answered in this sample. */
 double resil_backlog_total(const resil_run *run, const resil_sample *s, bool *complete);
 
+/* ---- a user's stack (resil_user.c)
+ * --------------------------------------------------------------- The mechanisms behind each mode
+ * on a brink.yaml's stack: network faults through the Toxiproxy API of dependencies.NAME.toxiproxy,
+ * process faults through the dependency's hooks (deps.h), and the audit through audit.stored /
+ * audit.queued / audit.integrity. */
+
+/* The dependency a mode breaks ("redis" or "postgresql" in brink.yaml). */
+const deps_dep *resil_user_dep(const config *c, const resil_mode *m);
+/* Whether c configures what mode m needs (and the audit); -1 with one line naming the missing
+ * key otherwise (a usage error: exit 2). */
+int resil_user_check(const config *c, const resil_mode *m, char *err, size_t errlen);
+/* Before the load: the Toxiproxy API answers and knows the proxy (network modes). 0 or -1. */
+int resil_user_prepare(const resil_run *run, char *err, size_t errlen);
+/* Applies and removes the mode's fault on the user's stack; the same timestamps as the embedded
+ * stack's (run->fault_start / fault_end, down_t / up_t for process faults). 0 or -1. */
+int resil_user_apply(resil_run *run, char *err, size_t errlen);
+int resil_user_remove(resil_run *run, char *err, size_t errlen);
+/* The zero-loss audit with the user's SQL (fills run->audit). */
+void resil_user_audit(resil_run *run);
+
 /* The result document of one run (new reference), and its verdicts (results[0..*n)). */
 json_t *resil_report_json(const resil_run *run, th_result *results, int *n);
 /* The terminal summary of one run with its verdicts. */
 void resil_report_terminal(FILE *out, const resil_run *run, const th_result *results, int n);
+
+/* The audit's start (resil_run.c): acknowledged webhooks and their ledger; see there. */
+probe_audit *resil_audit_start(const resil_run *run, uint8_t **acked, char *prefix,
+                               size_t prefix_len);
 
 #endif

@@ -408,15 +408,23 @@ static int verdicts(const resil_run *run, const summary *s, th_result *rs) {
                 a->first_duplicated);
     int id = n;
     n = judge(rs, n, t, "duplicated", dup, ev);
-    if (a->done)
+    if (a->done && a->user) {
+        size_t used = 0;
+        const config *c = run->opts->cfg;
+        err_set(ev, sizeof ev, "%s", c->nchecks ? "" : "no integrity checks in audit.integrity");
+        for (int i = 0; i < a->nchecks && used < sizeof ev; i++) {
+            err_set(ev + used, sizeof ev - used, "%s%s: %lld", i ? ", " : "", c->checks[i].name,
+                    (long long)a->check_count[i]);
+            used = strlen(ev);
+        }
+    } else if (a->done)
         err_set(ev, sizeof ev,
                 "%lld accepted orders without an assignment, %lld assignments without an "
                 "accepted order, %lld vendor mismatches, %lld acknowledged accepts not stored",
                 (long long)a->accepted_without_assignment, (long long)a->assignment_without_accept,
                 (long long)a->vendor_mismatch, (long long)a->accepts_lost);
     int ii = n;
-    n = judge(rs, n, "db", "integrity_violations", integ, ev);
-    if (ii < n && redis) rs[ii].def.test = "redis";
+    n = judge(rs, n, t, "integrity_violations", integ, ev);
     if (!a->done && ii < n) /* no proof of zero loss: red, whatever else happened */
         rs[il].status = rs[id].status = rs[ii].status = TH_RED;
     err_set(ev, sizeof ev, "service CPU, busiest phase (100%% = one core)");
@@ -567,6 +575,30 @@ static json_t *audit_json(const resil_run *run) {
     json_object_set_new(ac, "applied", json_integer(a->accepts_applied));
     json_object_set_new(ac, "lost", json_integer(a->accepts_lost));
     json_object_set_new(o, "accepts", ac);
+    json_object_set_new(o, "source", json_string(a->user ? "config" : "embedded"));
+    if (a->user) { /* brink.yaml's queries, as they ran */
+        const config *c = run->opts->cfg;
+        json_object_set_new(o, "attempts", json_integer(a->attempts));
+        json_t *q = json_object();
+        json_object_set_new(q, "url", json_string(c->audit_url));
+        json_object_set_new(q, "stored", json_string(c->audit_stored));
+        json_object_set_new(q, "queued",
+                            c->audit_queued ? json_string(c->audit_queued) : json_null());
+        json_object_set_new(o, "queries", q);
+        json_t *in = json_object(), *checks = json_array();
+        for (int i = 0; i < c->nchecks; i++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "name", json_string(c->checks[i].name));
+            json_object_set_new(e, "query", json_string(c->checks[i].query));
+            json_object_set_new(e, "violations",
+                                i < a->nchecks ? json_integer(a->check_count[i]) : json_null());
+            json_array_append_new(checks, e);
+        }
+        json_object_set_new(in, "checks", checks);
+        json_object_set_new(in, "violations", json_integer(a->integrity_violations));
+        json_object_set_new(o, "integrity", in);
+        return o;
+    }
     json_t *in = json_object();
     json_object_set_new(in, "accepted_without_assignment",
                         json_integer(a->accepted_without_assignment));
@@ -647,8 +679,8 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     json_object_set_new(doc, "schema", json_string("brink.result/1"));
     json_object_set_new(doc, "test", json_string(resil_test_name(run->mode->test)));
     json_object_set_new(doc, "mode", json_string(run->mode->name));
-    json_object_set_new(doc, "profile",
-                        json_string(o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned"));
+    const char *profile = o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned";
+    json_object_set_new(doc, "profile", o->cfg ? json_null() : json_string(profile));
     json_object_set_new(doc, "started_at", json_string(when));
     json_object_set_new(doc, "duration_s", num(secs(s.bounds[PH__COUNT] - run->t0)));
     json_object_set_new(doc, "target", json_string(run->service_url));
@@ -665,10 +697,12 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     json_object_set_new(c, "drain_timeout_s", num(secs(o->drain_timeout_ns)));
     json_object_set_new(c, "connections", json_integer(run->hooks.cfg.connections));
     json_object_set_new(c, "threads", json_integer(run->hooks.cfg.threads));
-    json_object_set_new(c, "stack_profile",
-                        json_string(o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned"));
-    json_object_set_new(c, "service_command", json_string(run->service_command));
-    json_object_set_new(c, "sign", json_string("standard-webhooks"));
+    json_object_set_new(c, "stack", json_string(o->cfg ? "user" : "embedded"));
+    json_object_set_new(c, "config_file", o->cfg ? json_string(o->cfg->file) : json_null());
+    json_object_set_new(c, "stack_profile", o->cfg ? json_null() : json_string(profile));
+    json_object_set_new(c, "service_command",
+                        o->cfg ? json_null() : json_string(run->service_command));
+    json_object_set_new(c, "sign", run->sign ? json_string(run->sign) : json_null());
     json_object_set_new(c, "run_id", json_string(run->run_id));
     json_object_set_new(doc, "config", c);
 
@@ -740,8 +774,14 @@ void resil_report_terminal(FILE *out, const resil_run *run, const th_result *rs,
     summary s;
     analyze(run, &s);
     const resil_opts *o = run->opts;
-    fprintf(out, "brink %s %s — %s dispatchd, %.0f webhooks/s", resil_test_name(run->mode->test),
-            run->mode->name, o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned", o->rate);
+    if (o->cfg)
+        fprintf(out, "brink %s %s — your stack at %s (%s), %.0f webhooks/s",
+                resil_test_name(run->mode->test), run->mode->name, run->service_url, o->cfg->file,
+                o->rate);
+    else
+        fprintf(out, "brink %s %s — %s dispatchd, %.0f webhooks/s",
+                resil_test_name(run->mode->test), run->mode->name,
+                o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned", o->rate);
     if (s.na) fprintf(out, " + %.0f accepts/s", o->accept_rate);
     fprintf(out, "\n  fault         %s", run->mode->what);
     if (run->mode->action == RA_LATENCY) fprintf(out, " (%lld ms)", (long long)o->latency_ms);

@@ -22,7 +22,11 @@
  * the dependency's proxy; down disables the proxy; pause, kill and stop are process faults
  * (stack_fault), ended by resume or start, which return when the server is ready again. The
  * fault phase lasts from the fault until the dependency is back (ready, or the toxic removed);
- * the recovery phase follows for the configured time. */
+ * the recovery phase follows for the configured time.
+ *
+ * A user's stack (-f brink.yaml, opts->cfg): no stack is started; the load goes to the file's
+ * target with its signing, body and headers, the sampler reads the file's probes, and the faults
+ * and the audit are resil_user.c's (Toxiproxy API, dependency hooks, the file's SQL). */
 #include "scenario/resil_int.h"
 
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,7 +109,8 @@ typedef struct sampler {
     pthread_mutex_t mu; /* run->samples, run->nsamples */
     int cap;
     _Atomic bool stop;
-    _Atomic int pid[2]; /* service, redis */
+    _Atomic int pid[RESIL_NPROC]; /* service, redis, postgres (user's stack; the embedded
+                                     stack's postgres is every process in pg_dir) */
     char pg_dir[PATH_MAX], pg_exe[PATH_MAX];
     probe_meter meter[RESIL_NPROC];
 } sampler;
@@ -135,7 +141,8 @@ static void sample_once(sampler *sp) {
         ok[i] = probe_read(sp->probes[i], &s.v[i], why[i], sizeof why[i]) == 0;
         if (!ok[i]) s.v[i] = NAN;
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < RESIL_NPROC; k++) {
+        if (k == 2 && sp->pg_dir[0]) break;
         pid_t pid = atomic_load(&sp->pid[k]);
         if (pid > 0) {
             probe_meter_read(&sp->meter[k], &pid, 1, &s.use[k]);
@@ -182,7 +189,14 @@ static void *sampler_main(void *arg) {
     return NULL;
 }
 
-static void sampler_set_pids(sampler *sp, stack *st) {
+static void sampler_set_pids(sampler *sp, stack *st, const config *cfg) {
+    if (cfg) { /* the user's: target.service_pid(_file), the dependencies' pid(_file) */
+        const deps_dep *r = config_dep(cfg, "redis"), *pg = config_dep(cfg, "postgresql");
+        atomic_store(&sp->pid[0], config_service_pid(cfg));
+        atomic_store(&sp->pid[1], r ? deps_pid(r) : 0);
+        atomic_store(&sp->pid[2], pg ? deps_pid(pg) : 0);
+        return;
+    }
     stack_process ps[8];
     int n = stack_processes(st, ps, 8);
     int svc = 0, red = 0;
@@ -210,6 +224,40 @@ static int add_probe(sampler *sp, const probe_spec *spec, resil_probe_role role,
     return 0;
 }
 
+/* --probe options: {service_url}, {redis_url} and {pg_url} in their URLs name this run's parts
+ * (on a user's stack: target.url and audit.url; there is no {redis_url}). */
+static int add_extra_probes(sampler *sp, const resil_opts *o, const stack_var *vars, int nvars,
+                            char *err, size_t errlen) {
+    for (int i = 0; i < o->nextra; i++) {
+        probe_spec x = o->extra[i];
+        char *u = NULL, why[256];
+        if (stack_template(x.url, vars, nvars, &u, why, sizeof why) < 0 ||
+            strlen(u) >= sizeof x.url) {
+            err_set(err, errlen, "--probe %s: %s", x.name, u ? "URL too long" : why);
+            free(u);
+            return -1;
+        }
+        snprintf(x.url, sizeof x.url, "%s", u);
+        free(u);
+        if (add_probe(sp, &x, RP_EXTRA, err, errlen) < 0) return -1;
+    }
+    return 0;
+}
+
+/* A user's stack: brink.yaml's probes (the backlog, or beside it with backlog: false). */
+static int sampler_setup_user(sampler *sp, const resil_opts *o, char *err, size_t errlen) {
+    const config *c = o->cfg;
+    for (int i = 0; i < c->nprobes; i++) {
+        probe_spec x;
+        if (config_probe_spec(&c->probes[i], &x, err, errlen) < 0) return -1;
+        if (!x.timeout_ns) x.timeout_ns = 500 * NS_PER_MS;
+        if (add_probe(sp, &x, c->probes[i].backlog ? RP_BACKLOG : RP_EXTRA, err, errlen) < 0)
+            return -1;
+    }
+    stack_var vars[] = {{"service_url", c->url}, {"pg_url", c->audit_url ? c->audit_url : ""}};
+    return add_extra_probes(sp, o, vars, 2, err, errlen);
+}
+
 static int sampler_setup(sampler *sp, const stack_info *info, const resil_opts *o, char *err,
                          size_t errlen) {
     struct {
@@ -233,22 +281,10 @@ static int sampler_setup(sampler *sp, const stack_info *info, const resil_opts *
     snprintf(q.url, sizeof q.url, "%s", info->pg_url);
     snprintf(q.query, sizeof q.query, "SELECT count(*) FROM webhook_inbox");
     if (add_probe(sp, &q, RP_INBOX, err, errlen) < 0) return -1;
-    /* --probe: {service_url}, {redis_url} and {pg_url} in the URL name this stack's parts */
     stack_var vars[] = {{"service_url", info->service_url ? info->service_url : ""},
                         {"redis_url", info->redis_url},
                         {"pg_url", info->pg_url}};
-    for (int i = 0; i < o->nextra; i++) {
-        probe_spec x = o->extra[i];
-        char *u = NULL, why[256];
-        if (stack_template(x.url, vars, 3, &u, why, sizeof why) < 0 || strlen(u) >= sizeof x.url) {
-            err_set(err, errlen, "--probe %s: %s", x.name, u ? "URL too long" : why);
-            free(u);
-            return -1;
-        }
-        snprintf(x.url, sizeof x.url, "%s", u);
-        free(u);
-        if (add_probe(sp, &x, RP_EXTRA, err, errlen) < 0) return -1;
-    }
+    if (add_extra_probes(sp, o, vars, 3, err, errlen) < 0) return -1;
     if (info->pg_data_dir && info->pg_bindir) {
         char exe[PATH_MAX];
         snprintf(exe, sizeof exe, "%s/postgres", info->pg_bindir);
@@ -281,6 +317,7 @@ double resil_backlog_total(const resil_run *run, const resil_sample *s, bool *co
         case RP_STREAM_PENDING: pend = v; break;
         case RP_STREAM_LAG: lag = v; break;
         case RP_EXTRA: break; /* recorded beside the backlog, not part of it */
+        case RP_BACKLOG:
         case RP_INBOX:
             if (!isnan(v)) {
                 sum += v;
@@ -331,7 +368,10 @@ typedef struct texts {
     char hook_url[256], hook_body[512], hook_id[96];
     char seed_body[512], seed_id[96];
     char accept_url[256];
-    engine_header hdr[1];
+    engine_header hdr[1 + CONFIG_MAX_HEADERS];
+    int nhdr;
+    char *user_body, *user_hdr[CONFIG_MAX_HEADERS]; /* brink.yaml's templates, rendered */
+    sign_scheme sign;
     char *secret;
     size_t secret_len;
 } texts;
@@ -346,10 +386,10 @@ static void webhook_cfg(engine_config *c, texts *tx, bool seed, const resil_opts
     c->url = tx->hook_url;
     c->method = "POST";
     c->headers = tx->hdr;
-    c->nheaders = 1;
-    c->body = seed ? tx->seed_body : tx->hook_body;
+    c->nheaders = tx->nhdr;
+    c->body = seed ? tx->seed_body : tx->user_body ? tx->user_body : tx->hook_body;
     c->body_len = strlen(c->body);
-    c->sign = SIGN_STANDARD_WEBHOOKS;
+    c->sign = tx->sign;
     c->secret = tx->secret;
     c->secret_len = tx->secret_len;
     c->sign_id = seed ? tx->seed_id : tx->hook_id;
@@ -441,6 +481,7 @@ static int proxy_enable(proxy_server *px, const char *proxy, int on, char *err, 
 }
 
 static int apply_fault(stack *st, resil_run *run, char *err, size_t errlen) {
+    if (run->opts->cfg) return resil_user_apply(run, err, errlen);
     const resil_mode *m = run->mode;
     proxy_server *px = stack_proxies(st);
     int64_t now = clock_now_ns();
@@ -481,6 +522,7 @@ static int apply_fault(stack *st, resil_run *run, char *err, size_t errlen) {
 }
 
 static int remove_fault(stack *st, resil_run *run, char *err, size_t errlen) {
+    if (run->opts->cfg) return resil_user_remove(run, err, errlen);
     const resil_mode *m = run->mode;
     proxy_server *px = stack_proxies(st);
     int rc = 0;
@@ -523,6 +565,18 @@ static PGresult *query(PGconn *c, const char *sql, const char *param, char *err,
 static int64_t int_at(PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
+/* The audit's start, the same on every stack: which webhooks of the stream were acknowledged
+ * (*acked, one byte per sequence number, malloc'd: 2xx answers) and the ledger keyed by the run's
+ * webhook-id prefix (written to prefix). NULL when out of memory. */
+probe_audit *resil_audit_start(const resil_run *run, uint8_t **acked, char *prefix,
+                               size_t prefix_len) {
+    const resil_stream *h = &run->hooks;
+    *acked = calloc(h->cap ? h->cap : 1, 1);
+    for (size_t i = 0; *acked && i < h->cap; i++)
+        (*acked)[i] = h->recs[i].ended && h->recs[i].status >= 200 && h->recs[i].status < 300;
+    snprintf(prefix, prefix_len, "msg_%s_w", run->run_id);
+    return *acked ? probe_audit_new(*acked, h->cap, prefix) : NULL;
+}
 
 static void run_audit(resil_run *run, const stack_info *info) {
     resil_audit *a = &run->audit;
@@ -539,13 +593,8 @@ static void run_audit(resil_run *run, const stack_info *info) {
         goto out;
     }
     /* webhooks: acknowledged vs stored (orders) and still queued (inbox) */
-    const resil_stream *h = &run->hooks;
-    acked = calloc(h->cap ? h->cap : 1, 1);
-    for (size_t i = 0; acked && i < h->cap; i++)
-        acked[i] = h->recs[i].ended && h->recs[i].status >= 200 && h->recs[i].status < 300;
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "msg_%s_w", run->run_id);
-    pa = acked ? probe_audit_new(acked, h->cap, prefix) : NULL;
+    pa = resil_audit_start(run, &acked, prefix, sizeof prefix);
     if (!pa) {
         err_set(a->error, sizeof a->error, "audit: out of memory");
         goto out;
@@ -709,6 +758,67 @@ static int conns_for(const resil_opts *o, double rate) {
     return (int)c;
 }
 
+/* A user's stack: the drain wait when brink.yaml has backlog probes (none: nothing to wait on),
+ * then the audit — again every second while it finds acknowledged webhooks missing and the drain
+ * time is not over, since without a backlog probe brink cannot tell "lost" from "not yet
+ * processed". */
+static void user_drain_and_audit(resil_run *run, sampler *sp) {
+    const resil_opts *o = run->opts;
+    bool backlog = false;
+    for (int i = 0; i < run->nprobes; i++)
+        if (run->probe_role[i] == RP_BACKLOG) backlog = true;
+    int64_t deadline = clock_now_ns() + o->drain_timeout_ns;
+    if (backlog) {
+        drain_wait(run, sp);
+    } else {
+        run->drain_end = clock_now_ns();
+        run->drain_wait_s = 0;
+    }
+    sampler_stop(sp);
+    for (;;) {
+        resil_user_audit(run);
+        if (!run->audit.done || run->audit.webhooks.lost == 0 || *o->stop) break;
+        if (clock_now_ns() + NS_PER_S > deadline) break;
+        sleep_ns(NS_PER_S);
+    }
+}
+
+/* A user's stack: the target, its signing and secret from brink.yaml; the Toxiproxy API checked. */
+static int user_setup(resil_run *run, texts *tx, char *err, size_t errlen) {
+    const config *c = run->opts->cfg;
+    snprintf(run->service_url, sizeof run->service_url, "%s", c->url);
+    if (strlen(c->url) + strlen(c->webhook_path) >= sizeof tx->hook_url) {
+        err_set(err, errlen, "%s: target: the webhook URL is too long (at most %zu bytes)", c->file,
+                sizeof tx->hook_url - 1);
+        return -1;
+    }
+    config_webhook_url(c, tx->hook_url, sizeof tx->hook_url);
+    tx->sign = c->sign;
+    run->sign = c->sign != SIGN_NONE ? sign_scheme_name(c->sign) : NULL;
+    if (c->sign != SIGN_NONE && !(tx->secret = config_read_secret(c, &tx->secret_len, err, errlen)))
+        return -1;
+    return resil_user_prepare(run, err, errlen);
+}
+
+/* brink.yaml's body and headers with this run's {{webhook_id}} (the id the audit looks for). */
+static int user_templates(const config *c, const resil_run *run, texts *tx, char *err,
+                          size_t errlen) {
+    bool have_ct = false;
+    for (int i = 0; i < c->nheaders; i++)
+        if (!strncasecmp(c->headers[i], "content-type:", 13)) have_ct = true;
+    if (!have_ct) tx->hdr[tx->nhdr++].text = "Content-Type: application/json";
+    for (int i = 0; i < c->nheaders; i++) {
+        if (!(tx->user_hdr[i] = config_render(c->headers[i], tx->hook_id, run->run_id))) break;
+        tx->hdr[tx->nhdr++].text = tx->user_hdr[i];
+    }
+    if (tx->nhdr < c->nheaders + !have_ct ||
+        (c->body && !(tx->user_body = config_render(c->body, tx->hook_id, run->run_id)))) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, char *err,
                    size_t errlen) {
     memset(run, 0, sizeof *run);
@@ -733,46 +843,55 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     volatile sig_atomic_t finish = 0;
     int rc = -1;
 
-    char svc[PATH_MAX + 256];
-    stack_opts so = {.profile = o->profile, .keep = o->keep, .ready_timeout_ns = 20 * NS_PER_S};
-    if (m->test == RESIL_REDIS && o->profile == STACK_PROFILE_UNTUNED) {
-        /* --untuned ingests synchronously into PostgreSQL, where Redis is never on the request
-         * path; the Redis test measures the untuned Redis client (no timeout, no fallback) on
-         * the queue path instead */
-        char exe[PATH_MAX];
-        if (find_dispatchd(exe, sizeof exe, err, errlen) < 0) goto out;
-        snprintf(svc, sizeof svc,
-                 "'%s' --listen {listen} --pg {pg_url} --redis {redis_url} --secret-file "
-                 "{secret_file} --untuned --ingest queue",
-                 exe);
-        so.service = svc;
-    }
     stack *st = NULL;
-    if (stack_up(&so, &st, err, errlen) < 0) goto out;
-    const stack_info *info = stack_get_info(st);
-    if (!info->service_url) {
-        err_set(err, errlen, "the stack has no service");
-        goto out_stack;
+    const stack_info *info = NULL;
+    if (o->cfg) {
+        if (user_setup(run, &tx, err, errlen) < 0) goto out;
+    } else {
+        char svc[PATH_MAX + 256];
+        stack_opts so = {.profile = o->profile, .keep = o->keep, .ready_timeout_ns = 20 * NS_PER_S};
+        if (m->test == RESIL_REDIS && o->profile == STACK_PROFILE_UNTUNED) {
+            /* --untuned ingests synchronously into PostgreSQL, where Redis is never on the
+             * request path; the Redis test measures the untuned Redis client (no timeout, no
+             * fallback) on the queue path instead */
+            char exe[PATH_MAX];
+            if (find_dispatchd(exe, sizeof exe, err, errlen) < 0) goto out;
+            snprintf(svc, sizeof svc,
+                     "'%s' --listen {listen} --pg {pg_url} --redis {redis_url} --secret-file "
+                     "{secret_file} --untuned --ingest queue",
+                     exe);
+            so.service = svc;
+        }
+        if (stack_up(&so, &st, err, errlen) < 0) goto out;
+        info = stack_get_info(st);
+        if (!info->service_url) {
+            err_set(err, errlen, "the stack has no service");
+            goto out_stack;
+        }
+        snprintf(run->service_url, sizeof run->service_url, "%s", info->service_url);
+        join_argv(info->service_argv, run->service_command, sizeof run->service_command);
+        tx.secret = loadcmd_read_secret(NULL, info->secret_file, &tx.secret_len, err, errlen);
+        if (!tx.secret) goto out_stack;
+        tx.sign = SIGN_STANDARD_WEBHOOKS;
+        run->sign = sign_scheme_name(tx.sign);
+        snprintf(tx.hook_url, sizeof tx.hook_url, "%s/webhooks/orders", info->service_url);
+        tx.hdr[tx.nhdr++].text = "Content-Type: application/json";
     }
-    snprintf(run->service_url, sizeof run->service_url, "%s", info->service_url);
-    join_argv(info->service_argv, run->service_command, sizeof run->service_command);
-    tx.secret = loadcmd_read_secret(NULL, info->secret_file, &tx.secret_len, err, errlen);
-    if (!tx.secret) goto out_stack;
-
-    snprintf(tx.hook_url, sizeof tx.hook_url, "%s/webhooks/orders", info->service_url);
     snprintf(tx.hook_body, sizeof tx.hook_body, ORDER_BODY, run->run_id, 'w');
     snprintf(tx.hook_id, sizeof tx.hook_id, "msg_%s_w{{seq}}", run->run_id);
     snprintf(tx.seed_body, sizeof tx.seed_body, ORDER_BODY, run->run_id, 's');
     snprintf(tx.seed_id, sizeof tx.seed_id, "msg_%s_s{{seq}}", run->run_id);
-    snprintf(tx.accept_url, sizeof tx.accept_url, "%s/orders/%s-s{{seq}}/accept", info->service_url,
+    snprintf(tx.accept_url, sizeof tx.accept_url, "%s/orders/%s-s{{seq}}/accept", run->service_url,
              run->run_id);
-    tx.hdr[0].text = "Content-Type: application/json";
+    if (o->cfg && user_templates(o->cfg, run, &tx, err, errlen) < 0) goto out_stack;
 
     int64_t planned = o->warmup_ns + o->baseline_ns + o->fault_ns + o->recovery_ns;
     int64_t span = planned + 120 * NS_PER_S; /* room for slow starts and ready waits */
 
-    if (sampler_setup(&sp, info, o, err, errlen) < 0) goto out_stack;
-    sampler_set_pids(&sp, st);
+    if (o->cfg ? sampler_setup_user(&sp, o, err, errlen) < 0
+               : sampler_setup(&sp, info, o, err, errlen) < 0)
+        goto out_stack;
+    sampler_set_pids(&sp, st, o->cfg);
 
     if (o->accept_rate > 0) {
         int64_t nseed = (int64_t)(o->accept_rate * (double)(planned + 30 * NS_PER_S) / NS_PER_S);
@@ -839,7 +958,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
             snprintf(err, errlen, "%s fault: %s", m->name, run->fault_error);
             ok = false;
         }
-        sampler_set_pids(&sp, st);
+        sampler_set_pids(&sp, st, o->cfg);
     }
     if (ok) ok = wait_until(o, run->fault_start + o->fault_ns);
     if (run->fault_applied) {
@@ -849,7 +968,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
             snprintf(err, errlen, "ending the %s fault: %s", m->name, why);
             ok = false;
         }
-        sampler_set_pids(&sp, st);
+        sampler_set_pids(&sp, st, o->cfg);
     }
     if (ok) ok = wait_until(o, run->fault_end + o->recovery_ns);
     run->recovery_end = clock_now_ns();
@@ -868,12 +987,16 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
         goto out_load;
     }
     if (run->hooks.res.responses == 0) {
-        err_set(err, errlen, "no response at all from the service at %s", info->service_url);
+        err_set(err, errlen, "no response at all from the service at %s", run->service_url);
         goto out_load;
     }
-    drain_wait(run, &sp);
-    sampler_stop(&sp);
-    run_audit(run, info);
+    if (o->cfg) {
+        user_drain_and_audit(run, &sp);
+    } else {
+        drain_wait(run, &sp);
+        sampler_stop(&sp);
+        run_audit(run, info);
+    }
     rc = 0;
 out_load:
     finish = 1;
@@ -895,6 +1018,8 @@ out:
         memset(tx.secret, 0, tx.secret_len);
         free(tx.secret);
     }
+    free(tx.user_body);
+    for (int i = 0; i < CONFIG_MAX_HEADERS; i++) free(tx.user_hdr[i]);
     return rc;
 }
 

@@ -157,9 +157,11 @@ static void judge_fixed(verdicts *v, const engine_result *r, double rate, double
              rate > 0 ? 100 * rps / rate : 0);
     judge(v, "webhook", "rps", rps, ev);
     th_result *t = &v->r[v->n - 1];
-    if (t->def.orange > 0.99 * rate) t->def.orange = 0.99 * rate;
-    if (t->def.red > 0.97 * rate) t->def.red = 0.97 * rate;
-    t->status = threshold_eval(&t->def, rps);
+    if (!t->overridden) { /* the user's bounds (brink.yaml) stand as given */
+        if (t->def.orange > 0.99 * rate) t->def.orange = 0.99 * rate;
+        if (t->def.red > 0.97 * rate) t->def.red = 0.97 * rate;
+        t->status = threshold_eval(&t->def, rps);
+    }
 
     static const struct {
         const char *metric;
@@ -204,7 +206,10 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     bool have_res = false;
     fixed_run f = {.tty = !o->quiet && isatty(STDERR_FILENO)};
     engine_config c;
-    webhook_target_config(&t, o, 0, rate, duration, &c);
+    if (webhook_target_config(&t, o, 0, rate, duration, &c) < 0) {
+        err_set(err, errlen, "out of memory");
+        goto out;
+    }
     if (engine_check(&c, err, errlen) < 0) {
         status = EXIT_USAGE;
         goto out;

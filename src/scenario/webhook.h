@@ -46,7 +46,13 @@ typedef struct webhook_opts {
     sign_scheme sign; /* with target; default standard-webhooks; SIGN_NONE: unsigned */
     const char *secret_file, *secret_env;
     pid_t service_pid; /* with target: a local process whose CPU and memory to sample (0: none) */
-    const char *body;  /* body template; NULL: dispatchd's order.created with unique order ids */
+    /* body and extra header templates ("Name: value"); besides the engine's placeholders they may
+     * hold {{webhook_id}} (the request's unique id, also its webhook-id with standard-webhooks)
+     * and {{run}}. NULL body: dispatchd's order.created with unique order ids */
+    const char *body;
+    const char *const *headers;
+    int nheaders;
+    const char *config_file; /* -f FILE (brink.yaml) the target came from, for the document */
     /* the search (profile stress, test capacity) */
     capacity_params cap;
     int64_t warmup_ns; /* before the first step, at the start rate, not judged (default 1 s) */

@@ -1,5 +1,6 @@
 /* webhook_cmd.c — the command lines of `brink webhook PROFILE` and `brink capacity`: options into
- * a webhook_opts (the same structure a config file fills), checked completely before anything
+ * a webhook_opts (what -f brink.yaml gives fills what the options left unset), checked completely
+ * before anything
  * starts — a bad value, an option that does not go with the profile, a secret given without a
  * target — each one line and exit 2; then webhook_run with SIGINT/SIGTERM turned into a stop flag
  * (partial result, exit 130). */
@@ -17,6 +18,8 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "load/loadcmd.h"
+#include "suite/config.h"
+#include "suite/threshold.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -32,6 +35,10 @@ static void usage_common(void) {
            "      --timeout D         per-request timeout (default 5s)\n"
            "\n"
            "Where (default: the embedded stack, started and removed by brink):\n"
+           "  -f, --config FILE       your own stack, described by a brink.yaml\n"
+           "                          (docs/config.md): its target, signing, secret, body,\n"
+           "                          service pid and threshold overrides; the options below\n"
+           "                          still win over the file\n"
            "      --stack-profile P   tuned (default) or untuned dispatchd\n"
            "      --keep              keep the stack's directory (data, logs)\n"
            "      --target URL        a running service instead: its webhook URL (a bare\n"
@@ -151,6 +158,7 @@ static const struct option long_opts[] = {
     {"p99-limit", required_argument, 0, O_P99},
     {"error-limit", required_argument, 0, O_ERRORS},
     {"min-achieved", required_argument, 0, O_ACHIEVED},
+    {"config", required_argument, 0, 'f'},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -188,7 +196,8 @@ static int duration(const char *s, const char *name, int64_t min, int64_t *out, 
 
 /* What was given, to check the combinations after parsing. */
 typedef struct given {
-    const char *rate, *duration, *search, *stack, *secret, *pid;
+    const char *rate, *duration, *search, *stack, *secret, *pid, *config;
+    bool target, sign, p99_limit, error_limit;
 } given;
 
 static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g, char *err,
@@ -205,7 +214,7 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":R:d:c:t:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":R:d:c:t:f:qh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'R':
             if (parse_rate(optarg, &o->rate, sub, sizeof sub) < 0) goto sub;
@@ -243,7 +252,11 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
             o->keep = true;
             g->stack = "--keep";
             break;
-        case O_TARGET: o->target = optarg; break;
+        case O_TARGET:
+            o->target = optarg;
+            g->target = true;
+            break;
+        case 'f': g->config = optarg; break;
         case O_SECRET_FILE:
             o->secret_file = optarg;
             g->secret = "--secret-file";
@@ -263,6 +276,7 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
                 return -1;
             }
             g->secret = g->secret ? g->secret : "--sign";
+            g->sign = true;
             break;
         case O_PID:
             if (parse_int(optarg, 1, 1 << 22, &v, sub, sizeof sub) < 0) goto sub;
@@ -315,11 +329,13 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
             if (number(optarg, "--p99-limit", 0.01, 3600000, &d, err, errlen) < 0) return -1;
             o->cap.p99_limit_ms = d;
             g->search = "--p99-limit";
+            g->p99_limit = true;
             break;
         case O_ERRORS:
             if (number(optarg, "--error-limit", 0, 0.999, &o->cap.error_limit, err, errlen) < 0)
                 return -1;
             g->search = "--error-limit";
+            g->error_limit = true;
             break;
         case O_ACHIEVED:
             if (number(optarg, "--min-achieved", 0.01, 1, &o->cap.min_achieved, err, errlen) < 0)
@@ -392,7 +408,8 @@ static int check(webhook_opts *o, const given *g, int argc, char **argv, bool ca
         return -1;
     }
     if (o->target && g->stack) {
-        err_set(err, errlen, "%s is for the embedded stack, not for --target", g->stack);
+        err_set(err, errlen, "%s is for the embedded stack, not for %s", g->stack,
+                g->config ? "-f (your own stack)" : "--target");
         return -1;
     }
     if (!o->target && g->secret) {
@@ -417,6 +434,37 @@ static int check(webhook_opts *o, const given *g, int argc, char **argv, bool ca
     return 0;
 }
 
+/* -f FILE: the brink.yaml's target, signing, secret, body, headers and pid fill what the command
+ * line left unset; its threshold overrides apply (without -f: the defaults). */
+static int apply_config(webhook_opts *o, const given *g, config **cfg, char *url, size_t urllen,
+                        char *err, size_t errlen) {
+    *cfg = NULL;
+    if (!g->config) return config_apply_thresholds(NULL, err, errlen);
+    if (config_load(g->config, cfg, err, errlen) < 0) return -1;
+    const config *c = *cfg;
+    if (config_apply_thresholds(c, err, errlen) < 0) return -1;
+    o->config_file = c->file;
+    if (!g->target) {
+        config_webhook_url(c, url, urllen);
+        o->target = url;
+    }
+    if (!g->secret) { /* --sign, --secret-file and --secret-env replace the file's signing */
+        o->sign = c->sign;
+        o->secret_file = c->secret_file;
+        o->secret_env = c->secret_env;
+    }
+    if (!g->pid) o->service_pid = config_service_pid(c);
+    o->body = c->body;
+    o->headers = (const char *const *)c->headers;
+    o->nheaders = c->nheaders;
+    /* the search's service levels follow overridden webhook thresholds */
+    const th_def *d = threshold_effective("webhook", "p99_ms");
+    if (!g->p99_limit && d) o->cap.p99_limit_ms = d->red;
+    d = threshold_effective("webhook", "error_rate");
+    if (!g->error_limit && d) o->cap.error_limit = d->red;
+    return 0;
+}
+
 static int run(int argc, char **argv, bool capacity, char *err, size_t errlen) {
     webhook_opts o;
     given g;
@@ -428,7 +476,14 @@ static int run(int argc, char **argv, bool capacity, char *err, size_t errlen) {
             usage_webhook();
         return EXIT_OK;
     }
-    if (rc < 0 || check(&o, &g, argc, argv, capacity, err, errlen) < 0) return EXIT_USAGE;
+    if (rc < 0) return EXIT_USAGE;
+    config *cfg = NULL;
+    char url[1024];
+    if (apply_config(&o, &g, &cfg, url, sizeof url, err, errlen) < 0 ||
+        check(&o, &g, argc, argv, capacity, err, errlen) < 0) {
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
 
     stop_flag = 0;
     o.stop = &stop_flag;
@@ -440,6 +495,7 @@ static int run(int argc, char **argv, bool capacity, char *err, size_t errlen) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (status == EXIT_INTERRUPTED && !err[0]) err_set(err, errlen, "interrupted");
+    config_free(cfg);
     return status;
 }
 

@@ -9,7 +9,8 @@
 #include "load/engine.h"
 #include "scenario/webhook.h"
 
-#define WEBHOOK_PATH "/webhooks/orders"
+#define WEBHOOK_PATH        "/webhooks/orders"
+#define WEBHOOK_MAX_HEADERS 16
 
 typedef struct webhook_target {
     stack *st;        /* the embedded stack, or NULL with a target URL */
@@ -24,9 +25,13 @@ typedef struct webhook_target {
     char run_id[16];       /* random, in every order id and webhook-id of this run */
     const char *body_tmpl; /* the user's body template, or NULL */
     char body[1024];       /* the rendered-per-step body template (dispatchd's order.created) */
+    char *user_body;       /* the user's template with {{webhook_id}} and {{run}} filled in */
     char sign_id[96];      /* webhook-id template */
-    engine_header hdr[1];
-    const char *header_names[1];
+    engine_header hdr[1 + WEBHOOK_MAX_HEADERS];
+    char *user_hdr[WEBHOOK_MAX_HEADERS]; /* the user's headers, rendered like user_body */
+    int nhdr;
+    const char *header_names[1 + WEBHOOK_MAX_HEADERS];
+    char header_name_buf[WEBHOOK_MAX_HEADERS][64];
 } webhook_target;
 
 /* Starts the stack (o->target NULL) or checks the target URL and reads its secret. 0, or -1
@@ -35,9 +40,10 @@ int webhook_target_open(const webhook_opts *o, webhook_target *t, bool *usage, c
                         size_t errlen);
 void webhook_target_close(webhook_target *t);
 /* Fills c with one run's request: POST of the body with a unique order id and webhook-id per
- * request (tag tells runs of one target apart), signed; open model at rate. */
-void webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, double rate,
-                           int64_t duration_ns, engine_config *c);
+ * request (tag tells runs of one target apart), signed; open model at rate. 0, or -1 when out of
+ * memory (rendering the user's templates). */
+int webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, double rate,
+                          int64_t duration_ns, engine_config *c);
 /* Default connections and threads (see webhook_opts). */
 int webhook_connections(const webhook_opts *o, double rate);
 int webhook_threads(const webhook_opts *o);

@@ -95,7 +95,11 @@ static int run_step(void *ud, capacity_step *s, char *err, size_t errlen) {
     if (o->stop && *o->stop) return 1;
     int64_t start = clock_now_ns();
     engine_config c;
-    webhook_target_config(x->t, o, ++x->tag, s->rate, (int64_t)(o->cap.step_s * NS_PER_S), &c);
+    if (webhook_target_config(x->t, o, ++x->tag, s->rate, (int64_t)(o->cap.step_s * NS_PER_S), &c) <
+        0) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
     c.on_second = on_second;
     c.ud = x;
     s->connections = c.connections;
@@ -279,7 +283,10 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
     const char *test = o->test ? o->test : "webhook";
     const char *profile = !strcmp(test, "webhook") ? "stress" : NULL;
     engine_config c;
-    webhook_target_config(&t, o, 0, o->cap.start_rps, o->warmup_ns, &c);
+    if (webhook_target_config(&t, o, 0, o->cap.start_rps, o->warmup_ns, &c) < 0) {
+        err_set(err, errlen, "out of memory");
+        goto out;
+    }
     if (engine_check(&c, err, errlen) < 0) {
         status = EXIT_USAGE;
         goto out;

@@ -1,7 +1,8 @@
 /* webhook_target.c — where the webhook test's load goes and what it looks like: the embedded
  * stack (stack_up with the default service, dispatchd, in the tuned or untuned profile; the
- * stack's own secret) or a running service (--target URL with --secret-file/--secret-env). Every
- * request is dispatchd's order.created webhook, signed with Standard Webhooks, with an order id
+ * stack's own secret) or a running service (--target URL with --secret-file/--secret-env, or a
+ * brink.yaml's target). Every request is dispatchd's order.created webhook (or the user's body
+ * and headers, with {{webhook_id}} and {{run}} filled in), signed, with an order id
  * and a webhook-id that are unique across runs ("<run>-<tag>-<seq>": a random run id, a tag per
  * engine run, the engine's {{seq}}), so that a search's many steps never collide with each other
  * or with an earlier run's orders.
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include "core/err.h"
 #include "http/url.h"
 #include "load/loadcmd.h"
+#include "suite/config.h"
 
 #define STREAM "dispatchd:webhooks"
 #define GROUP  "dispatchd"
@@ -125,14 +128,39 @@ int webhook_target_open(const webhook_opts *o, webhook_target *t, bool *usage, c
     *usage = false;
     run_id(t->run_id);
     t->body_tmpl = o->body;
-    t->hdr[0].text = "Content-Type: application/json";
-    t->header_names[0] = "Content-Type";
+    if (o->nheaders > WEBHOOK_MAX_HEADERS) {
+        err_set(err, errlen, "too many headers (at most %d)", WEBHOOK_MAX_HEADERS);
+        *usage = true;
+        return -1;
+    }
+    /* the user's headers; Content-Type: application/json unless they give one */
+    bool have_ct = false;
+    for (int i = 0; i < o->nheaders; i++) {
+        size_t n = strcspn(o->headers[i], ":");
+        snprintf(t->header_name_buf[i], sizeof t->header_name_buf[i], "%.*s", (int)n,
+                 o->headers[i]);
+        if (!strcasecmp(t->header_name_buf[i], "content-type")) have_ct = true;
+    }
+    if (!have_ct) {
+        t->hdr[t->nhdr].text = "Content-Type: application/json";
+        t->header_names[t->nhdr++] = "Content-Type";
+    }
+    for (int i = 0; i < o->nheaders; i++) {
+        t->hdr[t->nhdr].text = o->headers[i]; /* rendered in webhook_target_config */
+        t->header_names[t->nhdr++] = t->header_name_buf[i];
+    }
     int rc = o->target ? open_url(o, t, usage, err, errlen) : open_stack(o, t, err, errlen);
     if (rc < 0) webhook_target_close(t);
     return rc;
 }
 
 void webhook_target_close(webhook_target *t) {
+    free(t->user_body);
+    t->user_body = NULL;
+    for (int i = 0; i < WEBHOOK_MAX_HEADERS; i++) {
+        free(t->user_hdr[i]);
+        t->user_hdr[i] = NULL;
+    }
     if (t->secret) {
         memset(t->secret, 0, t->secret_len);
         free(t->secret);
@@ -159,21 +187,30 @@ int webhook_threads(const webhook_opts *o) {
     return (int)n;
 }
 
-void webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, double rate,
-                           int64_t duration_ns, engine_config *c) {
+int webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, double rate,
+                          int64_t duration_ns, engine_config *c) {
     memset(c, 0, sizeof *c);
+    snprintf(t->sign_id, sizeof t->sign_id, "msg_%s_%d_{{seq}}", t->run_id, tag);
     if (t->body_tmpl) {
-        c->body = t->body_tmpl;
+        free(t->user_body);
+        if (!(t->user_body = config_render(t->body_tmpl, t->sign_id, t->run_id))) return -1;
+        c->body = t->user_body;
     } else {
         snprintf(t->body, sizeof t->body, ORDER_BODY, t->run_id, tag);
         c->body = t->body;
     }
+    /* the user's headers, after the default Content-Type when there is one */
+    int first = t->nhdr - o->nheaders;
+    for (int i = 0; i < o->nheaders; i++) {
+        free(t->user_hdr[i]);
+        if (!(t->user_hdr[i] = config_render(o->headers[i], t->sign_id, t->run_id))) return -1;
+        t->hdr[first + i].text = t->user_hdr[i];
+    }
     c->body_len = strlen(c->body);
-    snprintf(t->sign_id, sizeof t->sign_id, "msg_%s_%d_{{seq}}", t->run_id, tag);
     c->url = t->url;
     c->method = "POST";
     c->headers = t->hdr;
-    c->nheaders = 1;
+    c->nheaders = t->nhdr;
     c->sign = t->sign;
     c->secret = t->secret;
     c->secret_len = t->secret_len;
@@ -184,6 +221,7 @@ void webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, do
     c->threads = webhook_threads(o);
     c->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : 5 * NS_PER_S;
     c->stop = o->stop;
+    return 0;
 }
 
 /* ---- the backlog of dispatchd's stream ------------------------------------------------------ */
@@ -329,5 +367,6 @@ void webhook_doc_target(json_t *doc, const webhook_target *t, const webhook_opts
     json_object_set_new(cfg, "body", json_string(t->body_tmpl ? "custom" : "order.created"));
     json_object_set_new(cfg, "run_id", json_string(t->run_id));
     json_object_set_new(cfg, "service_pid", t->pid > 0 ? json_integer(t->pid) : json_null());
-    (void)o;
+    json_object_set_new(cfg, "config_file",
+                        o->config_file ? json_string(o->config_file) : json_null());
 }

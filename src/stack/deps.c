@@ -11,9 +11,11 @@
  * that a bad quote is reported with its line instead of at the moment of the fault.
  *
  * A fault is a command run with proc_run (no shell, its own process group, a time limit: the
- * dependency's timeout) followed by polling the ready check, which is what gives the timestamps
- * the same meaning as the embedded stack's: "down" is the first failed check after a stop or
- * kill command returned, "ready" the first successful one after a start or resume command. */
+ * dependency's timeout) — or, for an operation without a command, a signal to the dependency's
+ * pid or pid_file — followed by polling the ready check, which is what gives the timestamps the
+ * same meaning as the embedded stack's: "down" is the first failed check after a stop or kill
+ * returned, "ready" the first successful one after a start or resume. The toxiproxy key is only
+ * parsed here (brink.yaml's network faults are applied by scenario/resil_user.c). */
 #include "stack/deps.h"
 
 #include <errno.h>
@@ -22,19 +24,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/yml.h"
 #include "core/parse.h"
+#include "http/url.h"
 #include "stack/proc.h"
 #include "stack/ready.h"
 
 #define DEFAULT_TIMEOUT_NS (10 * NS_PER_S)
 #define START_CHECK_NS     (2 * NS_PER_S) /* the "already running?" probe before a start */
-#define KEY_MAX            512
+#define KEY_MAX            YML_KEY_MAX
 
 struct deps {
     char *file;
@@ -46,48 +51,6 @@ struct deps {
 
 typedef yml_ctx pctx;
 
-static const char *kind(const yaml_node_t *n) {
-    if (yml_is_null(n)) return "nothing (null)";
-    switch (n->type) {
-    case YAML_MAPPING_NODE: return "a mapping";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_SCALAR_NODE: return yml_str(n) ? "a string" : "a non-string scalar";
-    default: return "nothing";
-    }
-}
-
-/* The node to point at for a value: the value itself, or its key when the value is empty. */
-static const yaml_node_t *where(const yaml_node_t *k, const yaml_node_t *v) {
-    return yml_is_null(v) ? k : v;
-}
-
-/* out = a.b (or b alone when a is empty); a path too long ends in "..." */
-static void join(char *out, const char *a, const char *b) {
-    int n = a && *a ? snprintf(out, KEY_MAX, "%s.%s", a, b) : snprintf(out, KEY_MAX, "%s", b);
-    if (n >= KEY_MAX) memcpy(out + KEY_MAX - 4, "...", 4);
-}
-
-/* Every key of map is a string and none appears twice. */
-static int check_keys(const pctx *c, const yaml_node_t *map, const char *key) {
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        const yaml_node_t *k = yml_node(c, p->key);
-        const char *ks = yml_str(k);
-        if (!ks)
-            return yml_fail(c, k, key[0] ? key : "(top level)", "a key is %s, not a name", kind(k));
-        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-            const yaml_node_t *qk = yml_node(c, q->key);
-            const char *qs = yml_str(qk);
-            if (qs && !strcmp(qs, ks)) {
-                char path[KEY_MAX];
-                join(path, key, ks);
-                return yml_fail(c, k, path, "duplicate key (first at line %d)", yml_line(qk));
-            }
-        }
-    }
-    return 0;
-}
-
 /* A command: a string (split into words) or a non-empty list of strings. */
 static int parse_cmd(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                      char ***out) {
@@ -98,8 +61,8 @@ static int parse_cmd(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, 
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE)
-        return yml_fail(c, where(k, v), key, "expected a string or a list of strings, found %s",
-                        kind(v));
+        return yml_fail(c, yml_where(k, v), key, "expected a string or a list of strings, found %s",
+                        yml_kind(v));
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n == 0) return yml_fail(c, v, key, "empty command (want at least the program)");
     char **argv = calloc(n + 1, sizeof *argv);
@@ -109,9 +72,9 @@ static int parse_cmd(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, 
         const char *w = yml_str(it);
         if (!w) {
             proc_argv_free(argv);
-            return yml_fail(c, where(v, it), key,
+            return yml_fail(c, yml_where(v, it), key,
                             "expected a string or a list of strings, found %s as item %zu",
-                            kind(it), i + 1);
+                            yml_kind(it), i + 1);
         }
         if (!(argv[i] = strdup(w))) {
             proc_argv_free(argv);
@@ -135,41 +98,13 @@ static const struct {
     {"resume_cmd", offsetof(deps_dep, resume_cmd)},
 };
 #define N_CMD_FIELDS (sizeof cmd_fields / sizeof cmd_fields[0])
-#define KNOWN_KEYS   "start_cmd, stop_cmd, kill_cmd, pause_cmd, resume_cmd, ready_check or timeout"
+#define KNOWN_KEYS                                                                                 \
+    "start_cmd, stop_cmd, kill_cmd, pause_cmd, resume_cmd, ready_check, timeout, pid, pid_file, "  \
+    "stop_signal or toxiproxy"
 #define DEPS_MAPPING_MSG                                                                           \
     "expected a mapping with one entry per dependency (NAME: {start_cmd: ..., ready_check: "       \
     "...}), found %s"
 #define URL_KINDS "tcp://, redis://, postgresql:// or http(s)://"
-
-static int parse_field(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
-                       const char *field, deps_dep *dep) {
-    for (size_t i = 0; i < N_CMD_FIELDS; i++)
-        if (!strcmp(field, cmd_fields[i].name))
-            return parse_cmd(c, k, v, key, (char ***)((char *)dep + cmd_fields[i].off));
-    if (!strcmp(field, "ready_check")) {
-        const char *s = yml_str(v);
-        if (!s)
-            return yml_fail(c, where(k, v), key, "expected a URL (%s), found %s", URL_KINDS,
-                            kind(v));
-        char e[300];
-        if (ready_check_url(s, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
-        if (!(dep->ready_check = strdup(s))) return yml_fail(c, v, key, "out of memory");
-        return 0;
-    }
-    if (!strcmp(field, "timeout")) {
-        const char *s = yml_str(v);
-        if (!s)
-            return yml_fail(c, where(k, v), key, "expected a duration (e.g. 10s, 500ms), found %s",
-                            kind(v));
-        char e[300];
-        int64_t ns;
-        if (parse_duration_ns(s, &ns, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
-        if (ns <= 0) return yml_fail(c, v, key, "must be more than 0");
-        dep->timeout_ns = ns;
-        return 0;
-    }
-    return yml_fail(c, k, key, "unknown key (want " KNOWN_KEYS ")");
-}
 
 static bool valid_name(const char *s) {
     if (!*s) return false;
@@ -180,28 +115,155 @@ static bool valid_name(const char *s) {
     return true;
 }
 
-static int parse_dep(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
-                     deps_dep *dep) {
-    if (v->type != YAML_MAPPING_NODE)
-        return yml_fail(
-            c, where(k, v), key,
-            "expected a mapping with ready_check and the commands (start_cmd, stop_cmd, "
-            "kill_cmd, ...), found %s",
-            kind(v));
-    if (check_keys(c, v, key) < 0) return -1;
+static int signal_by_name(const char *s) {
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
+                {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
+    if (!strncmp(s, "SIG", 3)) s += 3;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (!strcmp(s, sigs[i].name)) return sigs[i].sig;
+    return 0;
+}
+
+char *deps_relative_to(const char *file, const char *p) {
+    if (p[0] == '/' || !strchr(file, '/')) return strdup(p);
+    size_t dl = (size_t)(strrchr(file, '/') - file);
+    size_t n = dl + strlen(p) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%.*s/%s", (int)dl, file, p);
+    return out;
+}
+
+/* toxiproxy: {api: http://HOST:PORT, proxy: NAME} — where brink applies network faults. */
+static int parse_toxiproxy(const pctx *c, const yaml_node_t *k, const yaml_node_t *v,
+                           const char *key, deps_dep *dep) {
+    if (yml_want_map(c, k, v, key, "api: the Toxiproxy API's URL, proxy: the proxy's name") < 0)
+        return -1;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
         const char *field = yml_str(fk);
         char path[KEY_MAX];
-        join(path, key, field);
+        yml_join(path, key, field);
+        if (!strcmp(field, "api")) {
+            if (yml_get_str(c, fk, fv, path, "the API's base URL (http://127.0.0.1:8474)",
+                            &dep->toxi_api) < 0)
+                return -1;
+            url u;
+            char e[300];
+            if (url_parse(dep->toxi_api, &u, e, sizeof e) < 0)
+                return yml_fail(c, fv, path, "%s", e);
+            bool tls = u.tls;
+            url_free(&u);
+            if (tls) return yml_fail(c, fv, path, "want an http:// URL (the API is plain HTTP)");
+        } else if (!strcmp(field, "proxy")) {
+            if (yml_get_str(c, fk, fv, path, "the proxy's name", &dep->toxi_proxy) < 0) return -1;
+            if (!valid_name(dep->toxi_proxy) || strchr(dep->toxi_proxy, '.'))
+                return yml_fail(c, fv, path,
+                                "a proxy's name may hold only letters, digits, '-' and '_'");
+        } else {
+            return yml_fail(c, fk, path, "unknown key (want api or proxy)");
+        }
+    }
+    char path[KEY_MAX];
+    if (!dep->toxi_api) {
+        yml_join(path, key, "api");
+        return yml_fail(c, k, path,
+                        "missing: the Toxiproxy API's URL (e.g. http://127.0.0.1:8474)");
+    }
+    if (!dep->toxi_proxy) {
+        yml_join(path, key, "proxy");
+        return yml_fail(c, k, path, "missing: the name of the proxy in front of %s", dep->name);
+    }
+    return 0;
+}
+
+static int parse_field(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                       const char *field, deps_dep *dep) {
+    for (size_t i = 0; i < N_CMD_FIELDS; i++)
+        if (!strcmp(field, cmd_fields[i].name))
+            return parse_cmd(c, k, v, key, (char ***)((char *)dep + cmd_fields[i].off));
+    if (!strcmp(field, "ready_check")) {
+        const char *s = yml_str(v);
+        if (!s)
+            return yml_fail(c, yml_where(k, v), key, "expected a URL (%s), found %s", URL_KINDS,
+                            yml_kind(v));
+        char e[300];
+        if (ready_check_url(s, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
+        if (!(dep->ready_check = strdup(s))) return yml_fail(c, v, key, "out of memory");
+        return 0;
+    }
+    if (!strcmp(field, "timeout")) {
+        const char *s = yml_str(v);
+        if (!s)
+            return yml_fail(c, yml_where(k, v), key,
+                            "expected a duration (e.g. 10s, 500ms), found %s", yml_kind(v));
+        char e[300];
+        int64_t ns;
+        if (parse_duration_ns(s, &ns, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
+        if (ns <= 0) return yml_fail(c, v, key, "must be more than 0");
+        dep->timeout_ns = ns;
+        return 0;
+    }
+    if (!strcmp(field, "pid")) {
+        int64_t pid;
+        if (yml_get_int(c, k, v, key, 2, 1 << 22, &pid) < 0) return -1;
+        dep->pid = (pid_t)pid;
+        return 0;
+    }
+    if (!strcmp(field, "pid_file")) {
+        char *f = NULL;
+        if (yml_get_str(c, k, v, key, "a file holding the process id", &f) < 0) return -1;
+        dep->pid_file = deps_relative_to(c->file, f);
+        free(f);
+        if (!dep->pid_file) return yml_fail(c, v, key, "out of memory");
+        return 0;
+    }
+    if (!strcmp(field, "stop_signal")) {
+        const char *s = yml_str(v);
+        int sig = s ? signal_by_name(s) : 0;
+        if (!sig)
+            return yml_fail(c, yml_where(k, v), key,
+                            "expected a signal's name (SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1 "
+                            "or SIGUSR2), found %s%s%s%s",
+                            yml_kind(v), s ? " '" : "", s ? s : "", s ? "'" : "");
+        dep->stop_signal = sig;
+        return 0;
+    }
+    if (!strcmp(field, "toxiproxy")) return parse_toxiproxy(c, k, v, key, dep);
+    return yml_fail(c, k, key, "unknown key (want " KNOWN_KEYS ")");
+}
+
+static int parse_dep(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+                     deps_dep *dep) {
+    if (v->type != YAML_MAPPING_NODE)
+        return yml_fail(
+            c, yml_where(k, v), key,
+            "expected a mapping with ready_check and the commands (start_cmd, stop_cmd, "
+            "kill_cmd, ...), found %s",
+            yml_kind(v));
+    if (yml_check_keys(c, v, key) < 0) return -1;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
+        const char *field = yml_str(fk);
+        char path[KEY_MAX];
+        yml_join(path, key, field);
         if (parse_field(c, fk, fv, path, field, dep) < 0) return -1;
     }
-    if (!dep->ready_check) {
+    bool process = dep->pid || dep->pid_file;
+    for (size_t i = 0; i < N_CMD_FIELDS; i++)
+        if (*(char ***)((char *)dep + cmd_fields[i].off)) process = true;
+    if (!dep->ready_check && (process || !dep->toxi_api)) {
         char path[KEY_MAX];
-        join(path, key, "ready_check");
+        yml_join(path, key, "ready_check");
         return yml_fail(c, k, path, "missing: the URL that answers when %s is up (%s)", dep->name,
                         URL_KINDS);
     }
+    if (dep->pid && dep->pid_file) return yml_fail(c, v, key, "give pid or pid_file, not both");
+    if (dep->stop_signal && !dep->pid && !dep->pid_file)
+        return yml_fail(c, v, key, "stop_signal goes with pid or pid_file (the process to signal)");
+    if (!dep->stop_signal) dep->stop_signal = SIGTERM;
     if (!dep->timeout_ns) dep->timeout_ns = DEFAULT_TIMEOUT_NS;
     return 0;
 }
@@ -211,8 +273,8 @@ int deps_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const 
     *out = NULL;
     pctx c = {.doc = doc, .file = file, .err = err, .errlen = errlen};
     if (!node || node->type != YAML_MAPPING_NODE)
-        return yml_fail(&c, node, key, DEPS_MAPPING_MSG, kind(node));
-    if (check_keys(&c, node, key) < 0) return -1;
+        return yml_fail(&c, node, key, DEPS_MAPPING_MSG, yml_kind(node));
+    if (yml_check_keys(&c, node, key) < 0) return -1;
     size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
     deps *d = calloc(1, sizeof *d);
     if (d) d->v = calloc(n ? n : 1, sizeof *d->v);
@@ -225,7 +287,7 @@ int deps_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const 
         const yaml_node_t *k = yml_node(&c, p->key), *v = yml_node(&c, p->value);
         const char *name = yml_str(k);
         char path[KEY_MAX];
-        join(path, key, name);
+        yml_join(path, key, name);
         if (!valid_name(name)) {
             deps_free(d);
             return yml_fail(&c, k, path,
@@ -243,36 +305,6 @@ int deps_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const 
     return 0;
 }
 
-/* The line of byte offset off in f (for errors of libyaml's reader, which give only an offset). */
-static int line_at_offset(FILE *f, size_t off) {
-    int line = 1;
-    if (fseek(f, 0, SEEK_SET) != 0) return 1;
-    for (size_t i = 0; i < off; i++) {
-        int ch = fgetc(f);
-        if (ch == EOF) break;
-        if (ch == '\n') line++;
-    }
-    return line;
-}
-
-static void syntax_error(const char *file, FILE *f, const yaml_parser_t *p, char *err,
-                         size_t errlen) {
-    const char *problem = p->problem ? p->problem : "unknown error";
-    if (p->error == YAML_MEMORY_ERROR) {
-        err_set(err, errlen, "%s: out of memory while reading it", file);
-    } else if (p->error == YAML_READER_ERROR) {
-        err_set(err, errlen, "%s:%d: not valid YAML text: %s (byte %zu)", file,
-                line_at_offset(f, p->problem_offset), problem, p->problem_offset);
-    } else if (p->context) {
-        err_set(err, errlen, "%s:%d: YAML syntax error: %s (%s at line %d)", file,
-                (int)p->problem_mark.line + 1, problem, p->context, (int)p->context_mark.line + 1);
-    } else {
-        err_set(err, errlen, "%s:%d: YAML syntax error: %s", file, (int)p->problem_mark.line + 1,
-                problem);
-    }
-    if (err && errlen) yml_one_line(err);
-}
-
 /* From the loaded document: the value of the top-level `dependencies:` key, parsed. */
 static int load_root(yaml_document_t *doc, const char *path, deps **out, char *err, size_t errlen) {
     pctx c = {.doc = doc, .file = path, .err = err, .errlen = errlen};
@@ -281,14 +313,15 @@ static int load_root(yaml_document_t *doc, const char *path, deps **out, char *e
     if (root->type != YAML_MAPPING_NODE)
         return yml_fail(&c, root, "dependencies",
                         "missing: the top level is %s, not a mapping with a dependencies: key",
-                        kind(root));
-    if (check_keys(&c, root, "") < 0) return -1;
+                        yml_kind(root));
+    if (yml_check_keys(&c, root, "") < 0) return -1;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         if (strcmp(yml_str(yml_node(&c, p->key)), "dependencies")) continue;
         yaml_node_t *v = yml_node(&c, p->value);
         if (yml_is_null(v)) /* point at the key, not at the empty value's line */
-            return yml_fail(&c, yml_node(&c, p->key), "dependencies", DEPS_MAPPING_MSG, kind(v));
+            return yml_fail(&c, yml_node(&c, p->key), "dependencies", DEPS_MAPPING_MSG,
+                            yml_kind(v));
         return deps_parse(doc, v, path, "dependencies", out, err, errlen);
     }
     return yml_fail(&c, root, "dependencies",
@@ -297,48 +330,10 @@ static int load_root(yaml_document_t *doc, const char *path, deps **out, char *e
 
 int deps_load(const char *path, deps **out, char *err, size_t errlen) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
-        fclose(f);
-        err_set(err, errlen, "%s: out of memory while reading it", path);
-        return -1;
-    }
-    yaml_parser_set_input_file(&p, f);
     yaml_document_t doc;
-    int rc = -1;
-    if (!yaml_parser_load(&p, &doc)) {
-        syntax_error(path, f, &p, err, errlen);
-    } else {
-        rc = load_root(&doc, path, out, err, errlen);
-        yaml_document_delete(&doc);
-        if (rc == 0) { /* one document only: a second one would be silently ignored */
-            yaml_document_t more;
-            if (!yaml_parser_load(&p, &more)) {
-                syntax_error(path, f, &p, err, errlen);
-                rc = -1;
-            } else {
-                yaml_node_t *r = yaml_document_get_root_node(&more);
-                if (r) {
-                    err_set(err, errlen,
-                            "%s:%d: a second YAML document (put everything in the first one)", path,
-                            yml_line(r));
-                    rc = -1;
-                }
-                yaml_document_delete(&more);
-            }
-            if (rc < 0) {
-                deps_free(*out);
-                *out = NULL;
-            }
-        }
-    }
-    yaml_parser_delete(&p);
-    fclose(f);
+    if (yml_load_file(path, &doc, err, errlen) < 0) return -1;
+    int rc = load_root(&doc, path, out, err, errlen);
+    yaml_document_delete(&doc);
     return rc;
 }
 
@@ -350,6 +345,9 @@ void deps_free(deps *d) {
         for (size_t k = 0; k < N_CMD_FIELDS; k++)
             proc_argv_free(*(char ***)((char *)dep + cmd_fields[k].off));
         free(dep->ready_check);
+        free(dep->pid_file);
+        free(dep->toxi_api);
+        free(dep->toxi_proxy);
     }
     free(d->v);
     free(d->file);
@@ -494,6 +492,44 @@ static int fault_start(const deps_dep *dep, bool check_running, stack_fault_time
     return wait_ready(dep, "start_cmd", t, err, errlen);
 }
 
+pid_t deps_pid(const deps_dep *dep) {
+    if (dep->pid) return dep->pid;
+    if (!dep->pid_file) return 0;
+    FILE *f = fopen(dep->pid_file, "r");
+    if (!f) return 0;
+    long v = 0;
+    int k = fscanf(f, "%ld", &v);
+    fclose(f);
+    return k == 1 && v > 1 && v < (1L << 22) ? (pid_t)v : 0;
+}
+
+/* The process a signal goes to, or -1 with why not. */
+static pid_t signal_target(const deps_dep *dep, char *err, size_t errlen) {
+    pid_t pid = deps_pid(dep);
+    if (pid > 0) return pid;
+    if (dep->pid_file)
+        err_set(err, errlen, "%s: no process id in %s (%s)", dep->name, dep->pid_file,
+                access(dep->pid_file, R_OK) == 0 ? "not a number" : strerror(errno));
+    else
+        err_set(err, errlen, "%s: no pid", dep->name);
+    return -1;
+}
+
+/* Sends sig to the dependency's process (pid or pid_file) instead of running a command. */
+static int send_signal(const deps_dep *dep, int sig, stack_fault_times *t, char *err,
+                       size_t errlen) {
+    pid_t pid = signal_target(dep, err, errlen);
+    if (pid < 0) return -1;
+    t->pid_before = pid;
+    mark(&t->signal_ns, &t->signal_wall_ns);
+    if (kill(pid, sig) < 0) {
+        err_set(err, errlen, "%s: cannot send %s to pid %d: %s", dep->name, strsignal(sig),
+                (int)pid, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int deps_fault(const deps *d, const char *name, stack_fault_op op, stack_fault_times *t, char *err,
                size_t errlen) {
     memset(t, 0, sizeof *t);
@@ -506,33 +542,61 @@ int deps_fault(const deps *d, const char *name, stack_fault_op op, stack_fault_t
         return -1;
     }
     const char *opname = stack_fault_name(op);
+    bool sig = dep->pid || dep->pid_file; /* signals stand in for a missing command */
+    int rc;
     switch (op) {
     case STACK_FAULT_PAUSE:
+        if (!dep->pause_cmd && sig) {
+            if (send_signal(dep, SIGSTOP, t, err, errlen) < 0) return -1;
+            mark(&t->down_ns, &t->down_wall_ns);
+            return 0;
+        }
         if (need(d, dep, dep->pause_cmd, "pause_cmd", opname, err, errlen) < 0) return -1;
         mark(&t->signal_ns, &t->signal_wall_ns);
         if (run(dep, dep->pause_cmd, "pause_cmd", err, errlen) < 0) return -1;
         mark(&t->down_ns, &t->down_wall_ns);
         return 0;
     case STACK_FAULT_RESUME:
+        if (!dep->resume_cmd && sig) {
+            if (send_signal(dep, SIGCONT, t, err, errlen) < 0) return -1;
+            return wait_ready(dep, "SIGCONT", t, err, errlen);
+        }
         if (need(d, dep, dep->resume_cmd, "resume_cmd", opname, err, errlen) < 0) return -1;
         mark(&t->signal_ns, &t->signal_wall_ns);
         if (run(dep, dep->resume_cmd, "resume_cmd", err, errlen) < 0) return -1;
         return wait_ready(dep, "resume_cmd", t, err, errlen);
     case STACK_FAULT_STOP:
+        if (!dep->stop_cmd && sig) {
+            if (send_signal(dep, dep->stop_signal, t, err, errlen) < 0) return -1;
+            return wait_down(dep, strsignal(dep->stop_signal), t, err, errlen);
+        }
         if (need(d, dep, dep->stop_cmd, "stop_cmd", opname, err, errlen) < 0) return -1;
         return fault_stop(dep, dep->stop_cmd, "stop_cmd", t, err, errlen);
     case STACK_FAULT_KILL:
+        if (!dep->kill_cmd && sig) {
+            if (send_signal(dep, SIGKILL, t, err, errlen) < 0) return -1;
+            return wait_down(dep, "SIGKILL", t, err, errlen);
+        }
         if (need(d, dep, dep->kill_cmd, "kill_cmd", opname, err, errlen) < 0) return -1;
         return fault_stop(dep, dep->kill_cmd, "kill_cmd", t, err, errlen);
     case STACK_FAULT_START:
         if (need(d, dep, dep->start_cmd, "start_cmd", opname, err, errlen) < 0) return -1;
-        return fault_start(dep, true, t, err, errlen);
+        rc = fault_start(dep, true, t, err, errlen);
+        if (rc == 0 && sig) t->pid_after = deps_pid(dep);
+        return rc;
     case STACK_FAULT_RESTART:
-        if (need(d, dep, dep->stop_cmd, "stop_cmd", opname, err, errlen) < 0 ||
+        if ((!sig && need(d, dep, dep->stop_cmd, "stop_cmd", opname, err, errlen) < 0) ||
             need(d, dep, dep->start_cmd, "start_cmd", opname, err, errlen) < 0)
             return -1;
-        if (fault_stop(dep, dep->stop_cmd, "stop_cmd", t, err, errlen) < 0) return -1;
-        return fault_start(dep, false, t, err, errlen);
+        if (dep->stop_cmd) {
+            if (fault_stop(dep, dep->stop_cmd, "stop_cmd", t, err, errlen) < 0) return -1;
+        } else {
+            if (send_signal(dep, dep->stop_signal, t, err, errlen) < 0) return -1;
+            if (wait_down(dep, strsignal(dep->stop_signal), t, err, errlen) < 0) return -1;
+        }
+        rc = fault_start(dep, false, t, err, errlen);
+        if (rc == 0 && sig) t->pid_after = deps_pid(dep);
+        return rc;
     }
     err_set(err, errlen, "unknown fault operation");
     return -1;

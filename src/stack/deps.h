@@ -9,9 +9,14 @@
  *       kill_cmd: ["sh", "-c", "kill -9 $(cat /run/redis.pid)"]
  *       pause_cmd: ...          # optional, as is every command
  *       resume_cmd: ...
- *       ready_check: redis://127.0.0.1:6379   # required: tcp://, redis://, postgresql://,
- * http(s):// timeout: 10s            # per command, for readiness and for going down; default 10s
+ *       ready_check: redis://127.0.0.1:6379   # tcp://, redis://, postgresql://, http(s)://
+ *       timeout: 10s            # per command, for readiness and for going down; default 10s
+ *       pid_file: /run/redis.pid   # or pid: N — signals instead of missing commands:
+ *       stop_signal: SIGTERM    # pause SIGSTOP, resume SIGCONT, stop this, kill SIGKILL
+ *       toxiproxy: {api: http://127.0.0.1:8474, proxy: redis}   # network faults (brink.yaml)
  *
+ * ready_check is required once the dependency has a command or a pid (a dependency with only
+ * toxiproxy needs none).
  * A string command is split into words as the embedded stack's service command is (quotes group
  * words, backslash escapes, no expansion); no shell runs unless the command says `sh -c`. Every
  * key is validated; each error is one line "FILE:LINE: dependencies.NAME.KEY: what is wrong".
@@ -21,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <yaml.h>
 
 #include "stack/stack.h"
@@ -33,7 +39,12 @@ typedef struct deps_dep {
     char **start_cmd, **stop_cmd, **kill_cmd, **pause_cmd, **resume_cmd;
     char *ready_check;
     int64_t timeout_ns;
-    int line; /* of its name in the file */
+    pid_t pid;        /* pid: a fixed process id, 0 when not given */
+    char *pid_file;   /* pid_file: read at each fault (relative paths: to the YAML file) */
+    int stop_signal;  /* for stop by signal; SIGTERM by default */
+    char *toxi_api;   /* toxiproxy.api: http://HOST:PORT of a Toxiproxy-compatible API, or NULL */
+    char *toxi_proxy; /* toxiproxy.proxy: the proxy in front of this dependency */
+    int line;         /* of its name in the file */
 } deps_dep;
 
 /* Parses the value of a `dependencies:` key (node, of doc) for a bigger loader: file names the
@@ -61,10 +72,18 @@ void deps_names(const deps *d, char *out, size_t outlen);
  *   start         an error if the ready check answers already; ready: the first successful check
  *                 after the command returned
  *   restart       stop, then start
- * pid_before and pid_after are 0 (the processes are the user's). 0, or -1 with a one-line reason:
+ * A dependency with pid or pid_file and without the operation's command is signalled instead:
+ * pause SIGSTOP, resume SIGCONT (then ready), stop its stop_signal and kill SIGKILL (then down);
+ * start always needs start_cmd. pid_before is the signalled pid and pid_after the pid file's
+ * after a start (0 with commands only: the processes are the user's). 0, or -1 with a reason:
  * unknown dependency, no command for the operation, the command failed (its exit status and
  * first output), it did not go down or become ready within the timeout. */
 int deps_fault(const deps *d, const char *name, stack_fault_op op, stack_fault_times *t, char *err,
                size_t errlen);
+
+/* The dependency's process id: pid, or the first number in pid_file; 0 when unknown. */
+pid_t deps_pid(const deps_dep *dep);
+/* p relative to the directory of file (p itself when absolute); malloc'd, NULL on OOM. */
+char *deps_relative_to(const char *file, const char *p);
 
 #endif

@@ -34,7 +34,8 @@ typedef struct th_def {
 } th_def;
 
 typedef struct th_result {
-    th_def def; /* a copy, so overrides never touch the defaults */
+    th_def def;      /* a copy, so overrides never touch the defaults */
+    bool overridden; /* def's bounds came from an override (brink.yaml's thresholds:) */
     double value;
     th_status status;
     char evidence[256]; /* what brink saw, in words and numbers */
@@ -45,10 +46,26 @@ const th_def *threshold_defaults(int *n);
 /* Looks a metric up in the defaults for a test (NULL when unknown). */
 const th_def *threshold_find(const char *test, const char *metric);
 
+/* ---- overrides (brink.yaml's thresholds: section; docs/config.md) ---------------------------
+ * A process-wide set of bounds that replace the defaults in threshold_judge, so that every test
+ * applies them without passing them around. Set them before a test starts its threads. */
+
+/* Checks one override without applying it. name: "metric" (that metric in every test that has
+ * it) or "test.metric" ("db.recovery_s"); orange, red: the new bounds in the metric's unit, NAN
+ * to keep the default. Each bound pair must be in order for the metric's direction (orange
+ * before red). 0, or -1 with a one-line reason naming the metric. */
+int threshold_override_check(const char *name, double orange, double red, char *err, size_t errlen);
+/* Checks and applies one override (later ones win). 0, or -1 as threshold_override_check. */
+int threshold_override(const char *name, double orange, double red, char *err, size_t errlen);
+/* Back to the defaults. */
+void threshold_overrides_clear(void);
+/* The bounds in force for (test, metric): the default with its override; NULL when unknown. */
+const th_def *threshold_effective(const char *test, const char *metric);
+
 th_status threshold_eval(const th_def *d, double value);
 const char *threshold_status_name(th_status s); /* "green", "orange", "red", "skipped" */
-/* Fills r from the default of (test, metric) and value; evidence is formatted by the caller
- * (may be NULL). Returns 0, or -1 when the metric is unknown. */
+/* Fills r from the bounds in force for (test, metric) and value; evidence is formatted by the
+ * caller (may be NULL). Returns 0, or -1 when the metric is unknown. */
 int threshold_judge(th_result *r, const char *test, const char *metric, double value,
                     const char *evidence);
 

@@ -152,7 +152,8 @@ static void test_unknown_key(void **state) {
                  "\n"
                  "    stopcmd: redis-cli shutdown\n",
                  "deps.yaml:5: dependencies.redis.stopcmd: unknown key (want start_cmd, stop_cmd, "
-                 "kill_cmd, pause_cmd, resume_cmd, ready_check or timeout)");
+                 "kill_cmd, pause_cmd, resume_cmd, ready_check, timeout, pid, pid_file, "
+                 "stop_signal or toxiproxy)");
 }
 
 static void test_wrong_type(void **state) {

@@ -1,0 +1,258 @@
+# config.sh — -f brink.yaml: every test pointed at "a user's own stack". An embedded stack started
+# with `brink stack up` plays that stack: a brink.yaml describes it from the outside only — the
+# service's URL and secret file, Redis and PostgreSQL probes, the audit's SQL, fault hooks that
+# call `brink stack fault ... --state` (process faults), the stack's own Toxiproxy-compatible API
+# (network faults) and a pid file (signals). Then: webhook light, race light, redis-failure kill
+# (hooks) and down (Toxiproxy API), db-restart crash, each asserting its document; `stack fault
+# --config` pausing Redis by SIGSTOP; bad files and unconfigured modes (exit 2, one line). The
+# detectors must fire against the user's stack too: an audit query that loses rows (lost > 0,
+# exit 99), a threshold override that turns a green metric red (exit 99), and a stack started with
+# --profile untuned (race conditions, exit 99). Short phases keep the whole under ~2.5 minutes;
+# everything stays on loopback and every wait is bounded.
+. "$(dirname "$0")/lib.bash"
+
+PH=(--warmup 1s --baseline 2s --fault 3s --recovery 6s --drain-timeout 15s -q)
+
+if [ ! -x "$BRINK" ]; then
+    not_ok "brink is built in $BUILD"
+    exit 0
+fi
+if [ ! -x "$BUILD/dispatchd" ] && [ ! -x "$ROOT/bin/dispatchd" ]; then
+    echo "ok - brink.yaml runs # SKIP dispatchd is not built"
+    exit 0
+fi
+
+STATES=()
+cleanup_stacks() {
+    local s
+    for s in "${STATES[@]:-}"; do
+        [ -n "$s" ] && [ -f "$s" ] && "$BRINK" stack down --state "$s" >/dev/null 2>&1
+    done
+    cleanup
+}
+trap cleanup_stacks EXIT
+chmod 711 "$TMP" # the postgres account must reach the stacks' directories
+
+# stack_up NAME [options]: a stack in $TMP/NAME; prints its state file
+stack_up() {
+    local name=$1 s
+    shift
+    if ! s=$("$BRINK" stack up --dir "$TMP/$name" "$@" 2>"$TMP/$name.err"); then
+        echo "# stack up $name: $(head -c 300 "$TMP/$name.err")" >&2
+        return 1
+    fi
+    STATES+=("$s")
+    echo "$s"
+}
+
+# write_config FILE STATE [STORED_QUERY]: a brink.yaml describing the stack of STATE
+write_config() {
+    local f=$1 s=$2
+    local stored=${3:-"SELECT webhook_id, count(*) FROM orders WHERE webhook_id = ANY(\$1) GROUP BY webhook_id"}
+    local pg_port redis_port
+    pg_port=$(jq -r .postgres.port "$s")
+    redis_port=$(jq -r .redis.port "$s")
+    cat >"$f" <<EOF
+# the embedded stack of $s, seen as a user's own stack
+target:
+  url: $(jq -r .service.url "$s")
+  webhook:
+    sign: standard-webhooks
+    secret: {file: $(jq -r .service.secret_file "$s")}
+  service_pid: $(jq -r .service.pid "$s")
+race:   # dispatchd's protocol, written out
+  create:
+    path: /webhooks/orders
+    sign: standard-webhooks
+    body: '{"type":"order.created","data":{"order_id":"{{id}}","customer_id":"c-{{seq}}","items":[{"sku":"s","qty":1,"price_cents":1250}],"total_cents":1250}}'
+  visible: {path: '/orders/{{id}}', status: 200}
+  claim:
+    path: /orders/{{id}}/accept
+    body: '{"vendor_id":"{{vendor}}"}'
+    won: 2xx
+    lost: 409
+    loser_winner: winner
+  truth:
+    http: {path: '/orders/{{id}}', winner: vendor_id}
+    sql: {query: 'SELECT vendor_id FROM order_assignments WHERE order_id = \$1'}
+probes:
+  - {name: stream_lag, kind: redis, url: 'redis://127.0.0.1:$redis_port',
+     command: XINFO GROUPS dispatchd:webhooks, path: '[name=dispatchd].lag'}
+  - {name: stream_pending, kind: redis, url: 'redis://127.0.0.1:$redis_port',
+     command: XPENDING dispatchd:webhooks dispatchd, path: '[0]'}
+  - {name: inbox, kind: sql, url: 'postgresql://brink@127.0.0.1:$pg_port/brink',
+     query: SELECT count(*) FROM webhook_inbox}
+audit:
+  url: postgresql://brink@127.0.0.1:$pg_port/brink
+  stored: $stored
+  queued: SELECT webhook_id FROM webhook_inbox WHERE webhook_id = ANY(\$1)
+  integrity:
+    accepted_without_assignment: >-
+      SELECT count(*) FROM orders o WHERE o.status = 'accepted'
+      AND NOT EXISTS (SELECT 1 FROM order_assignments a WHERE a.order_id = o.order_id)
+    assignment_without_accept: >-
+      SELECT count(*) FROM order_assignments a WHERE NOT EXISTS
+      (SELECT 1 FROM orders o WHERE o.order_id = a.order_id AND o.status = 'accepted')
+dependencies:
+  redis:
+    kill_cmd: [$BRINK, stack, fault, redis, kill, --state, $s]
+    start_cmd: [$BRINK, stack, fault, redis, start, --state, $s]
+    pid_file: $TMP/redis.pid
+    ready_check: redis://127.0.0.1:$redis_port
+    timeout: 30s
+    toxiproxy: {api: '$(jq -r .proxies.api "$s")', proxy: redis}
+  postgresql:
+    kill_cmd: [$BRINK, stack, fault, postgres, kill, --state, $s]
+    start_cmd: [$BRINK, stack, fault, postgres, start, --state, $s]
+    ready_check: tcp://127.0.0.1:$pg_port
+    timeout: 60s
+EOF
+}
+
+# run NAME ARGS...: runs brink, keeps its output, exit status and document
+run() {
+    local name=$1
+    shift
+    local t0=$SECONDS
+    timeout -k 5 120 "$BRINK" "$@" --json "$TMP/$name.json" >"$TMP/$name.out" 2>&1
+    echo $? >"$TMP/$name.rc"
+    echo "# $name: exit $(cat "$TMP/$name.rc") in $((SECONDS - t0)) s"
+    if [ -s "$TMP/$name.json" ]; then
+        jq -r '"#   red: " + ([.thresholds[] | select(.status == "red") |
+            "\(.metric) \(.value)"] | join(", "))' "$TMP/$name.json"
+    else
+        tail -3 "$TMP/$name.out" | sed 's/^/#   /'
+    fi
+}
+rc() { cat "$TMP/$1.rc"; }
+
+S=$(stack_up user) || {
+    not_ok "brink stack up (the stand-in for a user's stack)"
+    exit 0
+}
+ok "an embedded stack is up as the user's stack"
+export PGPASSFILE
+PGPASSFILE=$(jq -r .postgres.pgpass_file "$S") # the audit's and probes' password, off the URLs
+jq -r .redis.pid "$S" >"$TMP/redis.pid"
+C=$TMP/brink.yaml
+write_config "$C" "$S"
+
+# ---- bad files and unconfigured modes: one line, exit 2, before anything runs ------------------
+
+printf 'target:\n  url: http://127.0.0.1:1\n  webhook:\n    secret: whsec_literal\n' >"$TMP/bad.yaml"
+"$BRINK" webhook light -f "$TMP/bad.yaml" >"$TMP/bad.out" 2>&1
+check "a literal secret: exit 2, FILE:LINE: KEY on one line" \
+    bash -c "[ $? -eq 2 ] && grep -q 'bad.yaml:4: target.webhook.secret: a literal secret' '$TMP/bad.out' && [ \$(wc -l <'$TMP/bad.out') -eq 1 ]"
+sed 's/^probes:/probe:/' "$C" >"$TMP/typo.yaml"
+"$BRINK" race light -f "$TMP/typo.yaml" >"$TMP/typo.out" 2>&1
+check "an unknown key (race -f): exit 2 naming it" \
+    bash -c "[ $? -eq 2 ] && grep -q 'typo.yaml:[0-9]*: probe: unknown key' '$TMP/typo.out'"
+grep -v toxiproxy "$C" >"$TMP/notoxi.yaml"
+"$BRINK" redis-failure down -f "$TMP/notoxi.yaml" "${PH[@]}" >"$TMP/notoxi.out" 2>&1
+check "a network mode without toxiproxy: exit 2 naming dependencies.redis.toxiproxy" \
+    bash -c "[ $? -eq 2 ] && grep -q 'dependencies.redis.toxiproxy: missing' '$TMP/notoxi.out'"
+"$BRINK" db-restart crash -f "$C" --stack-profile untuned "${PH[@]}" >"$TMP/prof.out" 2>&1
+check "--stack-profile with -f: exit 2" [ $? -eq 2 ]
+
+# ---- webhook, race -----------------------------------------------------------------------------
+
+run webhook webhook light -f "$C" -d 3s -q
+F=$TMP/webhook.json
+check "webhook light -f: exit 0" [ "$(rc webhook)" = 0 ]
+jqcheck "webhook light -f: the user's URL, the file, signed, every webhook answered" "$F" \
+    '.target == "'"$(jq -r .service.url "$S")"'/webhooks/orders" and (.config.config_file | endswith("brink.yaml")) and .config.stack == null
+     and .config.sign == "standard-webhooks" and .stats.requests >= 290 and .stats.errors == 0
+     and .resources.pid > 0'
+
+run race race light -f "$C" -q
+F=$TMP/race.json
+check "race light -f: exit 0" [ "$(rc race)" = 0 ]
+jqcheck "race light -f: 50 orders, no race condition, HTTP and SQL truth (audit.url)" "$F" \
+    '.stats.orders == 50 and .stats.race_conditions == 0 and .stats.integrity == 1
+     and .race.audit.sql_orders == 50 and .config.audit_sql and (.config.config_file | endswith("brink.yaml"))'
+
+# ---- process faults by signals: stack fault --config with pid_file ------------------------------
+
+"$BRINK" stack fault redis pause --config "$C" >"$TMP/pause.json" 2>"$TMP/pause.err"
+p_rc=$?
+"$BRINK" stack fault redis resume --config "$C" >"$TMP/resume.json" 2>"$TMP/resume.err"
+r_rc=$?
+check "stack fault redis pause/resume --config: SIGSTOP/SIGCONT to the pid file's process" \
+    bash -c "[ $p_rc -eq 0 ] && [ $r_rc -eq 0 ] && jq -e --argjson p $(cat "$TMP/redis.pid") \
+        '.ok and .pid_before == \$p' '$TMP/pause.json' >/dev/null && jq -e '.ok and .ready_ns > 0' '$TMP/resume.json' >/dev/null"
+
+# ---- resilience on the user's stack --------------------------------------------------------------
+
+audit_ok='.audit.done and .audit.source == "config" and .stats.lost == 0 and .stats.duplicated == 0
+    and .stats.integrity_violations == 0 and .audit.webhooks.acknowledged > 500
+    and (.audit.queries.stored | startswith("SELECT webhook_id, count(*) FROM orders"))
+    and ([.audit.integrity.checks[].name] == ["accepted_without_assignment","assignment_without_accept"])'
+
+run kill redis-failure kill -f "$C" --rate 200 "${PH[@]}"
+F=$TMP/kill.json
+check "redis-failure kill -f (kill_cmd/start_cmd hooks): exit 0" [ "$(rc kill)" = 0 ]
+jqcheck "redis-failure kill -f: 0 lost, 0 duplicated, audited with the file's queries" "$F" "$audit_ok"
+jqcheck "redis-failure kill -f: the document — user stack, phases, fault times, backlog probes" "$F" \
+    '.profile == null and .config.stack == "user" and .mode == "kill"
+     and ([.phases[].name] == ["warmup","baseline","fault","recovery"])
+     and .fault.down_s > 0 and .fault.ready_s > .fault.down_s and .stats.downtime_s > 0
+     and ([.backlog.probes[].name] == ["stream_lag","stream_pending","inbox"])
+     and .backlog.probes[0].answered and (.stats | has("max_backlog"))
+     and .resources.phases[1].service.cpu_pct != null'
+
+jq -r .redis.pid "$S" >"$TMP/redis.pid" # the restarted redis-server's, for the resource samples
+run down redis-failure down -f "$C" --rate 200 "${PH[@]}"
+F=$TMP/down.json
+check "redis-failure down -f (the Toxiproxy API): exit 0" [ "$(rc down)" = 0 ]
+jqcheck "redis-failure down -f: 0 lost, outage answered, audited with the file's queries" "$F" \
+    "$audit_ok and .stats.outage_error_rate < 0.01 and .fault.downtime_s >= 2.9"
+
+run crash db-restart crash -f "$C" --rate 200 "${PH[@]}"
+F=$TMP/crash.json
+check "db-restart crash -f: a verdict (exit 0, or 99 for a slow recovery on a busy machine)" \
+    bash -c "[ $(rc crash) = 0 ] || [ $(rc crash) = 99 ]"
+jqcheck "db-restart crash -f: PostgreSQL killed and started by the hooks, 0 lost, integrity 0" "$F" \
+    "$audit_ok and .test == \"db-restart\" and .fault.signal_s > 0 and .fault.ready_s > .fault.signal_s
+     and (.stats | has(\"pool_recovery_s\")) and .config.accept_rate == 0"
+
+# ---- the detectors fire on a user's stack ----------------------------------------------------------
+
+# an audit whose query "loses" every id ending in 7: the same run must be red for lost
+write_config "$TMP/lossy.yaml" "$S" \
+    "SELECT webhook_id, count(*) FROM orders WHERE webhook_id = ANY(\$1) AND right(webhook_id, 1) <> '7' GROUP BY webhook_id"
+run lossy redis-failure down -f "$TMP/lossy.yaml" --rate 200 --warmup 0s --baseline 1s \
+    --fault 1s --recovery 3s --drain-timeout 3s -q
+F=$TMP/lossy.json
+check "an audit that reports missing rows: red, exit 99" [ "$(rc lossy)" = 99 ]
+jqcheck "the lossy audit: lost > 0, first_lost ends in 7, lost is red" "$F" \
+    '.stats.lost > 0 and (.audit.webhooks.first_lost | endswith("7")) and .audit.attempts >= 1
+     and ([.thresholds[] | select(.metric == "lost")][0].status == "red")'
+
+# a threshold override that turns a green metric red
+cp "$C" "$TMP/strict.yaml"
+printf 'thresholds:\n  p50_ms: {orange: 0.0005, red: 0.001}\n' >>"$TMP/strict.yaml"
+run strict webhook light -f "$TMP/strict.yaml" -d 2s -q
+F=$TMP/strict.json
+check "a threshold override (p50_ms red > 0.001 ms): exit 99" [ "$(rc strict)" = 99 ]
+jqcheck "the override is in the document: p50_ms red, overridden, red bound 0.001" "$F" \
+    '[.thresholds[] | select(.metric == "p50_ms")][0] | .status == "red" and .overridden == true
+     and .red == 0.001'
+
+# a broken user's stack: dispatchd untuned (check-then-act accept) behind the same kind of file
+if S2=$(stack_up untuned --profile untuned); then
+    write_config "$TMP/untuned.yaml" "$S2"
+    sed -i '/^race:/,/^probes:/{/^probes:/!d}' "$TMP/untuned.yaml" # dispatchd's built-in protocol
+    found=0
+    for attempt in 1 2 3; do
+        run "untuned$attempt" race -f "$TMP/untuned.yaml" --orders 100 --vendors 10 -q
+        if [ "$(rc "untuned$attempt")" = 99 ] &&
+            jq -e '.stats.race_conditions > 0' "$TMP/untuned$attempt.json" >/dev/null 2>&1; then
+            found=1
+            break
+        fi
+    done
+    check "race -f against an untuned user's stack: race conditions found, exit 99" [ $found -eq 1 ]
+    "$BRINK" stack down --state "$S2" >/dev/null 2>&1
+else
+    not_ok "brink stack up --profile untuned"
+fi

@@ -1,0 +1,426 @@
+/* test_config.c — brink.yaml (suite/config.c): a complete file with every section, the shipped
+ * docs/brink.example.yaml, each kind of mistake as one line "FILE:LINE: KEY: reason" (unknown
+ * keys, types, literal secrets, passwords in URLs, SQL without its parameter, bad probes, the race
+ * and dependencies sections through their own parsers, unknown or disordered thresholds, YAML
+ * syntax), the threshold overrides as every test sees them (threshold_judge), the templates'
+ * {{webhook_id}}, the race.yaml sniffing of `brink race -f`, and the resilience modes' check of
+ * the mechanisms a file configures. */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario/resil_int.h"
+#include "suite/config.h"
+#include "suite/threshold.h"
+
+static char dir[] = "/tmp/brink-test-config-XXXXXX";
+static char file[256];
+
+static int setup(void **state) {
+    if (!mkdtemp(dir)) return -1;
+    snprintf(file, sizeof file, "%s/brink.yaml", dir);
+    return 0;
+}
+
+static int teardown(void **state) {
+    unlink(file);
+    rmdir(dir);
+    threshold_overrides_clear();
+    return 0;
+}
+
+static void write_file(const char *text) {
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int load(const char *text, config **c, char *err, size_t errlen) {
+    write_file(text);
+    return config_load(file, c, err, errlen);
+}
+
+#define TARGET                                                                                     \
+    "target:\n"                                                                                    \
+    "  url: http://127.0.0.1:8080/\n"                                                              \
+    "  webhook: {secret: {env: HOOK_SECRET}}\n"
+
+static const char FULL[] =
+    "target:\n"
+    "  url: http://127.0.0.1:8080/api/\n"
+    "  webhook:\n"
+    "    path: /hooks\n"
+    "    sign: stripe\n"
+    "    secret: {file: whsec.txt}\n"
+    "    headers: {X-Tenant: t1, X-Id: '{{webhook_id}}'}\n"
+    "    body: '{\"id\":\"{{webhook_id}}\",\"run\":\"{{run}}\",\"n\":{{seq}}}'\n"
+    "  service_pid: 4242\n"
+    "race:\n"
+    "  create: {path: /c, body: '{{id}}'}\n"
+    "  claim: {path: '/o/{{id}}', body: '{{vendor}}'}\n"
+    "  truth: {sql: {query: 'SELECT v FROM a WHERE id = $1'}}\n"
+    "probes:\n"
+    "  - name: queue\n"
+    "    kind: redis\n"
+    "    url: redis://127.0.0.1:6379\n"
+    "    command: XLEN q\n"
+    "  - name: inbox\n"
+    "    kind: sql\n"
+    "    url_env: INBOX_URL\n"
+    "    query: SELECT count(*) FROM inbox\n"
+    "    timeout: 250ms\n"
+    "    backlog: false\n"
+    "audit:\n"
+    "  url: postgresql://app@127.0.0.1:5432/app\n"
+    "  password_env: APP_PW\n"
+    "  stored: SELECT id, count(*) FROM t WHERE id = ANY($1) GROUP BY id\n"
+    "  queued: SELECT id FROM inbox WHERE id = ANY($1)\n"
+    "  integrity:\n"
+    "    half_done: SELECT count(*) FROM x\n"
+    "dependencies:\n"
+    "  redis:\n"
+    "    kill_cmd: [kill-redis]\n"
+    "    start_cmd: start-redis --now\n"
+    "    ready_check: redis://127.0.0.1:6379\n"
+    "    toxiproxy: {api: 'http://127.0.0.1:8474', proxy: redis}\n"
+    "  postgres:\n"
+    "    pid_file: pg.pid\n"
+    "    stop_signal: SIGINT\n"
+    "    start_cmd: [pg-start]\n"
+    "    ready_check: tcp://127.0.0.1:5432\n"
+    "thresholds:\n"
+    "  p99_ms: {orange: 100, red: 200}\n"
+    "  db.recovery_s: {red: 20}\n";
+
+static void test_full(void **state) {
+    config *c;
+    char err[512] = "";
+    if (load(FULL, &c, err, sizeof err) < 0) fail_msg("%s", err);
+    assert_string_equal(c->url, "http://127.0.0.1:8080/api");
+    assert_string_equal(c->webhook_path, "/hooks");
+    char hook[256];
+    config_webhook_url(c, hook, sizeof hook);
+    assert_string_equal(hook, "http://127.0.0.1:8080/api/hooks");
+    assert_int_equal(c->sign, SIGN_STRIPE);
+    char want[300];
+    snprintf(want, sizeof want, "%s/whsec.txt", dir); /* relative to the file */
+    assert_string_equal(c->secret_file, want);
+    assert_null(c->secret_env);
+    assert_int_equal(c->nheaders, 2);
+    assert_string_equal(c->headers[0], "X-Tenant: t1");
+    assert_string_equal(c->headers[1], "X-Id: {{webhook_id}}");
+    assert_int_equal(config_service_pid(c), 4242);
+    assert_true(c->have_race);
+    assert_string_equal(c->race.claim.path, "/o/{{id}}");
+    assert_null(c->race.target);
+    assert_int_equal(c->nprobes, 2);
+    assert_string_equal(c->probes[0].spec.name, "queue");
+    assert_int_equal(c->probes[0].spec.kind, PROBE_REDIS);
+    assert_true(c->probes[0].backlog);
+    assert_false(c->probes[1].backlog);
+    assert_int_equal(c->probes[1].spec.timeout_ns, 250 * 1000000LL);
+    probe_spec ps;
+    unsetenv("INBOX_URL");
+    assert_int_equal(config_probe_spec(&c->probes[1], &ps, err, sizeof err), -1);
+    assert_non_null(strstr(err, "INBOX_URL"));
+    setenv("INBOX_URL", "postgresql://app@127.0.0.1/app", 1);
+    assert_int_equal(config_probe_spec(&c->probes[1], &ps, err, sizeof err), 0);
+    assert_string_equal(ps.url, "postgresql://app@127.0.0.1/app");
+    assert_true(c->have_audit);
+    assert_string_equal(c->audit_url, "postgresql://app@127.0.0.1:5432/app");
+    setenv("APP_PW", "s3cret", 1);
+    assert_string_equal(config_audit_password(c), "s3cret");
+    assert_int_equal(c->nchecks, 1);
+    assert_string_equal(c->checks[0].name, "half_done");
+    const deps_dep *r = config_dep(c, "redis"), *pg = config_dep(c, "postgresql");
+    assert_non_null(r);
+    assert_non_null(pg); /* postgres is accepted for postgresql */
+    assert_string_equal(r->toxi_api, "http://127.0.0.1:8474");
+    assert_string_equal(r->toxi_proxy, "redis");
+    snprintf(want, sizeof want, "%s/pg.pid", dir);
+    assert_string_equal(pg->pid_file, want);
+    assert_int_equal(c->nthresholds, 2);
+    config_free(c);
+}
+
+static void test_example(void **state) {
+    config *c;
+    char err[512] = "";
+    if (config_load("docs/brink.example.yaml", &c, err, sizeof err) < 0) fail_msg("%s", err);
+    assert_true(c->have_race);
+    assert_true(c->have_audit);
+    assert_true(c->nprobes >= 3);
+    assert_non_null(config_dep(c, "redis"));
+    assert_non_null(config_dep(c, "postgresql"));
+    assert_true(c->nthresholds >= 1);
+    assert_int_equal(config_apply_thresholds(c, err, sizeof err), 0);
+    threshold_overrides_clear();
+    config_free(c);
+}
+
+/* expect_error TEXT LINE KEY WORDS: the file fails with "FILE:LINE: KEY: ...WORDS..." on one line
+ */
+static void expect_error(const char *text, int line, const char *key, const char *words) {
+    config *c = (config *)1;
+    char err[512], want[300];
+    assert_int_equal(load(text, &c, err, sizeof err), -1);
+    assert_null(c);
+    snprintf(want, sizeof want, "%s:%d: %s: ", file, line, key);
+    if (strncmp(err, want, strlen(want)) || !strstr(err, words)) {
+        print_error("got:  %s\nwant: %s...%s\n", err, want, words);
+        fail();
+    }
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_errors_top(void **state) {
+    expect_error("", 1, "target", "empty");
+    expect_error("- a\n", 1, "(top level)", "expected a mapping");
+    expect_error(TARGET "targets: {}\n", 4, "targets", "unknown key (want target, race");
+    expect_error(TARGET "claim: {}\n", 4, "claim", "go under race:");
+    expect_error("probes: []\n", 1, "target", "missing");
+    expect_error(TARGET "target: {}\n", 4, "target", "duplicate key (first at line 1)");
+    expect_error(TARGET "probes: [\n", 5, "YAML syntax error", "");
+    config *c;
+    char err[512];
+    assert_int_equal(load(TARGET "---\nx: 1\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "brink.yaml:5: a second YAML document"));
+    assert_int_equal(config_load("/nonexistent/brink.yaml", &c, err, sizeof err), -1);
+    assert_string_equal(err, "cannot read /nonexistent/brink.yaml: No such file or directory");
+}
+
+static void test_errors_target(void **state) {
+    expect_error("target:\n  webhook: {sign: none}\n", 1, "target.url", "missing");
+    expect_error("target:\n  url: ftp://x\n  webhook: {sign: none}\n", 2, "target.url", "");
+    expect_error("target:\n  url: http://x:1\n", 1, "target.webhook", "missing");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  pid: 3\n", 4, "target.pid",
+                 "unknown key (want url, webhook, service_pid or service_pid_file)");
+    /* a literal secret is refused, whatever it looks like */
+    expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: whsec_abc\n", 4,
+                 "target.webhook.secret", "a literal secret is not allowed");
+    expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: {value: abc}\n", 4,
+                 "target.webhook.secret.value", "unknown key (want file or env)");
+    expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: {file: a, env: B}\n", 4,
+                 "target.webhook.secret", "not both");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: hmac}\n", 3, "target.webhook.sign",
+                 "unknown signing scheme");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: github}\n", 3,
+                 "target.webhook.secret", "missing");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none, secret: {env: X}}\n", 3,
+                 "target.webhook.secret", "with sign: none");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none, path: hooks}\n", 3,
+                 "target.webhook.path", "must start with /");
+    expect_error(
+        "target:\n  url: http://x:1\n  webhook:\n    sign: none\n    body: '{{webhok_id}}'\n", 5,
+        "target.webhook.body", "unknown placeholder {{webhok_id}}");
+    expect_error("target:\n  url: http://x:1\n  webhook:\n    sign: none\n    headers: {Host: x}\n",
+                 5, "target.webhook.headers.Host", "brink sets this header");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  service_pid: abc\n", 4,
+                 "target.service_pid", "");
+}
+
+static void test_errors_sections(void **state) {
+    /* probes */
+    expect_error(TARGET "probes: {a: 1}\n", 4, "probes", "expected a list");
+    expect_error(TARGET "probes:\n  - {name: q, url: 'redis://h', command: XLEN q}\n", 5,
+                 "probes[0].kind", "missing");
+    expect_error(TARGET "probes:\n  - {name: q, kind: kafka, url: x}\n", 5, "probes[0].kind",
+                 "unknown kind 'kafka'");
+    expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h'}\n", 5, "probes[0]",
+                 "command: missing");
+    expect_error(TARGET "probes:\n  - {name: q, kind: sql, url: 'postgresql://u:pw@h/d', "
+                        "query: 'SELECT 1'}\n",
+                 5, "probes[0].url", "carries a password");
+    expect_error(TARGET "probes:\n"
+                        "  - {name: q, kind: redis, url: 'redis://h', command: XLEN q}\n"
+                        "  - {name: q, kind: redis, url: 'redis://h', command: XLEN r}\n",
+                 6, "probes[1]", "a second probe named q");
+    expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
+                        "backlog: maybe}\n",
+                 5, "probes[0].backlog", "expected true or false");
+    /* audit */
+    expect_error(TARGET "audit:\n  url: 'postgresql://app:pw@h/app'\n  stored: x $1\n", 5,
+                 "audit.url", "carries a password");
+    expect_error(TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: SELECT 1\n", 6,
+                 "audit.stored", "must use $1");
+    expect_error(TARGET "audit:\n  url: 'postgresql://app@h/app'\n", 4, "audit.stored", "missing");
+    expect_error(TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: x $1\n"
+                        "  integrity: {Bad-Name: SELECT 1}\n",
+                 7, "audit.integrity.Bad-Name", "snake_case");
+    expect_error(TARGET "audit:\n  url: 'mysql://h'\n", 5, "audit.url", "postgresql://");
+    /* race: race.yaml's parser on the sub-node, keys prefixed */
+    expect_error(TARGET "race:\n  create: {path: /c, body: '{{id}}'}\n"
+                        "  claim: {path: '/o/{{id}}', body: '{{vendr}}'}\n"
+                        "  truth: {http: {path: '/o/{{id}}', winner: v}}\n",
+                 6, "race.claim.body", "unknown placeholder {{vendr}}");
+    expect_error(TARGET "race:\n  target: http://x\n", 5, "race.target", "target.url");
+    expect_error(TARGET "race:\n  claim: {path: '/o/{{id}}', body: '{{vendor}}'}\n"
+                        "  truth: {http: {path: '/o/{{id}}', winner: v}}\n",
+                 5, "race.create", "missing");
+    /* dependencies: deps.c's parser, and toxiproxy */
+    expect_error(TARGET "dependencies:\n  redis:\n    stop_cmd: {a: 1}\n", 6,
+                 "dependencies.redis.stop_cmd", "expected a string or a list of strings");
+    expect_error(TARGET "dependencies:\n  redis:\n    toxiproxy: {api: 'http://h:1'}\n", 6,
+                 "dependencies.redis.toxiproxy.proxy", "missing");
+    expect_error(TARGET "dependencies:\n  redis:\n    pid: 12\n    stop_signal: SIGFOO\n", 7,
+                 "dependencies.redis.stop_signal", "expected a signal");
+    expect_error(TARGET "dependencies:\n  postgres: {pid: 3, ready_check: 'tcp://h:1'}\n"
+                        "  postgresql: {pid: 4, ready_check: 'tcp://h:1'}\n",
+                 5, "dependencies", "name the same dependency");
+    /* thresholds */
+    expect_error(TARGET "thresholds:\n  p99_msec: {red: 1}\n", 5, "thresholds.p99_msec",
+                 "unknown metric 'p99_msec'");
+    expect_error(TARGET "thresholds:\n  nosuch.p99_ms: {red: 1}\n", 5, "thresholds.nosuch.p99_ms",
+                 "unknown metric");
+    expect_error(TARGET "thresholds:\n  p99_ms: {orange: 300, red: 100}\n", 5, "thresholds.p99_ms",
+                 "orange 300 is above red 100");
+    expect_error(TARGET "thresholds:\n  p99_ms: {red: 100}\n", 5, "thresholds.p99_ms",
+                 "give both bounds");
+    expect_error(TARGET "thresholds:\n  rps: {orange: 100, red: 200}\n", 5, "thresholds.rps",
+                 "below red");
+    expect_error(TARGET "thresholds:\n  p99_ms: {yellow: 1}\n", 5, "thresholds.p99_ms.yellow",
+                 "unknown key (want orange or red)");
+    expect_error(TARGET "thresholds:\n  p99_ms: {red: fast}\n", 5, "thresholds.p99_ms.red",
+                 "expected a number");
+    expect_error(TARGET "thresholds:\n  p99_ms: 5\n", 5, "thresholds.p99_ms", "expected a mapping");
+}
+
+static void test_overrides(void **state) {
+    config *c;
+    char err[512] = "";
+    if (load(TARGET "thresholds:\n"
+                    "  p99_ms: {orange: 1, red: 2}\n"
+                    "  redis.recovery_s: {orange: 1, red: 2}\n"
+                    "  lost: {red: 0}\n",
+             &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    th_result r;
+    /* before: the defaults */
+    assert_int_equal(threshold_judge(&r, "webhook", "p99_ms", 100, NULL), 0);
+    assert_int_equal(r.status, TH_GREEN);
+    assert_false(r.overridden);
+    assert_int_equal(config_apply_thresholds(c, err, sizeof err), 0);
+    /* a green value turns red under the override */
+    assert_int_equal(threshold_judge(&r, "webhook", "p99_ms", 100, NULL), 0);
+    assert_int_equal(r.status, TH_RED);
+    assert_true(r.overridden);
+    assert_true(r.def.orange == 1 && r.def.red == 2);
+    json_t *j = threshold_json(&r, 1);
+    assert_true(json_is_true(json_object_get(json_array_get(j, 0), "overridden")));
+    assert_true(json_number_value(json_object_get(json_array_get(j, 0), "red")) == 2);
+    json_decref(j);
+    /* test.metric: redis's recovery_s only, db's keeps its default */
+    assert_int_equal(threshold_judge(&r, "redis", "recovery_s", 3, NULL), 0);
+    assert_int_equal(r.status, TH_RED);
+    assert_int_equal(threshold_judge(&r, "db", "recovery_s", 3, NULL), 0);
+    assert_int_equal(r.status, TH_GREEN);
+    assert_false(r.overridden);
+    /* a bare metric: every test that has it */
+    assert_int_equal(threshold_judge(&r, "db", "lost", 0, NULL), 0);
+    assert_true(r.overridden);
+    assert_int_equal(threshold_effective("webhook", "p99_ms")->red, 2);
+    /* the defaults themselves never change */
+    assert_true(threshold_find("webhook", "p99_ms")->red == 500);
+    /* without a config: back to the defaults */
+    assert_int_equal(config_apply_thresholds(NULL, err, sizeof err), 0);
+    assert_int_equal(threshold_judge(&r, "webhook", "p99_ms", 100, NULL), 0);
+    assert_int_equal(r.status, TH_GREEN);
+    assert_false(r.overridden);
+    config_free(c);
+    /* the API's own checks */
+    assert_int_equal(threshold_override("nope", 1, 2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown metric 'nope'"));
+    assert_int_equal(threshold_override("p99_ms", NAN, NAN, err, sizeof err), -1);
+    threshold_overrides_clear();
+}
+
+static void test_render(void **state) {
+    char *s = config_render("{\"id\":\"{{webhook_id}}\",\"r\":\"{{run}}\",\"n\":{{seq}},\"x\":{{",
+                            "msg_r1_w{{seq}}", "r1");
+    assert_string_equal(s, "{\"id\":\"msg_r1_w{{seq}}\",\"r\":\"r1\",\"n\":{{seq}},\"x\":{{");
+    free(s);
+    s = config_render("", "a", "b");
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void test_race_yaml_sniff(void **state) {
+    bool race_yaml;
+    char err[512];
+    write_file("create: {path: /c, body: '{{id}}'}\nclaim: {path: /x}\n");
+    assert_int_equal(config_is_race_yaml(file, &race_yaml, err, sizeof err), 0);
+    assert_true(race_yaml);
+    write_file(TARGET);
+    assert_int_equal(config_is_race_yaml(file, &race_yaml, err, sizeof err), 0);
+    assert_false(race_yaml);
+    assert_int_equal(config_is_race_yaml("/nonexistent.yaml", &race_yaml, err, sizeof err), -1);
+}
+
+/* Each resilience mode names the key it misses. */
+static void expect_mode(config *c, resil_test t, const char *mode, const char *words) {
+    char err[512] = "";
+    int rc = resil_user_check(c, resil_mode_find(t, mode), err, sizeof err);
+    if (!words) {
+        if (rc != 0) fail_msg("%s: %s", mode, err);
+        return;
+    }
+    assert_int_equal(rc, -1);
+    if (!strstr(err, words)) fail_msg("%s: got %s, want ...%s", mode, err, words);
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_modes(void **state) {
+    config *c;
+    char err[512] = "";
+    if (load(TARGET "audit: {url: 'postgresql://a@h/d', stored: 'SELECT $1'}\n"
+                    "dependencies:\n"
+                    "  redis:\n"
+                    "    kill_cmd: [k]\n"
+                    "    start_cmd: [s]\n"
+                    "    ready_check: tcp://127.0.0.1:1\n",
+             &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    expect_mode(c, RESIL_REDIS, "kill", NULL);
+    expect_mode(c, RESIL_REDIS, "down", "dependencies.redis.toxiproxy: missing");
+    expect_mode(c, RESIL_REDIS, "pause", "dependencies.redis.pause_cmd: missing");
+    expect_mode(c, RESIL_DB, "crash", "dependencies.postgresql: missing");
+    config_free(c);
+    if (load(TARGET "dependencies:\n"
+                    "  redis: {pid: 5, ready_check: 'tcp://h:1', toxiproxy: {api: 'http://h:1', "
+                    "proxy: r}}\n",
+             &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    expect_mode(c, RESIL_REDIS, "kill", "dependencies.redis.start_cmd: missing");
+    expect_mode(c, RESIL_REDIS, "pause", "audit: missing"); /* pid: SIGSTOP; then the audit */
+    config_free(c);
+    if (load("target:\n  url: http://h:1\n  webhook: {sign: none}\n"
+             "audit: {url: 'postgresql://a@h/d', stored: 'SELECT $1'}\n"
+             "dependencies:\n  redis: {pid: 5, ready_check: 'tcp://h:1'}\n",
+             &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    expect_mode(c, RESIL_REDIS, "pause", "{{webhook_id}}"); /* unsigned: the id must be sent */
+    config_free(c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_example),
+        cmocka_unit_test(test_errors_top),
+        cmocka_unit_test(test_errors_target),
+        cmocka_unit_test(test_errors_sections),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_race_yaml_sniff),
+        cmocka_unit_test(test_modes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
