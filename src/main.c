@@ -8,12 +8,14 @@
 #include "fault/proxycmd.h"
 #include "load/loadcmd.h"
 #include "probe/probecmd.h"
+#include "report/merge.h"
 #include "report/reportcmd.h"
 #include "scenario/resil.h"
 #include "scenario/racecmd.h"
 #include "scenario/webhook.h"
 #include "stack/stackcmd.h"
 #include "suite/suitecmd.h"
+#include "suite/threshold.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -34,6 +36,7 @@ static void usage(FILE *out) {
             "  probe     read a backlog probe (Redis, SQL, HTTP JSON/Prometheus) once\n"
             "  report    terminal, HTML and JUnit reports from result documents (--json files)\n"
             "  compare   before/after of result documents: exit 1 on a regression\n"
+            "  merge     one result document from the segments of a scaled-out test\n"
             "  help      this help (brink COMMAND --help for a command's options)\n"
             "  version   print the version\n",
             BRINK_VERSION);
@@ -53,6 +56,9 @@ int main(int argc, char **argv) {
         printf("brink %s\n", BRINK_VERSION);
         return EXIT_OK;
     }
+    /* every verdict table in words instead of emoji when stdout is not a terminal or NO_COLOR
+     * is set (CI logs, pipes, grep) */
+    threshold_set_plain(threshold_want_plain(stdout));
     char err[512] = "";
     int rc;
     if (!strcmp(cmd, "load")) {
@@ -79,6 +85,8 @@ int main(int argc, char **argv) {
         rc = reportcmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "compare")) {
         rc = reportcmd_compare_main(argc - 1, argv + 1, err, sizeof err);
+    } else if (!strcmp(cmd, "merge")) {
+        rc = merge_main(argc - 1, argv + 1, err, sizeof err);
     } else {
         fprintf(stderr, "brink: unknown command '%s' (see brink help)\n", cmd);
         return EXIT_USAGE;

@@ -605,7 +605,9 @@ static int tcp_connect(probe *p, int64_t deadline, char *err, size_t errlen) {
     return fd;
 }
 
-static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t errlen) {
+/* One GET of p's URL under the deadline: 0 with the body of a 2xx answer in g (NUL-terminated
+ * when not empty; free g->body), or -1 with a reason. */
+static int http_fetch(probe *p, int64_t deadline, http_get *g, char *err, size_t errlen) {
     int fd = tcp_connect(p, deadline, err, errlen);
     if (fd < 0) return -1;
     char req[2048];
@@ -614,7 +616,6 @@ static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t 
                       "*/*\r\nConnection: close\r\n\r\n",
                       p->u.path, p->u.host_header);
     int rc = -1;
-    http_get g = {0};
     if (rl < 0 || (size_t)rl >= sizeof req) {
         err_set(err, errlen, "probe %s: URL too long", p->spec.name);
         goto out;
@@ -632,10 +633,10 @@ static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t 
     }
     http_parser hp;
     http_parser_init(&hp, HTTP_RESPONSE);
-    hp.data = &g;
+    hp.data = g;
     http_parser_settings ps = {.on_body = on_body, .on_message_complete = on_complete};
     char buf[16384];
-    while (!g.done) {
+    while (!g->done) {
         int w = wait_fd(fd, POLLIN, deadline);
         if (w <= 0) {
             err_set(err, errlen, "probe %s: no complete response within the timeout", p->spec.name);
@@ -648,7 +649,7 @@ static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t 
             goto out;
         }
         http_parser_execute(&hp, &ps, buf, (size_t)n);
-        if (g.too_big) {
+        if (g->too_big) {
             err_set(err, errlen, "probe %s: response larger than %d MiB", p->spec.name,
                     HTTP_BODY_MAX >> 20);
             goto out;
@@ -658,7 +659,7 @@ static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t 
                     http_errno_description(HTTP_PARSER_ERRNO(&hp)));
             goto out;
         }
-        if (n == 0 && !g.done) {
+        if (n == 0 && !g->done) {
             err_set(err, errlen, "probe %s: connection closed before the response ended",
                     p->spec.name);
             goto out;
@@ -668,15 +669,53 @@ static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t 
         err_set(err, errlen, "probe %s: HTTP status %u", p->spec.name, hp.status_code);
         goto out;
     }
-    const char *body = g.body ? g.body : "";
-    if (p->spec.metric[0])
-        rc = probe_prom_value(body, g.len, p->spec.metric, out, err, errlen);
-    else
-        rc = probe_json_value(body, g.len, p->spec.path, out, err, errlen);
+    rc = 0;
 out:
-    free(g.body);
     close(fd);
     return rc;
+}
+
+static int http_read(probe *p, int64_t deadline, double *out, char *err, size_t errlen) {
+    http_get g = {0};
+    int rc = http_fetch(p, deadline, &g, err, errlen);
+    if (rc == 0) {
+        const char *body = g.body ? g.body : "";
+        if (p->spec.metric[0])
+            rc = probe_prom_value(body, g.len, p->spec.metric, out, err, errlen);
+        else
+            rc = probe_json_value(body, g.len, p->spec.path, out, err, errlen);
+    }
+    free(g.body);
+    return rc;
+}
+
+int probe_http_get(const char *page, int64_t timeout_ns, char **body, size_t *len, char *err,
+                   size_t errlen) {
+    *body = NULL;
+    *len = 0;
+    if (strncasecmp(page, "http://", 7)) {
+        err_set(err, errlen, "%s: want an http:// URL", page);
+        return -1;
+    }
+    probe p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.spec.name, sizeof p.spec.name, "http");
+    if (url_parse(page, &p.u, err, errlen) < 0) return -1;
+    http_get g = {0};
+    int rc = http_fetch(&p, clock_now_ns() + (timeout_ns > 0 ? timeout_ns : DEFAULT_TIMEOUT_NS), &g,
+                        err, errlen);
+    url_free(&p.u);
+    if (rc < 0) {
+        free(g.body);
+        return -1;
+    }
+    if (!g.body && !(g.body = calloc(1, 1))) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    *body = g.body;
+    *len = g.len;
+    return 0;
 }
 
 /* ---- the probe ------------------------------------------------------------------------------- */

@@ -66,6 +66,13 @@ int probe_read(probe *p, double *value, char *err, size_t errlen);
 const probe_spec *probe_get_spec(const probe *p);
 void probe_close(probe *p);
 
+/* The HTTP client of the http probes, for a whole page: one GET of page (plain http://, Connection:
+ * close) under timeout_ns (0: 1 s). 0 with the body of a 2xx answer in *body (malloc'd,
+ * NUL-terminated; free it) and its length in *len, or -1 with a one-line reason (refused, timed
+ * out, a status other than 2xx). probe_metrics.c scrapes /metrics pages with it. */
+int probe_http_get(const char *page, int64_t timeout_ns, char **body, size_t *len, char *err,
+                   size_t errlen);
+
 /* ---- pure extraction (exposed for tests) ------------------------------------------------------
  */
 

@@ -951,10 +951,12 @@ int race_run(const race_opts *o, race_result *res, char *err, size_t errlen) {
         res->on_stack = true;
         res->stack_profile = o->stack_profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned";
         snprintf(res->target, sizeof res->target, "%s", si->service_url);
+        probe_metrics_for_stack(&res->metrics, si);
     } else {
         r.base = o->target ? o->target : o->spec->target;
         r.sql_url = o->pg_url ? o->pg_url : o->spec->sql_url;
         snprintf(res->target, sizeof res->target, "%s", r.base);
+        probe_metrics_init(&res->metrics, o->metrics_url);
     }
     res->stack_s = (double)(clock_now_ns() - t0) / NS_PER_S;
     if (secret_file || secret_env) {
@@ -1006,12 +1008,14 @@ int race_run(const race_opts *o, race_result *res, char *err, size_t errlen) {
         goto out;
     }
 
+    probe_metrics_scrape(&res->metrics, PROBE_METRICS_START);
     int64_t tr = clock_now_ns();
     if (race_all(&r, err, errlen) < 0) {
         status = EXIT_FAILURE_;
         goto out;
     }
     res->race_s = (double)(clock_now_ns() - tr) / NS_PER_S;
+    probe_metrics_scrape(&res->metrics, PROBE_METRICS_END);
     int64_t ta = clock_now_ns();
     audit_http(&r);
     audit_sql(&r);

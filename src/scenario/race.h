@@ -25,6 +25,7 @@
 
 #include "core/hdr.h"
 #include "http/sign.h"
+#include "probe/probe_metrics.h"
 #include "scenario/race_release.h"
 #include "scenario/race_verdict.h"
 #include "stack/stack.h"
@@ -96,6 +97,7 @@ typedef struct race_opts {
     const char *secret_env;
     const char *pg_url;      /* --pg, for the SQL audit against a target */
     const char *pg_password; /* its password (brink.yaml's audit.password_env), or NULL */
+    const char *metrics_url; /* --target: its Prometheus page (target.metrics), or NULL */
     const race_spec *spec;
     race_release_mode release;
     int64_t timeout_ns;       /* each claim */
@@ -182,6 +184,8 @@ typedef struct race_result {
     int nseconds;
     bool interrupted;
     char note[256]; /* why the race stopped early, if it did */
+    /* the service's /metrics before and after the races (race_thresholds' evidence) */
+    probe_metrics metrics;
 } race_result;
 
 /* Runs the scenario. Returns an exit status (EXIT_OK with the result filled; EXIT_USAGE,

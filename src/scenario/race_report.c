@@ -81,6 +81,7 @@ int race_thresholds(const race_result *r, th_result *out) {
     if (threshold_judge(&out[n], "race", "race_error_rate", ratio(r->failed_accepts, r->accepts),
                         ev) == 0)
         n++;
+    probe_metrics_annotate(&r->metrics, out, n);
     return n;
 }
 

@@ -309,6 +309,7 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
     have_spec = true;
     o.spec = &spec;
     if (cfg && !o.target) o.target = cfg->url;
+    if (cfg) o.metrics_url = cfg->metrics_url;
     o.use_stack = !o.target && !spec.target;
     if (o.secret_file && o.secret_env) {
         err_set(err, errlen, "give either --secret-file or --secret-env, not both");

@@ -12,6 +12,7 @@
 #include "load/engine.h"
 #include "probe/probe.h"
 #include "probe/probe_audit.h"
+#include "probe/probe_metrics.h"
 #include "probe/probe_proc.h"
 #include "stack/stack.h"
 #include "suite/config.h"
@@ -151,6 +152,9 @@ typedef struct resil_run {
     int nsamples;
     /* audit */
     resil_audit audit;
+    /* the service's /metrics at the start, the fault's end and the load's end (the advice's
+     * evidence) */
+    probe_metrics metrics;
 } resil_run;
 
 /* Runs one mode end to end: a fresh stack, the load, the fault, the drain and the audit; fills

@@ -672,6 +672,7 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     summary s;
     analyze(run, &s);
     *nrs = verdicts(run, &s, rs);
+    probe_metrics_annotate(&run->metrics, rs, *nrs);
     const resil_opts *o = run->opts;
     json_t *doc = json_object();
     char when[32];

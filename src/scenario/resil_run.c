@@ -847,6 +847,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     const stack_info *info = NULL;
     if (o->cfg) {
         if (user_setup(run, &tx, err, errlen) < 0) goto out;
+        probe_metrics_init(&run->metrics, o->cfg->metrics_url);
     } else {
         char svc[PATH_MAX + 256];
         stack_opts so = {.profile = o->profile, .keep = o->keep, .ready_timeout_ns = 20 * NS_PER_S};
@@ -870,6 +871,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
         }
         snprintf(run->service_url, sizeof run->service_url, "%s", info->service_url);
         join_argv(info->service_argv, run->service_command, sizeof run->service_command);
+        probe_metrics_for_stack(&run->metrics, info);
         tx.secret = loadcmd_read_secret(NULL, info->secret_file, &tx.secret_len, err, errlen);
         if (!tx.secret) goto out_stack;
         tx.sign = SIGN_STANDARD_WEBHOOKS;
@@ -936,6 +938,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     }
     sp.started = true;
     sleep_ns(300 * NS_PER_MS); /* a sample or so before the load */
+    probe_metrics_scrape(&run->metrics, PROBE_METRICS_START);
 
     run->t0 = clock_now_ns();
     if (pthread_create(&th_hooks, NULL, load_main, &run->hooks) != 0) {
@@ -969,6 +972,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
             ok = false;
         }
         sampler_set_pids(&sp, st, o->cfg);
+        probe_metrics_scrape(&run->metrics, PROBE_METRICS_FAULT_END); /* in the recovery's time */
     }
     if (ok) ok = wait_until(o, run->fault_end + o->recovery_ns);
     run->recovery_end = clock_now_ns();
@@ -977,6 +981,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     if (accepts_started) pthread_join(th_accepts, NULL);
     hooks_started = accepts_started = false;
     run->load_end = clock_now_ns();
+    probe_metrics_scrape(&run->metrics, PROBE_METRICS_END);
     if (*o->stop) {
         err_set(err, errlen, "interrupted");
         goto out_load;

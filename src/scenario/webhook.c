@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "load/loadcmd.h"
+#include "probe/probe_metrics.h"
 #include "report/report.h"
 #include "suite/threshold.h"
 
@@ -216,6 +217,20 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     }
     c.on_second = on_second;
     c.ud = &f;
+    if (o->start_at_ns) { /* a common start (--start-at): wait until just before it */
+        if (segment_wait(o->start_at_ns, 100 * NS_PER_MS, o->stop) < 0) {
+            err_set(err, errlen, "interrupted while waiting for --start-at (nothing sent)");
+            status = EXIT_INTERRUPTED;
+            goto out;
+        }
+        c.start_wall_ns = o->start_at_ns;
+    }
+    probe_metrics pm; /* the service's /metrics before and after: evidence for the advice */
+    if (t.st)
+        probe_metrics_for_stack(&pm, stack_get_info(t.st));
+    else
+        probe_metrics_init(&pm, o->metrics_url);
+    probe_metrics_scrape(&pm, PROBE_METRICS_START);
     webhook_meter whole;
     webhook_meter_start(&f.meter, t.pid);
     webhook_meter_start(&whole, t.pid);
@@ -234,12 +249,16 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     }
     if (!isnan(rss_now) && (isnan(rss_max) || rss_now > rss_max)) rss_max = rss_now;
     if (isnan(cpu_max)) cpu_max = cpu_mean;
+    probe_metrics_scrape(&pm, PROBE_METRICS_END);
     int64_t finished = res.responses + res.transport_errors;
     double availability =
         finished ? 1.0 - (double)(res.http_errors + res.transport_errors) / (double)finished : NAN;
 
     verdicts v = {.n = 0};
-    judge_fixed(&v, &res, rate, cpu_mean, cpu_max, rss_max, t.pid);
+    /* a segment judges its own share of the rate; brink merge judges the whole */
+    double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
+    judge_fixed(&v, &res, seg_rate, cpu_mean, cpu_max, rss_max, t.pid);
+    probe_metrics_annotate(&pm, v.r, v.n);
 
     report_load_info info = {
         .url = t.url,
@@ -255,6 +274,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         .rate = rate,
     };
     doc = report_load_json(&res, &info);
+    segment_doc(doc, o->seg, o->start_at_ns);
     json_object_set_new(doc, "test", json_string("webhook"));
     json_object_set_new(doc, "profile", json_string(p->name));
     webhook_doc_target(doc, &t, o);
@@ -291,6 +311,9 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     FILE *out = json_stdout ? stderr : stdout;
     fprintf(out, "brink webhook %s — %.0f signed webhooks/s for %.3g s, %s\n", p->name, rate,
             (double)duration / NS_PER_S, t.label);
+    if (o->seg.count >= 1)
+        fprintf(out, "  segment %d/%d: %.4g/s of the %.0f/s (brink merge judges the whole)\n",
+                o->seg.index + 1, o->seg.count, seg_rate, rate);
     report_load_terminal(out, &res, &info, false);
     if (t.pid > 0)
         fprintf(out, "  service       pid %d: CPU %.1f%% of one core (max %.1f%%), RSS %.1f MiB\n",

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "http/sign.h"
+#include "load/segment.h"
 #include "scenario/capacity.h"
 #include "stack/stack.h"
 
@@ -53,9 +54,15 @@ typedef struct webhook_opts {
     const char *const *headers;
     int nheaders;
     const char *config_file; /* -f FILE (brink.yaml) the target came from, for the document */
+    const char *metrics_url; /* with target: its Prometheus page (target.metrics), or NULL */
     /* the search (profile stress, test capacity) */
     capacity_params cap;
     int64_t warmup_ns; /* before the first step, at the start rate, not judged (default 1 s) */
+    /* scale-out (load/segment.h, docs/distributed.md): run segment seg of the test ({0, 0}:
+     * the whole test), starting at the wall-clock time start_at_ns (0: now); a segment needs a
+     * shared target (o->target), and a search then runs a fixed plan (webhook_stress.c) */
+    segment seg;
+    int64_t start_at_ns;
     /* output */
     const char *json_path;       /* NULL: none; "-": stdout */
     bool quiet;                  /* no live progress */

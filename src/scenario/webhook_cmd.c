@@ -48,6 +48,14 @@ static void usage_common(void) {
            "      --sign SCHEME       standard-webhooks (default), stripe, github or none\n"
            "      --service-pid PID   with --target: a local process to sample (CPU, RSS)\n"
            "\n"
+           "Scale-out (docs/distributed.md; with --target or -f):\n"
+           "      --segment I/N       run segment I of N: N brink processes (N machines) send\n"
+           "                          the rate given here together, each every N-th request\n"
+           "                          (and its share of -c); brink merge adds their --json up.\n"
+           "                          A search then runs a fixed plan: steps at fixed times,\n"
+           "                          ramp only, ending at this segment's first broken step\n"
+           "      --start-at T        wait until UNIX time T (seconds), then start (time 0)\n"
+           "\n"
            "Output:\n"
            "      --json FILE         write the result document (- for stdout)\n"
            "  -q, --quiet             no progress lines\n"
@@ -130,6 +138,8 @@ enum {
     O_P99,
     O_ERRORS,
     O_ACHIEVED,
+    O_SEGMENT,
+    O_START_AT,
 };
 
 static const struct option long_opts[] = {
@@ -158,6 +168,8 @@ static const struct option long_opts[] = {
     {"p99-limit", required_argument, 0, O_P99},
     {"error-limit", required_argument, 0, O_ERRORS},
     {"min-achieved", required_argument, 0, O_ACHIEVED},
+    {"segment", required_argument, 0, O_SEGMENT},
+    {"start-at", required_argument, 0, O_START_AT},
     {"config", required_argument, 0, 'f'},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -342,6 +354,13 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
                 return -1;
             g->search = "--min-achieved";
             break;
+        case O_SEGMENT:
+            if (segment_parse(optarg, &o->seg, err, errlen) < 0) return -1;
+            break;
+        case O_START_AT:
+            if (segment_parse_start_at(optarg, clock_wall_ns(), &o->start_at_ns, err, errlen) < 0)
+                return -1;
+            break;
         case 'q': o->quiet = true; break;
         case 'h': return 1;
         case ':':
@@ -417,6 +436,12 @@ static int check(webhook_opts *o, const given *g, int argc, char **argv, bool ca
                 g->secret);
         return -1;
     }
+    if (!o->target && o->seg.count >= 1) {
+        err_set(err, errlen,
+                "--segment needs a shared target (--target URL or -f brink.yaml): each brink "
+                "process would start its own embedded stack");
+        return -1;
+    }
     if (!o->target && g->pid) {
         err_set(err, errlen, "--service-pid goes with --target (the stack knows its service)");
         return -1;
@@ -454,6 +479,7 @@ static int apply_config(webhook_opts *o, const given *g, config **cfg, char *url
         o->secret_env = c->secret_env;
     }
     if (!g->pid) o->service_pid = config_service_pid(c);
+    o->metrics_url = c->metrics_url;
     o->body = c->body;
     o->headers = (const char *const *)c->headers;
     o->nheaders = c->nheaders;

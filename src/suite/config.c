@@ -183,7 +183,7 @@ static int parse_webhook(const pctx *c, const yaml_node_t *k, const yaml_node_t 
 
 static int parse_target(const pctx *c, const yaml_node_t *k, const yaml_node_t *v, config *cfg) {
     const char *key = "target";
-    if (yml_want_map(c, k, v, key, "url, webhook, service_pid") < 0) return -1;
+    if (yml_want_map(c, k, v, key, "url, webhook, metrics, service_pid") < 0) return -1;
     bool have_webhook = false;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
         const yaml_node_t *fk = yml_node(c, p->key), *fv = yml_node(c, p->value);
@@ -202,6 +202,19 @@ static int parse_target(const pctx *c, const yaml_node_t *k, const yaml_node_t *
             if (query) return yml_fail(c, fv, path, "a base URL has no query (?...)");
             size_t n = strlen(cfg->url);
             while (n && cfg->url[n - 1] == '/') cfg->url[--n] = '\0';
+        } else if (!strcmp(field, "metrics")) {
+            if (yml_get_str(c, fk, fv, path,
+                            "the service's Prometheus page (http://HOST:PORT/metrics)",
+                            &cfg->metrics_url) < 0)
+                return -1;
+            url u;
+            char e[300];
+            if (strncasecmp(cfg->metrics_url, "http://", 7))
+                return yml_fail(c, fv, path,
+                                "want an http:// URL (brink reads the page over plain HTTP)");
+            if (url_parse(cfg->metrics_url, &u, e, sizeof e) < 0)
+                return yml_fail(c, fv, path, "%s", e);
+            url_free(&u); /* url_parse refuses credentials in the URL */
         } else if (!strcmp(field, "webhook")) {
             if (parse_webhook(c, fk, fv, cfg) < 0) return -1;
             have_webhook = true;
@@ -218,7 +231,8 @@ static int parse_target(const pctx *c, const yaml_node_t *k, const yaml_node_t *
             if (!cfg->service_pid_file) return yml_fail(c, fv, path, "out of memory");
         } else {
             return yml_fail(c, fk, path,
-                            "unknown key (want url, webhook, service_pid or service_pid_file)");
+                            "unknown key (want url, webhook, metrics, service_pid or "
+                            "service_pid_file)");
         }
     }
     if (!cfg->url)
@@ -608,6 +622,7 @@ void config_free(config *c) {
     if (!c) return;
     free(c->file);
     free(c->url);
+    free(c->metrics_url);
     free(c->webhook_path);
     free(c->secret_file);
     free(c->secret_env);

@@ -2,7 +2,8 @@
  * (docs/config.md has the reference and docs/brink.example.yaml a complete example):
  *
  *   target        the service: base url; webhook path, signing scheme, secret ({file} or {env},
- *                 never a value), extra headers, body template; service_pid(_file) for /proc
+ *                 never a value), extra headers, body template; service_pid(_file) for /proc;
+ *                 metrics, its Prometheus page (evidence for the advice: probe/probe_metrics.h)
  *   race          race.yaml's create / visible / claim / truth (scenario/race_yaml.c parses it)
  *   probes        named probes {kind: redis|sql|http, ...} sampled as the backlog
  *   audit         PostgreSQL url (no password in it) and SQL templates: the stored count per
@@ -60,7 +61,8 @@ typedef struct config {
     char *secret_file, *secret_env;    /* exactly one unless sign is none */
     char *headers[CONFIG_MAX_HEADERS]; /* "Name: value" templates */
     int nheaders;
-    char *body; /* template, or NULL for dispatchd's order.created */
+    char *body;        /* template, or NULL for dispatchd's order.created */
+    char *metrics_url; /* the service's Prometheus page (target.metrics), or NULL */
     pid_t service_pid;
     char *service_pid_file;
     /* race */

@@ -298,6 +298,24 @@ json_t *threshold_json(const th_result *rs, int n) {
     return a;
 }
 
+/* {series: {label, kind, start, fault_end, end, change}}: change is a counter's end - start. */
+static json_t *service_json(const th_result *r) {
+    json_t *o = json_object();
+    for (int k = 0; k < r->nservice && k < TH_SERVICE_MAX; k++) {
+        const th_service_metric *m = &r->service[k];
+        json_t *e = json_object();
+        json_object_set_new(e, "label", json_string(m->label));
+        json_object_set_new(e, "kind", json_string(m->kind ? m->kind : "gauge"));
+        json_object_set_new(e, "start", num(m->start));
+        if (!isnan(m->fault_end)) json_object_set_new(e, "fault_end", num(m->fault_end));
+        json_object_set_new(e, "end", num(m->end));
+        if (m->kind && !strcmp(m->kind, "counter"))
+            json_object_set_new(e, "change", num(m->end - m->start));
+        json_object_set_new(o, m->series, e);
+    }
+    return o;
+}
+
 json_t *threshold_advice_json(const th_result *rs, int n) {
     json_t *a = json_array();
     for (int i = 0; i < n; i++) {
@@ -306,7 +324,18 @@ json_t *threshold_advice_json(const th_result *rs, int n) {
         json_object_set_new(o, "metric", json_string(rs[i].def.metric));
         json_object_set_new(o, "status", json_string(threshold_status_name(rs[i].status)));
         json_object_set_new(o, "evidence", json_string(rs[i].evidence));
-        json_object_set_new(o, "remedy", json_string(rs[i].def.remedy));
+        if (rs[i].service_remedy[0]) {
+            size_t len = strlen(rs[i].service_remedy) + strlen(rs[i].def.remedy) + 32;
+            char *both = malloc(len);
+            if (both)
+                snprintf(both, len, "%s. In general: %s", rs[i].service_remedy, rs[i].def.remedy);
+            json_object_set_new(o, "remedy", json_string(both ? both : rs[i].def.remedy));
+            free(both);
+            json_object_set_new(o, "service_remedy", json_string(rs[i].service_remedy));
+        } else {
+            json_object_set_new(o, "remedy", json_string(rs[i].def.remedy));
+        }
+        if (rs[i].nservice > 0) json_object_set_new(o, "service_metrics", service_json(&rs[i]));
         json_array_append_new(a, o);
     }
     return a;
@@ -371,6 +400,7 @@ void threshold_print(FILE *out, const th_result *rs, int n) {
         any = true;
         fprintf(out, "  %s %s: %s\n", mark(rs[i].status), rs[i].def.metric,
                 rs[i].evidence[0] ? rs[i].evidence : rs[i].def.what);
+        if (rs[i].service_remedy[0]) fprintf(out, "     → %s\n", rs[i].service_remedy);
         fprintf(out, "     → %s\n", rs[i].def.remedy);
     }
 }

@@ -33,12 +33,28 @@ typedef struct th_def {
     const char *remedy; /* concrete advice when not green */
 } th_def;
 
+#define TH_SERVICE_MAX 8
+
+/* One of the service's own metrics behind a verdict, read from its Prometheus page at the start,
+ * at the fault's end (resilience tests) and at the end of the run (probe/probe_metrics.c). */
+typedef struct th_service_metric {
+    char series[112];             /* e.g. dispatchd_webhooks_total{outcome="queued_inbox"} */
+    char label[40];               /* short, for people: "webhooks to inbox" */
+    const char *kind;             /* "counter", "gauge" or "setting" (a static string) */
+    double start, fault_end, end; /* NaN: not read at that point */
+} th_service_metric;
+
 typedef struct th_result {
     th_def def;      /* a copy, so overrides never touch the defaults */
     bool overridden; /* def's bounds came from an override (brink.yaml's thresholds:) */
     double value;
     th_status status;
-    char evidence[256]; /* what brink saw, in words and numbers */
+    char evidence[512]; /* what brink saw, in words and numbers (with the service's metrics) */
+    /* what the service's own metrics and configuration said (probe_metrics_annotate; empty
+     * without them): the series behind the verdict, and a remedy that names them */
+    th_service_metric service[TH_SERVICE_MAX];
+    int nservice;
+    char service_remedy[384];
 } th_result;
 
 /* The default table (at least 30 metrics across the tests). n receives its length. */
@@ -69,11 +85,13 @@ const char *threshold_status_name(th_status s); /* "green", "orange", "red", "sk
 int threshold_judge(th_result *r, const char *test, const char *metric, double value,
                     const char *evidence);
 
-/* [{metric, value, unit, orange, red, status}] and [{metric, evidence, remedy}] (non-green only).
- */
+/* [{metric, value, unit, orange, red, status}] and [{metric, evidence, remedy}] (non-green only;
+ * an entry with service metrics also has service_metrics {series: {label, kind, start,
+ * fault_end, end, change}} and service_remedy, which then opens its remedy). */
 json_t *threshold_json(const th_result *rs, int n);
 json_t *threshold_advice_json(const th_result *rs, int n);
-/* One line per result: "🟢 race_conditions   0   (orange > 0, red > 0)"; then the advice. */
+/* One line per result: "🟢 race_conditions   0   (orange > 0, red > 0)"; then the advice (the
+ * service_remedy, when there is one, on its own line before the table's remedy). */
 void threshold_print(FILE *out, const th_result *rs, int n);
 /* A metric's value in its unit for people: "12.5 ms", "0.1%" (fractions), "3" (counts); missing
  * (e.g. "-") when v is NaN or infinite. */

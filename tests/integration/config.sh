@@ -33,16 +33,17 @@ cleanup_stacks() {
 trap cleanup_stacks EXIT
 chmod 711 "$TMP" # the postgres account must reach the stacks' directories
 
-# stack_up NAME [options]: a stack in $TMP/NAME; prints its state file
+# stack_up VAR NAME [options]: a stack in $TMP/NAME; its state file in $VAR. Not in a subshell:
+# STATES must see it, or the stack outlives the test.
 stack_up() {
-    local name=$1 s
-    shift
+    local var=$1 name=$2 s
+    shift 2
     if ! s=$("$BRINK" stack up --dir "$TMP/$name" "$@" 2>"$TMP/$name.err"); then
         echo "# stack up $name: $(head -c 300 "$TMP/$name.err")" >&2
         return 1
     fi
     STATES+=("$s")
-    echo "$s"
+    printf -v "$var" '%s' "$s"
 }
 
 # write_config FILE STATE [STORED_QUERY]: a brink.yaml describing the stack of STATE
@@ -126,7 +127,7 @@ run() {
 }
 rc() { cat "$TMP/$1.rc"; }
 
-S=$(stack_up user) || {
+stack_up S user || {
     not_ok "brink stack up (the stand-in for a user's stack)"
     exit 0
 }
@@ -239,7 +240,7 @@ jqcheck "the override is in the document: p50_ms red, overridden, red bound 0.00
      and .red == 0.001'
 
 # a broken user's stack: dispatchd untuned (check-then-act accept) behind the same kind of file
-if S2=$(stack_up untuned --profile untuned); then
+if stack_up S2 untuned --profile untuned; then
     write_config "$TMP/untuned.yaml" "$S2"
     sed -i '/^race:/,/^probes:/{/^probes:/!d}' "$TMP/untuned.yaml" # dispatchd's built-in protocol
     found=0

@@ -2,7 +2,8 @@
 # reference service, both profiles: the tuned dispatchd must ride out Redis going down or being
 # killed and a PostgreSQL crash without losing or duplicating a webhook; the untuned one must be
 # caught (red, exit 99) on down, kill, timeout (requests hang to the client's timeout) and crash
-# (ingest fails while PostgreSQL is down). Short phases (1 s warm-up, 3 s baseline, 5 s fault,
+# (ingest fails while PostgreSQL is down), and its advice must carry dispatchd's own counters from
+# /metrics (unavailable answers, pool timeouts) and name the knob it ran without. Short phases (1 s warm-up, 3 s baseline, 5 s fault,
 # 8 s recovery) keep each run near 20 s; everything is on loopback and every wait is bounded.
 . "$(dirname "$0")/lib.bash"
 
@@ -100,6 +101,12 @@ jqcheck "untuned, Redis down: outage error rate > 20%, red" "$F" \
      | .status] == ["red"]) and (.advice | length) > 0'
 jqcheck "untuned, Redis down: the errors are 503s, and only during the fault" "$F" \
     '(.phases[2].errors_by_class.http_5xx // 0) > 500 and .phases[1].error_rate < 0.01'
+jqcheck "untuned, Redis down: the advice's evidence has dispatchd's own unavailable count, and the remedy names the fallback it ran without" "$F" \
+    'any(.advice[]; .metric == "outage_error_rate"
+       and (.evidence | test("[(]service metrics: [^)]*webhooks unavailable [+][1-9]"))
+       and .service_metrics["dispatchd_webhooks_total{outcome=\"unavailable\"}"].change > 0
+       and .service_metrics["dispatchd_webhooks_total{outcome=\"unavailable\"}"].fault_end > 0
+       and (.service_remedy | test("--redis-fallback on")) and (.service_remedy as $s | .remedy | startswith($s)))'
 
 run redis-kill-tuned redis-failure kill --rate 200 "${PH[@]}"
 F=$TMP/redis-kill-tuned.json
@@ -151,6 +158,11 @@ check "untuned, PostgreSQL crash: exit 99" [ "$(rc db-crash-untuned)" = 99 ]
 jqcheck "untuned, PostgreSQL crash: ingest fails while PostgreSQL is down (> 20%), red" "$F" \
     '.stats.outage_error_rate > 0.2 and ([.thresholds[] | select(.metric == "success_rate")
      | .status] == ["red"])'
+jqcheck "untuned, PostgreSQL crash: success_rate's evidence has the service's pool timeouts and unavailable answers; the remedy names sync ingest" "$F" \
+    'any(.advice[]; .metric == "success_rate"
+       and (.evidence | test("[(]service metrics: [^)]*pg pool timeouts [+][1-9]"))
+       and .service_metrics["dispatchd_webhooks_total{outcome=\"unavailable\"}"].change > 0
+       and (.service_remedy | test("--ingest queue")))'
 jqcheck "untuned, PostgreSQL crash: still nothing acknowledged is lost" "$F" \
     '.audit.done and .stats.lost == 0 and .stats.duplicated == 0'
 jqcheck "db-restart thresholds: recovery, success rate, pool recovery, loss, integrity" "$F" \

@@ -1,8 +1,10 @@
 # webhook.sh — `brink webhook`: the light profile on the embedded stack (dispatchd, real
 # PostgreSQL and Redis) is green with exit 0 and a complete result document; the same service
 # signed with the wrong secret answers 401 and the error-rate detector fires (red, exit 99) while
-# the right secret stays green; an unreachable target is exit 3; bad input is one line and exit 2,
-# before anything starts. Loopback only; every run is bounded by its duration.
+# the right secret stays green; with brink.yaml's target.metrics the red verdict's evidence carries
+# dispatchd's own count of those 401s, while a metrics page that answers 404 (testsrv) leaves the
+# advice without it and is no error; an unreachable target is exit 3; bad input is one line and
+# exit 2, before anything starts. Loopback only; every run is bounded by its duration.
 . "$(dirname "$0")/lib.bash"
 
 # usage_case NAME EXPECTED_MESSAGE_PART ARGS...: exit 2, one line on stderr naming the problem
@@ -84,6 +86,28 @@ jqcheck "wrong secret: every webhook 401, error_rate and availability red, advic
 jqcheck "target: no pid, resources skipped" "$TMP/401.json" \
     '.config.stack == null and .stats.service_cpu_pct == null and (.thresholds[] | select(.metric == "service_cpu_pct") | .status) == "skipped"'
 check "one line on stderr names the red thresholds" bash -c "[ \$(wc -l <'$TMP/401.err') -eq 1 ] && grep -q 'red' '$TMP/401.err'"
+jqcheck "--target without a metrics page: the advice has no service metrics" "$TMP/401.json" \
+    '(.advice | length) > 0 and all(.advice[]; (.evidence | test("service metrics") | not) and .service_metrics == null)'
+
+# --- the service's own metrics as evidence: brink.yaml's target.metrics names dispatchd's page, so
+#     the red error_rate's evidence carries the service's own count of the 401s it answered
+cat >"$TMP/metrics.yaml" <<EOF
+target:
+  url: $URL
+  webhook:
+    secret: {file: $TMP/wrong.secret}
+  metrics: $URL/metrics
+EOF
+"$BRINK" webhook light -d 2s -f "$TMP/metrics.yaml" -q --json "$TMP/401m.json" >"$TMP/401m.out" 2>"$TMP/401m.err"
+rc=$?
+check "target.metrics, wrong secret → exit 99, one line on stderr" \
+    bash -c "[ $rc -eq 99 ] && [ \$(wc -l <'$TMP/401m.err') -eq 1 ]"
+jqcheck "target.metrics: error_rate's evidence names the service's 401 counter, changed" "$TMP/401m.json" \
+    'any(.advice[]; .metric == "error_rate" and (.evidence | test("[(]service metrics: [^)]*webhook 401s [+][1-9]"))
+       and .service_metrics["dispatchd_http_requests_total{route=\"webhook\",status=\"401\"}"].change > 0
+       and .service_metrics["dispatchd_http_requests_total{route=\"webhook\",status=\"401\"}"].kind == "counter")'
+check "target.metrics: the terminal advice shows the service metrics" \
+    grep -q 'service metrics: .*webhook 401s +[1-9]' "$TMP/401m.out"
 "$BRINK" webhook light -d 2s --target "$URL" --secret-file "$GOOD" -q --json "$TMP/good.json" >"$TMP/good.out" 2>&1
 rc=$?
 check "the right secret on the same target → exit 0" [ $rc -eq 0 ]
@@ -97,3 +121,29 @@ else
 fi
 "$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1
 check "stack down" [ ! -e "$S" ]
+
+# --- a target whose metrics page does not exist (testsrv: every webhook 503, the page 404): the
+#     verdicts and the advice stand without service metrics, and the failed scrape is no error
+if start_srv plain; then
+    cat >"$TMP/nometrics.yaml" <<EOF
+target:
+  url: http://127.0.0.1:$PORT_plain
+  webhook:
+    path: /status/503
+    sign: none
+  metrics: http://127.0.0.1:$PORT_plain/status/404
+EOF
+    "$BRINK" webhook light -d 1s -f "$TMP/nometrics.yaml" -q --json "$TMP/nometrics.json" \
+        >"$TMP/nometrics.out" 2>"$TMP/nometrics.err"
+    rc=$?
+    check "target.metrics answering 404: exit 99 (the 503s), one line on stderr, silent on the scrape" \
+        bash -c "[ $rc -eq 99 ] && [ \$(wc -l <'$TMP/nometrics.err') -eq 1 ] && ! grep -qiE 'metrics|404' '$TMP/nometrics.err'"
+    jqcheck "target.metrics answering 404: error_rate red with its advice, no service metrics" "$TMP/nometrics.json" \
+        'any(.advice[]; .metric == "error_rate" and .status == "red" and (.evidence | test("503"))
+           and (.evidence | test("service metrics") | not) and .service_metrics == null)'
+else
+    not_ok "testsrv for the target without a metrics page"
+fi
+printf 'target:\n  url: http://127.0.0.1:1\n  webhook: {sign: none}\n  metrics: https://127.0.0.1:1/metrics\n' \
+    >"$TMP/badmetrics.yaml"
+usage_case "target.metrics not http://" "target.metrics: want an http:// URL" webhook light -f "$TMP/badmetrics.yaml"

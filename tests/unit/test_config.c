@@ -161,6 +161,7 @@ static void test_example(void **state) {
     assert_non_null(config_dep(c, "redis"));
     assert_non_null(config_dep(c, "postgresql"));
     assert_true(c->nthresholds >= 1);
+    assert_string_equal(c->metrics_url, "http://127.0.0.1:8080/metrics");
     assert_int_equal(config_apply_thresholds(c, err, sizeof err), 0);
     threshold_overrides_clear();
     config_free(c);
@@ -202,7 +203,17 @@ static void test_errors_target(void **state) {
     expect_error("target:\n  url: ftp://x\n  webhook: {sign: none}\n", 2, "target.url", "");
     expect_error("target:\n  url: http://x:1\n", 1, "target.webhook", "missing");
     expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  pid: 3\n", 4, "target.pid",
-                 "unknown key (want url, webhook, service_pid or service_pid_file)");
+                 "unknown key (want url, webhook, metrics, service_pid or service_pid_file)");
+    /* target.metrics: a plain http:// page without a password */
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: https://x:1/m\n",
+                 4, "target.metrics", "want an http:// URL");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: http://\n", 4,
+                 "target.metrics", "");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: "
+                 "http://u:pw@x:1/m\n",
+                 4, "target.metrics", "credentials in URLs are not supported");
+    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: [a]\n", 4,
+                 "target.metrics", "");
     /* a literal secret is refused, whatever it looks like */
     expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: whsec_abc\n", 4,
                  "target.webhook.secret", "a literal secret is not allowed");
