@@ -112,6 +112,11 @@ static const opt opts[] = {
      "longest wait for a pooled connection", NULL},
     {"pg-connect-timeout", INTF(pg_connect_timeout_ms, 10, 600000), "MS", "one connection attempt",
      NULL},
+    {"pg-prepare", ONF(pg_prepare), "on|off",
+     "on: named prepared statements and a per-session statement_timeout; off: every statement "
+     "sent unnamed (parsed and planned each time) and no session state, as a transaction-mode "
+     "pooler (PgBouncer before 1.21) needs",
+     NULL},
     {"accept-mode", CHF(accept_mode, accept_choices), "MODE",
      "atomic: one conditional UPDATE; naive: read, think, then update", "naive"},
     {"naive-think", INTF(naive_think_ms, 0, 10000), "MS",
@@ -162,6 +167,7 @@ static void defaults(dcfg *c) {
     c->pg_timeout_ms = 2000;
     c->pg_acquire_ms = 50;
     c->pg_connect_timeout_ms = 1000;
+    c->pg_prepare = true;
     c->accept_mode = DCFG_ACCEPT_ATOMIC;
     c->naive_think_ms = 2;
     c->log_level = DLOG_INFO;
@@ -462,9 +468,10 @@ void dcfg_usage(FILE *out) {
 void dcfg_describe(const dcfg *c, char *out, size_t outlen) {
     snprintf(out, outlen,
              "profile=%s listen=%s threads=%d executors=%d workers=%d batch=%d ingest=%s accept=%s "
-             "redis-timeout=%dms redis-fallback=%s pg-pool=%d pg-reconnect=%s pg-timeout=%dms",
+             "redis-timeout=%dms redis-fallback=%s pg-pool=%d pg-reconnect=%s pg-timeout=%dms "
+             "pg-prepare=%s",
              c->profile, c->listen, c->threads, c->executors, c->workers, c->batch,
              ingest_choices[c->ingest], accept_choices[c->accept_mode], c->redis_timeout_ms,
              c->redis_fallback ? "on" : "off", c->pg_pool, reconnect_choices[c->pg_reconnect],
-             c->pg_timeout_ms);
+             c->pg_timeout_ms, c->pg_prepare ? "on" : "off");
 }

@@ -57,6 +57,8 @@ typedef struct dcfg {
     int pg_timeout_ms;         /* statement_timeout and the client-side deadline of a request */
     int pg_acquire_ms;         /* bounded wait for a pooled connection */
     int pg_connect_timeout_ms; /* one connection attempt */
+    bool pg_prepare; /* named prepared statements and session settings; off: unnamed statements
+                        and no session state (for transaction-mode poolers such as PgBouncer) */
     /* accept */
     dcfg_accept accept_mode;
     int naive_think_ms;

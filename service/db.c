@@ -3,9 +3,9 @@
  * Connections. Each is made with PQconnectStartParams/PQconnectPoll under our own deadline
  * (libpq's connect_timeout cannot go below 2 s), with TCP keepalives and tcp_user_timeout, and is
  * then set up: statement_timeout, the schema (once per process, see below) and every statement of
- * the table below prepared. Statements run in non-blocking mode with a client-side deadline, so a
- * database that stops answering (a network partition, not just a crash) costs a request at most
- * --pg-timeout, never a hung thread.
+ * the table below prepared (unless --pg-prepare off, see "Statements"). Statements run in
+ * non-blocking mode with a client-side deadline, so a database that stops answering (a network
+ * partition, not just a crash) costs a request at most --pg-timeout, never a hung thread.
  *
  * Pool. A fixed array of connections, each idle, busy, broken or being (re)connected, under one
  * mutex. db_acquire() takes an idle connection; when all healthy ones are busy it waits (bounded
@@ -23,6 +23,17 @@
  * finding that before a request does turns "first request after a restart fails" into "no request
  * fails". Untuned ("lazy"): no keeper; a broken connection stays broken until a request finds no
  * idle one, and then that request reconnects synchronously — a connect attempt inside a request.
+ *
+ * Statements. By default (--pg-prepare on) every statement of the table below is prepared once
+ * per connection (named) and executed by name: parsed and planned once. A transaction-mode
+ * pooler (PgBouncer before 1.21) hands each transaction to whichever server connection is free,
+ * so a statement prepared on one is unknown on the next ("prepared statement does not exist",
+ * or "already exists" when two of our connections prepare on the same server). --pg-prepare off
+ * sends each statement unnamed with its parameters (Parse/Bind/Execute/Sync in one round trip,
+ * PQsendQueryParams), which such a pooler passes through, at the price of parsing and planning
+ * it every time; it also sets no session state, since a session setting would stick to one
+ * server connection and miss the others — statement_timeout then belongs to the role or the
+ * pooler, and the client-side deadline (--pg-timeout) still bounds every statement.
  *
  * Schema. The first connection a process makes applies the embedded schema (schema.c) in one
  * transaction that first takes a transaction-level advisory lock, so two instances starting at
@@ -141,7 +152,14 @@ static struct {
     bool schema_done;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .schema_mu = PTHREAD_MUTEX_INITIALIZER};
 
-static dlog_limit connect_limit, lost_limit;
+static dlog_limit connect_limit, lost_limit, pooler_limit;
+
+/* The hint for the errors a transaction-mode pooler causes to named prepared statements:
+ * 26000 (does not exist) and 42P05 (already exists). */
+#define POOLER_HINT "is a transaction-mode pooler (PgBouncer) in between? run with --pg-prepare off"
+static bool pooler_state(const char *sqlstate) {
+    return sqlstate && (strcmp(sqlstate, "26000") == 0 || strcmp(sqlstate, "42P05") == 0);
+}
 
 /* ---- libpq with deadlines ----------------------------------------------------------------- */
 
@@ -306,21 +324,25 @@ static PGconn *connect_one(char *err, size_t errlen) {
         goto fail;
     }
     deadline = clock_now_ns() + (int64_t)c->pg_connect_timeout_ms * NS_PER_MS;
-    snprintf(st, sizeof st, "SET statement_timeout = %d", c->pg_timeout_ms);
     char e[200];
-    if (simple(pg, st, deadline, e, sizeof e)) {
-        err_set(err, errlen, "setting statement_timeout: %s", e);
-        goto fail;
+    if (c->pg_prepare) { /* session state: only where the session is ours */
+        snprintf(st, sizeof st, "SET statement_timeout = %d", c->pg_timeout_ms);
+        if (simple(pg, st, deadline, e, sizeof e)) {
+            err_set(err, errlen, "setting statement_timeout: %s", e);
+            goto fail;
+        }
     }
     if (apply_schema(pg, err, errlen)) goto fail;
-    for (int i = 0; i < DB_STMTS; i++) {
+    for (int i = 0; c->pg_prepare && i < DB_STMTS; i++) {
         bool to;
         PGresult *r = NULL;
         if (PQsendPrepare(pg, stmts[i].name, stmts[i].sql, 0, NULL) && flush_all(pg, deadline) == 0)
             r = collect(pg, deadline, &to);
         if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
             first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(pg), e, sizeof e);
-            err_set(err, errlen, "preparing %s: %s", stmts[i].name, e);
+            err_set(err, errlen, "preparing %s: %s%s", stmts[i].name, e,
+                    pooler_state(state) ? " (" POOLER_HINT ")" : "");
             PQclear(r);
             goto fail;
         }
@@ -356,9 +378,10 @@ void db_exec(db_conn *c, db_stmt s, int nparams, const char *const *values, cons
     PGconn *pg = c->pg;
     bool to = false;
     PGresult *r = NULL;
-    if (PQsendQueryPrepared(pg, stmts[s].name, nparams, values, NULL, NULL, 0) &&
-        flush_all(pg, deadline) == 0)
-        r = collect(pg, deadline, &to);
+    int sent = P.cfg->pg_prepare
+                   ? PQsendQueryPrepared(pg, stmts[s].name, nparams, values, NULL, NULL, 0)
+                   : PQsendQueryParams(pg, stmts[s].sql, nparams, NULL, values, NULL, NULL, 0);
+    if (sent && flush_all(pg, deadline) == 0) r = collect(pg, deadline, &to);
     if (r == NULL) {
         if (to)
             err_set(out->msg, sizeof out->msg, "%s: no answer within %d ms", stmts[s].name,
@@ -378,6 +401,9 @@ void db_exec(db_conn *c, db_stmt s, int nparams, const char *const *values, cons
     first_line(primary ? primary : PQresultErrorMessage(r), out->msg, sizeof out->msg);
     bool no_state = state == NULL;
     PQclear(r); /* state and primary pointed into r: use the copies from here on */
+    if (pooler_state(out->sqlstate))
+        dlog_limited(&pooler_limit, 10000, DLOG_ERROR, "postgres: %s: %s (" POOLER_HINT ")",
+                     stmts[s].name, out->msg);
     if (no_state || conn_class(out->sqlstate) || PQstatus(pg) == CONNECTION_BAD) goto lost;
     out->rc = transient_class(out->sqlstate) ? DB_UNAVAILABLE : DB_SQL_ERROR;
     return;
@@ -576,6 +602,10 @@ int db_start(const dcfg *c, char *err, size_t errlen) {
         P.conns[i].idx = i;
         P.conns[i].state = C_BROKEN;
     }
+    if (!c->pg_prepare)
+        dlog(DLOG_INFO, "postgres: --pg-prepare off: statements are sent unnamed and no session "
+                        "setting is made (set statement_timeout on the role or in the pooler); "
+                        "--pg-timeout still bounds every statement here");
     if (c->pg_reconnect == DCFG_RECONNECT_LAZY) {
         for (int i = 0; i < P.n; i++) {
             lazy_connect(&P.conns[i]);

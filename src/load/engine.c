@@ -2,9 +2,12 @@
  *
  * Threads: each worker thread owns an epoll instance, its share of the connections, its share of
  * the arrival schedule (open model: global request j belongs to thread j mod T) or of the request
- * count (closed model), and its own histograms and counters. Nothing is shared on the per-request
- * path; per-second data goes through a small ring of interval slots that the caller's thread (the
- * reporter) merges once each second, and totals are merged after the threads end.
+ * count (closed model), and its own histograms and counters. A segment of a scaled-out test
+ * (load/segment.h) first takes its own share the same way: every n-th request of the schedule
+ * (j = i + n × the segment's own index), its part of the connections and of the count. Nothing is
+ * shared on the per-request path; per-second data goes through a small ring of interval slots that
+ * the caller's thread (the reporter) merges once each second, and totals are merged after the
+ * threads end.
  *
  * Connections: a state machine (closed → connecting → [tls handshake] → writing → reading → idle)
  * over a transport (plain or TLS). Level-triggered epoll with EPOLLIN always on; EPOLLOUT is added
@@ -156,6 +159,7 @@ struct engine {
     size_t body_max;
     bool open;
     sched sch;
+    segment seg; /* normalized: count >= 1 */
     int T;
     int64_t start_ns, end_ns, timeout_ns, max_requests;
     worker *w;
@@ -332,6 +336,25 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
         e->dynamic = true;
     } else if (cfg->sign_id) {
         snprintf(err, errlen, "a signature id template was given without a signing scheme");
+        return -1;
+    }
+    e->seg = cfg->seg;
+    if (e->seg.count < 1) e->seg = (segment){0, 1};
+    if (e->seg.index < 0 || e->seg.index >= e->seg.count) {
+        snprintf(err, errlen, "invalid segment %d/%d", e->seg.index + 1, e->seg.count);
+        return -1;
+    }
+    int conns = cfg->connections > 0 ? cfg->connections : 64;
+    if (conns < e->seg.count) { /* every segment needs one: the same answer in each */
+        snprintf(err, errlen,
+                 "%d connections cannot be split into %d segments (each needs at least one)", conns,
+                 e->seg.count);
+        return -1;
+    }
+    if (cfg->max_requests > 0 && cfg->max_requests < e->seg.count) {
+        snprintf(err, errlen,
+                 "%lld requests cannot be split into %d segments (each needs at least one)",
+                 (long long)cfg->max_requests, e->seg.count);
         return -1;
     }
     e->max_len = strlen(e->method) + 1 + tmpl_max_len(e->path_t) + 16 + 8 +
@@ -692,11 +715,17 @@ static int on_message_complete(http_parser *p) {
 
 /* ---------------------------------------------------------------- scheduling */
 
+/* The global schedule index of thread w's k-th request: the thread takes every T-th request of
+ * its segment, the segment every seg.count-th of the whole schedule. */
+static uint64_t open_j(const engine *e, const worker *w, uint64_t k) {
+    return segment_seq(e->seg, (uint64_t)w->id + k * (uint64_t)e->T);
+}
+
 static void advance_due(worker *w, int64_t now) {
     engine *e = w->e;
     while (w->next_due_abs <= now) {
         w->k_due++;
-        uint64_t j = (uint64_t)w->id + w->k_due * (uint64_t)e->T;
+        uint64_t j = open_j(e, w, w->k_due);
         int64_t t =
             (e->max_requests && (int64_t)j >= e->max_requests) ? -1 : sched_time_of(&e->sch, j);
         w->next_due_abs = t < 0 ? INT64_MAX : e->start_ns + t;
@@ -714,14 +743,13 @@ static void conn_next(conn *c, int64_t now) {
     if (!w->stopping) {
         if (e->open) {
             if (w->k_sent < w->k_due) {
-                uint64_t k = w->k_sent++;
-                uint64_t j = (uint64_t)w->id + k * (uint64_t)e->T;
+                uint64_t j = open_j(e, w, w->k_sent++);
                 conn_start(c, e->start_ns + sched_time_of(&e->sch, j), j, now);
                 return;
             }
         } else if (closed_can_send(w) && now < e->end_ns) {
             w->issued++;
-            uint64_t seq = w->local_seq++ * (uint64_t)e->T + (uint64_t)w->id;
+            uint64_t seq = segment_seq(e->seg, w->local_seq++ * (uint64_t)e->T + (uint64_t)w->id);
             conn_start(c, now, seq, now);
             return;
         }
@@ -793,7 +821,8 @@ static void *worker_main(void *arg) {
     struct epoll_event evs[MAX_EVENTS];
     int64_t now = clock_now_ns();
     while (now < e->start_ns) {
-        struct timespec ts = {0, (long)(e->start_ns - now)};
+        int64_t dt = e->start_ns - now;
+        struct timespec ts = {(time_t)(dt / NS_PER_S), (long)(dt % NS_PER_S)};
         nanosleep(&ts, NULL);
         now = clock_now_ns();
     }
@@ -946,13 +975,13 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
     }
     /* open model: this thread's first request */
     if (e->open) {
-        uint64_t j = (uint64_t)id;
+        uint64_t j = open_j(e, w, 0);
         int64_t t =
             (e->max_requests && (int64_t)j >= e->max_requests) ? -1 : sched_time_of(&e->sch, j);
         w->next_due_abs = t < 0 ? INT64_MAX : e->start_ns + t;
         w->k_due = 0;
     } else {
-        int64_t n = e->max_requests;
+        int64_t n = segment_share(e->seg, e->max_requests);
         w->quota = n ? n / e->T + (id < n % e->T ? 1 : 0) : -1;
     }
     return 0;
@@ -987,14 +1016,19 @@ static void report_second(engine *e, engine_result *res, hdr_hist *acc, int s, d
             else if (before + es.offered > lim)
                 es.offered = lim - before;
         }
+        es.offered /= e->seg.count; /* a segment is offered every n-th request */
     }
     es.p50_us = hdr_value_at_percentile(acc, 50);
     es.p99_us = hdr_value_at_percentile(acc, 99);
     es.max_us = hdr_max(acc);
+    if (e->cfg->timeline_hdr) es.hdr = hdr_encode_base64(acc);
     if (res->nseconds == *cap) {
         int ncap = *cap ? *cap * 2 : 64;
         engine_second *grown = realloc(res->timeline, sizeof *grown * (size_t)ncap);
-        if (!grown) return;
+        if (!grown) {
+            free(es.hdr);
+            return;
+        }
         res->timeline = grown;
         *cap = ncap;
     }
@@ -1038,7 +1072,7 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     if (url_resolve(&e->u, &e->addr, &e->addrlen, err, errlen) < 0) goto out;
     e->tp = e->u.tls ? &transport_tls : &transport_plain;
     if (e->u.tls && transport_tls_init(cfg->insecure, err, errlen) < 0) goto out;
-    int conns = cfg->connections > 0 ? cfg->connections : 64;
+    int conns = (int)segment_share(e->seg, cfg->connections > 0 ? cfg->connections : 64);
     raise_fd_limit(conns);
     int T = cfg->threads > 0 ? cfg->threads : 1;
     if (T > conns) T = conns;
@@ -1071,7 +1105,10 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         goto out;
     }
     for (int i = 0; i < T; i++) e->w[i].epfd = -1;
-    e->start_ns = clock_now_ns() + 20 * NS_PER_MS; /* threads start together */
+    if (cfg->start_wall_ns) /* a common start (--start-at): time 0 is that wall-clock time */
+        e->start_ns = clock_now_ns() + (cfg->start_wall_ns - clock_wall_ns());
+    else
+        e->start_ns = clock_now_ns() + 20 * NS_PER_MS; /* threads start together */
     e->end_ns = duration > 0 ? e->start_ns + duration : INT64_MAX;
     int first = 0;
     for (int i = 0; i < T; i++) {
@@ -1079,7 +1116,8 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         if (worker_init(e, &e->w[i], i, n, first, err, errlen) < 0) goto out_workers;
         first += n;
     }
-    res->start_wall_ns = clock_wall_ns() + (e->start_ns - clock_now_ns());
+    res->start_wall_ns =
+        cfg->start_wall_ns ? cfg->start_wall_ns : clock_wall_ns() + (e->start_ns - clock_now_ns());
     res->start_ns = e->start_ns;
     /* worker threads never take SIGINT/SIGTERM: the caller's handler sets cfg->stop */
     sigset_t block, old;
@@ -1141,6 +1179,7 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     res->open_model = e->open;
     res->threads = T;
     res->connections = conns;
+    res->seg = cfg->seg;
     res->latency = hdr_new_default();
     res->service = hdr_new_default();
     if (!res->latency || !res->service) {
@@ -1179,8 +1218,9 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         double window = res->send_window_s < (double)duration / NS_PER_S
                             ? res->send_window_s
                             : (double)duration / NS_PER_S;
-        res->offered_rps =
-            window > 0 ? sched_due_before(&e->sch, (int64_t)(window * NS_PER_S)) / window : 0;
+        res->offered_rps = window > 0 ? sched_due_before(&e->sch, (int64_t)(window * NS_PER_S)) /
+                                            window / e->seg.count
+                                      : 0;
         if (e->max_requests && res->scheduled > 0 && window > 0 &&
             (double)res->scheduled < res->offered_rps * window)
             res->offered_rps = (double)res->scheduled / window;
@@ -1200,6 +1240,7 @@ out:
 }
 
 void engine_result_free(engine_result *res) {
+    for (int i = 0; res->timeline && i < res->nseconds; i++) free(res->timeline[i].hdr);
     hdr_free(res->latency);
     hdr_free(res->service);
     free(res->timeline);

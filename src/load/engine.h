@@ -16,6 +16,7 @@
 #include "core/parse.h"
 #include "http/sign.h"
 #include "http/url.h"
+#include "load/segment.h"
 
 /* Error classes of a request that got no HTTP response. */
 typedef enum engine_err {
@@ -40,6 +41,8 @@ typedef struct engine_second {
     int64_t errors;                 /* transport errors + responses with status >= 400 */
     int64_t p50_us, p99_us, max_us; /* corrected latency of responses completed this second */
     double length_s;                /* 1.0 except for the last, partial second */
+    char *hdr; /* with engine_config.timeline_hdr: this second's latency histogram (base64 V2
+                * encoding, as report_hist_json's "hdr"), owned by the result; else NULL */
 } engine_second;
 
 /* The outcome of one request, for engine_config.on_outcome. */
@@ -98,6 +101,17 @@ typedef struct engine_config {
     /* Set to non-zero to end the run as if its duration had passed: sending stops, requests in
      * flight are waited for (up to the timeout); unlike stop, the run is not "interrupted". */
     volatile sig_atomic_t *finish;
+    /* Scale-out (load/segment.h): run segment seg of the test ({0, 0}: the whole test). The
+     * connections, max_requests, rate and stages above are the whole test's; the engine takes
+     * its share: the connections and (closed model) the request count split, (open model) every
+     * seg.count-th request of the schedule; {{seq}} values are disjoint across segments. */
+    segment seg;
+    /* Wall-clock time 0 of the run (CLOCK_REALTIME ns, e.g. --start-at; may be up to a few
+     * seconds ahead, or just past); 0: now + 20 ms. The result's start_wall_ns is then exact. */
+    int64_t start_wall_ns;
+    /* Encode each second's latency histogram into the timeline (engine_second.hdr), so that
+     * per-second percentiles of several processes can be merged exactly. */
+    bool timeline_hdr;
 } engine_config;
 
 typedef struct engine_result {
@@ -126,7 +140,8 @@ typedef struct engine_result {
     engine_second *timeline;
     int nseconds;
     int64_t timeline_dropped; /* thread-seconds left out of the timeline (reporter fell behind) */
-    int threads, connections;
+    int threads, connections; /* this process's (a segment's share) */
+    segment seg;              /* engine_config.seg as given ({0, 0}: the whole test) */
 } engine_result;
 
 /* Validates the configuration (URL, templates, secret) without sending anything: returns 0, or -1

@@ -1,6 +1,7 @@
 /* loadcmd.c — `brink load [options] URL`: wrk-compatible options (plus wrk2's -R and brink's
- * stages, templates and signing), validated completely before any traffic; then the run, a live
- * line per second on a TTY, the terminal summary and the JSON result. */
+ * stages, templates and signing, and the scale-out segments of load/segment.h), validated
+ * completely before any traffic; then the wait for --start-at, the run, a live line per second on
+ * a TTY, the terminal summary and the JSON result. */
 #include "load/loadcmd.h"
 
 #include <errno.h>
@@ -58,6 +59,13 @@ void loadcmd_usage(void) {
            "      --hdr-log FILE     write an HdrHistogram interval log, one interval a second\n"
            "      --latency          print the full latency percentile spectrum\n"
            "      --dry-run          print the first request as it would be sent; send nothing\n"
+           "      --segment I/N      run segment I of N of this load (N brink processes, e.g. on\n"
+           "                         N machines, together send the load given here once: each\n"
+           "                         takes every N-th request of the schedule, its share of -c\n"
+           "                         and -n; {{seq}} values stay disjoint). brink merge adds\n"
+           "                         their --json documents up (docs/distributed.md)\n"
+           "      --start-at T       wait until UNIX time T (seconds, may have a fraction), then\n"
+           "                         start: T is time 0 of the run, so that segments align\n"
            "  -q, --quiet            no live progress line\n"
            "  -h, --help             this help\n"
            "\n"
@@ -159,6 +167,8 @@ enum {
     OPT_HDR_LOG,
     OPT_LATENCY,
     OPT_DRY_RUN,
+    OPT_SEGMENT,
+    OPT_START_AT,
 };
 
 static const struct option long_opts[] = {
@@ -181,6 +191,8 @@ static const struct option long_opts[] = {
     {"hdr-log", required_argument, 0, OPT_HDR_LOG},
     {"latency", no_argument, 0, OPT_LATENCY},
     {"dry-run", no_argument, 0, OPT_DRY_RUN},
+    {"segment", required_argument, 0, OPT_SEGMENT},
+    {"start-at", required_argument, 0, OPT_START_AT},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -194,6 +206,7 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
     bool duration_set = false, latency = false, quiet = false, dry_run = false;
     const char *body_file = NULL, *secret_env = NULL, *secret_file = NULL, *json_path = NULL;
     const char *hdr_log_path = NULL, *stages_text = NULL, *sign_name = NULL;
+    int64_t start_at = 0;
     engine_header headers[MAX_HEADERS];
     const char *header_names[MAX_HEADERS];
     char name_buf[MAX_HEADERS][64];
@@ -277,6 +290,14 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
         case OPT_HDR_LOG: hdr_log_path = optarg; break;
         case OPT_LATENCY: latency = true; break;
         case OPT_DRY_RUN: dry_run = true; break;
+        case OPT_SEGMENT:
+            if (segment_parse(optarg, &cfg.seg, err, errlen) < 0) goto out;
+            cfg.timeline_hdr = true; /* per-second percentiles stay mergeable */
+            break;
+        case OPT_START_AT:
+            if (segment_parse_start_at(optarg, clock_wall_ns(), &start_at, err, errlen) < 0)
+                goto out;
+            break;
         case 'q': quiet = true; break;
         case 'h': loadcmd_usage(); return EXIT_OK;
         case ':':
@@ -342,7 +363,7 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
     if (dry_run) {
         char *req;
         size_t len;
-        if (engine_render(&cfg, 0, &req, &len, err, errlen) < 0) goto out;
+        if (engine_render(&cfg, segment_seq(cfg.seg, 0), &req, &len, err, errlen) < 0) goto out;
         fwrite(req, 1, len, stdout);
         if (len && req[len - 1] != '\n') fputc('\n', stdout);
         free(req);
@@ -353,7 +374,8 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
     hdrlog log;
     if (hdr_log_path) {
         hdr_file = fopen(hdr_log_path, "w");
-        if (!hdr_file || hdrlog_open(&log, hdr_file, (double)clock_wall_ns() / NS_PER_S,
+        int64_t t0 = start_at ? start_at : clock_wall_ns();
+        if (!hdr_file || hdrlog_open(&log, hdr_file, (double)t0 / NS_PER_S,
                                      "brink load latency (us recorded; max column in ms)") < 0) {
             snprintf(err, errlen, "cannot write --hdr-log %s: %s", hdr_log_path, strerror(errno));
             goto out;
@@ -371,12 +393,25 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
     cfg.on_second = on_second;
     cfg.ud = &pr;
     cfg.stop = &stop_flag;
-    int rc = engine_run(&cfg, &res, err, errlen);
+    int rc = 0;
+    if (start_at) { /* a common start: wait (interruptibly) until just before it */
+        if (!quiet) {
+            char when[32];
+            clock_format_utc(start_at, when);
+            fprintf(stderr, "brink load: waiting until %s (--start-at)\n", when);
+        }
+        if (segment_wait(start_at, 100 * NS_PER_MS, &stop_flag) < 0) {
+            snprintf(err, errlen, "interrupted while waiting for --start-at (nothing sent)");
+            rc = -2;
+        }
+        cfg.start_wall_ns = start_at;
+    }
+    if (rc == 0) rc = engine_run(&cfg, &res, err, errlen);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (pr.tty) report_progress_clear(stderr);
     if (rc < 0) {
-        status = EXIT_UNREACHABLE;
+        status = rc == -2 ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
         goto out;
     }
     have_res = true;
@@ -397,10 +432,16 @@ int loadcmd_main(int argc, char **argv, char *err, size_t errlen) {
         .stages = stages_text,
     };
     bool json_stdout = json_path && !strcmp(json_path, "-");
+    if (cfg.seg.count >= 1)
+        fprintf(json_stdout ? stderr : stdout,
+                "segment %d/%d: the numbers below are this process's share of the load; brink "
+                "merge adds the segments up\n",
+                cfg.seg.index + 1, cfg.seg.count);
     report_load_terminal(json_stdout ? stderr : stdout, &res, &info, latency);
     status = res.interrupted ? EXIT_INTERRUPTED : res.responses == 0 ? EXIT_UNREACHABLE : EXIT_OK;
     if (json_path) {
         doc = report_load_json(&res, &info);
+        segment_doc(doc, res.seg, start_at);
         if (report_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
     }
     if (status == EXIT_UNREACHABLE) snprintf(err, errlen, "no response from %s", cfg.url);

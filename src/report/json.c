@@ -81,6 +81,7 @@ json_t *report_load_json(const engine_result *r, const report_load_info *info) {
     json_t *st = json_object();
     json_object_set_new(st, "requests", json_integer(r->responses));
     json_object_set_new(st, "rps", json_real(round3(window > 0 ? r->responses / window : 0)));
+    json_object_set_new(st, "send_window_s", json_real(round6(window)));
     json_object_set_new(st, "offered_rps",
                         r->open_model ? json_real(round3(r->offered_rps)) : json_null());
     json_object_set_new(st, "sent", json_integer(r->sent));
@@ -155,6 +156,7 @@ json_t *report_load_json(const engine_result *r, const report_load_info *info) {
         json_object_set_new(e, "p50_ms", json_real(ms(s->p50_us)));
         json_object_set_new(e, "p99_ms", json_real(ms(s->p99_us)));
         json_object_set_new(e, "max_ms", json_real(ms(s->max_us)));
+        if (s->hdr) json_object_set_new(e, "hdr", json_string(s->hdr));
         json_array_append_new(tl, e);
     }
     json_object_set_new(doc, "timeline", tl);

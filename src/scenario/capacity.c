@@ -265,6 +265,10 @@ int capacity_search(const capacity_params *p, capacity_run_fn run, capacity_step
         out->stop = CAPACITY_FIRST_STEP;
         ended = true;
     }
+    if (rc == 0 && !ended && p->ramp_only) { /* resolved to the ramp's factor */
+        out->stop = CAPACITY_RESOLVED;
+        ended = true;
+    }
 
     /* bisect */
     while (rc == 0 && !ended) {

@@ -42,6 +42,8 @@ typedef struct capacity_params {
     double min_achieved; /* ... or achieved < this × offered (default 0.97) */
     double knee_factor;  /* the knee: last step before p99 > knee_factor × base (default 2) */
     double knee_floor_ms; /* base = max(p99 of the lowest step, this) (default 1) */
+    bool ramp_only;       /* no bisection: the ramp's first break ends the search (scale-out
+                           * segments, whose steps must not depend on what one segment saw) */
 } capacity_params;
 
 typedef struct capacity_step {

@@ -95,6 +95,7 @@ enum {
     OPT_SETUP_TIMEOUT,
     OPT_INSECURE,
     OPT_JSON,
+    OPT_SEGMENT,
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +114,8 @@ static const struct option long_opts[] = {
     {"setup-timeout", required_argument, 0, OPT_SETUP_TIMEOUT},
     {"insecure", no_argument, 0, OPT_INSECURE},
     {"json", required_argument, 0, OPT_JSON},
+    {"segment", required_argument, 0, OPT_SEGMENT},
+    {"start-at", required_argument, 0, OPT_SEGMENT},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -251,6 +254,12 @@ int racecmd_main(int argc, char **argv, char *err, size_t errlen) {
         }
         case OPT_INSECURE: o.insecure = true; break;
         case OPT_JSON: json_path = optarg; break;
+        case OPT_SEGMENT: /* docs/distributed.md: why the race is not split */
+            err_set(err, errlen,
+                    "brink race does not take --segment or --start-at: an order's contention is "
+                    "its vendors racing from one process, so more machines add orders, not "
+                    "contention; run it from one machine");
+            goto out;
         case 'q': quiet = true; break;
         case 'h': racecmd_usage(); return EXIT_OK;
         case ':':

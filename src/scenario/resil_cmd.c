@@ -101,6 +101,7 @@ enum {
     O_PROBE,
     O_JSON,
     O_KEEP,
+    O_SEGMENT,
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +120,8 @@ static const struct option long_opts[] = {
     {"probe", required_argument, 0, O_PROBE},
     {"json", required_argument, 0, O_JSON},
     {"keep", no_argument, 0, O_KEEP},
+    {"segment", required_argument, 0, O_SEGMENT},
+    {"start-at", required_argument, 0, O_SEGMENT},
     {"config", required_argument, 0, 'f'},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -234,6 +237,13 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
             stack_opt = "--keep";
             break;
         case 'f': *config_path = optarg; break;
+        case O_SEGMENT: /* docs/distributed.md: why a resilience test is not split */
+            snprintf(err, errlen,
+                     "brink %s does not take --segment or --start-at: the fault, its phases and "
+                     "the loss audit belong to one process that sees every request; run it from "
+                     "one machine",
+                     resil_test_name(t));
+            return EXIT_USAGE;
         case 'q': o->quiet = true; break;
         case 'h': usage(t); return -1;
         case ':':

@@ -218,6 +218,9 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     c.on_second = on_second;
     c.ud = &f;
     if (o->start_at_ns) { /* a common start (--start-at): wait until just before it */
+        char when[32];
+        clock_format_utc(o->start_at_ns, when);
+        if (!o->quiet) fprintf(stderr, "brink webhook: waiting until %s (--start-at)\n", when);
         if (segment_wait(o->start_at_ns, 100 * NS_PER_MS, o->stop) < 0) {
             err_set(err, errlen, "interrupted while waiting for --start-at (nothing sent)");
             status = EXIT_INTERRUPTED;

@@ -6,7 +6,16 @@
  * opens connections and warms the service; when nothing at all answers it, the target is
  * unreachable (exit 3). The search's steps become a table on the terminal as they finish, and
  * the result document's .capacity (steps, criteria, the answer) and .stats
- * (max_sustainable_rps, knee_rps, knee_p99_ms, resolution_rps), judged under test "capacity". */
+ * (max_sustainable_rps, knee_rps, knee_p99_ms, resolution_rps), judged under test "capacity".
+ *
+ * A scale-out segment (--segment i/n, docs/distributed.md) runs a fixed plan instead, so that the
+ * n segments' steps coincide without talking to each other: the warm-up at the common start
+ * (--start-at, or now), step k at a fixed wall-clock time (the warm-up, then k - 1 slots of a
+ * step and a gap of max(pause, timeout + 0.5 s), which any step's drain fits in), the ramp only
+ * (capacity_params.ramp_only), each step at the whole test's rate of which the engine sends this
+ * segment's share. The segment judges its steps on its own view (achieved x n against the whole
+ * rate) and ends at its first broken step; each step's document entry also carries its own
+ * numbers and latency histogram, from which brink merge judges the merged steps. */
 #include "scenario/webhook_int.h"
 
 #include <math.h>
@@ -35,6 +44,17 @@ typedef struct stress {
     bool any_response;
     json_t *timeline;
     int connections_max;
+    /* a scale-out segment's fixed plan (o->seg given) */
+    bool plan;
+    int64_t plan_t0;    /* wall clock: the warm-up's start (--start-at, or now) */
+    int64_t first_step; /* wall clock: step 1's start */
+    int64_t slot_ns;    /* step k starts at first_step + (k - 1) x slot_ns */
+    struct seg_step {
+        double offered, achieved; /* this segment's share and what it achieved */
+        int64_t transport_errors;
+        int connections;
+        char *hdr; /* the step's latency histogram (base64 V2) */
+    } seg[CAPACITY_STEPS_MAX];
 } stress;
 
 static json_t *num(double v) {
@@ -85,6 +105,7 @@ static void add_timeline(stress *x, const engine_result *r, const capacity_step 
         json_object_set_new(o, "p50_ms", num((double)e->p50_us / 1000.0));
         json_object_set_new(o, "p99_ms", num((double)e->p99_us / 1000.0));
         json_object_set_new(o, "max_ms", num((double)e->max_us / 1000.0));
+        if (e->hdr) json_object_set_new(o, "hdr", json_string(e->hdr));
         json_array_append_new(x->timeline, o);
     }
 }
@@ -93,6 +114,11 @@ static int run_step(void *ud, capacity_step *s, char *err, size_t errlen) {
     stress *x = ud;
     const webhook_opts *o = x->o;
     if (o->stop && *o->stop) return 1;
+    int64_t planned = 0; /* a segment's step starts at its planned wall-clock time */
+    if (x->plan) {
+        planned = x->first_step + (int64_t)(s->index - 1) * x->slot_ns;
+        if (segment_wait(planned, 100 * NS_PER_MS, o->stop) < 0) return 1;
+    }
     int64_t start = clock_now_ns();
     engine_config c;
     if (webhook_target_config(x->t, o, ++x->tag, s->rate, (int64_t)(o->cap.step_s * NS_PER_S), &c) <
@@ -102,6 +128,7 @@ static int run_step(void *ud, capacity_step *s, char *err, size_t errlen) {
     }
     c.on_second = on_second;
     c.ud = x;
+    c.start_wall_ns = planned;
     s->connections = c.connections;
     if (c.connections > x->connections_max) x->connections_max = c.connections;
     webhook_meter m;
@@ -133,6 +160,21 @@ static int run_step(void *ud, capacity_step *s, char *err, size_t errlen) {
     s->p99_ms = (double)hdr_value_at_percentile(r.latency, 99) / 1000.0;
     s->max_ms = (double)hdr_max(r.latency) / 1000.0;
     webhook_meter_read(&m, &s->cpu_pct, &s->rss_mib);
+    if (x->plan) {
+        struct seg_step *g = &x->seg[s->index - 1];
+        int n = o->seg.count > 1 ? o->seg.count : 1;
+        g->offered = s->rate / n;
+        g->achieved = s->achieved_rps;
+        g->transport_errors = r.transport_errors;
+        g->connections = r.connections;
+        free(g->hdr);
+        g->hdr = hdr_encode_base64(r.latency);
+        s->achieved_rps *= n; /* this segment's view of the whole, for the search's verdict */
+        add_timeline(x, &r, s, (double)(planned - x->first_step) / NS_PER_S);
+        engine_result_free(&r);
+        s->elapsed_s = (double)x->slot_ns / NS_PER_S; /* the plan's, the same in every segment */
+        return 0;
+    }
     add_timeline(x, &r, s, (double)(start - x->t0) / NS_PER_S);
     engine_result_free(&r);
 
@@ -292,6 +334,22 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         goto out;
     }
     int threads = c.threads;
+    capacity_params cp = o->cap;
+    if (o->seg.count >= 1) { /* a scale-out segment: the fixed plan (see the top) */
+        double timeout_s = (double)c.timeout_ns / NS_PER_S;
+        double gap = cp.pause_s > timeout_s + 0.5 ? cp.pause_s : timeout_s + 0.5;
+        int64_t gap_ns = (int64_t)(gap * NS_PER_S);
+        x.plan = true;
+        x.plan_t0 = o->start_at_ns ? o->start_at_ns : clock_wall_ns() + 100 * NS_PER_MS;
+        x.first_step = x.plan_t0 + (o->warmup_ns > 0 ? o->warmup_ns + gap_ns : 0);
+        x.slot_ns = (int64_t)(cp.step_s * NS_PER_S) + gap_ns;
+        cp.ramp_only = true;
+        cp.pause_s = gap; /* the search's time estimate: a step and its gap */
+        if (capacity_params_check(&cp, err, errlen) < 0) {
+            status = EXIT_USAGE;
+            goto out;
+        }
+    }
 
     FILE *out = x.out;
     fprintf(out, "brink %s — breaking-point search, %s\n", profile ? "webhook stress" : "capacity",
@@ -303,12 +361,30 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
             o->cap.p99_limit_ms, o->cap.error_limit * 100, o->cap.min_achieved * 100,
             o->cap.start_rps, o->cap.factor, o->cap.max_rps, o->cap.resolution * 100, o->cap.step_s,
             o->cap.max_steps, o->cap.max_time_s);
+    if (x.plan)
+        fprintf(out,
+                "  segment %d/%d: a fixed plan (a step every %.3g s, ramp only, ends at this "
+                "segment's first broken step);\n  rates are the whole test's, of which this "
+                "segment sends 1/%d (achieved: its own x %d); brink merge judges the whole\n\n",
+                o->seg.index + 1, o->seg.count, (double)x.slot_ns / NS_PER_S, o->seg.count,
+                o->seg.count);
 
-    int64_t wall0 = clock_wall_ns();
+    int64_t wall0 = x.plan ? x.plan_t0 : clock_wall_ns();
     x.t0 = clock_now_ns();
+    if (x.plan && o->start_at_ns && !o->quiet) {
+        char when[32];
+        clock_format_utc(x.plan_t0, when);
+        fprintf(stderr, "brink: waiting until %s (--start-at)\n", when);
+    }
+    if (x.plan && segment_wait(x.plan_t0, 100 * NS_PER_MS, o->stop) < 0) {
+        status = EXIT_INTERRUPTED;
+        err_set(err, errlen, "interrupted while waiting for --start-at (nothing sent)");
+        goto out;
+    }
     if (o->warmup_ns > 0) {
         c.on_second = on_second;
         c.ud = &x;
+        c.start_wall_ns = x.plan ? x.plan_t0 : 0;
         engine_result r;
         if (engine_run(&c, &r, err, errlen) < 0) goto out;
         if (x.tty) report_progress_clear(stderr);
@@ -326,7 +402,7 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
             status = EXIT_INTERRUPTED;
             goto out;
         }
-        if (!pause_for(o, (int64_t)(o->cap.pause_s * NS_PER_S))) {
+        if (!x.plan && !pause_for(o, (int64_t)(o->cap.pause_s * NS_PER_S))) {
             status = EXIT_INTERRUPTED;
             goto out;
         }
@@ -340,7 +416,7 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         goto out;
     }
     x.t0 = clock_now_ns();
-    int rc = capacity_search(&o->cap, run_step, on_step, &x, res, err, errlen);
+    int rc = capacity_search(&cp, run_step, on_step, &x, res, err, errlen);
     double elapsed = (double)(clock_now_ns() - x.t0) / NS_PER_S;
     if (rc < 0) {
         free(res);
@@ -379,6 +455,20 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
     threshold_print(out, v, nv);
 
     doc = build_doc(o, &t, res, v, nv, wall0, elapsed, x.timeline, threads, profile);
+    if (x.plan) { /* each step's own numbers, for brink merge */
+        segment_doc(doc, o->seg, o->start_at_ns);
+        json_t *steps = json_object_get(json_object_get(doc, "capacity"), "steps");
+        for (int i = 0; i < res->nsteps; i++) {
+            json_t *e = json_array_get(steps, (size_t)i);
+            const struct seg_step *g = &x.seg[res->steps[i].index - 1];
+            json_object_set_new(e, "total_rps", num(res->steps[i].rate));
+            json_object_set_new(e, "offered_rps", num(g->offered));
+            json_object_set_new(e, "achieved_rps", num(g->achieved));
+            json_object_set_new(e, "transport_errors", json_integer(g->transport_errors));
+            json_object_set_new(e, "connections", json_integer(g->connections));
+            json_object_set_new(e, "latency_hdr", g->hdr ? json_string(g->hdr) : json_null());
+        }
+    }
     if (res->stop == CAPACITY_INTERRUPTED)
         status = EXIT_INTERRUPTED;
     else
@@ -391,6 +481,7 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         status = EXIT_FAILURE_;
 
 out:
+    for (int i = 0; i < CAPACITY_STEPS_MAX; i++) free(x.seg[i].hdr);
     json_decref(doc);
     json_decref(x.timeline);
     webhook_target_close(&t);

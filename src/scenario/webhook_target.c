@@ -175,6 +175,7 @@ int webhook_connections(const webhook_opts *o, double rate) {
     double c = ceil(rate * 0.05);
     if (c < 32) c = 32;
     if (c > 2000) c = 2000;
+    if (c < o->seg.count) c = o->seg.count; /* at least one for each scale-out segment */
     return (int)c;
 }
 
@@ -221,6 +222,8 @@ int webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, dou
     c->threads = webhook_threads(o);
     c->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : 5 * NS_PER_S;
     c->stop = o->stop;
+    c->seg = o->seg; /* a scale-out segment takes its share of the rate and connections */
+    c->timeline_hdr = o->seg.count >= 1;
     return 0;
 }
 

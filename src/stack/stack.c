@@ -1,5 +1,6 @@
-/* stack.c — the embedded stack: start, fault and stop PostgreSQL, Redis, their fault proxies and
- * the service under test (see stack.h; the servers' particulars are in pgsrv.c and redsrv.c).
+/* stack.c — the embedded stack: start, fault and stop PostgreSQL, Redis, their fault proxies,
+ * optionally PgBouncer, and the service under test (see stack.h; the servers' particulars are in
+ * pgsrv.c, redsrv.c and pgbsrv.c).
  *
  * Start-up order, chosen for a fast and leak-free start:
  *   1. everything that can be wrong without side effects: binaries, the postgres account when
@@ -8,14 +9,16 @@
  *   3. the directory, then the reaper (reaper.c) — from here on a crash or SIGKILL of this
  *      process still ends in a clean-up;
  *   4. initdb and redis-server run in parallel; then postgres; both are awaited with real
- *      queries; then the application's role and database; then the service, which is given
- *      only the proxies' addresses.
+ *      queries; then the application's role and database; then PgBouncer when asked for
+ *      (service → PgBouncer → PostgreSQL's proxy → PostgreSQL, so the proxy's toxics and the
+ *      process faults of PostgreSQL reach the pooler as they would in production); then the
+ *      service, which is given only the proxies' (or PgBouncer's) addresses.
  * Each server is a "member": an argv, a log file, the signal that stops it gracefully and a
  * ready-check URL. Process faults are the same five moves for every member, so PostgreSQL,
  * Redis and the service share one implementation, and a restart is simply the same argv again
- * (same data directory, same port). When brink runs as root the PostgreSQL processes run as the
- * postgres account (PostgreSQL refuses root); the stack directory is then made traversable (0711)
- * so that account can reach its data directory, which it owns.
+ * (same data directory, same port). When brink runs as root the PostgreSQL and PgBouncer
+ * processes run as the postgres account (both refuse root); the stack directory is then made
+ * traversable (0711) so that account can reach its data directory, which it owns.
  *
  * Secrets: the application role's password, the superuser's and the webhook secret are random,
  * live in 0600 files of the stack directory and are never logged nor put on a command line: the
@@ -44,6 +47,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "fault/api.h"
+#include "stack/pgbsrv.h"
 #include "stack/pgsrv.h"
 #include "stack/proc.h"
 #include "stack/ready.h"
@@ -83,7 +87,7 @@ typedef struct member {
     pid_t pid;           /* 0: not running */
 } member;
 
-enum { M_PG, M_REDIS, M_SERVICE, M_COUNT };
+enum { M_PG, M_REDIS, M_PGB, M_SERVICE, M_COUNT };
 
 struct stack {
     char dir[SP];
@@ -93,6 +97,7 @@ struct stack {
     reaper reaper;
     member m[M_COUNT];
     bool has_service;
+    bool has_pgb; /* --pgbouncer */
     bool root;
     uid_t pg_uid;
     gid_t pg_gid;
@@ -112,6 +117,10 @@ struct stack {
     int redis_port;
 
     char api_addr[PROXY_ADDR_MAX], api_url[SP];
+
+    char pgb_exe[SP], pgb_version[32], pgb_dir[SP], pgb_ini[SP], pgb_auth[SP], pgb_log[SP];
+    char pgb_url[SP], pgb_service_url[SP], pgb_addr[64];
+    int pgb_port;
 
     char service_listen[64], service_url[SP], service_log[SP], secret_file[SP];
     int service_port;
@@ -184,7 +193,8 @@ static int bind_loopback(int port) {
 /* Fixed ports must be free; the others (0) are picked free and distinct. */
 static int choose_ports(int n, int *const ports[], const char *const what[],
                         const char *const opt[], char *err, size_t errlen) {
-    int fds[3] = {-1, -1, -1}, rc = 0;
+    int fds[4] = {-1, -1, -1, -1}, rc = 0;
+    if (n > 4) abort();
     for (int i = 0; i < n && rc == 0; i++) {
         int want = *ports[i];
         if (want == 0) continue; /* fixed ones first, so that picked ones avoid them */
@@ -504,6 +514,16 @@ static void fill_info(stack *s) {
     i->service_argv = s->has_service ? s->m[M_SERVICE].argv : NULL;
     i->service_port = s->has_service ? s->service_port : 0;
     i->secret_file = s->secret_file;
+    i->pgb_url = s->has_pgb ? s->pgb_url : NULL;
+    i->pgb_service_url = s->has_pgb ? s->pgb_service_url : NULL;
+    i->pgb_addr = s->has_pgb ? s->pgb_addr : NULL;
+    i->pgb_pool_mode = s->has_pgb ? PGBSRV_POOL_MODE : NULL;
+    i->pgb_config = s->has_pgb ? s->pgb_ini : NULL;
+    i->pgb_auth_file = s->has_pgb ? s->pgb_auth : NULL;
+    i->pgb_log = s->has_pgb ? s->pgb_log : NULL;
+    i->pgb_version = s->has_pgb ? s->pgb_version : NULL;
+    i->pgb_exe = s->has_pgb ? s->pgb_exe : NULL;
+    i->pgb_port = s->has_pgb ? s->pgb_port : 0;
 }
 
 int stack_dir_create(const char *dir, bool prepared, char *out, size_t outlen, char *err,
@@ -608,14 +628,20 @@ static int setup_secrets(stack *s, char *err, size_t errlen) {
     return rc;
 }
 
+/* Every port the brink role is reached on: the proxy, PostgreSQL itself and PgBouncer (also its
+ * admin database "pgbouncer", where the role may read SHOW POOLS and SHOW STATS). */
 static int setup_pgpass(stack *s, int proxy_port, char *err, size_t errlen) {
-    char buf[512];
-    snprintf(buf, sizeof buf,
-             "127.0.0.1:%d:%s:%s:%s\nlocalhost:%d:%s:%s:%s\n"
-             "127.0.0.1:%d:%s:%s:%s\nlocalhost:%d:%s:%s:%s\n",
-             proxy_port, PG_DB, PG_USER, s->pg_password, proxy_port, PG_DB, PG_USER, s->pg_password,
-             s->pg_port, PG_DB, PG_USER, s->pg_password, s->pg_port, PG_DB, PG_USER,
-             s->pg_password);
+    char buf[1024];
+    size_t n = 0;
+    int ports[4] = {proxy_port, s->pg_port, s->has_pgb ? s->pgb_port : 0,
+                    s->has_pgb ? s->pgb_port : 0};
+    const char *dbs[4] = {PG_DB, PG_DB, PG_DB, "pgbouncer"};
+    for (int i = 0; i < 4; i++) {
+        if (ports[i] == 0) continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n,
+                              "127.0.0.1:%d:%s:%s:%s\nlocalhost:%d:%s:%s:%s\n", ports[i], dbs[i],
+                              PG_USER, s->pg_password, ports[i], dbs[i], PG_USER, s->pg_password);
+    }
     int rc = write_secret_file(s->pgpass_file, buf, false, 0, 0, err, errlen);
     memset(buf, 0, sizeof buf);
     return rc;
@@ -665,8 +691,10 @@ static int prepare_service(stack *s, const stack_opts *o, char *err, size_t errl
     if (!o->service) {
         char exe[SP];
         if (find_dispatchd(exe, sizeof exe, err, errlen) < 0) return -1;
-        snprintf(tmpl, sizeof tmpl, "'%s' " DEFAULT_SERVICE "%s", exe,
-                 s->profile == STACK_PROFILE_UNTUNED ? " --untuned" : "");
+        /* PgBouncer 1.18's transaction mode keeps no prepared statement across transactions */
+        snprintf(tmpl, sizeof tmpl, "'%s' " DEFAULT_SERVICE "%s%s", exe,
+                 s->profile == STACK_PROFILE_UNTUNED ? " --untuned" : "",
+                 s->has_pgb ? " --pg-prepare off" : "");
     } else {
         if (strlen(o->service) >= sizeof tmpl) {
             err_set(err, errlen, "service command is too long");
@@ -718,7 +746,7 @@ static int prepare_service(stack *s, const stack_opts *o, char *err, size_t errl
     }
     char e_pgpass[SP + 16], e_db[SP + 16], e_redis[SP + 16], e_dir[SP + 32];
     snprintf(e_pgpass, sizeof e_pgpass, "PGPASSFILE=%s", s->pgpass_file);
-    snprintf(e_db, sizeof e_db, "DATABASE_URL=%s", s->pg_proxy_url);
+    snprintf(e_db, sizeof e_db, "DATABASE_URL=%s", s->has_pgb ? s->pgb_url : s->pg_proxy_url);
     snprintf(e_redis, sizeof e_redis, "REDIS_URL=%s", s->redis_proxy_url);
     snprintf(e_dir, sizeof e_dir, "BRINK_STACK_DIR=%s", s->dir);
     char *extra[] = {e_pgpass, e_db, e_redis, e_dir, NULL};
@@ -732,6 +760,42 @@ static int prepare_service(stack *s, const stack_opts *o, char *err, size_t errl
 oom:
     err_set(err, errlen, "out of memory");
     return -1;
+}
+
+/* PgBouncer's directory, files and process; waits until a query answers through it. */
+static int start_pgbouncer(stack *s, char *err, size_t errlen) {
+    member *m = &s->m[M_PGB];
+    path_in(s, s->pgb_dir, "pgbouncer");
+    path_in(s, s->pgb_log, "pgbouncer.log");
+    snprintf(m->log, sizeof m->log, "%s", s->pgb_log);
+    m->cwd = s->pgb_dir;
+    m->as_user = s->root; /* PgBouncer refuses to run as root, like PostgreSQL */
+    m->uid = s->pg_uid;
+    m->gid = s->pg_gid;
+    if (mkdir(s->pgb_dir, 0700) < 0 || (s->root && chown(s->pgb_dir, s->pg_uid, s->pg_gid) < 0)) {
+        err_set(err, errlen, "cannot create %s: %s", s->pgb_dir, strerror(errno));
+        return -1;
+    }
+    pgbsrv_conf c = {.dir = s->pgb_dir,
+                     .port = s->pgb_port,
+                     .upstream_port = proxy_port_of(s->pg_proxy_addr),
+                     .database = PG_DB,
+                     .user = PG_USER,
+                     .password = s->pg_password,
+                     .chown_to = s->root,
+                     .uid = s->pg_uid,
+                     .gid = s->pg_gid};
+    if (pgbsrv_configure(&c, s->pgb_ini, sizeof s->pgb_ini, s->pgb_auth, sizeof s->pgb_auth, err,
+                         errlen) < 0)
+        return -1;
+    if (!(m->argv = pgbsrv_argv(s->pgb_exe, s->pgb_ini)) ||
+        !(m->envp = make_env(drop_pg_vars, NULL))) {
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(m->ready_url, sizeof m->ready_url, "%s", s->pgb_url);
+    if (member_spawn(s, m, err, errlen) < 0) return -1;
+    return member_wait_ready(m, m->ready_url, s->ready_timeout_ns, err, errlen);
 }
 
 static void teardown(stack *s);
@@ -749,6 +813,7 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     s->ready_timeout_ns = o->ready_timeout_ns > 0 ? o->ready_timeout_ns : DEFAULT_READY_NS;
     s->m[M_PG] = (member){.name = "postgres", .stop_sig = SIGINT};
     s->m[M_REDIS] = (member){.name = "redis", .stop_sig = SIGTERM};
+    s->m[M_PGB] = (member){.name = "pgbouncer", .stop_sig = SIGINT}; /* SIGINT: safe shutdown */
     s->m[M_SERVICE] = (member){.name = "service", .stop_sig = SIGTERM, .signal_group = true};
     bool want_service = !(o->service && (!strcmp(o->service, "none") || !o->service[0]));
 
@@ -757,6 +822,11 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
                    errlen) < 0 ||
         redsrv_find(s->redis_exe, sizeof s->redis_exe, err, errlen) < 0)
         goto fail;
+    s->has_pgb = o->pgbouncer;
+    if (s->has_pgb) {
+        if (pgbsrv_find(s->pgb_exe, sizeof s->pgb_exe, err, errlen) < 0) goto fail;
+        pgbsrv_version(s->pgb_exe, s->pgb_version, sizeof s->pgb_version);
+    }
     s->root = geteuid() == 0;
     if (s->root) {
         char sub[200];
@@ -771,10 +841,22 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     s->pg_port = o->pg_port;
     s->redis_port = o->redis_port;
     s->service_port = o->service_port;
-    int *const ports[3] = {&s->pg_port, &s->redis_port, &s->service_port};
-    const char *const what[3] = {"PostgreSQL", "Redis", "the service"};
-    const char *const opt[3] = {"--pg-port", "--redis-port", "--service-port"};
-    if (choose_ports(want_service ? 3 : 2, ports, what, opt, err, errlen) < 0) goto fail;
+    s->pgb_port = o->pgbouncer_port;
+    int *ports[4] = {&s->pg_port, &s->redis_port};
+    const char *what[4] = {"PostgreSQL", "Redis"};
+    const char *opt[4] = {"--pg-port", "--redis-port"};
+    int nports = 2;
+    if (want_service) {
+        ports[nports] = &s->service_port;
+        what[nports] = "the service";
+        opt[nports++] = "--service-port";
+    }
+    if (s->has_pgb) {
+        ports[nports] = &s->pgb_port;
+        what[nports] = "PgBouncer";
+        opt[nports++] = "--pgbouncer-port";
+    }
+    if (choose_ports(nports, ports, what, opt, err, errlen) < 0) goto fail;
     snprintf(s->redis_addr, sizeof s->redis_addr, "127.0.0.1:%d", s->redis_port);
     snprintf(s->redis_url, sizeof s->redis_url, "redis://%s", s->redis_addr);
 
@@ -783,6 +865,12 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     snprintf(s->redis_proxy_url, sizeof s->redis_proxy_url, "redis://%s", s->redis_proxy_addr);
     snprintf(s->pg_service_url, sizeof s->pg_service_url, "postgresql://%s@%s/%s", PG_USER,
              s->pg_proxy_addr, PG_DB);
+    if (s->has_pgb) { /* the service → PgBouncer → the proxy → PostgreSQL */
+        snprintf(s->pgb_addr, sizeof s->pgb_addr, "127.0.0.1:%d", s->pgb_port);
+        snprintf(s->pgb_service_url, sizeof s->pgb_service_url, "postgresql://%s@%s/%s", PG_USER,
+                 s->pgb_addr, PG_DB);
+        snprintf(s->pg_service_url, sizeof s->pg_service_url, "%s", s->pgb_service_url);
+    }
     /* 3. the directory and the reaper */
     if (stack_dir_create(o->dir, o->dir_prepared, s->dir, sizeof s->dir, err, errlen) < 0)
         goto fail;
@@ -800,6 +888,9 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
              s->pg_password, s->pg_proxy_addr, PG_DB);
     snprintf(s->pg_admin_url, sizeof s->pg_admin_url,
              "postgresql://postgres:%s@127.0.0.1:%d/postgres", s->pg_su_password, s->pg_port);
+    if (s->has_pgb)
+        snprintf(s->pgb_url, sizeof s->pgb_url, "postgresql://%s:%s@%s/%s", PG_USER, s->pg_password,
+                 s->pgb_addr, PG_DB);
     if (setup_pgpass(s, proxy_port_of(s->pg_proxy_addr), err, errlen) < 0) goto fail;
     if (want_service && prepare_service(s, o, err, errlen) < 0) goto fail;
 
@@ -921,7 +1012,10 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     snprintf(pg->ready_url, sizeof pg->ready_url, "%s", s->pg_url);
     redsrv_version(s->redis_port, NS_PER_S, s->redis_version, sizeof s->redis_version);
 
-    /* 4c. the service */
+    /* 4c. PgBouncer, in front of the PostgreSQL proxy; ready when SELECT 1 answers through it */
+    if (s->has_pgb && start_pgbouncer(s, err, errlen) < 0) goto fail;
+
+    /* 4d. the service */
     if (s->has_service) {
         member *sv = &s->m[M_SERVICE];
         if (member_spawn(s, sv, err, errlen) < 0) goto fail;
@@ -939,9 +1033,11 @@ fail:
 
 /* Stops everything that runs, removes the directory unless keep, frees s. */
 static void teardown(stack *s) {
-    member *sv = &s->m[M_SERVICE], *pg = &s->m[M_PG], *rd = &s->m[M_REDIS];
+    member *sv = &s->m[M_SERVICE], *pg = &s->m[M_PG], *rd = &s->m[M_REDIS], *pb = &s->m[M_PGB];
     member_signal_stop(sv);
     member_wait_stopped(s, sv, DOWN_STOP_NS);
+    member_signal_stop(pb);
+    member_wait_stopped(s, pb, DOWN_STOP_NS);
     if (s->api) proxy_api_stop(s->api);
     if (s->proxies) proxy_server_stop(s->proxies);
     s->api = NULL;
@@ -958,6 +1054,7 @@ static void teardown(stack *s) {
     memset(s->pg_url, 0, sizeof s->pg_url);
     memset(s->pg_proxy_url, 0, sizeof s->pg_proxy_url);
     memset(s->pg_admin_url, 0, sizeof s->pg_admin_url);
+    memset(s->pgb_url, 0, sizeof s->pgb_url);
     free(s);
 }
 
@@ -1094,9 +1191,12 @@ int stack_fault(stack *s, const char *target, stack_fault_op op, stack_fault_tim
     memset(t, 0, sizeof *t);
     member *m = NULL;
     for (int i = 0; i < M_COUNT; i++)
-        if (!strcmp(target, s->m[i].name) && (i != M_SERVICE || s->has_service)) m = &s->m[i];
+        if (!strcmp(target, s->m[i].name) && (i != M_SERVICE || s->has_service) &&
+            (i != M_PGB || s->has_pgb))
+            m = &s->m[i];
     if (!m) {
-        err_set(err, errlen, "unknown fault target '%s' (want postgres, redis%s)", target,
+        err_set(err, errlen, "unknown fault target '%s' (want postgres, redis%s%s)", target,
+                s->has_pgb ? ", pgbouncer" : "",
                 s->has_service ? " or service" : "; this stack has no service");
         return -1;
     }

@@ -43,7 +43,11 @@ typedef struct stack_opts {
     const char *service;
     const char *service_ready;             /* URL template; NULL: http://{listen}/readyz */
     int pg_port, redis_port, service_port; /* 0: a free port; otherwise it must be free */
-    int64_t ready_timeout_ns;              /* for each server and the service; 0: 10 s */
+    /* PgBouncer (transaction pooling) between the service and the PostgreSQL proxy: {pg_url}
+     * and DATABASE_URL then point at it, and the default service gets --pg-prepare off */
+    bool pgbouncer;
+    int pgbouncer_port;       /* 0: a free port */
+    int64_t ready_timeout_ns; /* for each server and the service; 0: 10 s */
 } stack_opts;
 
 /* Everything a user of the stack needs to reach it. Strings belong to the stack. */
@@ -53,7 +57,8 @@ typedef struct stack_info {
     /* PostgreSQL: URLs carry the application role's password (stack.json is 0600) */
     const char *pg_url;         /* postgresql://brink:PW@127.0.0.1:PORT/brink, direct */
     const char *pg_proxy_url;   /* the same through the proxy */
-    const char *pg_service_url; /* through the proxy without the password (PGPASSFILE has it) */
+    const char *pg_service_url; /* {pg_url}: through the proxy (with pgbouncer: through
+                                   PgBouncer) without the password (PGPASSFILE has it) */
     const char *pg_proxy_addr;  /* 127.0.0.1:PORT */
     const char *pg_user, *pg_database;
     const char *pg_password_file, *pgpass_file, *pg_superuser_password_file;
@@ -74,10 +79,17 @@ typedef struct stack_info {
     char *const *service_argv;
     int service_port;
     const char *secret_file; /* whsec_ + base64(32 random bytes), 0600 */
+    /* PgBouncer; every pointer NULL (and the port 0) without --pgbouncer */
+    const char *pgb_url;         /* postgresql://brink:PW@127.0.0.1:PORT/brink */
+    const char *pgb_service_url; /* the same without the password (= pg_service_url then) */
+    const char *pgb_addr;        /* 127.0.0.1:PORT */
+    const char *pgb_pool_mode;   /* "transaction" */
+    const char *pgb_config, *pgb_auth_file, *pgb_log, *pgb_version, *pgb_exe;
+    int pgb_port;
 } stack_info;
 
 typedef struct stack_process {
-    const char *name; /* "reaper", "postgres", "redis", "service" */
+    const char *name; /* "reaper", "postgres", "redis", "pgbouncer", "service" */
     pid_t pid;        /* also its process group */
 } stack_process;
 
@@ -123,8 +135,8 @@ typedef struct stack_fault_times {
     pid_t pid_before, pid_after;
 } stack_fault_times;
 
-/* target: "postgres", "redis" or "service". 0, or -1 with a reason (unknown target, not running,
- * did not become ready within the limit). */
+/* target: "postgres", "redis", "pgbouncer" or "service". 0, or -1 with a reason (unknown target,
+ * not running, did not become ready within the limit). */
 int stack_fault(stack *s, const char *target, stack_fault_op op, stack_fault_times *t, char *err,
                 size_t errlen);
 int stack_fault_parse(const char *name, stack_fault_op *op); /* 0 or -1 */

@@ -82,12 +82,16 @@ static void usage(void) {
         "                       --pg {pg_url} --redis {redis_url} --secret-file {secret_file};\n"
         "                       none: no service\n"
         "  --service-ready URL  the service's ready check (default http://{listen}/readyz)\n"
-        "  --pg-port N, --redis-port N, --service-port N\n"
+        "  --pgbouncer          PgBouncer (pool_mode transaction) between the service and\n"
+        "                       PostgreSQL's proxy; {pg_url} points at it and the default\n"
+        "                       service gets --pg-prepare off\n"
+        "  --pg-port N, --redis-port N, --service-port N, --pgbouncer-port N\n"
         "                       fixed ports (default: free ones); a busy port is an error\n"
         "  --ready-timeout D    how long each part may take to become ready (default 10s)\n"
         "\n"
-        "Fault targets: postgres, redis, service. Operations: pause, resume, stop, kill,\n"
-        "start, restart; the answer is JSON with monotonic and wall-clock timestamps.\n"
+        "Fault targets: postgres, redis, pgbouncer (with --pgbouncer), service. Operations:\n"
+        "pause, resume, stop, kill, start, restart; the answer is JSON with monotonic and\n"
+        "wall-clock timestamps.\n"
         "With --config FILE the fault is made on your own stack instead: TARGET is a\n"
         "dependency of FILE's dependencies: section, each with start_cmd, stop_cmd,\n"
         "kill_cmd, pause_cmd, resume_cmd (a list or a string; no shell unless sh -c), a\n"
@@ -187,13 +191,15 @@ enum {
     OPT_READY_TIMEOUT,
     OPT_TIMEOUT,
     OPT_CONFIG,
+    OPT_PGBOUNCER,
+    OPT_PGBOUNCER_PORT,
 };
 
 typedef struct cli {
     const char *dir, *state, *service, *service_ready, *config;
     stack_profile profile;
-    bool keep;
-    int pg_port, redis_port, service_port;
+    bool keep, pgbouncer;
+    int pg_port, redis_port, service_port, pgbouncer_port;
     int64_t ready_timeout_ns, timeout_ns;
     char *pos[4];
     int npos;
@@ -215,6 +221,8 @@ static int parse_cli(int argc, char **argv, const char *sub, unsigned allowed, i
         {"ready-timeout", required_argument, 0, OPT_READY_TIMEOUT},
         {"timeout", required_argument, 0, OPT_TIMEOUT},
         {"config", required_argument, 0, OPT_CONFIG},
+        {"pgbouncer", no_argument, 0, OPT_PGBOUNCER},
+        {"pgbouncer-port", required_argument, 0, OPT_PGBOUNCER_PORT},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -244,18 +252,21 @@ static int parse_cli(int argc, char **argv, const char *sub, unsigned allowed, i
             }
             break;
         case OPT_KEEP: c->keep = true; break;
+        case OPT_PGBOUNCER: c->pgbouncer = true; break;
         case OPT_SERVICE: c->service = optarg; break;
         case OPT_SERVICE_READY: c->service_ready = optarg; break;
         case OPT_PG_PORT:
         case OPT_REDIS_PORT:
         case OPT_SERVICE_PORT:
+        case OPT_PGBOUNCER_PORT:
             if (parse_int(optarg, 1, 65535, &v, msg, sizeof msg) < 0) {
                 err_set(err, errlen, "--%s: %s", opts[idx].name, msg);
                 return -1;
             }
-            *(o == OPT_PG_PORT      ? &c->pg_port
-              : o == OPT_REDIS_PORT ? &c->redis_port
-                                    : &c->service_port) = (int)v;
+            *(o == OPT_PG_PORT        ? &c->pg_port
+              : o == OPT_REDIS_PORT   ? &c->redis_port
+              : o == OPT_SERVICE_PORT ? &c->service_port
+                                      : &c->pgbouncer_port) = (int)v;
             break;
         case OPT_READY_TIMEOUT:
         case OPT_TIMEOUT:
@@ -553,7 +564,8 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
     cli c = {0};
     unsigned allowed = ALLOW(OPT_DIR) | ALLOW(OPT_PROFILE) | ALLOW(OPT_KEEP) | ALLOW(OPT_SERVICE) |
                        ALLOW(OPT_SERVICE_READY) | ALLOW(OPT_PG_PORT) | ALLOW(OPT_REDIS_PORT) |
-                       ALLOW(OPT_SERVICE_PORT) | ALLOW(OPT_READY_TIMEOUT);
+                       ALLOW(OPT_SERVICE_PORT) | ALLOW(OPT_READY_TIMEOUT) | ALLOW(OPT_PGBOUNCER) |
+                       ALLOW(OPT_PGBOUNCER_PORT);
     int pr = parse_cli(argc, argv, "up", allowed, 0, &c, err, errlen);
     if (pr != 0) return pr < 0 ? EXIT_USAGE : EXIT_OK;
     if (c.service && !strcmp(c.service, "none") && c.service_ready) {
@@ -562,6 +574,10 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
     }
     if (c.service && !strcmp(c.service, "none") && c.service_port) {
         err_set(err, errlen, "--service-port needs a service (not --service none)");
+        return EXIT_USAGE;
+    }
+    if (c.pgbouncer_port && !c.pgbouncer) {
+        err_set(err, errlen, "--pgbouncer-port needs --pgbouncer");
         return EXIT_USAGE;
     }
     char dir[1024];
@@ -576,6 +592,8 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
         .pg_port = c.pg_port,
         .redis_port = c.redis_port,
         .service_port = c.service_port,
+        .pgbouncer = c.pgbouncer,
+        .pgbouncer_port = c.pgbouncer_port,
         .ready_timeout_ns = c.ready_timeout_ns,
     };
     int pfd[2];
@@ -717,6 +735,11 @@ static int cmd_status(int argc, char **argv, char *err, size_t errlen) {
     snprintf(r->name, sizeof r->name, "redis proxy");
     r->proc = "-";
     if ((u = stack_state_str(doc, "redis.proxy_url"))) healthy &= check_row(r, u, NULL);
+    if (stack_state_str(doc, "pgbouncer.url")) {
+        r = &rows[n++];
+        healthy &= proc_row(r, doc, "pgbouncer", stack_state_int(doc, "pgbouncer.pid"));
+        healthy &= check_row(r, stack_state_str(doc, "pgbouncer.url"), NULL);
+    }
     r = &rows[n++];
     snprintf(r->name, sizeof r->name, "proxy api");
     r->proc = "-";
@@ -923,9 +946,9 @@ static int cmd_fault(int argc, char **argv, char *err, size_t errlen) {
         return EXIT_USAGE;
     }
     if (!c.config && strcmp(c.pos[0], "postgres") && strcmp(c.pos[0], "redis") &&
-        strcmp(c.pos[0], "service")) {
-        err_set(err, errlen, "unknown fault target '%s' (want postgres, redis or service)",
-                c.pos[0]);
+        strcmp(c.pos[0], "pgbouncer") && strcmp(c.pos[0], "service")) {
+        err_set(err, errlen,
+                "unknown fault target '%s' (want postgres, redis, pgbouncer or service)", c.pos[0]);
         return EXIT_USAGE;
     }
     if (stack_fault_parse(c.pos[1], &op) < 0) {

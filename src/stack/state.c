@@ -57,16 +57,24 @@ json_t *stack_state_json(const stack *s, bool keep) {
                   i->service_port ? json_integer(i->service_port) : json_null(), "ready_url",
                   str_or_null(i->service_ready), "secret_file", i->secret_file, "log",
                   str_or_null(i->service_log), "command", cmd, "pid", pid_of(s, "service"));
+    json_t *pb = json_null();
+    if (i->pgb_url)
+        pb = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "url",
+                       i->pgb_url, "service_url", i->pgb_service_url, "addr", i->pgb_addr, "host",
+                       "127.0.0.1", "port", i->pgb_port, "pool_mode", i->pgb_pool_mode, "upstream",
+                       i->pg_proxy_addr, "config", i->pgb_config, "auth_file", i->pgb_auth_file,
+                       "log", i->pgb_log, "version", i->pgb_version, "program", i->pgb_exe, "pid",
+                       pid_of(s, "pgbouncer"));
     json_t *procs = json_array();
     stack_process ps[8];
     int n = stack_processes(s, ps, 8);
     for (int k = 0; k < n; k++)
         json_array_append_new(
             procs, json_pack("{s:s, s:i}", "name", ps[k].name, "pid", (json_int_t)ps[k].pid));
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "schema",
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "schema",
                             STACK_STATE_SCHEMA, "dir", i->dir, "profile", i->profile, "keep", keep,
-                            "updated_at", now, "postgres", pg, "redis", rd, "proxies", px,
-                            "service", sv, "processes", procs);
+                            "updated_at", now, "postgres", pg, "redis", rd, "pgbouncer", pb,
+                            "proxies", px, "service", sv, "processes", procs);
     return doc;
 }
 
