@@ -531,6 +531,11 @@ static int supervise(const stack_opts *o, const char *dir, int repfd, char *err,
                 close(cfd);
             }
         }
+        struct stat st;
+        if (stat(dir, &st) < 0 && errno == ENOENT) { /* rm -rf of a test's or a user's tmp dir */
+            say("the stack's directory %s was removed: stopping", dir);
+            break;
+        }
         char what[256];
         if (stack_poll(sv.s, what, sizeof what) > 0) {
             say("%s", what);

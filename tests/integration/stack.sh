@@ -190,6 +190,23 @@ else
     not_ok "stack up --dir: $(cat "$TMP/up2.err")"
 fi
 
+# --- 4b. the stack's directory removed under it (a test's or a user's rm -rf of a tmp dir): the
+# supervisor notices within a second and stops everything, instead of running on forever
+S3=$("$BRINK" stack up --service none --dir "$TMP/s3" 2>"$TMP/up3.err")
+STATES+=("$S3")
+if [ -f "$S3" ]; then
+    pids=$(state_pids "$S3")
+    rm -rf "$TMP/s3"
+    # shellcheck disable=SC2086
+    if all_gone_within 5 $pids; then
+        ok "the stack's directory removed: every process gone within 5 s"
+    else
+        not_ok "the stack's directory removed: still alive:$(for p in $pids; do alive "$p" && echo -n " $p"; done)"
+    fi
+else
+    not_ok "stack up --dir s3: $(cat "$TMP/up3.err")"
+fi
+
 # --- 5. a service from a command template ({port}, {listen}) ----------------------------------
 S3=$("$BRINK" stack up --dir "$TMP/s3" --service "$TESTSRV --listen 127.0.0.1 --port {port} --max-seconds 120" 2>"$TMP/up3.err")
 rc=$?
