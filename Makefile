@@ -6,6 +6,7 @@
 #   make demo-untuned   the same on dispatchd's untuned configuration: red, with advice
 #   make format     format the sources with .clang-format
 #   make bench      run bench/engine-vs-wrk
+#   make tuning-table   each dispatchd tuning knob untuned vs tuned, measured (bench/tuning-table, ~10 min)
 
 CC      ?= gcc
 VARIANT ?= release
@@ -89,6 +90,10 @@ demo-untuned:
 
 bench: all
 	bench/engine-vs-wrk
+
+.PHONY: tuning-table
+tuning-table: all
+	bench/tuning-table
 
 format:
 	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/*/*.c tests/*/*.h)

@@ -106,7 +106,8 @@ typedef struct loop {
     int ep;     /* this thread's epoll set */
     int mhd_ep; /* the daemon's epoll descriptor, watched in ep */
     queue_pipe *pipe;
-    int pipe_fd; /* the Redis socket registered in ep, -1 if none */
+    int pipe_fd;       /* the Redis socket registered in ep, -1 if none */
+    unsigned pipe_gen; /* ... and its connection's generation (queue_pipe_fd) */
     uint32_t pipe_events;
     bool resumed;  /* a connection was resumed: run the daemon again without waiting */
     bool quiesced; /* the listening socket is closed */
@@ -704,15 +705,20 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 static void watch_pipe(loop *L) {
     bool want_write;
-    int fd = queue_pipe_fd(L->pipe, &want_write);
+    unsigned gen;
+    int fd = queue_pipe_fd(L->pipe, &want_write, &gen);
     uint32_t ev = EPOLLIN | (want_write ? EPOLLOUT : 0);
-    if (fd != L->pipe_fd) {
+    if (fd != L->pipe_fd || gen != L->pipe_gen) {
+        /* (a closed socket has left the set by itself; DEL of a reused number that is not in the
+         * set fails harmlessly) */
         if (L->pipe_fd >= 0) epoll_ctl(L->ep, EPOLL_CTL_DEL, L->pipe_fd, NULL);
         L->pipe_fd = -1;
         if (fd >= 0) {
             struct epoll_event e = {.events = ev, .data.fd = fd};
-            if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &e) == 0) {
+            if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &e) == 0 ||
+                (errno == EEXIST && epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &e) == 0)) {
                 L->pipe_fd = fd;
+                L->pipe_gen = gen;
                 L->pipe_events = ev;
             }
         }

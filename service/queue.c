@@ -219,6 +219,7 @@ typedef struct slot {
 
 struct queue_pipe {
     redisContext *c;
+    unsigned gen; /* counts connections made: a new socket may reuse the old descriptor number */
     out_buf ob;
     queue_req *fresh, *fresh_tail; /* added, not yet formatted */
     int fresh_count;
@@ -393,7 +394,10 @@ static void lost(queue_pipe *p, const char *why) {
 
 void queue_pipe_connect(queue_pipe *p) {
     char err[256];
-    if (p->c == NULL) p->c = pipe_connect(err, sizeof err); /* failing: the first flush retries */
+    if (p->c == NULL) {
+        p->c = pipe_connect(err, sizeof err); /* failing: the first flush retries */
+        if (p->c) p->gen++;
+    }
 }
 
 void queue_pipe_flush(queue_pipe *p) {
@@ -417,6 +421,7 @@ void queue_pipe_flush(queue_pipe *p) {
     char err[256];
     if (p->c == NULL) {
         p->c = pipe_connect(err, sizeof err);
+        if (p->c) p->gen++;
         if (p->c == NULL) {
             fail_fresh(p, err);
             return;
@@ -449,8 +454,9 @@ void queue_pipe_flush(queue_pipe *p) {
     if (!write_out(p, err, sizeof err)) lost(p, err);
 }
 
-int queue_pipe_fd(const queue_pipe *p, bool *want_write) {
+int queue_pipe_fd(const queue_pipe *p, bool *want_write, unsigned *gen) {
     *want_write = p->c && p->ob.off < p->ob.len;
+    *gen = p->gen;
     return p->c ? p->c->fd : -1;
 }
 

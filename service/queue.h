@@ -51,8 +51,10 @@ void queue_pipe_connect(queue_pipe *p);
 void queue_pipe_add(queue_pipe *p, queue_req *r);
 /* Formats what was added and writes as much as the socket takes (connecting first if needed). */
 void queue_pipe_flush(queue_pipe *p);
-/* The socket to watch (-1: none), and whether to watch it for writing too. */
-int queue_pipe_fd(const queue_pipe *p, bool *want_write);
+/* The socket to watch (-1: none), whether to watch it for writing too, and the connection's
+ * generation: a reconnected socket may get the old descriptor number, but not the old generation
+ * (the old socket left the epoll set when it was closed; the new one must be added). */
+int queue_pipe_fd(const queue_pipe *p, bool *want_write, unsigned *gen);
 /* The socket is readable and/or writable: read replies (completing requests), write more. */
 void queue_pipe_io(queue_pipe *p, bool readable, bool writable);
 /* The earliest deadline of a request in flight (0: none); queue_pipe_expire fails every request
