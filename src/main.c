@@ -5,17 +5,18 @@
 
 #include "core/version.h"
 
-#include "fault/proxycmd.h"
-#include "load/loadcmd.h"
-#include "probe/probecmd.h"
+#include "fault/proxy_cmd.h"
+#include "core/exitcode.h"
+#include "load/load_cmd.h"
+#include "probe/probe_cmd.h"
 #include "report/merge.h"
-#include "report/reportcmd.h"
-#include "scenario/resil.h"
-#include "scenario/racecmd.h"
-#include "scenario/webhook.h"
-#include "stack/stackcmd.h"
-#include "suite/suitecmd.h"
-#include "suite/threshold.h"
+#include "report/report_cmd.h"
+#include "resilience/resil.h"
+#include "race/race_cmd.h"
+#include "webhook/webhook.h"
+#include "stack/stack_cmd.h"
+#include "suite/suite_cmd.h"
+#include "verdict/threshold.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -62,29 +63,29 @@ int main(int argc, char **argv) {
     char err[512] = "";
     int rc;
     if (!strcmp(cmd, "load")) {
-        rc = loadcmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = load_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "webhook")) {
         rc = webhook_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "capacity")) {
         rc = webhook_capacity_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "race")) {
-        rc = racecmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = race_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "suite")) {
-        rc = suitecmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = suite_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "stack")) {
-        rc = stackcmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = stack_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "proxy")) {
-        rc = proxycmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = proxy_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "redis-failure")) {
         rc = resil_redis_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "db-restart")) {
         rc = resil_db_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "probe")) {
-        rc = probecmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = probe_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "report")) {
-        rc = reportcmd_main(argc - 1, argv + 1, err, sizeof err);
+        rc = report_cmd_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "compare")) {
-        rc = reportcmd_compare_main(argc - 1, argv + 1, err, sizeof err);
+        rc = report_cmd_compare_main(argc - 1, argv + 1, err, sizeof err);
     } else if (!strcmp(cmd, "merge")) {
         rc = merge_main(argc - 1, argv + 1, err, sizeof err);
     } else {

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 struct stack_info;
 

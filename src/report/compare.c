@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 bool compare_is_regression(compare_dir dir, double before, double after, double tolerance) {
     if (!isfinite(before) || !isfinite(after) || !(tolerance >= 0)) return false;

@@ -1,7 +1,7 @@
 /* compare.h — `brink compare`: the headline numbers (.stats) of two sets of result documents,
  * side by side, with the ratio and whether each moved the wrong way by more than a tolerance.
  * Which way is wrong comes from the threshold table (the document's .thresholds, else the
- * defaults of suite/threshold.h): an "above" metric (latency, errors) regresses when it grows, a
+ * defaults of verdict/threshold.h): an "above" metric (latency, errors) regresses when it grows, a
  * "below" metric (rates) when it shrinks. Metrics without a threshold are shown, never flagged. */
 #ifndef BRINK_COMPARE_H
 #define BRINK_COMPARE_H

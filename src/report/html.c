@@ -24,7 +24,7 @@
 #include "core/hdr.h"
 #include "core/version.h"
 #include "report/svg.h"
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 typedef struct page {
     FILE *out;

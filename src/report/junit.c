@@ -6,7 +6,7 @@
  * the documents (.test, .mode, .started_at, .duration_s, .target, .profile, .thresholds,
  * .advice); every string from them is escaped, as they carry user input. */
 #include "report/junit.h"
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 #include <math.h>
 #include <string.h>

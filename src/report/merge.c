@@ -40,13 +40,13 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/hdr.h"
-#include "load/loadcmd.h"
+#include "core/exitcode.h"
 #include "load/segment.h"
 #include "report/html.h"
 #include "report/junit.h"
 #include "report/report.h"
-#include "report/reportcmd.h"
-#include "scenario/capacity.h"
+#include "report/report_cmd.h"
+#include "verdict/capacity.h"
 
 #define MAX_SECONDS (10 * 24 * 3600) /* longest merged timeline: ten days */
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 #define MERGE_MAX_VERDICTS 64
 

@@ -15,7 +15,7 @@
  * pid or pid_file — followed by polling the ready check, which is what gives the timestamps the
  * same meaning as the embedded stack's: "down" is the first failed check after a stop or kill
  * returned, "ready" the first successful one after a start or resume. The toxiproxy key is only
- * parsed here (brink.yaml's network faults are applied by scenario/resil_user.c). */
+ * parsed here (brink.yaml's network faults are applied by resilience/resil_user.c). */
 #include "stack/deps.h"
 
 #include <errno.h>

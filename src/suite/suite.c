@@ -1,4 +1,4 @@
-/* suite.c — what `brink suite` decides, kept apart from the processes that suitecmd.c runs, so
+/* suite.c — what `brink suite` decides, kept apart from the processes that suite_cmd.c runs, so
  * that it can be tested alone: the profile table, the selection, each test's command line, the
  * verdict of each test and of the run, the summary document and the terminal summary.
  *
@@ -22,7 +22,7 @@
 #include "core/err.h"
 #include "core/version.h"
 #include "report/report.h"
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 /* ---- the profiles ---------------------------------------------------------------------------- */
 

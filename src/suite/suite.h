@@ -2,7 +2,7 @@
  * with which arguments, in quick, full and stress), the selection (--only, --skip), the command
  * line of each test's child process, the verdict of a test from its exit status and its result
  * document, the overall verdict and exit status, the summary document (schema brink.summary/1,
- * docs/results.md) and the terminal summary. suitecmd.c runs the children and writes the files. */
+ * docs/results.md) and the terminal summary. suite_cmd.c runs the children and writes the files. */
 #ifndef BRINK_SUITE_H
 #define BRINK_SUITE_H
 

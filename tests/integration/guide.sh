@@ -1,5 +1,5 @@
 # guide.sh — docs/guide.md (the breaking-points reference) stays in sync with the threshold table.
-# The table is read from the code itself: a small program compiled with src/suite/threshold.c (the
+# The table is read from the code itself: a small program compiled with src/verdict/threshold.c (the
 # rest of libbrink from the build) prints threshold_defaults() — brink has no command that lists
 # it, and a result document holds only its own test's metrics — so no parser of C has to follow
 # the table's formatting. Then:
@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.bash"
 
 GUIDE=$ROOT/docs/guide.md
-SRC=$ROOT/src/suite/threshold.c
+SRC=$ROOT/src/verdict/threshold.c
 CC=${CC:-cc}
 
 # the build's library supplies what threshold.c uses (err_set, ...); an ASan build needs the same
@@ -30,7 +30,7 @@ table_of() {
     local src=$1 out=$2 exe=$TMP/thdump.$RANDOM
     cat >"$TMP/thdump.c" <<'EOF'
 #include <stdio.h>
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 int main(void) {
     int n;
     const th_def *d = threshold_defaults(&n);
@@ -138,7 +138,7 @@ check "docs/guide.md exists" [ -s "$GUIDE" ]
 if out=$(guide_check "$TMP/table.tsv" "$GUIDE"); then
     ok "guide: a section and an index row (unit, direction, bounds, anchor) for each of the $n metrics, none unknown"
 else
-    not_ok "guide: out of sync with src/suite/threshold.c"
+    not_ok "guide: out of sync with src/verdict/threshold.c"
     sed 's/^/#   /' <<<"$out"
 fi
 

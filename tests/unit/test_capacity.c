@@ -1,4 +1,4 @@
-/* test_capacity.c — the breaking-point search (src/scenario/capacity.c) against synthetic
+/* test_capacity.c — the breaking-point search (src/verdict/capacity.c) against synthetic
  * services: a step runner computes each step's numbers from the rate alone (no engine, no
  * clock), so every path of the search — ramp, bisect, each bound, the first-step break, a runner
  * failure, an interruption, the knee rule — is checked exactly. */
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scenario/capacity.h"
+#include "verdict/capacity.h"
 
 /* cmocka 1.1 has no assert_double_equal */
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))

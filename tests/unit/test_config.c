@@ -1,4 +1,4 @@
-/* test_config.c — brink.yaml (suite/config.c): a complete file with every section, the shipped
+/* test_config.c — brink.yaml (config/config.c): a complete file with every section, the shipped
  * docs/brink.example.yaml, each kind of mistake as one line "FILE:LINE: KEY: reason" (unknown
  * keys, types, literal secrets, passwords in URLs, SQL without its parameter, bad probes, the race
  * and dependencies sections through their own parsers, unknown or disordered thresholds, YAML
@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scenario/resil_int.h"
-#include "suite/config.h"
-#include "suite/threshold.h"
+#include "resilience/resil_int.h"
+#include "config/config.h"
+#include "verdict/threshold.h"
 
 static char dir[] = "/tmp/brink-test-config-XXXXXX";
 static char file[256];

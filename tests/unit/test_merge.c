@@ -28,7 +28,7 @@
 #include "load/segment.h"
 #include "report/merge.h"
 #include "report/report.h"
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 #define T0 (1767225600LL * NS_PER_S) /* a wall-clock start */
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scenario/race.h"
-#include "scenario/race_verdict.h"
+#include "race/race.h"
+#include "verdict/race_verdict.h"
 
 #define W(v)                                                                                       \
     { v, RACE_WON, false, NULL }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scenario/race.h"
+#include "race/race.h"
 
 static char dir[] = "/tmp/brink-test-race-yaml-XXXXXX";
 static char file[256];

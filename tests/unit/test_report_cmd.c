@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "report/reportcmd.h"
-#include "suite/threshold.h"
+#include "report/report_cmd.h"
+#include "verdict/threshold.h"
 
 static char dir[64];
 

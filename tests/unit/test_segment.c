@@ -22,7 +22,7 @@
 #include "load/engine.h"
 #include "load/sched.h"
 #include "load/segment.h"
-#include "scenario/capacity.h"
+#include "verdict/capacity.h"
 
 static void test_parse(void **state) {
     (void)state;

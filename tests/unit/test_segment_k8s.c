@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "suite/config.h"
+#include "config/config.h"
 
 #define DIR_K8S  "deploy/kubernetes"
 #define MAX_DOCS 32

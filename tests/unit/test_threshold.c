@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "suite/threshold.h"
+#include "verdict/threshold.h"
 
 static void test_above(void **state) {
     th_def d = {"p99_ms", "webhook", "ms", TH_ABOVE, 250, 500, "", ""};

@@ -1,0 +1,117 @@
+/* config.h — brink.yaml: one file that points every brink test at a user's own stack
+ * (docs/config.md has the reference and docs/brink.example.yaml a complete example):
+ *
+ *   target        the service: base url; webhook path, signing scheme, secret ({file} or {env},
+ *                 never a value), extra headers, body template; service_pid(_file) for /proc;
+ *                 metrics, its Prometheus page (evidence for the advice: probe/probe_metrics.h)
+ *   race          race.yaml's create / visible / claim / truth (race/race_yaml.c parses it)
+ *   probes        named probes {kind: redis|sql|http, ...} sampled as the backlog
+ *   audit         PostgreSQL url (no password in it) and SQL templates: the stored count per
+ *                 acknowledged webhook id ($1 text[]), optional queued ids, integrity checks
+ *   dependencies  redis and postgresql: process hooks (stack/deps.c) and a Toxiproxy API
+ *   thresholds    {metric: {orange: X, red: Y}} over the threshold table (verdict/threshold.h)
+ *
+ * Every key is known and typed (core/yml.h); each mistake is one line "FILE:LINE: KEY: reason".
+ * With -f, webhook, capacity, race, redis-failure and db-restart test the user's stack instead of
+ * starting the embedded one; options given on the command line still win. */
+#ifndef BRINK_CONFIG_H
+#define BRINK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "http/sign.h"
+#include "probe/probe.h"
+#include "race/race.h"
+#include "stack/deps.h"
+
+#define CONFIG_MAX_PROBES   8
+#define CONFIG_MAX_CHECKS   8
+#define CONFIG_MAX_HEADERS  16
+#define CONFIG_DEFAULT_PATH "/webhooks/orders"
+#define CONFIG_AUDIT_BATCH  10000 /* acknowledged ids per execution of audit.stored */
+#define CONFIG_WEBHOOK_ID   "{{webhook_id}}"
+
+typedef struct config_probe {
+    probe_spec spec;   /* url empty when url_env names it */
+    char url_env[128]; /* an environment variable holding the URL (read when the probe opens) */
+    bool backlog;      /* counted in the backlog (default), or only recorded beside it */
+    int line;
+} config_probe;
+
+typedef struct config_check {
+    char *name;  /* snake_case, the key under audit.integrity */
+    char *query; /* one row, one column: the number of violations; $1 = the run's id prefix */
+    int line;
+} config_check;
+
+typedef struct config_threshold {
+    char *name;         /* "metric" or "test.metric" */
+    double orange, red; /* NAN: keep the default */
+    int line;
+} config_threshold;
+
+typedef struct config {
+    char *file;
+    /* target */
+    char *url;                         /* base URL without a trailing slash */
+    char *webhook_path;                /* CONFIG_DEFAULT_PATH unless given */
+    sign_scheme sign;                  /* SIGN_NONE with sign: none */
+    char *secret_file, *secret_env;    /* exactly one unless sign is none */
+    char *headers[CONFIG_MAX_HEADERS]; /* "Name: value" templates */
+    int nheaders;
+    char *body;        /* template, or NULL for dispatchd's order.created */
+    char *metrics_url; /* the service's Prometheus page (target.metrics), or NULL */
+    pid_t service_pid;
+    char *service_pid_file;
+    /* race */
+    bool have_race;
+    race_spec race;
+    /* probes */
+    config_probe probes[CONFIG_MAX_PROBES];
+    int nprobes;
+    /* audit */
+    bool have_audit;
+    char *audit_url;          /* postgresql://, no password */
+    char *audit_password_env; /* NULL: libpq's PGPASSWORD / PGPASSFILE */
+    char *audit_stored;       /* rows (id[, count]) for the ids in $1 (text[]), $2 = id prefix */
+    char *audit_queued;       /* ids still queued (not lost, not yet stored), or NULL */
+    config_check checks[CONFIG_MAX_CHECKS];
+    int nchecks;
+    /* dependencies */
+    deps *deps; /* NULL without the section */
+    /* thresholds */
+    config_threshold *thresholds;
+    int nthresholds;
+} config;
+
+/* Reads and checks a brink.yaml. 0 with *out (config_free it), or -1 with one line. */
+int config_load(const char *path, config **out, char *err, size_t errlen);
+void config_free(config *c); /* NULL is allowed */
+
+/* Whether path is a legacy race.yaml (create/claim/truth at the top level) rather than a
+ * brink.yaml, for `brink race -f`. 0, or -1 when it cannot be read or parsed (one line). */
+int config_is_race_yaml(const char *path, bool *race_yaml, char *err, size_t errlen);
+
+/* Replaces the threshold overrides in force with c's (c NULL: back to the defaults). */
+int config_apply_thresholds(const config *c, char *err, size_t errlen);
+
+/* The webhook URL: url + webhook path. */
+void config_webhook_url(const config *c, char *out, size_t outlen);
+/* The signing secret from its file or variable (malloc'd; NULL with a reason that never holds
+ * the secret); NULL without a reason (*len 0) when sign is none. */
+char *config_read_secret(const config *c, size_t *len, char *err, size_t errlen);
+/* target.service_pid, or the number in service_pid_file; 0 when neither (or unreadable). */
+pid_t config_service_pid(const config *c);
+/* dependencies.redis; dependencies.postgresql (or .postgres); NULL when not given. */
+const deps_dep *config_dep(const config *c, const char *which); /* "redis" or "postgresql" */
+/* A probe's spec with its URL read from url_env when it has one. 0, or -1 with a reason. */
+int config_probe_spec(const config_probe *p, probe_spec *out, char *err, size_t errlen);
+/* tmpl with {{webhook_id}} replaced by id (a template itself, e.g. "msg_r1_w{{seq}}") and {{run}}
+ * by run; the engine's placeholders are left. malloc'd, NULL when out of memory. */
+char *config_render(const char *tmpl, const char *id, const char *run);
+/* The audit's password from audit.password_env, or NULL (libpq then uses PGPASSWORD/PGPASSFILE). */
+const char *config_audit_password(const config *c);
+
+#endif

@@ -1,0 +1,230 @@
+/* proxy_cmd.c — `brink proxy`: the fault proxy (proxy.h) and its Toxiproxy-compatible control API
+ * (api.h) as a standalone server, a drop-in for toxiproxy-server in front of a user's Redis or
+ * PostgreSQL. Proxies come from --listen/--upstream, from a Toxiproxy config file (--config, the
+ * JSON array POST /populate takes) and later from any Toxiproxy client through the API. Every
+ * option is checked before anything listens; then one line per proxy and the API address are
+ * printed (and flushed, for scripts that wait for them), and the server runs until SIGINT or
+ * SIGTERM, when it closes every listener and connection and exits 0. */
+#include "fault/proxy_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "fault/api.h"
+#include "fault/proxy.h"
+#include "core/exitcode.h"
+
+#define MAX_CONFIG (16 * 1024 * 1024)
+
+void proxy_cmd_usage(void) {
+    printf("Usage: brink proxy [--listen ADDR] --upstream ADDR [--name NAME] [options]\n"
+           "       brink proxy --config FILE [options]\n"
+           "\n"
+           "A TCP proxy that injects faults (latency, bandwidth, slow_close, timeout, reset_peer,\n"
+           "slicer, limit_data), driven by an HTTP API compatible with Toxiproxy 2.x: existing\n"
+           "Toxiproxy clients and toxiproxy-cli work unchanged against --api.\n"
+           "\n"
+           "Options:\n"
+           "      --listen ADDR     the first proxy's listen address, HOST:PORT (default\n"
+           "                        127.0.0.1:0, a free port; the chosen one is printed)\n"
+           "      --upstream ADDR   the first proxy's upstream, HOST:PORT\n"
+           "      --name NAME       the first proxy's name (default \"proxy\")\n"
+           "      --config FILE     create the proxies of a Toxiproxy config file (a JSON array\n"
+           "                        of {name, listen, upstream, enabled})\n"
+           "      --api ADDR        the control API's address (default %s; port 0\n"
+           "                        picks a free one); it listens on that address only\n"
+           "  -h, --help            this help\n"
+           "\n"
+           "Prints \"proxy NAME LISTEN -> UPSTREAM\" for each proxy and \"api http://ADDR\", then\n"
+           "serves until SIGINT or SIGTERM.\n"
+           "\n"
+           "Exit status: 0 stopped by a signal; 1 an address could not be listened on; 2 bad\n"
+           "usage or config file.\n",
+           PROXY_API_DEFAULT_LISTEN);
+}
+
+enum { OPT_LISTEN = 256, OPT_UPSTREAM, OPT_NAME, OPT_CONFIG, OPT_API };
+
+static const struct option long_opts[] = {
+    {"listen", required_argument, 0, OPT_LISTEN},
+    {"upstream", required_argument, 0, OPT_UPSTREAM},
+    {"name", required_argument, 0, OPT_NAME},
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"api", required_argument, 0, OPT_API},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+/* HOST:PORT or [V6]:PORT with a numeric port: the shape every address option takes. */
+static bool valid_addr(const char *s) {
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s) return false;
+    if (s[0] == '[' ? colon[-1] != ']' : memchr(s, ':', (size_t)(colon - s)) != NULL)
+        return false; /* an IPv6 address needs its brackets */
+    const char *p = colon + 1;
+    size_t n = strlen(p);
+    return n >= 1 && n <= 5 && strspn(p, "0123456789") == n && atoi(p) <= 65535;
+}
+
+static char *read_config(const char *path, size_t *len, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err_set(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_CONFIG + 1);
+    size_t n = buf ? fread(buf, 1, MAX_CONFIG + 1, f) : 0;
+    bool bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n > MAX_CONFIG) {
+        err_set(err, errlen, "cannot read config file %s: %s", path,
+                bad ? "read error" : "larger than 16 MiB");
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static void on_signal(int sig) {
+    (void)sig; /* the signal stays pending for sigwait: it is blocked in every thread */
+}
+
+static void print_proxies(proxy_server *srv) {
+    proxy_info *list = NULL;
+    int n = 0;
+    if (proxy_list(srv, &list, &n) != PROXY_OK) return;
+    for (int i = 0; i < n; i++)
+        printf("proxy %s %s -> %s%s\n", list[i].name, list[i].listen, list[i].upstream,
+               list[i].enabled ? "" : " (disabled)");
+    free(list);
+}
+
+int proxy_cmd_main(int argc, char **argv, char *err, size_t errlen) {
+    const char *listen = NULL, *upstream = NULL, *name = NULL, *config = NULL;
+    const char *api_addr = PROXY_API_DEFAULT_LISTEN;
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_LISTEN: listen = optarg; break;
+        case OPT_UPSTREAM: upstream = optarg; break;
+        case OPT_NAME: name = optarg; break;
+        case OPT_CONFIG: config = optarg; break;
+        case OPT_API: api_addr = optarg; break;
+        case 'h': proxy_cmd_usage(); return EXIT_OK;
+        case ':':
+            err_set(err, errlen, "option '%s' needs a value (see brink proxy --help)",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            if (optopt)
+                err_set(err, errlen, "unknown option '-%c' (see brink proxy --help)", optopt);
+            else
+                err_set(err, errlen, "unknown option '%s' (see brink proxy --help)",
+                        argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        err_set(err, errlen, "unexpected argument '%s' (see brink proxy --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if ((listen || name) && !upstream) {
+        err_set(err, errlen, "--%s needs --upstream HOST:PORT", listen ? "listen" : "name");
+        return EXIT_USAGE;
+    }
+    if (!listen) listen = "127.0.0.1:0";
+    if (!name) name = "proxy";
+    if (upstream && !valid_addr(upstream)) {
+        err_set(err, errlen, "invalid --upstream '%s' (want HOST:PORT)", upstream);
+        return EXIT_USAGE;
+    }
+    if (upstream && !valid_addr(listen)) {
+        err_set(err, errlen, "invalid --listen '%s' (want HOST:PORT)", listen);
+        return EXIT_USAGE;
+    }
+    if (!valid_addr(api_addr)) {
+        err_set(err, errlen, "invalid --api '%s' (want HOST:PORT, e.g. 127.0.0.1:8474)", api_addr);
+        return EXIT_USAGE;
+    }
+    if (!name[0] || strlen(name) >= PROXY_NAME_MAX) {
+        err_set(err, errlen, "invalid --name '%s' (1 to %d bytes)", name, PROXY_NAME_MAX - 1);
+        return EXIT_USAGE;
+    }
+    char *cfg_text = NULL;
+    size_t cfg_len = 0;
+    if (config && !(cfg_text = read_config(config, &cfg_len, err, errlen))) return EXIT_USAGE;
+
+    /* Signals are blocked before any thread starts, so that every thread inherits the mask and
+     * only sigwait below receives them; the handler makes sure they are not ignored. */
+    sigset_t set, old_mask;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old_mask);
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term,
+                     ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+
+    int status = EXIT_FAILURE_;
+    proxy_api *api = NULL;
+    proxy_server *srv = proxy_server_start(err, errlen);
+    if (!srv) goto out;
+    if (cfg_text) {
+        char sub[400] = "";
+        int rc = proxy_api_populate(srv, cfg_text, cfg_len, sub, sizeof sub);
+        if (rc) {
+            err_set(err, errlen, "config file %s: %s", config, sub);
+            status = rc == 500 ? EXIT_FAILURE_ : EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (upstream) {
+        char sub[400] = "";
+        proxy_status s = proxy_create(srv, name, listen, upstream, true, NULL, sub, sizeof sub);
+        if (s != PROXY_OK) {
+            if (s == PROXY_EEXIST)
+                err_set(err, errlen, "proxy '%s' already exists (from --config): give --name",
+                        name);
+            else if (sub[0])
+                err_set(err, errlen, "proxy '%s': %s", name, sub);
+            else
+                err_set(err, errlen, "proxy '%s': cannot create it on %s", name, listen);
+            status = s == PROXY_EINVAL || s == PROXY_EEXIST ? EXIT_USAGE : EXIT_FAILURE_;
+            goto out;
+        }
+    }
+    char bound[300];
+    api = proxy_api_start(srv, api_addr, bound, sizeof bound, err, errlen);
+    if (!api) goto out;
+    print_proxies(srv);
+    printf("api http://%s\n", bound);
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    status = EXIT_OK;
+out:
+    proxy_api_stop(api);
+    if (srv) proxy_server_stop(srv);
+    free(cfg_text);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return status;
+}

@@ -1,0 +1,206 @@
+/* race.h — the vendor race scenario: N orders, each claimed by V vendors at the same instant, and
+ * a verdict per order from what the vendors were told and what the service stored. It finds the
+ * check-then-act bugs of an accept endpoint (two winners, a winner nobody was told of, losers told
+ * a wrong name) and measures how fast contention is resolved.
+ *
+ *   setup    the orders are created through the real path (signed webhooks sent by the load
+ *            engine, or the requests of a race.yaml), then polled until each is visible;
+ *   race     for each order in turn, V kept-alive connections carry their claim up to the last
+ *            byte and the last bytes are released together (race_release.h);
+ *   audit    the ground truth: GET of each order (the stored winner) and, with a PostgreSQL URL,
+ *            a SQL query per order;
+ *   verdict  race_verdict.h, per order; then metrics, thresholds and the result document.
+ *
+ * The protocol (dispatchd's by default) is a race_spec; race_spec_load reads one from a YAML file
+ * for users' own services. See docs/race.md. */
+#ifndef BRINK_RACE_H
+#define BRINK_RACE_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <yaml.h>
+
+#include "core/hdr.h"
+#include "http/sign.h"
+#include "probe/probe_metrics.h"
+#include "race/race_release.h"
+#include "verdict/race_verdict.h"
+#include "stack/stack.h"
+#include "verdict/threshold.h"
+
+#define RACE_MAX_HEADERS 32
+
+/* ---- the protocol ---------------------------------------------------------------------------- */
+
+/* Templates: {{id}} the resource's id, {{vendor}} the vendor's name, {{run}} the run's id; in the
+ * create step also the load engine's placeholders ({{seq}}, {{uuid}}, ...). */
+typedef struct race_request {
+    char *method;
+    char *path;
+    char *headers[RACE_MAX_HEADERS]; /* "Name: value" */
+    int nheaders;
+    char *body; /* NULL: none */
+} race_request;
+
+typedef struct race_spec {
+    char *file;   /* the YAML file it came from; NULL for dispatchd's built-in protocol */
+    char *target; /* base URL from the file (NULL: from the command line or the stack) */
+    /* create */
+    race_request create;
+    sign_scheme create_sign;
+    char *secret_file, *secret_env; /* from the file: where the signing secret is */
+    char *create_id_path;           /* NULL: ids are generated (race-RUN-SEQ); else read here */
+    race_status_set create_ok;
+    race_request visible; /* GET until visible_ok; method NULL: no wait */
+    race_status_set visible_ok;
+    /* claim */
+    race_request claim;
+    race_status_set won, lost;
+    char *loser_winner_path; /* in a lost answer, the winner's name; NULL: not checked */
+    /* ground truth */
+    race_request truth;      /* method NULL: no HTTP read-back */
+    char *truth_winner_path; /* the stored winner in the read-back */
+    char *sql_url;           /* NULL: no SQL audit (the stack's or --pg otherwise) */
+    char *sql_query;         /* $1 = the id; one row per stored winner, the first column */
+    int line_target;         /* line numbers for messages (0 = built in) */
+} race_spec;
+
+/* dispatchd's protocol: signed webhooks at /webhooks/orders, GET /orders/{{id}}, POST
+ * /orders/{{id}}/accept {"vendor_id"}, 2xx won, 409 lost naming "winner", stored "vendor_id",
+ * and order_assignments for SQL. */
+int race_spec_default(race_spec *s, char *err, size_t errlen);
+/* Reads a race.yaml (docs/race.md). Errors: one line "FILE:LINE: KEY: reason". */
+int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen);
+/* The same keys from a node of a bigger document (brink.yaml's race: section). With a prefix
+ * ("race"), keys in messages read "race.claim.body" and `target` is not a key (the file's
+ * target.url is); without one, node is a whole race.yaml. 0, or -1 with one line. */
+int race_spec_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const char *prefix,
+                    race_spec *s, char *err, size_t errlen);
+void race_spec_free(race_spec *s);
+/* Replaces {{id}}, {{vendor}}, {{run}} (others are left for the engine); malloc'd, NULL on OOM. */
+char *race_subst(const char *tmpl, const char *id, const char *vendor, const char *run);
+
+/* ---- a run ------------------------------------------------------------------------------------
+ */
+
+typedef struct race_opts {
+    const char *profile; /* "light", "moderate", "heavy", "stress", "custom" */
+    int orders, vendors;
+    bool use_stack;
+    stack_profile stack_profile;
+    bool keep_stack;
+    const char *target;      /* --target (no stack) */
+    const char *secret_file; /* or secret_env; neither: unsigned creation requests */
+    const char *secret_env;
+    const char *pg_url;      /* --pg, for the SQL audit against a target */
+    const char *pg_password; /* its password (brink.yaml's audit.password_env), or NULL */
+    const char *metrics_url; /* --target: its Prometheus page (target.metrics), or NULL */
+    const race_spec *spec;
+    race_release_mode release;
+    int64_t timeout_ns;       /* each claim */
+    int64_t setup_timeout_ns; /* creating the orders and waiting until they are visible */
+    int64_t settle_ns;
+    bool insecure;
+    FILE *progress; /* a live line per second (a TTY), or NULL */
+    volatile sig_atomic_t *stop;
+} race_opts;
+
+#define RACE_BODY_KEEP 240 /* bytes of each answer kept for the violations list */
+#define RACE_VIOL_KEEP 100 /* violating orders listed in the result */
+
+typedef struct race_seen {
+    int status; /* 0: no answer */
+    int err;    /* client_err */
+    int64_t latency_us;
+    char *named; /* the winner named by a lost answer (NULL: none) */
+    bool names;
+    char *body; /* the first RACE_BODY_KEEP bytes */
+    size_t body_len;
+    char *detail; /* the failure, when no answer */
+} race_seen;
+
+typedef struct race_violation {
+    char *id;
+    unsigned classes;
+    int won, lost, failed;
+    char *announced;
+    bool http_known, sql_known, sql_multiple;
+    char *http_winner, *sql_winner;
+    double spread_ms, resolution_ms;
+    int first;       /* the vendor whose last byte went out first */
+    race_seen *seen; /* [vendors] */
+} race_violation;
+
+typedef struct race_second {
+    int index;
+    double length_s;
+    const char *phase;
+    int64_t orders, violations, accepts, errors;
+    int64_t p50_us, p99_us, max_us;
+} race_second;
+
+typedef struct race_result {
+    /* what was asked */
+    const char *profile;
+    int orders, vendors;
+    char target[512];
+    bool on_stack;
+    const char *stack_profile; /* "tuned"/"untuned", or NULL without a stack */
+    const char *release;
+    double timeout_s, setup_timeout_s, settle_ms;
+    const char *spec_file;
+    char run_id[16];
+    /* timing */
+    int64_t start_wall_ns;
+    double duration_s, stack_s, setup_s, race_s, audit_s;
+    /* counts */
+    int64_t created; /* orders visible after set-up */
+    int64_t raced;   /* orders raced (fewer when interrupted or aborted) */
+    int64_t valid;
+    int64_t race_conditions;
+    int64_t classes[RACE_NCLASS];
+    int64_t accepts, failed_accepts, won_answers, lost_answers;
+    int64_t status[600];
+    int64_t err_by_class[8];   /* client_err */
+    int64_t first_sender_wins; /* orders won by the vendor released first (fairness) */
+    int64_t integrity_checked, integrity_ok;
+    int64_t http_audited, sql_audited, audit_failures;
+    char audit_error[256];
+    bool sql_audit, http_audit;
+    /* distributions */
+    hdr_hist *latency;    /* each claim: its last byte → its answer, µs */
+    hdr_hist *resolution; /* each order: first last byte → last answer, µs */
+    hdr_hist *spread;     /* each order: first → last final-byte write, ns */
+    double resolution_sum_ms;
+    int64_t prefix_wait_max_ns;
+    /* violations */
+    race_violation *viol;
+    int nviol;
+    int64_t viol_total;
+    race_second *timeline;
+    int nseconds;
+    bool interrupted;
+    char note[256]; /* why the race stopped early, if it did */
+    /* the service's /metrics before and after the races (race_thresholds' evidence) */
+    probe_metrics metrics;
+} race_result;
+
+/* Runs the scenario. Returns an exit status (EXIT_OK with the result filled; EXIT_USAGE,
+ * EXIT_UNREACHABLE with a one-line reason in err). EXIT_INTERRUPTED still fills the result. The
+ * caller judges the result (race_judge_thresholds) and frees it. */
+int race_run(const race_opts *o, race_result *res, char *err, size_t errlen);
+void race_result_free(race_result *res);
+
+/* ---- report -----------------------------------------------------------------------------------
+ */
+
+#define RACE_NTHRESHOLDS 6
+/* Judges the result against the race thresholds; returns how many results were written. */
+int race_thresholds(const race_result *r, th_result *out);
+json_t *race_json(const race_result *r, const th_result *th, int nth);
+void race_print(FILE *out, const race_result *r, const th_result *th, int nth);
+
+#endif
