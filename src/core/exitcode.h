@@ -5,10 +5,11 @@
 
 enum {
     EXIT_OK = 0,            /* the run completed; every threshold green or orange */
-    EXIT_FAILURE_ = 1,      /* compare: a regression; otherwise brink itself failed (a file that
-                             * could not be written, the embedded stack would not start) */
+    EXIT_FAILURE_ = 1,      /* compare: a regression; otherwise brink itself failed (a result or
+                             * report file that could not be written, out of memory) */
     EXIT_USAGE = 2,         /* bad command line or configuration file: nothing was run */
-    EXIT_UNREACHABLE = 3,   /* the target never answered (connection refused, DNS, TLS) */
+    EXIT_UNREACHABLE = 3,   /* the target never answered (connection refused, DNS, TLS), the
+                             * embedded stack would not start, or a fault could not be applied */
     EXIT_THRESHOLDS = 99,   /* the run completed and at least one threshold is red */
     EXIT_INTERRUPTED = 130, /* SIGINT or SIGTERM: a partial result was still written */
 };
