@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/version.h"
 
 #include "fault/proxy_cmd.h"
@@ -43,6 +44,28 @@ static void usage(FILE *out) {
             BRINK_VERSION);
 }
 
+typedef int (*command_fn)(int argc, char **argv, char *err, size_t errlen);
+
+static const struct command {
+    const char *name;
+    command_fn run;
+} commands[] = {
+    {"load", load_cmd_main},
+    {"webhook", webhook_main},
+    {"capacity", webhook_capacity_main},
+    {"race", race_cmd_main},
+    {"suite", suite_cmd_main},
+    {"stack", stack_cmd_main},
+    {"proxy", proxy_cmd_main},
+    {"redis-failure", resil_redis_main},
+    {"db-restart", resil_db_main},
+    {"probe", probe_cmd_main},
+    {"report", report_cmd_main},
+    {"compare", report_cmd_compare_main},
+    {"merge", merge_main},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -57,41 +80,21 @@ int main(int argc, char **argv) {
         printf("brink %s\n", BRINK_VERSION);
         return EXIT_OK;
     }
+    const struct command *c = NULL;
+    for (size_t i = 0; i < NCOMMANDS && !c; i++)
+        if (!strcmp(cmd, commands[i].name)) c = &commands[i];
+    char err[512] = "";
+    if (!c) {
+        const char *names[NCOMMANDS + 2] = {"help", "version"};
+        for (size_t i = 0; i < NCOMMANDS; i++) names[i + 2] = commands[i].name;
+        cli_unknown("command", cmd, names, NCOMMANDS + 2, err, sizeof err);
+        fprintf(stderr, "brink: %s (see brink help)\n", err);
+        return EXIT_USAGE;
+    }
     /* every verdict table in words instead of emoji when stdout is not a terminal or NO_COLOR
      * is set (CI logs, pipes, grep) */
     threshold_set_plain(threshold_want_plain(stdout));
-    char err[512] = "";
-    int rc;
-    if (!strcmp(cmd, "load")) {
-        rc = load_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "webhook")) {
-        rc = webhook_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "capacity")) {
-        rc = webhook_capacity_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "race")) {
-        rc = race_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "suite")) {
-        rc = suite_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "stack")) {
-        rc = stack_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "proxy")) {
-        rc = proxy_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "redis-failure")) {
-        rc = resil_redis_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "db-restart")) {
-        rc = resil_db_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "probe")) {
-        rc = probe_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "report")) {
-        rc = report_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "compare")) {
-        rc = report_cmd_compare_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "merge")) {
-        rc = merge_main(argc - 1, argv + 1, err, sizeof err);
-    } else {
-        fprintf(stderr, "brink: unknown command '%s' (see brink help)\n", cmd);
-        return EXIT_USAGE;
-    }
+    int rc = c->run(argc - 1, argv + 1, err, sizeof err);
     if (rc != EXIT_OK && err[0]) fprintf(stderr, "brink %s: %s\n", cmd, err);
     return rc;
 }
