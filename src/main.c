@@ -19,52 +19,50 @@
 #include "suite/suite_cmd.h"
 #include "verdict/threshold.h"
 
+typedef int (*command_fn)(int argc, char **argv, char *err, size_t errlen);
+
+/* Every command: its name, its entry point (NULL: handled here) and its line in brink help. */
+static const struct command {
+    const char *name;
+    command_fn run;
+    const char *line;
+} commands[] = {
+    {"load", load_cmd_main, "HTTP load at a fixed concurrency or rate, with honest latency"},
+    {"webhook", webhook_main,
+     "signed webhooks at light|moderate|heavy rates, judged; stress: capacity"},
+    {"capacity", webhook_capacity_main,
+     "find the breaking point: the highest sustainable webhook rate"},
+    {"race", race_cmd_main, "vendors race to claim each order: exactly one must win"},
+    {"suite", suite_cmd_main,
+     "quick|full|stress: the tests in a row, with summary, JUnit and HTML"},
+    {"stack", stack_cmd_main, "start, check, break and stop the embedded PostgreSQL + Redis stack"},
+    {"proxy", proxy_cmd_main, "fault-injecting TCP proxy with a Toxiproxy-compatible API"},
+    {"redis-failure", resil_redis_main,
+     "break Redis under webhook load: errors, recovery, backlog, loss"},
+    {"db-restart", resil_db_main, "restart PostgreSQL under load: recovery, pool, loss, integrity"},
+    {"probe", probe_cmd_main, "read a backlog probe (Redis, SQL, HTTP JSON/Prometheus) once"},
+    {"report", report_cmd_main,
+     "terminal, HTML and JUnit reports from result documents (--json files)"},
+    {"compare", report_cmd_compare_main,
+     "before/after of result documents: exit 1 on a regression"},
+    {"merge", merge_main, "one result document from the segments of a scaled-out test"},
+    {"help", NULL, "this help (brink COMMAND --help for a command's options)"},
+    {"version", NULL, "print the version"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *out) {
     fprintf(out,
             "brink %s — find a service's breaking points and prove it survives failures\n"
             "\n"
             "Usage: brink COMMAND [options]\n"
             "\n"
-            "Commands:\n"
-            "  load      HTTP load at a fixed concurrency or rate, with honest latency\n"
-            "  webhook   signed webhooks at light|moderate|heavy rates, judged; stress: capacity\n"
-            "  capacity  find the breaking point: the highest sustainable webhook rate\n"
-            "  race      vendors race to claim each order: exactly one must win\n"
-            "  suite     quick|full|stress: the tests in a row, with summary, JUnit and HTML\n"
-            "  stack     start, check, break and stop the embedded PostgreSQL + Redis stack\n"
-            "  proxy     fault-injecting TCP proxy with a Toxiproxy-compatible API\n"
-            "  redis-failure  break Redis under webhook load: errors, recovery, backlog, loss\n"
-            "  db-restart     restart PostgreSQL under load: recovery, pool, loss, integrity\n"
-            "  probe     read a backlog probe (Redis, SQL, HTTP JSON/Prometheus) once\n"
-            "  report    terminal, HTML and JUnit reports from result documents (--json files)\n"
-            "  compare   before/after of result documents: exit 1 on a regression\n"
-            "  merge     one result document from the segments of a scaled-out test\n"
-            "  help      this help (brink COMMAND --help for a command's options)\n"
-            "  version   print the version\n",
+            "Commands:\n",
             BRINK_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-*s%s\n", strlen(commands[i].name) < 10 ? 10 : 15, commands[i].name,
+                commands[i].line);
 }
-
-typedef int (*command_fn)(int argc, char **argv, char *err, size_t errlen);
-
-static const struct command {
-    const char *name;
-    command_fn run;
-} commands[] = {
-    {"load", load_cmd_main},
-    {"webhook", webhook_main},
-    {"capacity", webhook_capacity_main},
-    {"race", race_cmd_main},
-    {"suite", suite_cmd_main},
-    {"stack", stack_cmd_main},
-    {"proxy", proxy_cmd_main},
-    {"redis-failure", resil_redis_main},
-    {"db-restart", resil_db_main},
-    {"probe", probe_cmd_main},
-    {"report", report_cmd_main},
-    {"compare", report_cmd_compare_main},
-    {"merge", merge_main},
-};
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -82,12 +80,12 @@ int main(int argc, char **argv) {
     }
     const struct command *c = NULL;
     for (size_t i = 0; i < NCOMMANDS && !c; i++)
-        if (!strcmp(cmd, commands[i].name)) c = &commands[i];
+        if (commands[i].run && !strcmp(cmd, commands[i].name)) c = &commands[i];
     char err[512] = "";
     if (!c) {
-        const char *names[NCOMMANDS + 2] = {"help", "version"};
-        for (size_t i = 0; i < NCOMMANDS; i++) names[i + 2] = commands[i].name;
-        cli_unknown("command", cmd, names, NCOMMANDS + 2, err, sizeof err);
+        const char *names[NCOMMANDS];
+        for (size_t i = 0; i < NCOMMANDS; i++) names[i] = commands[i].name;
+        cli_unknown("command", cmd, names, NCOMMANDS, err, sizeof err);
         fprintf(stderr, "brink: %s (see brink help)\n", err);
         return EXIT_USAGE;
     }

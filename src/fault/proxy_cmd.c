@@ -86,38 +86,25 @@ static void print_proxies(proxy_server *srv) {
 int proxy_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     const char *listen = NULL, *upstream = NULL, *name = NULL, *config = NULL;
     const char *api_addr = NULL;
+    /* clang-format off */
     const cli_opt opts[] = {
-        {.name = "listen",
-         .kind = CLI_STR,
-         .dest = &listen,
-         .meta = "ADDR",
-         .help = "the first proxy's listen address, HOST:PORT (default 127.0.0.1:0, a free "
-                 "port; the chosen one is printed)"},
-        {.name = "upstream",
-         .kind = CLI_STR,
-         .dest = &upstream,
-         .meta = "ADDR",
+        {.name = "listen", .kind = CLI_STR, .dest = &listen, .meta = "ADDR",
+         .help = "the first proxy's listen address, HOST:PORT (default 127.0.0.1:0, a free port; "
+                 "the chosen one is printed)"},
+        {.name = "upstream", .kind = CLI_STR, .dest = &upstream, .meta = "ADDR",
          .help = "the first proxy's upstream, HOST:PORT"},
-        {.name = "name",
-         .kind = CLI_STR,
-         .dest = &name,
-         .meta = "NAME",
+        {.name = "name", .kind = CLI_STR, .dest = &name, .meta = "NAME",
          .help = "the first proxy's name (default \"proxy\")"},
-        {.name = "config",
-         .kind = CLI_STR,
-         .dest = &config,
-         .meta = "FILE",
+        {.name = "config", .kind = CLI_STR, .dest = &config, .meta = "FILE",
          .help = "create the proxies of a Toxiproxy config file (a JSON array of {name, listen, "
                  "upstream, enabled})"},
-        {.name = "api",
-         .kind = CLI_STR,
-         .dest = &api_addr,
+        {.name = "api", .kind = CLI_STR, .dest = &api_addr, .def = PROXY_API_DEFAULT_LISTEN,
          .meta = "ADDR",
-         .def = PROXY_API_DEFAULT_LISTEN,
-         .help = "the control API's address (port 0 picks a free one); it listens on that "
-                 "address only"},
+         .help = "the control API's address (port 0 picks a free one); it listens on that address "
+                 "only"},
         CLI_HELP,
     };
+    /* clang-format on */
     int npos;
     int prc = cli_parse(&proxy_cli, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, &npos, err, errlen);
     if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;

@@ -36,25 +36,15 @@ static const cli_cmd probe_cli = {
 
 int probe_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     int64_t count = 1, interval = 0;
+    /* clang-format off */
     const cli_opt opts[] = {
-        {.name = "count",
-         .short_name = 'n',
-         .kind = CLI_INT64,
-         .dest = &count,
-         .meta = "N",
-         .help = "read N times",
-         .min = 1,
-         .max = 100000,
-         .def = "1"},
-        {.name = "interval",
-         .short_name = 'i',
-         .kind = CLI_DURATION,
-         .dest = &interval,
-         .meta = "D",
-         .help = "between reads",
-         .def = "250ms"},
+        {.name = "count", .short_name = 'n', .kind = CLI_INT64, .dest = &count, .min = 1,
+         .max = 100000, .def = "1", .meta = "N", .help = "read N times"},
+        {.name = "interval", .short_name = 'i', .kind = CLI_DURATION, .dest = &interval,
+         .def = "250ms", .meta = "D", .help = "between reads"},
         CLI_HELP,
     };
+    /* clang-format on */
     const char *spec_text;
     int npos;
     int rc =

@@ -1103,21 +1103,17 @@ static void print_summary(FILE *out, const json_t *m, const merge_verdicts *v) {
 int merge_main(int argc, char **argv, char *err, size_t errlen) {
     const char *json_out = NULL, *html = NULL, *junit = NULL;
     bool quiet = false;
+    /* clang-format off */
     const cli_opt opts[] = {
         CLI_JSON_AS(&json_out, "write the merged document (brink.result/1, - for stdout)"),
-        {.name = "html",
-         .kind = CLI_STR,
-         .dest = &html,
-         .meta = "OUT",
+        {.name = "html", .kind = CLI_STR, .dest = &html, .meta = "OUT",
          .help = "the HTML report of the merged document"},
-        {.name = "junit",
-         .kind = CLI_STR,
-         .dest = &junit,
-         .meta = "OUT",
+        {.name = "junit", .kind = CLI_STR, .dest = &junit, .meta = "OUT",
          .help = "JUnit XML of the merged verdicts"},
         CLI_QUIET_AS(&quiet, "no terminal summary"),
         CLI_HELP,
     };
+    /* clang-format on */
     const char *files[argc > 0 ? argc : 1];
     int nfiles;
     int prc =

@@ -283,24 +283,18 @@ static const cli_cmd report_cli = {
 int report_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     const char *html = NULL, *junit = NULL;
     bool terminal = false;
+    /* clang-format off */
     const cli_opt opts[] = {
-        {.name = "html",
-         .kind = CLI_STR,
-         .dest = &html,
-         .meta = "OUT",
+        {.name = "html", .kind = CLI_STR, .dest = &html, .meta = "OUT",
          .help = "one self-contained HTML page (inline SVG charts, no scripts)"},
-        {.name = "junit",
-         .kind = CLI_STR,
-         .dest = &junit,
-         .meta = "OUT",
+        {.name = "junit", .kind = CLI_STR, .dest = &junit, .meta = "OUT",
          .help = "JUnit XML: a test suite per document, a test case per threshold"},
-        {.name = "terminal",
-         .kind = CLI_FLAG,
-         .dest = &terminal,
+        {.name = "terminal", .kind = CLI_FLAG, .dest = &terminal,
          .help = "the threshold tables and advice (the default without outputs; words instead of "
                  "emoji when stdout is not a terminal or NO_COLOR is set)"},
         CLI_HELP,
     };
+    /* clang-format on */
     const char *files[argc > 0 ? argc : 1];
     int nfiles;
     int prc = cli_parse(&report_cli, opts, CLI_NOPTS(opts), argc, argv, files, argc, &nfiles, err,
@@ -373,17 +367,14 @@ static int parse_tolerance(const char *s, void *dest, char *err, size_t errlen) 
 int report_cmd_compare_main(int argc, char **argv, char *err, size_t errlen) {
     double tol = 0.1;
     const char *json_out = NULL;
+    /* clang-format off */
     const cli_opt opts[] = {
-        {.name = "tolerance",
-         .kind = CLI_FN,
-         .fn = parse_tolerance,
-         .dest = &tol,
-         .meta = "T",
-         .def = "0.1",
-         .help = "allowed change, a fraction of before (10% also works)"},
+        {.name = "tolerance", .kind = CLI_FN, .fn = parse_tolerance, .dest = &tol, .def = "0.1",
+         .meta = "T", .help = "allowed change, a fraction of before (10% also works)"},
         CLI_JSON_AS(&json_out, "the comparison as JSON (brink.compare/1); - for stdout"),
         CLI_HELP,
     };
+    /* clang-format on */
     const char *paths[2];
     int npaths;
     int prc =
