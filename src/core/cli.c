@@ -123,8 +123,8 @@ static int check_range(const cli_opt *o, const char *what, const char *v, double
 }
 
 static int parse_bool(const char *v, bool *out) {
-    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
-                                                                                "off"};
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < 4; i++) {
         if (!strcasecmp(v, yes[i])) return *out = true, 0;
         if (!strcasecmp(v, no[i])) return *out = false, 0;
@@ -489,15 +489,16 @@ void cli_help(FILE *out, const cli_cmd *cmd, const cli_opt *opts, size_t nopts) 
     }
     size_t col = 0;
     for (size_t k = 0; k < nopts; k++) {
+        if (opts[k].hidden) continue;
         char left[160];
-        size_t w = opts[k].hidden ? 0 : columns(left, left_part(&opts[k], left, sizeof left));
+        size_t n = left_part(&opts[k], left, sizeof left), w = columns(left, n);
         if (w + 2 > col && w + 2 <= HELP_COL) col = w + 2;
     }
     fprintf(out, "\nOptions:\n");
     for (size_t k = 0; k < nopts; k++) {
         if (opts[k].hidden) continue;
         char left[160], text[1024];
-        size_t w = columns(left, left_part(&opts[k], left, sizeof left));
+        size_t n = left_part(&opts[k], left, sizeof left), w = columns(left, n);
         help_text(&opts[k], text, sizeof text);
         fputs(left, out);
         if (w + 2 > col) { /* too long for the column: the help on the next line */
