@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/version.h"
 
 #include "fault/proxy_cmd.h"
@@ -18,29 +19,49 @@
 #include "suite/suite_cmd.h"
 #include "verdict/threshold.h"
 
+typedef int (*command_fn)(int argc, char **argv, char *err, size_t errlen);
+
+/* Every command: its name, its entry point (NULL: handled here) and its line in brink help. */
+static const struct command {
+    const char *name;
+    command_fn run;
+    const char *line;
+} commands[] = {
+    {"load", load_cmd_main, "HTTP load at a fixed concurrency or rate, with honest latency"},
+    {"webhook", webhook_main,
+     "signed webhooks at light|moderate|heavy rates, judged; stress: capacity"},
+    {"capacity", webhook_capacity_main,
+     "find the breaking point: the highest sustainable webhook rate"},
+    {"race", race_cmd_main, "vendors race to claim each order: exactly one must win"},
+    {"suite", suite_cmd_main,
+     "quick|full|stress: the tests in a row, with summary, JUnit and HTML"},
+    {"stack", stack_cmd_main, "start, check, break and stop the embedded PostgreSQL + Redis stack"},
+    {"proxy", proxy_cmd_main, "fault-injecting TCP proxy with a Toxiproxy-compatible API"},
+    {"redis-failure", resil_redis_main,
+     "break Redis under webhook load: errors, recovery, backlog, loss"},
+    {"db-restart", resil_db_main, "restart PostgreSQL under load: recovery, pool, loss, integrity"},
+    {"probe", probe_cmd_main, "read a backlog probe (Redis, SQL, HTTP JSON/Prometheus) once"},
+    {"report", report_cmd_main,
+     "terminal, HTML and JUnit reports from result documents (--json files)"},
+    {"compare", report_cmd_compare_main,
+     "before/after of result documents: exit 1 on a regression"},
+    {"merge", merge_main, "one result document from the segments of a scaled-out test"},
+    {"help", NULL, "this help (brink COMMAND --help for a command's options)"},
+    {"version", NULL, "print the version"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *out) {
     fprintf(out,
             "brink %s — find a service's breaking points and prove it survives failures\n"
             "\n"
             "Usage: brink COMMAND [options]\n"
             "\n"
-            "Commands:\n"
-            "  load      HTTP load at a fixed concurrency or rate, with honest latency\n"
-            "  webhook   signed webhooks at light|moderate|heavy rates, judged; stress: capacity\n"
-            "  capacity  find the breaking point: the highest sustainable webhook rate\n"
-            "  race      vendors race to claim each order: exactly one must win\n"
-            "  suite     quick|full|stress: the tests in a row, with summary, JUnit and HTML\n"
-            "  stack     start, check, break and stop the embedded PostgreSQL + Redis stack\n"
-            "  proxy     fault-injecting TCP proxy with a Toxiproxy-compatible API\n"
-            "  redis-failure  break Redis under webhook load: errors, recovery, backlog, loss\n"
-            "  db-restart     restart PostgreSQL under load: recovery, pool, loss, integrity\n"
-            "  probe     read a backlog probe (Redis, SQL, HTTP JSON/Prometheus) once\n"
-            "  report    terminal, HTML and JUnit reports from result documents (--json files)\n"
-            "  compare   before/after of result documents: exit 1 on a regression\n"
-            "  merge     one result document from the segments of a scaled-out test\n"
-            "  help      this help (brink COMMAND --help for a command's options)\n"
-            "  version   print the version\n",
+            "Commands:\n",
             BRINK_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-*s%s\n", strlen(commands[i].name) < 10 ? 10 : 15, commands[i].name,
+                commands[i].line);
 }
 
 int main(int argc, char **argv) {
@@ -57,41 +78,21 @@ int main(int argc, char **argv) {
         printf("brink %s\n", BRINK_VERSION);
         return EXIT_OK;
     }
+    const struct command *c = NULL;
+    for (size_t i = 0; i < NCOMMANDS && !c; i++)
+        if (commands[i].run && !strcmp(cmd, commands[i].name)) c = &commands[i];
+    char err[512] = "";
+    if (!c) {
+        const char *names[NCOMMANDS];
+        for (size_t i = 0; i < NCOMMANDS; i++) names[i] = commands[i].name;
+        cli_unknown("command", cmd, names, NCOMMANDS, err, sizeof err);
+        fprintf(stderr, "brink: %s (see brink help)\n", err);
+        return EXIT_USAGE;
+    }
     /* every verdict table in words instead of emoji when stdout is not a terminal or NO_COLOR
      * is set (CI logs, pipes, grep) */
     threshold_set_plain(threshold_want_plain(stdout));
-    char err[512] = "";
-    int rc;
-    if (!strcmp(cmd, "load")) {
-        rc = load_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "webhook")) {
-        rc = webhook_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "capacity")) {
-        rc = webhook_capacity_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "race")) {
-        rc = race_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "suite")) {
-        rc = suite_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "stack")) {
-        rc = stack_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "proxy")) {
-        rc = proxy_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "redis-failure")) {
-        rc = resil_redis_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "db-restart")) {
-        rc = resil_db_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "probe")) {
-        rc = probe_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "report")) {
-        rc = report_cmd_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "compare")) {
-        rc = report_cmd_compare_main(argc - 1, argv + 1, err, sizeof err);
-    } else if (!strcmp(cmd, "merge")) {
-        rc = merge_main(argc - 1, argv + 1, err, sizeof err);
-    } else {
-        fprintf(stderr, "brink: unknown command '%s' (see brink help)\n", cmd);
-        return EXIT_USAGE;
-    }
+    int rc = c->run(argc - 1, argv + 1, err, sizeof err);
     if (rc != EXIT_OK && err[0]) fprintf(stderr, "brink %s: %s\n", cmd, err);
     return rc;
 }

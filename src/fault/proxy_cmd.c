@@ -8,7 +8,6 @@
 #include "fault/proxy_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -16,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/err.h"
 #include "fault/api.h"
 #include "fault/proxy.h"
@@ -23,43 +23,19 @@
 
 #define MAX_CONFIG (16 * 1024 * 1024)
 
-void proxy_cmd_usage(void) {
-    printf("Usage: brink proxy [--listen ADDR] --upstream ADDR [--name NAME] [options]\n"
-           "       brink proxy --config FILE [options]\n"
-           "\n"
-           "A TCP proxy that injects faults (latency, bandwidth, slow_close, timeout, reset_peer,\n"
-           "slicer, limit_data), driven by an HTTP API compatible with Toxiproxy 2.x: existing\n"
-           "Toxiproxy clients and toxiproxy-cli work unchanged against --api.\n"
-           "\n"
-           "Options:\n"
-           "      --listen ADDR     the first proxy's listen address, HOST:PORT (default\n"
-           "                        127.0.0.1:0, a free port; the chosen one is printed)\n"
-           "      --upstream ADDR   the first proxy's upstream, HOST:PORT\n"
-           "      --name NAME       the first proxy's name (default \"proxy\")\n"
-           "      --config FILE     create the proxies of a Toxiproxy config file (a JSON array\n"
-           "                        of {name, listen, upstream, enabled})\n"
-           "      --api ADDR        the control API's address (default %s; port 0\n"
-           "                        picks a free one); it listens on that address only\n"
-           "  -h, --help            this help\n"
-           "\n"
-           "Prints \"proxy NAME LISTEN -> UPSTREAM\" for each proxy and \"api http://ADDR\", then\n"
-           "serves until SIGINT or SIGTERM.\n"
-           "\n"
-           "Exit status: 0 stopped by a signal; 1 an address could not be listened on; 2 bad\n"
-           "usage or config file.\n",
-           PROXY_API_DEFAULT_LISTEN);
-}
-
-enum { OPT_LISTEN = 256, OPT_UPSTREAM, OPT_NAME, OPT_CONFIG, OPT_API };
-
-static const struct option long_opts[] = {
-    {"listen", required_argument, 0, OPT_LISTEN},
-    {"upstream", required_argument, 0, OPT_UPSTREAM},
-    {"name", required_argument, 0, OPT_NAME},
-    {"config", required_argument, 0, OPT_CONFIG},
-    {"api", required_argument, 0, OPT_API},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
+static const cli_cmd proxy_cli = {
+    .name = "proxy",
+    .args = "[--listen ADDR] --upstream ADDR [--name NAME] [options]\n--config FILE [options]",
+    .summary = "A TCP proxy that injects faults (latency, bandwidth, slow_close, timeout, "
+               "reset_peer, slicer, limit_data), driven by an HTTP API compatible with Toxiproxy "
+               "2.x: existing Toxiproxy clients and toxiproxy-cli work unchanged against --api.",
+    .epilog = "Prints \"proxy NAME LISTEN -> UPSTREAM\" for each proxy and \"api http://ADDR\", "
+              "then serves until SIGINT or SIGTERM.\n"
+              "\n"
+              "Exit status: 0 stopped by a signal; 1 an address could not be listened on; 2 bad "
+              "usage or config file.",
+    .min_args = 0,
+    .max_args = 0,
 };
 
 /* HOST:PORT or [V6]:PORT with a numeric port: the shape every address option takes. */
@@ -109,35 +85,29 @@ static void print_proxies(proxy_server *srv) {
 
 int proxy_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     const char *listen = NULL, *upstream = NULL, *name = NULL, *config = NULL;
-    const char *api_addr = PROXY_API_DEFAULT_LISTEN;
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_LISTEN: listen = optarg; break;
-        case OPT_UPSTREAM: upstream = optarg; break;
-        case OPT_NAME: name = optarg; break;
-        case OPT_CONFIG: config = optarg; break;
-        case OPT_API: api_addr = optarg; break;
-        case 'h': proxy_cmd_usage(); return EXIT_OK;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink proxy --help)",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            if (optopt)
-                err_set(err, errlen, "unknown option '-%c' (see brink proxy --help)", optopt);
-            else
-                err_set(err, errlen, "unknown option '%s' (see brink proxy --help)",
-                        argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        err_set(err, errlen, "unexpected argument '%s' (see brink proxy --help)", argv[optind]);
-        return EXIT_USAGE;
-    }
+    const char *api_addr = NULL;
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "listen", .kind = CLI_STR, .dest = &listen, .meta = "ADDR",
+         .help = "the first proxy's listen address, HOST:PORT (default 127.0.0.1:0, a free port; "
+                 "the chosen one is printed)"},
+        {.name = "upstream", .kind = CLI_STR, .dest = &upstream, .meta = "ADDR",
+         .help = "the first proxy's upstream, HOST:PORT"},
+        {.name = "name", .kind = CLI_STR, .dest = &name, .meta = "NAME",
+         .help = "the first proxy's name (default \"proxy\")"},
+        {.name = "config", .kind = CLI_STR, .dest = &config, .meta = "FILE",
+         .help = "create the proxies of a Toxiproxy config file (a JSON array of {name, listen, "
+                 "upstream, enabled})"},
+        {.name = "api", .kind = CLI_STR, .dest = &api_addr, .def = PROXY_API_DEFAULT_LISTEN,
+         .meta = "ADDR",
+         .help = "the control API's address (port 0 picks a free one); it listens on that address "
+                 "only"},
+        CLI_HELP,
+    };
+    /* clang-format on */
+    int npos;
+    int prc = cli_parse(&proxy_cli, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, &npos, err, errlen);
+    if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
     if ((listen || name) && !upstream) {
         err_set(err, errlen, "--%s needs --upstream HOST:PORT", listen ? "listen" : "name");
         return EXIT_USAGE;

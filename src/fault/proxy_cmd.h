@@ -9,6 +9,5 @@
  * (EXIT_OK after a signal; EXIT_USAGE with a one-line reason in err for bad options or a bad
  * config file; EXIT_FAILURE_ when an address cannot be listened on). */
 int proxy_cmd_main(int argc, char **argv, char *err, size_t errlen);
-void proxy_cmd_usage(void);
 
 #endif

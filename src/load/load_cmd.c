@@ -7,7 +7,6 @@
 #include "load/load_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/hdrlog.h"
 #include "core/parse.h"
@@ -31,51 +31,83 @@ static void on_signal(int sig) {
     stop_flag = 1;
 }
 
-void load_cmd_usage(void) {
-    printf("Usage: brink load [options] URL\n"
-           "\n"
-           "Sends HTTP requests to URL and measures throughput and latency.\n"
-           "Closed model by default (each connection sends when its previous request is done);\n"
-           "-R or --stages select the open model: requests are due on a schedule and latency\n"
-           "is measured from each request's intended send time (corrected for coordinated\n"
-           "omission, as wrk2 does), and separately from its actual send time.\n"
-           "\n"
-           "Options:\n"
-           "  -c, --connections N    connections to keep open (default 64)\n"
-           "  -t, --threads N        threads (default: number of cores)\n"
-           "  -d, --duration D       how long to send: 500ms, 10s, 2m, 1h (default 10s)\n"
-           "  -n, --requests N       stop after N requests (no time limit unless -d is given)\n"
-           "  -R, --rate RPS         open model at a constant rate of RPS requests per second\n"
-           "      --stages LIST      open model ramping linearly between targets, starting at\n"
-           "                         -R (default 0): e.g. 10s:100,30s:2000,10s:0\n"
-           "  -m, --method M         request method (default GET)\n"
-           "  -H, --header \"K: V\"    add a header (repeatable)\n"
-           "  -b, --body TEXT        request body\n"
-           "      --body-file F      request body from a file\n"
-           "      --timeout D        per-request timeout (default 5s)\n"
-           "      --insecure         do not verify TLS certificates\n"
-           "      --sign SCHEME      sign each request: standard-webhooks, stripe or github\n"
-           "      --secret-env VAR   the signing secret, from environment variable VAR\n"
-           "      --secret-file F    the signing secret, from file F (never on the command line)\n"
-           "      --json FILE        write the result document (- for stdout)\n"
-           "      --hdr-log FILE     write an HdrHistogram interval log, one interval a second\n"
-           "      --latency          print the full latency percentile spectrum\n"
-           "      --dry-run          print the first request as it would be sent; send nothing\n"
-           "      --segment I/N      run segment I of N of this load (N brink processes, e.g. on\n"
-           "                         N machines, together send the load given here once: each\n"
-           "                         takes every N-th request of the schedule, its share of -c\n"
-           "                         and -n; {{seq}} values stay disjoint). brink merge adds\n"
-           "                         their --json documents up (docs/distributed.md)\n"
-           "      --start-at T       wait until UNIX time T (seconds, may have a fraction), then\n"
-           "                         start: T is time 0 of the run, so that segments align\n"
-           "  -q, --quiet            no live progress line\n"
-           "  -h, --help             this help\n"
-           "\n"
-           "Templates in the URL path, headers and body, rendered per request:\n"
-           "  {{seq}} {{uuid}} {{rand:A-B}} {{now_s}} {{now_ms}} {{conn}} {{thread}}\n"
-           "\n"
-           "Exit status: 0 done; 2 bad usage (nothing sent); 3 no response at all from the\n"
-           "target; 130 interrupted (partial result printed and written).\n");
+static const cli_cmd load_cli = {
+    .name = "load",
+    .args = "[options] URL",
+    .summary =
+        "Sends HTTP requests to URL and measures throughput and latency.\n"
+        "Closed model by default (each connection sends when its previous request is done); -R "
+        "or --stages select the open model: requests are due on a schedule and latency is "
+        "measured from each request's intended send time (corrected for coordinated omission, "
+        "as wrk2 does), and separately from its actual send time.",
+    .epilog = "Templates in the URL path, headers and body, rendered per request:\n"
+              "  {{seq}} {{uuid}} {{rand:A-B}} {{now_s}} {{now_ms}} {{conn}} {{thread}}\n"
+              "\n"
+              "Exit status: 0 done; 2 bad usage (nothing sent); 3 no response at all from the "
+              "target; 130 interrupted (partial result printed and written).",
+    .missing = "missing URL",
+    .min_args = 1,
+    .max_args = 1,
+};
+
+/* -H, repeatable: the headers in order, and their names for the report. */
+typedef struct header_list {
+    engine_header h[MAX_HEADERS];
+    const char *names[MAX_HEADERS];
+    char name_buf[MAX_HEADERS][64];
+    int n;
+} header_list;
+
+static int add_header(const char *value, void *dest, char *err, size_t errlen) {
+    header_list *l = dest;
+    if (l->n == MAX_HEADERS) {
+        snprintf(err, errlen, "option '--header': too many headers (at most %d)", MAX_HEADERS);
+        return -1;
+    }
+    l->h[l->n].text = value;
+    snprintf(l->name_buf[l->n], sizeof l->name_buf[l->n], "%.*s", (int)strcspn(value, ":"), value);
+    l->names[l->n] = l->name_buf[l->n];
+    l->n++;
+    return 0;
+}
+
+typedef struct stage_list {
+    parse_stage *st;
+    int n;
+    const char *text;
+} stage_list;
+
+static int set_stages(const char *value, void *dest, char *err, size_t errlen) {
+    stage_list *l = dest;
+    char sub[256];
+    free(l->st);
+    l->st = NULL;
+    if (parse_stages(value, &l->st, &l->n, sub, sizeof sub) < 0) {
+        snprintf(err, errlen, "option '--stages': %s", sub);
+        return -1;
+    }
+    l->text = value;
+    return 0;
+}
+
+static int set_sign(const char *value, void *dest, char *err, size_t errlen) {
+    if (sign_parse_scheme(value, dest) == 0) return 0;
+    snprintf(err, errlen,
+             "option '--sign': unknown signing scheme '%s' (want standard-webhooks, stripe or "
+             "github)",
+             value);
+    return -1;
+}
+
+static int set_segment(const char *value, void *dest, char *err, size_t errlen) {
+    engine_config *cfg = dest;
+    if (segment_parse(value, &cfg->seg, err, errlen) < 0) return -1;
+    cfg->timeline_hdr = true; /* per-second percentiles stay mergeable */
+    return 0;
+}
+
+static int set_start_at(const char *value, void *dest, char *err, size_t errlen) {
+    return segment_parse_start_at(value, clock_wall_ns(), dest, err, errlen);
 }
 
 static char *read_body_file(const char *path, size_t *len, char *err, size_t errlen) {
@@ -114,215 +146,163 @@ static void on_second(void *ud, const engine_second *s) {
     if (p->tty && s->length_s >= 0.999) report_progress_line(stderr, s, p->open);
 }
 
-enum {
-    OPT_STAGES = 1000,
-    OPT_BODY_FILE,
-    OPT_TIMEOUT,
-    OPT_INSECURE,
-    OPT_SIGN,
-    OPT_SECRET_ENV,
-    OPT_SECRET_FILE,
-    OPT_JSON,
-    OPT_HDR_LOG,
-    OPT_LATENCY,
-    OPT_DRY_RUN,
-    OPT_SEGMENT,
-    OPT_START_AT,
-};
+/* Everything the command line says: the engine's configuration and the command's own settings. */
+typedef struct load_args {
+    engine_config cfg;
+    bool duration_set, latency, quiet, dry_run;
+    const char *body_arg, *body_file, *secret_env, *secret_file, *json_path, *hdr_log_path;
+    int64_t start_at;
+    header_list hl;
+    stage_list stages;
+    char *body_owned, *secret; /* freed by load_args_free */
+} load_args;
 
-static const struct option long_opts[] = {
-    {"connections", required_argument, 0, 'c'},
-    {"threads", required_argument, 0, 't'},
-    {"duration", required_argument, 0, 'd'},
-    {"requests", required_argument, 0, 'n'},
-    {"rate", required_argument, 0, 'R'},
-    {"stages", required_argument, 0, OPT_STAGES},
-    {"method", required_argument, 0, 'm'},
-    {"header", required_argument, 0, 'H'},
-    {"body", required_argument, 0, 'b'},
-    {"body-file", required_argument, 0, OPT_BODY_FILE},
-    {"timeout", required_argument, 0, OPT_TIMEOUT},
-    {"insecure", no_argument, 0, OPT_INSECURE},
-    {"sign", required_argument, 0, OPT_SIGN},
-    {"secret-env", required_argument, 0, OPT_SECRET_ENV},
-    {"secret-file", required_argument, 0, OPT_SECRET_FILE},
-    {"json", required_argument, 0, OPT_JSON},
-    {"hdr-log", required_argument, 0, OPT_HDR_LOG},
-    {"latency", no_argument, 0, OPT_LATENCY},
-    {"dry-run", no_argument, 0, OPT_DRY_RUN},
-    {"segment", required_argument, 0, OPT_SEGMENT},
-    {"start-at", required_argument, 0, OPT_START_AT},
-    {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
+/* Reads argv into a against the option table: CLI_OK, CLI_EXIT_HELP or CLI_ERROR. */
+static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_t errlen) {
+    engine_config *cfg = &a->cfg;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores > 0 ? (int)cores : 1; /* the other defaults are in the table */
+    /* one option a row: the table reads as a table */
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "connections", .short_name = 'c', .kind = CLI_INT, .dest = &cfg->connections,
+         .min = 1, .max = 1000000, .def = "64", .meta = "N", .help = "connections to keep open"},
+        {.name = "threads", .short_name = 't', .kind = CLI_INT, .dest = &cfg->threads, .min = 1,
+         .max = 1024, .meta = "N", .help = "threads (default: the number of cores)"},
+        {.name = "duration", .short_name = 'd', .kind = CLI_DURATION, .dest = &cfg->duration_ns,
+         .min = 1, .def = "10s", .given = &a->duration_set,
+         .meta = "D", .help = "how long to send: 500ms, 10s, 2m, 1h"},
+        {.name = "requests", .short_name = 'n', .kind = CLI_INT64, .dest = &cfg->max_requests,
+         .min = 1, .max = (double)(INT64_MAX / 2),
+         .meta = "N", .help = "stop after N requests (no time limit unless -d is given)"},
+        {.name = "rate", .short_name = 'R', .kind = CLI_RATE, .dest = &cfg->rate,
+         .meta = "RPS", .help = "open model at a constant rate of RPS requests per second"},
+        {.name = "stages", .kind = CLI_FN, .fn = set_stages, .dest = &a->stages, .meta = "LIST",
+         .help = "open model ramping linearly between targets, starting at -R (default 0): "
+                 "e.g. 10s:100,30s:2000,10s:0"},
+        {.name = "method", .short_name = 'm', .kind = CLI_STR, .dest = &cfg->method, .def = "GET",
+         .meta = "M", .help = "request method"},
+        {.name = "header", .short_name = 'H', .kind = CLI_FN, .fn = add_header, .dest = &a->hl,
+         .meta = "\"K: V\"", .help = "add a header (repeatable)"},
+        {.name = "body", .short_name = 'b', .kind = CLI_STR, .dest = &a->body_arg, .meta = "TEXT",
+         .help = "request body; @FILE reads it from FILE, as curl does (for a body that starts "
+                 "with @ itself, put it in a file)"},
+        {.name = "body-file", .kind = CLI_STR, .dest = &a->body_file, .meta = "F",
+         .help = "request body from file F (the same as -b @F)"},
+        {.name = "timeout", .kind = CLI_DURATION, .dest = &cfg->timeout_ns, .min = NS_PER_MS,
+         .def = "5s", .meta = "D", .help = "per-request timeout"},
+        {.name = "insecure", .kind = CLI_FLAG, .dest = &cfg->insecure,
+         .help = "do not verify TLS certificates"},
+        {.name = "sign", .kind = CLI_FN, .fn = set_sign, .dest = &cfg->sign, .meta = "SCHEME",
+         .help = "sign each request: standard-webhooks, stripe or github"},
+        {.name = "secret-env", .kind = CLI_STR, .dest = &a->secret_env, .meta = "VAR",
+         .help = "the signing secret, from environment variable VAR"},
+        {.name = "secret-file", .kind = CLI_STR, .dest = &a->secret_file, .meta = "F",
+         .help = "the signing secret, from file F (never on the command line)"},
+        CLI_JSON(&a->json_path),
+        {.name = "hdr-log", .kind = CLI_STR, .dest = &a->hdr_log_path, .meta = "FILE",
+         .help = "write an HdrHistogram interval log, one interval a second"},
+        {.name = "latency", .kind = CLI_FLAG, .dest = &a->latency,
+         .help = "print the full latency percentile spectrum"},
+        {.name = "dry-run", .kind = CLI_FLAG, .dest = &a->dry_run,
+         .help = "print the first request as it would be sent; send nothing"},
+        {.name = "segment", .kind = CLI_FN, .fn = set_segment, .dest = cfg, .meta = "I/N",
+         .help = "run segment I of N of this load (N brink processes, e.g. on N machines, "
+                 "together send the load given here once: each takes every N-th request of the "
+                 "schedule, its share of -c and -n; {{seq}} values stay disjoint). brink merge "
+                 "adds their --json documents up (docs/distributed.md)"},
+        {.name = "start-at", .kind = CLI_FN, .fn = set_start_at, .dest = &a->start_at, .meta = "T",
+         .help = "wait until UNIX time T (seconds, may have a fraction), then start: T is time 0 "
+                 "of the run, so that segments align"},
+        CLI_QUIET_AS(&a->quiet, "no live progress line"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    int npos;
+    return cli_parse(&load_cli, opts, CLI_NOPTS(opts), argc, argv, &cfg->url, 1, &npos, err,
+                     errlen);
+}
+
+/* What the table cannot say alone: options that exclude or need each other, the body and the
+ * secret read from their files, and the engine's own check of the whole configuration. */
+static int load_args_check(load_args *a, char *err, size_t errlen) {
+    engine_config *cfg = &a->cfg;
+    if (cfg->max_requests && !a->duration_set) cfg->duration_ns = 0;
+    if (a->stages.text) {
+        cfg->stages = a->stages.st;
+        cfg->nstages = a->stages.n;
+        if (a->duration_set) {
+            snprintf(err, errlen, "--stages sets the duration itself: drop -d");
+            return -1;
+        }
+    }
+    const char *body_file = a->body_file;
+    if (a->body_arg && a->body_arg[0] == '@') { /* -b @FILE, as curl's -d @FILE */
+        if (body_file) {
+            snprintf(err, errlen, "give either -b @FILE or --body-file, not both");
+            return -1;
+        }
+        body_file = a->body_arg + 1;
+    } else if (a->body_arg) {
+        cfg->body = a->body_arg;
+        cfg->body_len = strlen(a->body_arg);
+    }
+    if (body_file) {
+        if (cfg->body) {
+            snprintf(err, errlen, "give either --body or --body-file, not both");
+            return -1;
+        }
+        a->body_owned = read_body_file(body_file, &cfg->body_len, err, errlen);
+        if (!a->body_owned) return -1;
+        cfg->body = a->body_owned;
+    }
+    if (a->secret_env && a->secret_file) {
+        snprintf(err, errlen, "give either --secret-env or --secret-file, not both");
+        return -1;
+    }
+    if ((a->secret_env || a->secret_file) && cfg->sign == SIGN_NONE) {
+        snprintf(err, errlen, "a secret was given without --sign SCHEME");
+        return -1;
+    }
+    if (cfg->sign != SIGN_NONE) {
+        if (!a->secret_env && !a->secret_file) {
+            snprintf(err, errlen, "--sign %s needs --secret-env VAR or --secret-file F",
+                     sign_scheme_name(cfg->sign));
+            return -1;
+        }
+        a->secret = secret_read(a->secret_env, a->secret_file, &cfg->secret_len, err, errlen);
+        if (!a->secret) return -1;
+        cfg->secret = a->secret;
+    }
+    cfg->headers = a->hl.h;
+    cfg->nheaders = a->hl.n;
+    return engine_check(cfg, err, errlen);
+}
+
+static void load_args_free(load_args *a) {
+    free(a->stages.st);
+    free(a->body_owned);
+    if (a->secret) {
+        memset(a->secret, 0, a->cfg.secret_len);
+        free(a->secret);
+    }
+}
 
 int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
-    engine_config cfg = {.method = "GET", .connections = 64, .timeout_ns = 5 * NS_PER_S};
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg.threads = cores > 0 ? (int)cores : 1;
-    cfg.duration_ns = 10 * NS_PER_S;
-    bool duration_set = false, latency = false, quiet = false, dry_run = false;
-    const char *body_file = NULL, *secret_env = NULL, *secret_file = NULL, *json_path = NULL;
-    const char *hdr_log_path = NULL, *stages_text = NULL, *sign_name = NULL;
-    int64_t start_at = 0;
-    engine_header headers[MAX_HEADERS];
-    const char *header_names[MAX_HEADERS];
-    char name_buf[MAX_HEADERS][64];
-    int nheaders = 0;
-    parse_stage *stages = NULL;
-    char *body_owned = NULL, *secret = NULL;
+    load_args args = {.start_at = 0}, *a = &args;
+    engine_config *cfg = &a->cfg;
     int status = EXIT_USAGE;
     FILE *hdr_file = NULL;
     json_t *doc = NULL;
     engine_result res;
     bool have_res = false;
-    char sub[256];
-    int64_t v;
-
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":c:t:d:n:R:m:H:b:qh", long_opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            if (parse_int(optarg, 1, 1000000, &v, sub, sizeof sub) < 0) goto usage_sub;
-            cfg.connections = (int)v;
-            break;
-        case 't':
-            if (parse_int(optarg, 1, 1024, &v, sub, sizeof sub) < 0) goto usage_sub;
-            cfg.threads = (int)v;
-            break;
-        case 'd':
-            if (parse_duration_ns(optarg, &cfg.duration_ns, sub, sizeof sub) < 0) goto usage_sub;
-            if (cfg.duration_ns <= 0) {
-                snprintf(err, errlen, "invalid duration '%s' (must be more than 0)", optarg);
-                goto out;
-            }
-            duration_set = true;
-            break;
-        case 'n':
-            if (parse_int(optarg, 1, INT64_MAX / 2, &v, sub, sizeof sub) < 0) goto usage_sub;
-            cfg.max_requests = v;
-            break;
-        case 'R':
-            if (parse_rate(optarg, &cfg.rate, sub, sizeof sub) < 0) goto usage_sub;
-            break;
-        case OPT_STAGES: stages_text = optarg; break;
-        case 'm': cfg.method = optarg; break;
-        case 'H':
-            if (nheaders == MAX_HEADERS) {
-                snprintf(err, errlen, "too many headers (at most %d)", MAX_HEADERS);
-                goto out;
-            }
-            headers[nheaders].text = optarg;
-            snprintf(name_buf[nheaders], sizeof name_buf[nheaders], "%.*s",
-                     (int)strcspn(optarg, ":"), optarg);
-            header_names[nheaders] = name_buf[nheaders];
-            nheaders++;
-            break;
-        case 'b':
-            cfg.body = optarg;
-            cfg.body_len = strlen(optarg);
-            break;
-        case OPT_BODY_FILE: body_file = optarg; break;
-        case OPT_TIMEOUT:
-            if (parse_duration_ns(optarg, &cfg.timeout_ns, sub, sizeof sub) < 0) goto usage_sub;
-            if (cfg.timeout_ns < NS_PER_MS) {
-                snprintf(err, errlen, "invalid timeout '%s' (at least 1ms)", optarg);
-                goto out;
-            }
-            break;
-        case OPT_INSECURE: cfg.insecure = true; break;
-        case OPT_SIGN:
-            sign_name = optarg;
-            if (sign_parse_scheme(optarg, &cfg.sign) < 0) {
-                snprintf(err, errlen,
-                         "unknown signing scheme '%s' (want standard-webhooks, stripe or github)",
-                         optarg);
-                goto out;
-            }
-            break;
-        case OPT_SECRET_ENV: secret_env = optarg; break;
-        case OPT_SECRET_FILE: secret_file = optarg; break;
-        case OPT_JSON: json_path = optarg; break;
-        case OPT_HDR_LOG: hdr_log_path = optarg; break;
-        case OPT_LATENCY: latency = true; break;
-        case OPT_DRY_RUN: dry_run = true; break;
-        case OPT_SEGMENT:
-            if (segment_parse(optarg, &cfg.seg, err, errlen) < 0) goto out;
-            cfg.timeline_hdr = true; /* per-second percentiles stay mergeable */
-            break;
-        case OPT_START_AT:
-            if (segment_parse_start_at(optarg, clock_wall_ns(), &start_at, err, errlen) < 0)
-                goto out;
-            break;
-        case 'q': quiet = true; break;
-        case 'h': load_cmd_usage(); return EXIT_OK;
-        case ':':
-            snprintf(err, errlen, "option '%s' needs a value (see brink load --help)",
-                     argv[optind - 1]);
-            goto out;
-        default:
-            if (optopt)
-                snprintf(err, errlen, "unknown option '-%c' (see brink load --help)", optopt);
-            else
-                snprintf(err, errlen, "unknown option '%s' (see brink load --help)",
-                         argv[optind - 1]);
-            goto out;
-        }
-    }
-    if (optind >= argc) {
-        snprintf(err, errlen, "missing URL (usage: brink load [options] URL)");
-        goto out;
-    }
-    if (optind + 1 < argc) {
-        snprintf(err, errlen, "unexpected argument '%s' after the URL", argv[optind + 1]);
-        goto out;
-    }
-    cfg.url = argv[optind];
-    if (cfg.max_requests && !duration_set) cfg.duration_ns = 0;
-    if (stages_text) {
-        if (parse_stages(stages_text, &stages, &cfg.nstages, sub, sizeof sub) < 0) goto usage_sub;
-        cfg.stages = stages;
-        if (duration_set) {
-            snprintf(err, errlen, "--stages sets the duration itself: drop -d");
-            goto out;
-        }
-    }
-    if (body_file) {
-        if (cfg.body) {
-            snprintf(err, errlen, "give either --body or --body-file, not both");
-            goto out;
-        }
-        body_owned = read_body_file(body_file, &cfg.body_len, err, errlen);
-        if (!body_owned) goto out;
-        cfg.body = body_owned;
-    }
-    if (secret_env && secret_file) {
-        snprintf(err, errlen, "give either --secret-env or --secret-file, not both");
-        goto out;
-    }
-    if ((secret_env || secret_file) && cfg.sign == SIGN_NONE) {
-        snprintf(err, errlen, "a secret was given without --sign SCHEME");
-        goto out;
-    }
-    if (cfg.sign != SIGN_NONE) {
-        if (!secret_env && !secret_file) {
-            snprintf(err, errlen, "--sign %s needs --secret-env VAR or --secret-file F", sign_name);
-            goto out;
-        }
-        secret = secret_read(secret_env, secret_file, &cfg.secret_len, err, errlen);
-        if (!secret) goto out;
-        cfg.secret = secret;
-    }
-    cfg.headers = headers;
-    cfg.nheaders = nheaders;
-    if (engine_check(&cfg, err, errlen) < 0) goto out;
-    if (dry_run) {
+    int prc = load_args_parse(a, argc, argv, err, errlen);
+    if (prc == CLI_EXIT_HELP) status = EXIT_OK;
+    if (prc != CLI_OK || load_args_check(a, err, errlen) < 0) goto out;
+    if (a->dry_run) {
         char *req;
         size_t len;
-        if (engine_render(&cfg, segment_seq(cfg.seg, 0), &req, &len, err, errlen) < 0) goto out;
+        if (engine_render(cfg, segment_seq(cfg->seg, 0), &req, &len, err, errlen) < 0) goto out;
         fwrite(req, 1, len, stdout);
         if (len && req[len - 1] != '\n') fputc('\n', stdout);
         free(req);
@@ -331,15 +311,16 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     }
 
     hdrlog log;
-    if (hdr_log_path) {
-        hdr_file = fopen(hdr_log_path, "w");
-        int64_t t0 = start_at ? start_at : clock_wall_ns();
+    if (a->hdr_log_path) {
+        hdr_file = fopen(a->hdr_log_path, "w");
+        int64_t t0 = a->start_at ? a->start_at : clock_wall_ns();
         if (!hdr_file || hdrlog_open(&log, hdr_file, (double)t0 / NS_PER_S,
                                      "brink load latency (us recorded; max column in ms)") < 0) {
-            snprintf(err, errlen, "cannot write --hdr-log %s: %s", hdr_log_path, strerror(errno));
+            snprintf(err, errlen, "cannot write --hdr-log %s: %s", a->hdr_log_path,
+                     strerror(errno));
             goto out;
         }
-        cfg.hdr_log = &log;
+        cfg->hdr_log = &log;
     }
 
     /* from here on, traffic: signals stop the run and still produce a result */
@@ -348,24 +329,25 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    progress pr = {.tty = !quiet && isatty(STDERR_FILENO), .open = cfg.rate > 0 || cfg.nstages};
-    cfg.on_second = on_second;
-    cfg.ud = &pr;
-    cfg.stop = &stop_flag;
+    progress pr = {.tty = !a->quiet && isatty(STDERR_FILENO),
+                   .open = cfg->rate > 0 || cfg->nstages};
+    cfg->on_second = on_second;
+    cfg->ud = &pr;
+    cfg->stop = &stop_flag;
     int rc = 0;
-    if (start_at) { /* a common start: wait (interruptibly) until just before it */
-        if (!quiet) {
+    if (a->start_at) { /* a common start: wait (interruptibly) until just before it */
+        if (!a->quiet) {
             char when[32];
-            clock_format_utc(start_at, when);
+            clock_format_utc(a->start_at, when);
             fprintf(stderr, "brink load: waiting until %s (--start-at)\n", when);
         }
-        if (segment_wait(start_at, 100 * NS_PER_MS, &stop_flag) < 0) {
+        if (segment_wait(a->start_at, 100 * NS_PER_MS, &stop_flag) < 0) {
             snprintf(err, errlen, "interrupted while waiting for --start-at (nothing sent)");
             rc = -2;
         }
-        cfg.start_wall_ns = start_at;
+        cfg->start_wall_ns = a->start_at;
     }
-    if (rc == 0) rc = engine_run(&cfg, &res, err, errlen);
+    if (rc == 0) rc = engine_run(cfg, &res, err, errlen);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (pr.tty) report_progress_clear(stderr);
@@ -376,47 +358,39 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     have_res = true;
 
     report_load_info info = {
-        .url = cfg.url,
-        .method = cfg.method,
-        .header_names = header_names,
-        .nheaders = nheaders,
-        .body_bytes = cfg.body_len,
-        .sign = cfg.sign != SIGN_NONE ? sign_scheme_name(cfg.sign) : NULL,
-        .connections = cfg.connections,
-        .threads = cfg.threads,
-        .duration_s = (double)cfg.duration_ns / NS_PER_S,
-        .max_requests = cfg.max_requests,
-        .timeout_s = (double)cfg.timeout_ns / NS_PER_S,
-        .rate = cfg.rate,
-        .stages = stages_text,
+        .url = cfg->url,
+        .method = cfg->method,
+        .header_names = a->hl.names,
+        .nheaders = a->hl.n,
+        .body_bytes = cfg->body_len,
+        .sign = cfg->sign != SIGN_NONE ? sign_scheme_name(cfg->sign) : NULL,
+        .connections = cfg->connections,
+        .threads = cfg->threads,
+        .duration_s = (double)cfg->duration_ns / NS_PER_S,
+        .max_requests = cfg->max_requests,
+        .timeout_s = (double)cfg->timeout_ns / NS_PER_S,
+        .rate = cfg->rate,
+        .stages = a->stages.text,
     };
-    bool json_stdout = json_path && !strcmp(json_path, "-");
-    if (cfg.seg.count >= 1)
+    bool json_stdout = a->json_path && !strcmp(a->json_path, "-");
+    if (cfg->seg.count >= 1)
         fprintf(json_stdout ? stderr : stdout,
                 "segment %d/%d: the numbers below are this process's share of the load; brink "
                 "merge adds the segments up\n",
-                cfg.seg.index + 1, cfg.seg.count);
-    report_load_terminal(json_stdout ? stderr : stdout, &res, &info, latency);
+                cfg->seg.index + 1, cfg->seg.count);
+    report_load_terminal(json_stdout ? stderr : stdout, &res, &info, a->latency);
     status = res.interrupted ? EXIT_INTERRUPTED : res.responses == 0 ? EXIT_UNREACHABLE : EXIT_OK;
-    if (json_path) {
+    if (a->json_path) {
         doc = report_load_json(&res, &info);
-        segment_doc(doc, res.seg, start_at);
-        if (report_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        segment_doc(doc, res.seg, a->start_at);
+        if (report_write_json(doc, a->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
     }
-    if (status == EXIT_UNREACHABLE) snprintf(err, errlen, "no response from %s", cfg.url);
-    goto out;
+    if (status == EXIT_UNREACHABLE) snprintf(err, errlen, "no response from %s", cfg->url);
 
-usage_sub:
-    snprintf(err, errlen, "%s", sub);
 out:
     json_decref(doc);
     if (hdr_file) fclose(hdr_file);
     if (have_res) engine_result_free(&res);
-    free(stages);
-    free(body_owned);
-    if (secret) {
-        memset(secret, 0, cfg.secret_len);
-        free(secret);
-    }
+    load_args_free(a);
     return status;
 }

@@ -7,6 +7,5 @@
 /* Runs `brink load` with argv[0] = "load". Returns the exit status; for EXIT_USAGE (and other
  * failures before any traffic) a one-line reason is in err. */
 int load_cmd_main(int argc, char **argv, char *err, size_t errlen);
-void load_cmd_usage(void);
 
 #endif

@@ -29,7 +29,6 @@
  * The merged document is brink.result/1 with .config.merged_from and .merge (how it was made). */
 #include "report/merge.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/hdr.h"
@@ -1041,30 +1041,26 @@ json_t *merge_docs(json_t *const *docs, const char *const *names, int n, merge_v
     return m;
 }
 
-void merge_usage(void) {
-    printf("Usage: brink merge FILE|DIR... [--json OUT] [--html OUT] [--junit OUT]\n"
-           "\n"
-           "Merges the result documents of the N segments of one test (each run with\n"
-           "--segment I/N, usually on N machines and with a common --start-at) into one result\n"
-           "document, exactly: latency histograms added bucket by bucket from their HdrHistogram\n"
-           "encodings, counts summed, rates over the aligned window, timelines aligned by\n"
-           "wall-clock second, and every threshold judged again on the merged numbers. A\n"
-           "directory means every *.json in it. Works for brink load, brink webhook and brink\n"
-           "capacity documents; see docs/distributed.md.\n"
-           "\n"
-           "Refused (exit 2, one line): a document that is not a segment, segments of different\n"
-           "tests, targets or settings, a segment given twice or missing, a missing histogram.\n"
-           "\n"
-           "Options:\n"
-           "      --json OUT      write the merged document (brink.result/1, - for stdout)\n"
-           "      --html OUT      the HTML report of the merged document\n"
-           "      --junit OUT     JUnit XML of the merged verdicts\n"
-           "  -q, --quiet         no terminal summary\n"
-           "  -h, --help          this help\n"
-           "\n"
-           "Exit status: 0 merged, nothing red; 99 a merged threshold is red; 2 bad usage or\n"
-           "documents that cannot be merged; 1 an output could not be written.\n");
-}
+static const cli_cmd merge_cli = {
+    .name = "merge",
+    .args = "FILE|DIR... [--json OUT] [--html OUT] [--junit OUT]",
+    .summary =
+        "Merges the result documents of the N segments of one test (each run with --segment I/N, "
+        "usually on N machines and with a common --start-at) into one result document, exactly: "
+        "latency histograms added bucket by bucket from their HdrHistogram encodings, counts "
+        "summed, rates over the aligned window, timelines aligned by wall-clock second, and every "
+        "threshold judged again on the merged numbers. A directory means every *.json in it. "
+        "Works for brink load, brink webhook and brink capacity documents; see "
+        "docs/distributed.md.\n"
+        "\n"
+        "Refused (exit 2, one line): a document that is not a segment, segments of different "
+        "tests, targets or settings, a segment given twice or missing, a missing histogram.",
+    .epilog = "Exit status: 0 merged, nothing red; 99 a merged threshold is red; 2 bad usage or "
+              "documents that cannot be merged; 1 an output could not be written.",
+    .missing = "no result documents given: brink merge FILE|DIR...",
+    .min_args = 1,
+    .max_args = -1,
+};
 
 static int write_html(FILE *out, const void *arg, char *err, size_t errlen) {
     json_t *const *doc = arg;
@@ -1105,40 +1101,24 @@ static void print_summary(FILE *out, const json_t *m, const merge_verdicts *v) {
 }
 
 int merge_main(int argc, char **argv, char *err, size_t errlen) {
-    enum { O_JSON = 256, O_HTML, O_JUNIT };
-    static const struct option opts[] = {
-        {"json", required_argument, 0, O_JSON},
-        {"html", required_argument, 0, O_HTML},
-        {"junit", required_argument, 0, O_JUNIT},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     const char *json_out = NULL, *html = NULL, *junit = NULL;
     bool quiet = false;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-        switch (c) {
-        case O_JSON: json_out = optarg; break;
-        case O_HTML: html = optarg; break;
-        case O_JUNIT: junit = optarg; break;
-        case 'q': quiet = true; break;
-        case 'h': merge_usage(); return EXIT_OK;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink merge --help)",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            err_set(err, errlen, "unknown option '%s' (see brink merge --help)", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        err_set(err, errlen, "no result documents given: brink merge FILE|DIR... (see --help)");
-        return EXIT_USAGE;
-    }
+    /* clang-format off */
+    const cli_opt opts[] = {
+        CLI_JSON_AS(&json_out, "write the merged document (brink.result/1, - for stdout)"),
+        {.name = "html", .kind = CLI_STR, .dest = &html, .meta = "OUT",
+         .help = "the HTML report of the merged document"},
+        {.name = "junit", .kind = CLI_STR, .dest = &junit, .meta = "OUT",
+         .help = "JUnit XML of the merged verdicts"},
+        CLI_QUIET_AS(&quiet, "no terminal summary"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *files[argc > 0 ? argc : 1];
+    int nfiles;
+    int prc =
+        cli_parse(&merge_cli, opts, CLI_NOPTS(opts), argc, argv, files, argc, &nfiles, err, errlen);
+    if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
     int to_stdout = (json_out && !strcmp(json_out, "-")) + (html && !strcmp(html, "-")) +
                     (junit && !strcmp(junit, "-"));
     if (to_stdout > 1) {
@@ -1146,8 +1126,8 @@ int merge_main(int argc, char **argv, char *err, size_t errlen) {
         return EXIT_USAGE;
     }
     report_docs d = {0};
-    for (int i = optind; i < argc; i++) {
-        if (report_docs_load(argv[i], &d, err, errlen) < 0) {
+    for (int i = 0; i < nfiles; i++) {
+        if (report_docs_load(files[i], &d, err, errlen) < 0) {
             report_docs_free(&d);
             return EXIT_USAGE;
         }

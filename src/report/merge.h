@@ -33,6 +33,5 @@ json_t *merge_docs(json_t *const *docs, const char *const *names, int n, merge_v
  * the exit status (0; 99 when a merged verdict is red; 2 bad usage or documents that cannot be
  * merged; 1 an output could not be written), a one-line reason in err. */
 int merge_main(int argc, char **argv, char *err, size_t errlen);
-void merge_usage(void);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/cli.h"
 #include "core/err.h"
 #include "core/exitcode.h"
 #include "report/compare.h"
@@ -267,66 +267,47 @@ static void print_doc(FILE *out, const json_t *doc, const char *name) {
 
 /* ---- brink report ---------------------------------------------------------------------------- */
 
-static void report_usage(void) {
-    printf("Usage: brink report FILE|DIR... [--html OUT] [--junit OUT] [--terminal]\n"
-           "\n"
-           "Regenerates reports from result documents (--json of any test): a directory\n"
-           "means every *.json in it except summary.json. Without --html or --junit, prints\n"
-           "the verdicts. OUT may be - for stdout.\n"
-           "\n"
-           "Options:\n"
-           "      --html OUT      one self-contained HTML page (inline SVG charts, no scripts)\n"
-           "      --junit OUT     JUnit XML: a test suite per document, a test case per threshold\n"
-           "      --terminal      the threshold tables and advice (the default without outputs;\n"
-           "                      words instead of emoji when stdout is not a terminal or\n"
-           "                      NO_COLOR is set)\n"
-           "  -h, --help          this help\n"
-           "\n"
-           "Exit status: 0 reports written; 2 bad usage or an input that is not a brink result\n"
-           "document (brink.result/1); 1 an output could not be written.\n");
-}
+static const cli_cmd report_cli = {
+    .name = "report",
+    .args = "FILE|DIR... [--html OUT] [--junit OUT] [--terminal]",
+    .summary = "Regenerates reports from result documents (--json of any test): a directory means "
+               "every *.json in it except summary.json. Without --html or --junit, prints the "
+               "verdicts. OUT may be - for stdout.",
+    .epilog = "Exit status: 0 reports written; 2 bad usage or an input that is not a brink result "
+              "document (brink.result/1); 1 an output could not be written.",
+    .missing = "no result documents given: brink report FILE|DIR...",
+    .min_args = 1,
+    .max_args = -1,
+};
 
 int report_cmd_main(int argc, char **argv, char *err, size_t errlen) {
-    enum { O_HTML = 256, O_JUNIT, O_TERMINAL };
-    static const struct option opts[] = {
-        {"html", required_argument, 0, O_HTML},
-        {"junit", required_argument, 0, O_JUNIT},
-        {"terminal", no_argument, 0, O_TERMINAL},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     const char *html = NULL, *junit = NULL;
     bool terminal = false;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_HTML: html = optarg; break;
-        case O_JUNIT: junit = optarg; break;
-        case O_TERMINAL: terminal = true; break;
-        case 'h': report_usage(); return EXIT_OK;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink report --help)",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            err_set(err, errlen, "unknown option '%s' (see brink report --help)", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        err_set(err, errlen, "no result documents given: brink report FILE|DIR... (see --help)");
-        return EXIT_USAGE;
-    }
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "html", .kind = CLI_STR, .dest = &html, .meta = "OUT",
+         .help = "one self-contained HTML page (inline SVG charts, no scripts)"},
+        {.name = "junit", .kind = CLI_STR, .dest = &junit, .meta = "OUT",
+         .help = "JUnit XML: a test suite per document, a test case per threshold"},
+        {.name = "terminal", .kind = CLI_FLAG, .dest = &terminal,
+         .help = "the threshold tables and advice (the default without outputs; words instead of "
+                 "emoji when stdout is not a terminal or NO_COLOR is set)"},
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *files[argc > 0 ? argc : 1];
+    int nfiles;
+    int prc = cli_parse(&report_cli, opts, CLI_NOPTS(opts), argc, argv, files, argc, &nfiles, err,
+                        errlen);
+    if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
     if (html && junit && !strcmp(html, "-") && !strcmp(junit, "-")) {
         err_set(err, errlen, "--html and --junit cannot both write to stdout");
         return EXIT_USAGE;
     }
     if (!html && !junit) terminal = true;
     report_docs d = {0};
-    for (int i = optind; i < argc; i++) {
-        if (report_docs_load(argv[i], &d, err, errlen) < 0) {
+    for (int i = 0; i < nfiles; i++) {
+        if (report_docs_load(files[i], &d, err, errlen) < 0) {
             report_docs_free(&d);
             return EXIT_USAGE;
         }
@@ -352,25 +333,21 @@ int report_cmd_main(int argc, char **argv, char *err, size_t errlen) {
 
 /* ---- brink compare --------------------------------------------------------------------------- */
 
-static void compare_usage(void) {
-    printf("Usage: brink compare BEFORE AFTER [--tolerance T] [--json OUT]\n"
-           "\n"
-           "Compares the headline numbers (.stats) of two result documents, or of two\n"
-           "directories of them (matched by test and mode): before, after, ratio, and\n"
-           "whether a number moved the wrong way by more than the tolerance. The wrong way\n"
-           "is the threshold's: latency and errors regress when they grow, rates when they\n"
-           "shrink; numbers without a threshold are shown but never flagged.\n"
-           "\n"
-           "Options:\n"
-           "      --tolerance T   allowed change, a fraction of before (default 0.1; 10%% also\n"
-           "                      works)\n"
-           "      --json OUT      the comparison as JSON (brink.compare/1); - for stdout\n"
-           "  -h, --help          this help\n"
-           "\n"
-           "Exit status: 0 no regression; 1 a regression; 2 bad usage or inputs.\n");
-}
+static const cli_cmd compare_cli = {
+    .name = "compare",
+    .args = "BEFORE AFTER [--tolerance T] [--json OUT]",
+    .summary = "Compares the headline numbers (.stats) of two result documents, or of two "
+               "directories of them (matched by test and mode): before, after, ratio, and whether "
+               "a number moved the wrong way by more than the tolerance. The wrong way is the "
+               "threshold's: latency and errors regress when they grow, rates when they shrink; "
+               "numbers without a threshold are shown but never flagged.",
+    .epilog = "Exit status: 0 no regression; 1 a regression; 2 bad usage or inputs.",
+    .missing = "expected BEFORE and AFTER (files or directories of result documents)",
+    .min_args = 2,
+    .max_args = 2,
+};
 
-static int parse_tolerance(const char *s, double *out, char *err, size_t errlen) {
+static int parse_tolerance(const char *s, void *dest, char *err, size_t errlen) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -383,51 +360,31 @@ static int parse_tolerance(const char *s, double *out, char *err, size_t errlen)
                 s);
         return -1;
     }
-    *out = v;
+    *(double *)dest = v;
     return 0;
 }
 
 int report_cmd_compare_main(int argc, char **argv, char *err, size_t errlen) {
-    static const struct option opts[] = {
-        {"tolerance", required_argument, 0, 't'},
-        {"json", required_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     double tol = 0.1;
     const char *json_out = NULL;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            if (parse_tolerance(optarg, &tol, err, errlen) < 0) return EXIT_USAGE;
-            break;
-        case 'j': json_out = optarg; break;
-        case 'h': compare_usage(); return EXIT_OK;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink compare --help)",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            err_set(err, errlen, "unknown option '%s' (see brink compare --help)",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 2) {
-        err_set(err, errlen,
-                "expected BEFORE and AFTER (files or directories of result "
-                "documents), got %d argument%s",
-                argc - optind, argc - optind == 1 ? "" : "s");
-        return EXIT_USAGE;
-    }
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "tolerance", .kind = CLI_FN, .fn = parse_tolerance, .dest = &tol, .def = "0.1",
+         .meta = "T", .help = "allowed change, a fraction of before (10% also works)"},
+        CLI_JSON_AS(&json_out, "the comparison as JSON (brink.compare/1); - for stdout"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *paths[2];
+    int npaths;
+    int prc =
+        cli_parse(&compare_cli, opts, CLI_NOPTS(opts), argc, argv, paths, 2, &npaths, err, errlen);
+    if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
     report_docs b = {0}, a = {0};
     compare_result r;
     int rc = EXIT_USAGE;
-    if (report_docs_load(argv[optind], &b, err, errlen) < 0 ||
-        report_docs_load(argv[optind + 1], &a, err, errlen) < 0)
+    if (report_docs_load(paths[0], &b, err, errlen) < 0 ||
+        report_docs_load(paths[1], &a, err, errlen) < 0)
         goto done;
     if (compare_sets(b.docs, (const char *const *)b.names, b.n, a.docs,
                      (const char *const *)a.names, a.n, tol, &r, err, errlen) < 0)

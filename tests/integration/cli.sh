@@ -1,0 +1,93 @@
+# cli.sh — the shared option parser (src/core/cli.c) as users meet it, through the built brink:
+# a typo gets a one-line error with a suggestion and exit 2, an abbreviated option is refused (not
+# guessed), an unknown command is answered with the closest one, every converted command's
+# --help exits 0 and fits in 80 columns, and `-b @FILE` sends the file's bytes, as curl does.
+# Nothing here may send traffic except where a test says so; the test server counts requests.
+. "$(dirname "$0")/lib.bash"
+
+start_srv a || exit 1
+A=http://127.0.0.1:$PORT_a
+
+# refused NAME WANT CMD...: exit 2, exactly one line on stderr containing WANT, no request sent
+refused() {
+    local name=$1 want=$2 rc lines before after
+    shift 2
+    before=$(srv_count "$PORT_a")
+    timeout 10 "$BRINK" "$@" >"$TMP/r.out" 2>"$TMP/r.err"
+    rc=$?
+    after=$(srv_count "$PORT_a")
+    lines=$(wc -l <"$TMP/r.err")
+    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$TMP/r.err" &&
+        [ "$before" = "$after" ]; then
+        ok "$name → exit 2, one line"
+    else
+        not_ok "$name (exit $rc, $lines lines, requests $before→$after)"
+        sed 's/^/#   /' "$TMP/r.err" | head -5
+    fi
+}
+
+# --- typos and abbreviations
+refused "load --duraton: a suggestion" "unknown option '--duraton'; did you mean '--duration'?" \
+    load --duraton 1s "$A/"
+refused "the error points at the command's help" "(see brink load --help)" load --duraton 1s "$A/"
+refused "load --dur (a prefix of --duration) is refused" "did you mean '--duration'?" \
+    load --dur 1s -n 1 "$A/"
+refused "load --conn=4 (a prefix, with =) is refused" "unknown option '--conn'; did you mean '--connections'?" \
+    load --conn=4 -n 1 "$A/"
+refused "proxy --up (a prefix of --upstream) is refused, nothing listens" \
+    "did you mean '--upstream'?" proxy --up "127.0.0.1:$PORT_a" --api 127.0.0.1:0
+refused "merge --js (a prefix of --json) is refused" "did you mean '--json'?" merge --js x.json y.json
+refused "compare --tol (a prefix of --tolerance) is refused" "did you mean '--tolerance'?" \
+    compare --tol 0.2 a.json b.json
+refused "probe --cuont: a suggestion" "did you mean '--count'?" probe --cuont 2 '{}'
+refused "a flag given a value" "option '--quiet' takes no value" load --quiet=1 -n 1 "$A/"
+refused "an option without its value" "option '--duration' needs a value" load "$A/" --duration
+refused "a value naming its option" "option '--connections': invalid number 'many'" load -c many "$A/"
+refused "an unknown command: a suggestion" "unknown command 'rase'; did you mean 'race'?" rase
+refused "an unknown command far from any" "unknown command 'frobnicate' (see brink help)" frobnicate
+
+# --- the options still work in every spelling (wrk's short ones, =, clusters, "--")
+"$BRINK" load -qc2 -t1 -n 4 --timeout=2s "$A/" --json "$TMP/l.json" >/dev/null 2>&1
+jqcheck "load -qc2 -t1 -n 4 --timeout=2s: 4 requests over 2 connections" "$TMP/l.json" \
+    '.stats.requests == 4 and .config.connections == 2 and .config.threads == 1'
+"$BRINK" load --dry-run -m POST -- "$A/after-dashes" >"$TMP/dd.out" 2>&1
+check "load -- URL: the URL after \"--\" is positional" grep -q '^POST /after-dashes HTTP/1.1' "$TMP/dd.out"
+
+# --- --help of every command on the shared parser: exit 0, nothing wider than 80 columns
+for cmd in load probe proxy report compare merge; do
+    out=$("$BRINK" $cmd --help)
+    rc=$?
+    wide=$(LC_ALL=C.UTF-8 awk '{ if (length($0) > 80) print }' <<<"$out" | head -1)
+    if [ $rc -eq 0 ] && [ -z "$wide" ] && grep -q "^Usage: brink $cmd " <<<"$out" &&
+        grep -q -- '-h, --help' <<<"$out"; then
+        ok "brink $cmd --help: exit 0, at most 80 columns"
+    else
+        not_ok "brink $cmd --help: exit $rc; too wide: $wide"
+    fi
+done
+check "brink load -h documents -b @FILE" bash -c "'$BRINK' load -h | grep -q -- '@FILE reads it from FILE'"
+
+# --- -b @FILE: the file's bytes are the body (as --body-file), shown by --dry-run
+printf '{"order": 42,\n "note": "two lines, a tab\there"}\n' >"$TMP/body.json"
+"$BRINK" load --dry-run -m POST -b @"$TMP/body.json" "$A/echo" >"$TMP/at.out" 2>"$TMP/at.err"
+rc=$?
+size=$(stat -c %s "$TMP/body.json")
+if [ $rc -eq 0 ] && tail -c "$size" "$TMP/at.out" | cmp -s - "$TMP/body.json" &&
+    grep -q "^Content-Length: $size" "$TMP/at.out"; then
+    ok "load -b @FILE: the body is the file's $size bytes"
+else
+    not_ok "load -b @FILE (exit $rc): $(head -c 300 "$TMP/at.out" "$TMP/at.err")"
+fi
+"$BRINK" load --dry-run -m POST --body-file "$TMP/body.json" "$A/echo" >"$TMP/bf.out" 2>&1
+check "load -b @FILE sends what --body-file FILE sends" cmp -s "$TMP/at.out" "$TMP/bf.out"
+"$BRINK" load --dry-run -m POST -b '{"at": "@"}' "$A/echo" >"$TMP/lit.out" 2>&1
+check "load -b TEXT with an @ inside is still the text itself" grep -q '^{"at": "@"}$' "$TMP/lit.out"
+before=$(srv_count "$PORT_a")
+"$BRINK" load -q -c 1 -t 1 -n 3 -m POST -b @"$TMP/body.json" "$A/echo" --json "$TMP/b.json" >/dev/null 2>&1
+jqcheck "load -b @FILE against the server: 3 requests answered" "$TMP/b.json" \
+    '.stats.requests == 3 and .stats.errors == 0'
+check "the server counted the 3 requests" [ "$(srv_count "$PORT_a")" -eq $((before + 3)) ]
+refused "load -b @FILE of a missing file" "cannot read body file /nonexistent/body.json" \
+    load -m POST -b @/nonexistent/body.json "$A/"
+refused "load -b @FILE with --body-file" "give either -b @FILE or --body-file, not both" \
+    load -m POST -b @"$TMP/body.json" --body-file "$TMP/body.json" "$A/"
