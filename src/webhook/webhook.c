@@ -19,6 +19,7 @@
 #include "core/exitcode.h"
 #include "probe/probe_metrics.h"
 #include "report/report.h"
+#include "verdict/remedy.h"
 #include "verdict/threshold.h"
 
 static const webhook_profile profiles[] = {
@@ -261,7 +262,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     /* a segment judges its own share of the rate; brink merge judges the whole */
     double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
     judge_fixed(&v, &res, seg_rate, cpu_mean, cpu_max, rss_max, t.pid);
-    probe_metrics_annotate(&pm, v.r, v.n);
+    remedy_annotate(&pm, v.r, v.n);
 
     report_load_info info = {
         .url = t.url,
