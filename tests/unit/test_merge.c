@@ -384,6 +384,13 @@ static void test_rejudge_webhook(void **state) {
     assert_true(fabs(json_number_value(json_object_get(rps, "orange")) - 396) < 1e-9);
     assert_true(fabs(json_number_value(json_object_get(rps, "red")) - 388) < 1e-9);
     assert_string_equal(status_of(m, "rps"), "green"); /* 1200 over 3 s */
+    int seen = 0;
+    for (int i = 0; i < v.n; i++)
+        if (!strcmp(v.r[i].def.metric, "rps") && ++seen)
+            assert_string_equal(v.r[i].evidence,
+                                "achieved 400.0/s of 400.0/s offered (100.0%) by 2 segments "
+                                "together");
+    assert_int_equal(seen, 1);
     /* advice for the red verdict, with merged evidence */
     json_t *adv = json_array_get(json_object_get(m, "advice"), 0);
     assert_non_null(adv);
