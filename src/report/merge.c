@@ -778,26 +778,9 @@ static int nsteps(const part *p) {
     return (int)json_array_size(json_object_get(json_object_get(p->doc, "capacity"), "steps"));
 }
 
+/* A merged step: the search's encoding (capacity_step_json) and its merged histogram. */
 static json_t *merged_step_json(const capacity_step *s, const hdr_hist *h) {
-    json_t *o = json_object();
-    json_object_set_new(o, "index", json_integer(s->index));
-    json_object_set_new(o, "phase", json_string(capacity_phase_name(s->phase)));
-    json_object_set_new(o, "started_s", num3(s->started_s));
-    json_object_set_new(o, "offered_rps", num3(s->rate));
-    json_object_set_new(o, "achieved_rps", num3(s->achieved_rps));
-    json_object_set_new(o, "requests", json_integer(s->requests));
-    json_object_set_new(o, "errors", json_integer(s->errors));
-    json_object_set_new(o, "error_rate", num(s->error_rate));
-    json_object_set_new(o, "timeouts", json_integer(s->timeouts));
-    json_object_set_new(o, "p50_ms", num3(s->p50_ms));
-    json_object_set_new(o, "p99_ms", num3(s->p99_ms));
-    json_object_set_new(o, "max_ms", num3(s->max_ms));
-    json_object_set_new(o, "connections", json_integer(s->connections));
-    json_object_set_new(o, "service_cpu_pct", num3(s->cpu_pct));
-    json_object_set_new(o, "service_rss_mib", num3(s->rss_mib));
-    json_object_set_new(o, "elapsed_s", num3(s->elapsed_s));
-    json_object_set_new(o, "verdict", json_string(s->good ? "good" : "bad"));
-    json_object_set_new(o, "reason", s->good ? json_null() : json_string(s->reason));
+    json_t *o = capacity_step_json(s);
     char *enc = hdr_encode_base64(h);
     json_object_set_new(o, "latency_hdr", enc ? json_string(enc) : json_null());
     free(enc);

@@ -592,6 +592,13 @@ static void test_capacity(void **state) {
     assert_string_equal(json_string_value(json_object_get(cap_step(m, 2), "verdict")), "bad");
     assert_int_equal(json_integer_value(json_object_get(cap_step(m, 2), "requests")), 2000);
     assert_true(json_number_value(json_object_get(cap_step(m, 2), "offered_rps")) == 400);
+    /* the search's own step encoding (capacity_step_json), with what segments cannot know: a
+     * segment does not wait for the backlog, so backlog_after and drain_s are null, not absent */
+    for (int i = 0; i < 3; i++) {
+        assert_true(json_is_null(json_object_get(cap_step(m, i), "backlog_after")));
+        assert_true(json_is_null(json_object_get(cap_step(m, i), "drain_s")));
+        assert_true(json_is_string(json_object_get(cap_step(m, i), "latency_hdr")));
+    }
     assert_string_equal(json_string_value(json_object_get(cap_step(m, 3), "verdict")),
                         "incomplete");
     assert_true(stat(m, "max_sustainable_rps") == 200);
