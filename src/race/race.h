@@ -190,7 +190,7 @@ typedef struct race_result {
 
 /* Runs the scenario. Returns an exit status (EXIT_OK with the result filled; EXIT_USAGE,
  * EXIT_UNREACHABLE with a one-line reason in err). EXIT_INTERRUPTED still fills the result. The
- * caller judges the result (race_judge_thresholds) and frees it. */
+ * caller judges the result (race_thresholds) and frees it. */
 int race_run(const race_opts *o, race_result *res, char *err, size_t errlen);
 void race_result_free(race_result *res);
 

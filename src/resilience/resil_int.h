@@ -1,6 +1,6 @@
 /* resil_int.h — shared insides of the resilience scenarios (redis-failure, db-restart): the
  * modes, the options, and the raw record of one run that resil_run.c fills and resil_report.c
- * turns into the result document. Not a public header: only src/scenario/resil*.c include it. */
+ * turns into the result document. Not a public header: only src/resilience/resil*.c include it. */
 #ifndef BRINK_RESIL_INT_H
 #define BRINK_RESIL_INT_H
 
