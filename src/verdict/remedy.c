@@ -115,6 +115,16 @@ static void count_text(const probe_metrics *m, int i, char *out, size_t n) {
     probe_metrics_format_number(out, n, probe_metrics_change(m, i));
 }
 
+/* " (<before><count><after>)" when counter i rose over the run, else "". */
+static void rise_note(const probe_metrics *m, int i, const char *before, const char *after,
+                      char *out, size_t n) {
+    out[0] = '\0';
+    if (!(probe_metrics_change(m, i) > 0)) return;
+    char c[40];
+    count_text(m, i, c, sizeof c);
+    snprintf(out, n, " (%s%s%s)", before, c, after);
+}
+
 /* 503s during a Redis outage and nothing to the inbox: the fallback is off (or missing). */
 static int rule_fallback(const probe_metrics *m, const th_result *r, char *out, size_t n) {
     double un = probe_metrics_change(m, PROBE_METRICS_S_WH_UNAVAILABLE),
@@ -217,12 +227,9 @@ static int rule_pool_timeouts(const probe_metrics *m, const th_result *r, char *
 /* Synchronous ingest: every webhook waits for PostgreSQL inside the request. */
 static int rule_ingest(const probe_metrics *m, const th_result *r, char *out, size_t n) {
     if (!known(m) || m->cfg.sync_ingest != 1) return 0;
-    char stored[96] = "";
-    if (probe_metrics_change(m, PROBE_METRICS_S_WH_SYNC) > 0) {
-        char c[40];
-        count_text(m, PROBE_METRICS_S_WH_SYNC, c, sizeof c);
-        snprintf(stored, sizeof stored, " (%s webhooks stored inside the request)", c);
-    }
+    char stored[96];
+    rise_note(m, PROBE_METRICS_S_WH_SYNC, "", " webhooks stored inside the request", stored,
+              sizeof stored);
     snprintf(out, n,
              "queue the webhooks in Redis instead of inserting them inside the request "
              "(dispatchd --ingest queue): it ran with --ingest sync%s",
@@ -233,12 +240,8 @@ static int rule_ingest(const probe_metrics *m, const th_result *r, char *out, si
 /* Read-then-update accepts: two winners. */
 static int rule_accept(const probe_metrics *m, const th_result *r, char *out, size_t n) {
     if (!known(m) || m->cfg.naive_accept != 1) return 0;
-    char won[96] = "";
-    if (probe_metrics_change(m, PROBE_METRICS_S_ACCEPTS_WON) > 0) {
-        char c[40];
-        count_text(m, PROBE_METRICS_S_ACCEPTS_WON, c, sizeof c);
-        snprintf(won, sizeof won, " (accepts won +%s)", c);
-    }
+    char won[96];
+    rise_note(m, PROBE_METRICS_S_ACCEPTS_WON, "accepts won +", "", won, sizeof won);
     snprintf(out, n,
              "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it ran with "
              "--accept-mode naive, which reads, waits, then updates%s",

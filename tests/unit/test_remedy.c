@@ -16,47 +16,7 @@
 #include "probe/probe_metrics.h"
 #include "verdict/remedy.h"
 
-/* dispatchd's page at the start of an untuned Redis outage, at the fault's end and at the end. */
-static const char PAGE_START[] = "# HELP dispatchd_webhooks_total Webhooks by outcome.\n"
-                                 "# TYPE dispatchd_webhooks_total counter\n"
-                                 "dispatchd_webhooks_total{outcome=\"queued_redis\"} 100\n"
-                                 "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-                                 "dispatchd_webhooks_total{outcome=\"unavailable\"} 0\n"
-                                 "dispatchd_redis_circuit_opens_total 0\n"
-                                 "dispatchd_redis_circuit_state 0\n"
-                                 "dispatchd_redis_errors_total 0\n"
-                                 "dispatchd_inbox_depth 0\n"
-                                 "dispatchd_stream_lag 0\n"
-                                 "dispatchd_stream_pending -1\n"
-                                 "dispatchd_pg_pool_size 1\n"
-                                 "dispatchd_pg_pool_waits_total 10\n"
-                                 "dispatchd_pg_pool_timeouts_total 0\n";
-static const char PAGE_FAULT[] =
-    "dispatchd_webhooks_total{outcome=\"queued_redis\"} 700\n"
-    "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-    "dispatchd_webhooks_total{outcome=\"unavailable\"} 2000\n"
-    "dispatchd_http_requests_total{route=\"webhook\",status=\"503\"} 2000\n"
-    "dispatchd_redis_circuit_opens_total 1\n"
-    "dispatchd_redis_circuit_state 1\n"
-    "dispatchd_redis_errors_total 9\n"
-    "dispatchd_inbox_depth 812\n"
-    "dispatchd_stream_lag 0\n"
-    "dispatchd_pg_pool_size 1\n"
-    "dispatchd_pg_pool_waits_total 1000\n"
-    "dispatchd_pg_pool_timeouts_total 3\n";
-static const char PAGE_END[] =
-    "dispatchd_webhooks_total{outcome=\"queued_redis\"} 1500\n"
-    "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-    "dispatchd_webhooks_total{outcome=\"unavailable\"} 2001\n"
-    "dispatchd_http_requests_total{route=\"webhook\",status=\"503\"} 2001\n"
-    "dispatchd_redis_circuit_opens_total 1\n"
-    "dispatchd_redis_circuit_state 0\n"
-    "dispatchd_redis_errors_total 9\n"
-    "dispatchd_inbox_depth 0\n"
-    "dispatchd_stream_lag 0\n"
-    "dispatchd_pg_pool_size 1\n"
-    "dispatchd_pg_pool_waits_total 1214\n"
-    "dispatchd_pg_pool_timeouts_total 3\n";
+#include "metrics_pages.h"
 
 static char *const UNTUNED_QUEUE[] = {"/opt/brink/bin/dispatchd",
                                       "--listen",
@@ -351,13 +311,60 @@ static void test_bounds(void **state) {
     assert_true(r.nservice > 0); /* the JSON still has them */
 }
 
+/* dispatchd --untuned: synchronous ingest behind the latency, naive accepts behind the races —
+ * each remedy names the knob, with the counter that rose (and without it when it did not). */
+static void test_ingest_accept(void **state) {
+    static const char a[] = "dispatchd_webhooks_total{outcome=\"stored_sync\"} 10\n"
+                            "dispatchd_accepts_total{result=\"won\"} 5\n";
+    static const char b[] = "dispatchd_webhooks_total{outcome=\"stored_sync\"} 1510\n"
+                            "dispatchd_accepts_total{result=\"won\"} 1205\n";
+    char *const argv[] = {"dispatchd", "--untuned", NULL};
+    probe_metrics m;
+    probe_metrics_init(&m, "x");
+    probe_metrics_set_dispatchd(&m, argv);
+    probe_metrics_parse(&m, PROBE_METRICS_START, a, strlen(a));
+    probe_metrics_parse(&m, PROBE_METRICS_END, b, strlen(b));
+    th_result r;
+    threshold_judge(&r, "webhook", "p99_ms", 900, "p99 900 ms");
+    remedy_annotate(&m, &r, 1);
+    assert_string_equal(r.service_remedy,
+                        "queue the webhooks in Redis instead of inserting them inside the request "
+                        "(dispatchd --ingest queue): it ran with --ingest sync (1,500 webhooks "
+                        "stored inside the request)");
+    threshold_judge(&r, "race", "race_conditions", 3, "3 double wins");
+    remedy_annotate(&m, &r, 1);
+    assert_string_equal(r.service_remedy,
+                        "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it "
+                        "ran with --accept-mode naive, which reads, waits, then updates (accepts "
+                        "won +1,200)");
+    /* the counters did not rise: the knob alone */
+    probe_metrics_parse(&m, PROBE_METRICS_END, a, strlen(a));
+    threshold_judge(&r, "webhook", "p99_ms", 900, "p99 900 ms");
+    remedy_annotate(&m, &r, 1);
+    assert_string_equal(r.service_remedy,
+                        "queue the webhooks in Redis instead of inserting them inside the request "
+                        "(dispatchd --ingest queue): it ran with --ingest sync");
+    threshold_judge(&r, "race", "race_conditions", 3, "3 double wins");
+    remedy_annotate(&m, &r, 1);
+    assert_string_equal(r.service_remedy,
+                        "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it "
+                        "ran with --accept-mode naive, which reads, waits, then updates");
+    /* tuned: neither knob */
+    probe_metrics_parse(&m, PROBE_METRICS_END, b, strlen(b));
+    char *const tuned[] = {"dispatchd", NULL};
+    probe_metrics_set_dispatchd(&m, tuned);
+    threshold_judge(&r, "race", "race_conditions", 3, "3 double wins");
+    remedy_annotate(&m, &r, 1);
+    assert_string_equal(r.service_remedy, "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_series_for),  cmocka_unit_test(test_outage_fallback_off),
         cmocka_unit_test(test_outage_hang), cmocka_unit_test(test_outage_config),
         cmocka_unit_test(test_pool),        cmocka_unit_test(test_gauges),
         cmocka_unit_test(test_reconnect),   cmocka_unit_test(test_nothing),
-        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_bounds),      cmocka_unit_test(test_ingest_accept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
