@@ -35,6 +35,14 @@ static void scraped(probe_metrics *m) {
     probe_metrics_parse(m, PROBE_METRICS_END, PAGE_END, strlen(PAGE_END));
 }
 
+/* A page at the start and one at the end, of dispatchd started with argv (NULL: not known). */
+static void two_pages(probe_metrics *m, char *const *argv, const char *start, const char *end) {
+    probe_metrics_init(m, "x");
+    if (argv) probe_metrics_set_dispatchd(m, argv);
+    probe_metrics_parse(m, PROBE_METRICS_START, start, strlen(start));
+    probe_metrics_parse(m, PROBE_METRICS_END, end, strlen(end));
+}
+
 static const th_service_metric *find_series(const th_result *r, const char *series) {
     for (int i = 0; i < r->nservice; i++)
         if (!strcmp(r->service[i].series, series)) return &r->service[i];
@@ -137,10 +145,7 @@ static void test_outage_hang(void **state) {
                                "dispatchd_redis_circuit_opens_total 0\n"
                                "dispatchd_redis_errors_total 0\n";
     probe_metrics m;
-    probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, UNTUNED_QUEUE);
-    probe_metrics_parse(&m, PROBE_METRICS_START, page, strlen(page));
-    probe_metrics_parse(&m, PROBE_METRICS_END, page, strlen(page));
+    two_pages(&m, UNTUNED_QUEUE, page, page);
     th_result r[3];
     threshold_judge(&r[0], "redis", "outage_error_rate", 0.83,
                     "415 of 500 failed: request_timeout");
@@ -191,10 +196,7 @@ static void test_outage_config(void **state) {
 /* Latency with pool waits: the pool's numbers and its size, and the knob. */
 static void test_pool(void **state) {
     probe_metrics m;
-    probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, UNTUNED_QUEUE);
-    probe_metrics_parse(&m, PROBE_METRICS_START, PAGE_START, strlen(PAGE_START));
-    probe_metrics_parse(&m, PROBE_METRICS_END, PAGE_END, strlen(PAGE_END));
+    two_pages(&m, UNTUNED_QUEUE, PAGE_START, PAGE_END);
     th_result r;
     threshold_judge(&r, "webhook", "p99_ms", 812, "p99 812 ms");
     remedy_annotate(&m, &r, 1);
@@ -238,10 +240,7 @@ static void test_reconnect(void **state) {
     static const char b[] = "dispatchd_pg_reconnects_total 1\ndispatchd_pg_pool_broken 1\n";
     char *const argv[] = {"dispatchd", "--untuned", NULL};
     probe_metrics m;
-    probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, argv);
-    probe_metrics_parse(&m, PROBE_METRICS_START, a, strlen(a));
-    probe_metrics_parse(&m, PROBE_METRICS_END, b, strlen(b));
+    two_pages(&m, argv, a, b);
     th_result r;
     threshold_judge(&r, "db", "recovery_s", 14, "back after 14 s");
     remedy_annotate(&m, &r, 1);
@@ -269,9 +268,7 @@ static void test_nothing(void **state) {
 
     static const char other[] = "# TYPE http_requests_total counter\nhttp_requests_total 5\n";
     static const char other2[] = "http_requests_total 500\n";
-    probe_metrics_init(&m, "x");
-    probe_metrics_parse(&m, PROBE_METRICS_START, other, strlen(other));
-    probe_metrics_parse(&m, PROBE_METRICS_END, other2, strlen(other2));
+    two_pages(&m, NULL, other, other2);
     remedy_annotate(&m, &r, 1);
     assert_string_equal(r.evidence, "all failed");
     assert_int_equal(r.nservice, 0);
@@ -320,10 +317,7 @@ static void test_ingest_accept(void **state) {
                             "dispatchd_accepts_total{result=\"won\"} 1205\n";
     char *const argv[] = {"dispatchd", "--untuned", NULL};
     probe_metrics m;
-    probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, argv);
-    probe_metrics_parse(&m, PROBE_METRICS_START, a, strlen(a));
-    probe_metrics_parse(&m, PROBE_METRICS_END, b, strlen(b));
+    two_pages(&m, argv, a, b);
     th_result r;
     threshold_judge(&r, "webhook", "p99_ms", 900, "p99 900 ms");
     remedy_annotate(&m, &r, 1);
