@@ -1,24 +1,21 @@
-/* probe_metrics.h — the service's own metrics as evidence for brink's verdicts. When the service
- * under test has a Prometheus page (the embedded stack's dispatchd always does, at
- * SERVICE_URL/metrics; a user's stack names one with target.metrics in brink.yaml), a scenario
- * scrapes it at the start of the run, at the fault's end (resilience tests) and at the end, and
- * then annotates its non-green verdicts: each gets the series that a table names for its metric
- * — counters by how much they changed, gauges by their values, only those that exist and moved —
- * appended to its evidence ("… (service metrics: pg pool waits +1,204, webhooks to inbox +812)")
- * and listed in the advice's service_metrics, and, where the series or the service's known
- * configuration (dispatchd's command line on the embedded stack) point at one knob, a remedy that
- * names them ("enable the PostgreSQL inbox fallback (dispatchd --redis-fallback on): …").
+/* probe_metrics.h — the service's own metrics, read as evidence. When the service under test has a
+ * Prometheus page (the embedded stack's dispatchd always does, at SERVICE_URL/metrics; a user's
+ * stack names one with target.metrics in brink.yaml), a scenario scrapes it at the start of the
+ * run, at the fault's end (resilience tests) and at the end. This module reads those pages: the
+ * series it knows (dispatchd's names), each series' values at the scrapes, a counter's change
+ * over the run, whether a series moved, and a short text for each ("pg pool waits +1,204",
+ * "inbox depth 0 → 812 → 0"); and what brink knows of dispatchd's configuration from the command
+ * line the embedded stack started it with. It judges nothing: the verdict layer
+ * (verdict/remedy.h) turns these numbers into evidence and remedies on the verdicts.
  *
  * Nothing here is required: no URL, a page that does not answer or answers something else, and
- * the verdicts stay as they were. The table and the formatting are pure and exposed for tests. */
+ * nothing is read. The table and the formatting are pure and exposed for tests. */
 #ifndef BRINK_PROBE_METRICS_H
 #define BRINK_PROBE_METRICS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "verdict/threshold.h"
 
 struct stack_info;
 
@@ -32,8 +29,44 @@ typedef enum probe_metrics_at {
 
 #define PROBE_METRICS_SERIES_MAX 40
 
-/* What brink knows of the service's configuration: dispatchd's knobs that the remedies name,
- * from its command line, its DISPATCHD_* environment and its profile's defaults. -1: unknown. */
+/* The series brink reads, as indexes into probe_metrics_series_table (and probe_metrics.v). */
+typedef enum probe_metrics_id {
+    PROBE_METRICS_S_POOL_SIZE,
+    PROBE_METRICS_S_POOL_IN_USE,
+    PROBE_METRICS_S_POOL_BROKEN,
+    PROBE_METRICS_S_POOL_WAITS,
+    PROBE_METRICS_S_POOL_TIMEOUTS,
+    PROBE_METRICS_S_PG_RECONNECTS,
+    PROBE_METRICS_S_PG_CONN_ERRORS,
+    PROBE_METRICS_S_SHED,
+    PROBE_METRICS_S_WH_UNAVAILABLE,
+    PROBE_METRICS_S_WH_INBOX,
+    PROBE_METRICS_S_WH_REDIS,
+    PROBE_METRICS_S_WH_SYNC,
+    PROBE_METRICS_S_LAST_RESORT,
+    PROBE_METRICS_S_CIRCUIT_OPENS,
+    PROBE_METRICS_S_CIRCUIT_STATE,
+    PROBE_METRICS_S_REDIS_ERRORS,
+    PROBE_METRICS_S_STREAM_LAG,
+    PROBE_METRICS_S_STREAM_PENDING,
+    PROBE_METRICS_S_INBOX_DEPTH,
+    PROBE_METRICS_S_INBOX_DRAINED,
+    PROBE_METRICS_S_CLAIMED,
+    PROBE_METRICS_S_POISON,
+    PROBE_METRICS_S_ORDERS_SKIPPED,
+    PROBE_METRICS_S_ACCEPTS_WON,
+    PROBE_METRICS_S_ACCEPTS_LOST,
+    PROBE_METRICS_S_WH_400,
+    PROBE_METRICS_S_WH_401,
+    PROBE_METRICS_S_WH_500,
+    PROBE_METRICS_S_WH_503,
+    PROBE_METRICS_S_ACCEPT_503,
+    PROBE_METRICS_S__COUNT,
+} probe_metrics_id;
+
+/* What brink knows of the service's configuration: dispatchd's knobs that the remedies
+ * (verdict/remedy.c) name, from its command line, its DISPATCHD_* environment and its profile's
+ * defaults. -1: unknown. */
 typedef struct probe_metrics_config {
     bool known;       /* the service is dispatchd, started by brink with a known command line */
     char profile[16]; /* "tuned" or "untuned" */
@@ -68,11 +101,27 @@ int probe_metrics_scrape(probe_metrics *m, probe_metrics_at at);
 /* The same from a page already read (Prometheus text format); the series found are kept. */
 void probe_metrics_parse(probe_metrics *m, probe_metrics_at at, const char *text, size_t len);
 
-/* Adds the service's metrics and, where one applies, the service remedy to every orange and red
- * result in rs[0..n). Does nothing without a scrape at the start and at least one after it. */
-void probe_metrics_annotate(const probe_metrics *m, th_result *rs, int n);
+/* ---- reading the scrapes (i: a probe_metrics_id) ------------------------------------------ */
 
-/* ---- the tables (exposed for tests and docs) ------------------------------------------------ */
+/* Whether there is something to compare: a scrape at the start and at least one after it. */
+bool probe_metrics_compared(const probe_metrics *m);
+/* Series i at one scrape; NaN when that scrape was not taken or did not have it. */
+double probe_metrics_value(const probe_metrics *m, probe_metrics_at at, int i);
+/* Its value at the start; a counter that the first page did not have but a later one has was 0
+ * (labelled series appear with their first event). */
+double probe_metrics_start(const probe_metrics *m, int i);
+/* Its last value: at the end, else at the fault's end. */
+double probe_metrics_last(const probe_metrics *m, int i);
+/* A counter's change from the start to the last scrape (a counter that went down was reset: the
+ * service restarted, and its value is the change since); NaN when unknown. */
+double probe_metrics_change(const probe_metrics *m, int i);
+/* Whether series i is worth showing: a counter that changed, a gauge whose values differ. */
+bool probe_metrics_moved(const probe_metrics *m, int i);
+/* "pg pool waits +1,204" (a counter), "inbox depth 0 → 812 → 0" (a gauge at the scrapes), "pg
+ * pool size 1" (a setting). */
+void probe_metrics_item_text(const probe_metrics *m, int i, char *out, size_t n);
+
+/* ---- the table (exposed for tests, docs and the remedies) ---------------------------------- */
 
 typedef struct probe_metrics_series {
     const char *selector; /* Prometheus selector: name{label="value"} */
@@ -80,10 +129,8 @@ typedef struct probe_metrics_series {
     const char *kind;     /* "counter" (shown by its change), "gauge" (by its values), "setting"
                              (its value, shown beside the others) */
 } probe_metrics_series;
+/* All PROBE_METRICS_S__COUNT series, indexed by probe_metrics_id. */
 const probe_metrics_series *probe_metrics_series_table(int *n);
-/* The series shown for (test, metric) as indexes into the series table, at most max; returns
- * how many (0: none for that metric). */
-int probe_metrics_series_for(const char *test, const char *metric, int *idx, int max);
 
 /* "1,204", "-3", "0.25": v with thousands grouped (integers) or %.3g. */
 void probe_metrics_format_number(char *out, size_t n, double v);

@@ -521,8 +521,7 @@ static void keep_answer(run *r, race_seen *v, const race_shot *s) {
             v->body[keep] = '\0';
         }
         v->body_len = s->body_len;
-        if (race_status_has(&sp->lost, s->status) && !race_status_has(&sp->won, s->status) &&
-            sp->loser_winner_path) {
+        if (race_outcome_of(&sp->won, &sp->lost, s->status) == RACE_LOST && sp->loser_winner_path) {
             char name[ID_MAX];
             v->names = true;
             if (race_path_get(s->body, s->body_len, sp->loser_winner_path, name, sizeof name) == 1)
@@ -792,12 +791,7 @@ static void judge_all(run *r) {
             ans[i].vendor = r->vendor[i];
             ans[i].names = a->names;
             ans[i].winner = a->named;
-            if (a->status && race_status_has(&sp->won, a->status))
-                ans[i].outcome = RACE_WON;
-            else if (a->status && race_status_has(&sp->lost, a->status))
-                ans[i].outcome = RACE_LOST;
-            else
-                ans[i].outcome = RACE_FAILED;
+            ans[i].outcome = race_outcome_of(&sp->won, &sp->lost, a->status);
             res->accepts++;
             if (a->status) res->status[a->status < 600 ? a->status : 599]++;
             if (!a->status && a->err >= 0 && a->err < 8) res->err_by_class[a->err]++;

@@ -10,6 +10,7 @@
 #include "http/client.h"
 #include "report/report.h"
 #include "race/race.h"
+#include "verdict/remedy.h"
 
 static double ratio(int64_t a, int64_t b) {
     return b > 0 ? (double)a / (double)b : NAN;
@@ -81,7 +82,7 @@ int race_thresholds(const race_result *r, th_result *out) {
     if (threshold_judge(&out[n], "race", "race_error_rate", ratio(r->failed_accepts, r->accepts),
                         ev) == 0)
         n++;
-    probe_metrics_annotate(&r->metrics, out, n);
+    remedy_annotate(&r->metrics, out, n);
     return n;
 }
 

@@ -25,7 +25,8 @@
  *               breaking point and the knee follow from the merged steps.
  *   verdicts    every threshold of the segments judged again on the merged value, with the
  *               table's bounds (threshold.c) or the user's overridden ones the segments carry,
- *               and webhook's rps rule relative to the whole offered rate (webhook.c).
+ *               and webhook's rps rule relative to the whole offered rate
+ *               (threshold_rps_vs_offered).
  * The merged document is brink.result/1 with .config.merged_from and .merge (how it was made). */
 #include "report/merge.h"
 
@@ -513,10 +514,11 @@ static void evidence(char *out, size_t len, const th_result *r, const json_t *st
     long long errors = (long long)jint(st, "errors");
     long long finished = req + (long long)jint(st, "transport_errors");
     const char *m = r->def.metric;
-    if (!strcmp(m, "rps") && rate > 0)
-        snprintf(out, len, "achieved %.1f/s of %.1f/s offered (%.1f%%) by %d segments together",
-                 r->value, rate, 100 * r->value / rate, n);
-    else if (!strcmp(r->def.unit, "ms") && json_is_integer(json_object_get(st, "requests")))
+    if (!strcmp(m, "rps") && rate > 0) {
+        threshold_rps_evidence(out, len, r->value, rate);
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, " by %d segments together", n);
+    } else if (!strcmp(r->def.unit, "ms") && json_is_integer(json_object_get(st, "requests")))
         snprintf(out, len,
                  "%s %s over %lld requests of %d segments (their histograms merged bucket by "
                  "bucket)",
@@ -570,13 +572,11 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
             r->def.orange = jnum(t, "orange");
             r->def.red = jnum(t, "red");
             r->overridden = true;
-        } else if (!strcmp(test, "webhook") && !strcmp(metric, "rps") && rate > 0) {
-            /* webhook.c: below the table's bounds, whether the service keeps up with the
-             * offered rate (orange below 99 %, red below 97 % of it) */
-            if (r->def.orange > 0.99 * rate) r->def.orange = 0.99 * rate;
-            if (r->def.red > 0.97 * rate) r->def.red = 0.97 * rate;
         }
-        r->status = threshold_eval(&r->def, value);
+        if (!strcmp(test, "webhook") && !strcmp(metric, "rps")) /* relative to the whole rate */
+            threshold_rps_vs_offered(r, rate);
+        else
+            r->status = threshold_eval(&r->def, value);
         if (message && !strcmp(test, "capacity") && !strcmp(metric, "max_sustainable_rps"))
             snprintf(r->evidence, sizeof r->evidence, "%s", message);
         else
@@ -585,7 +585,7 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
     }
     json_object_set_new(m, "thresholds", threshold_json(v->r, v->n));
     json_t *advice = threshold_advice_json(v->r, v->n);
-    /* what the service's own metrics said (probe_metrics), from the first segment that had it */
+    /* what the service's own metrics said (verdict/remedy.c), from the first segment that had it */
     json_array_foreach(advice, i, t) {
         for (int k = 0; k < n; k++) {
             size_t j;
@@ -778,26 +778,9 @@ static int nsteps(const part *p) {
     return (int)json_array_size(json_object_get(json_object_get(p->doc, "capacity"), "steps"));
 }
 
+/* A merged step: the search's encoding (capacity_step_json) and its merged histogram. */
 static json_t *merged_step_json(const capacity_step *s, const hdr_hist *h) {
-    json_t *o = json_object();
-    json_object_set_new(o, "index", json_integer(s->index));
-    json_object_set_new(o, "phase", json_string(capacity_phase_name(s->phase)));
-    json_object_set_new(o, "started_s", num3(s->started_s));
-    json_object_set_new(o, "offered_rps", num3(s->rate));
-    json_object_set_new(o, "achieved_rps", num3(s->achieved_rps));
-    json_object_set_new(o, "requests", json_integer(s->requests));
-    json_object_set_new(o, "errors", json_integer(s->errors));
-    json_object_set_new(o, "error_rate", num(s->error_rate));
-    json_object_set_new(o, "timeouts", json_integer(s->timeouts));
-    json_object_set_new(o, "p50_ms", num3(s->p50_ms));
-    json_object_set_new(o, "p99_ms", num3(s->p99_ms));
-    json_object_set_new(o, "max_ms", num3(s->max_ms));
-    json_object_set_new(o, "connections", json_integer(s->connections));
-    json_object_set_new(o, "service_cpu_pct", num3(s->cpu_pct));
-    json_object_set_new(o, "service_rss_mib", num3(s->rss_mib));
-    json_object_set_new(o, "elapsed_s", num3(s->elapsed_s));
-    json_object_set_new(o, "verdict", json_string(s->good ? "good" : "bad"));
-    json_object_set_new(o, "reason", s->good ? json_null() : json_string(s->reason));
+    json_t *o = capacity_step_json(s);
     char *enc = hdr_encode_base64(h);
     json_object_set_new(o, "latency_hdr", enc ? json_string(enc) : json_null());
     free(enc);

@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "load/sched.h"
 #include "probe/probe_series.h"
+#include "verdict/remedy.h"
 
 enum { PH_SETUP, PH_WARMUP, PH_BASELINE, PH_FAULT, PH_RECOVERY, PH_DRAIN, PH__COUNT };
 static const char *const phase_names[PH__COUNT] = {"setup", "warmup",   "baseline",
@@ -672,7 +673,7 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     summary s;
     analyze(run, &s);
     *nrs = verdicts(run, &s, rs);
-    probe_metrics_annotate(&run->metrics, rs, *nrs);
+    remedy_annotate(&run->metrics, rs, *nrs);
     const resil_opts *o = run->opts;
     json_t *doc = json_object();
     char when[32];

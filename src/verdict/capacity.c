@@ -13,7 +13,8 @@
  * the best (lowest) p99 of the good steps, at least knee_floor_ms — the best rather than the
  * first step's, so that a cold first step does not move the knee. The unit
  * tests drive it with synthetic services (tests/unit/test_capacity.c); webhook_stress.c drives it
- * with engine runs. */
+ * with engine runs. A step's JSON (capacity_step_json) is written here too, so that the search's
+ * document and brink merge's (report/merge.c) carry the same fields. */
 #include "verdict/capacity.h"
 
 #include <math.h>
@@ -126,6 +127,36 @@ void capacity_knee(const capacity_params *p, capacity_result *out) {
             out->knee_p99_ms = s->p99_ms;
         }
     }
+}
+
+/* A number rounded to 3 decimals; null when unknown. */
+static json_t *num3(double v) {
+    return isfinite(v) ? json_real(round(v * 1000) / 1000) : json_null();
+}
+
+json_t *capacity_step_json(const capacity_step *s) {
+    json_t *o = json_object();
+    json_object_set_new(o, "index", json_integer(s->index));
+    json_object_set_new(o, "phase", json_string(capacity_phase_name(s->phase)));
+    json_object_set_new(o, "started_s", num3(s->started_s));
+    json_object_set_new(o, "offered_rps", num3(s->rate));
+    json_object_set_new(o, "achieved_rps", num3(s->achieved_rps));
+    json_object_set_new(o, "requests", json_integer(s->requests));
+    json_object_set_new(o, "errors", json_integer(s->errors));
+    json_object_set_new(o, "error_rate", num3(s->error_rate));
+    json_object_set_new(o, "timeouts", json_integer(s->timeouts));
+    json_object_set_new(o, "p50_ms", num3(s->p50_ms));
+    json_object_set_new(o, "p99_ms", num3(s->p99_ms));
+    json_object_set_new(o, "max_ms", num3(s->max_ms));
+    json_object_set_new(o, "connections", json_integer(s->connections));
+    json_object_set_new(o, "service_cpu_pct", num3(s->cpu_pct));
+    json_object_set_new(o, "service_rss_mib", num3(s->rss_mib));
+    json_object_set_new(o, "backlog_after", num3(s->backlog));
+    json_object_set_new(o, "drain_s", num3(s->drain_s));
+    json_object_set_new(o, "elapsed_s", num3(s->elapsed_s));
+    json_object_set_new(o, "verdict", json_string(s->good ? "good" : "bad"));
+    json_object_set_new(o, "reason", s->good ? json_null() : json_string(s->reason));
+    return o;
 }
 
 const char *capacity_stop_name(capacity_stop s) {

@@ -7,6 +7,7 @@
 #ifndef BRINK_CAPACITY_H
 #define BRINK_CAPACITY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,13 @@ void capacity_knee(const capacity_params *p, capacity_result *out);
  * out->stop and out->message), or -1 when the runner failed (out holds the steps so far). */
 int capacity_search(const capacity_params *p, capacity_run_fn run, capacity_step_fn on_step,
                     void *ud, capacity_result *out, char *err, size_t errlen);
+
+/* One step of the result document's .capacity.steps[] (docs/webhook.md): index, phase,
+ * started_s, offered_rps, achieved_rps, requests, errors, error_rate, timeouts, p50_ms, p99_ms,
+ * max_ms, connections, service_cpu_pct, service_rss_mib, backlog_after, drain_s, elapsed_s,
+ * verdict ("good"/"bad") and reason (null when good); numbers rounded to 3 decimals, null when
+ * unknown (NaN). The one encoder of brink capacity / webhook stress and of brink merge. */
+json_t *capacity_step_json(const capacity_step *s);
 
 const char *capacity_stop_name(capacity_stop s);   /* "resolved", "first_step", ... */
 const char *capacity_phase_name(capacity_phase p); /* "ramp", "bisect" */

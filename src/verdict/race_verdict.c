@@ -98,6 +98,13 @@ bool race_status_has(const race_status_set *s, int status) {
     return false;
 }
 
+race_outcome race_outcome_of(const race_status_set *won, const race_status_set *lost, int status) {
+    if (status <= 0) return RACE_FAILED;
+    if (race_status_has(won, status)) return RACE_WON;
+    if (race_status_has(lost, status)) return RACE_LOST;
+    return RACE_FAILED;
+}
+
 void race_status_format(const race_status_set *s, char *out, size_t outlen) {
     size_t off = 0;
     if (outlen) out[0] = '\0';

@@ -71,6 +71,10 @@ typedef enum race_outcome {
     RACE_FAILED, /* neither: a status of another class, or no response at all */
 } race_outcome;
 
+/* What an answer with this HTTP status says: won (a "won" status, also when the sets overlap),
+ * lost, or failed (a status of neither class, or 0: no response at all). */
+race_outcome race_outcome_of(const race_status_set *won, const race_status_set *lost, int status);
+
 typedef struct race_answer {
     const char *vendor;
     race_outcome outcome;

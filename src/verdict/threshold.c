@@ -275,6 +275,23 @@ int threshold_judge(th_result *r, const char *test, const char *metric, double v
     return 0;
 }
 
+/* the shares of the offered rate a fixed-rate run must achieve (threshold.h) */
+#define KEEP_UP_ORANGE 0.99
+#define KEEP_UP_RED    0.97
+
+void threshold_rps_vs_offered(th_result *r, double offered) {
+    if (!r->overridden && offered > 0) {
+        if (r->def.orange > KEEP_UP_ORANGE * offered) r->def.orange = KEEP_UP_ORANGE * offered;
+        if (r->def.red > KEEP_UP_RED * offered) r->def.red = KEEP_UP_RED * offered;
+    }
+    r->status = threshold_eval(&r->def, r->value);
+}
+
+void threshold_rps_evidence(char *out, size_t n, double achieved, double offered) {
+    snprintf(out, n, "achieved %.1f/s of %.1f/s offered (%.1f%%)", achieved, offered,
+             offered > 0 ? 100 * achieved / offered : 0);
+}
+
 static json_t *num(double v) {
     return isnan(v) || isinf(v) ? json_null() : json_real(v);
 }

@@ -36,7 +36,8 @@ typedef struct th_def {
 #define TH_SERVICE_MAX 8
 
 /* One of the service's own metrics behind a verdict, read from its Prometheus page at the start,
- * at the fault's end (resilience tests) and at the end of the run (probe/probe_metrics.c). */
+ * at the fault's end (resilience tests) and at the end of the run (probe/probe_metrics.c), shown
+ * beside a verdict by verdict/remedy.c. */
 typedef struct th_service_metric {
     char series[112];             /* e.g. dispatchd_webhooks_total{outcome="queued_inbox"} */
     char label[40];               /* short, for people: "webhooks to inbox" */
@@ -50,7 +51,7 @@ typedef struct th_result {
     double value;
     th_status status;
     char evidence[512]; /* what brink saw, in words and numbers (with the service's metrics) */
-    /* what the service's own metrics and configuration said (probe_metrics_annotate; empty
+    /* what the service's own metrics and configuration said (remedy_annotate; empty
      * without them): the series behind the verdict, and a remedy that names them */
     th_service_metric service[TH_SERVICE_MAX];
     int nservice;
@@ -84,6 +85,19 @@ const char *threshold_status_name(th_status s); /* "green", "orange", "red", "sk
  * caller (may be NULL). Returns 0, or -1 when the metric is unknown. */
 int threshold_judge(th_result *r, const char *test, const char *metric, double value,
                     const char *evidence);
+
+/* ---- the rps-versus-offered rule ----------------------------------------------------------------
+ * A fixed-rate webhook run (light, moderate, heavy; and brink merge of its segments) offers a rate
+ * that may lie below the table's rps bounds. Below them, the run is judged on keeping up with its
+ * own rate: orange below 99 %, red below 97 % of the offered rate (docs/webhook.md), so that
+ * `light` is not red for offering 100/s; the absolute target is for stress and capacity to prove.
+ */
+
+/* Lowers r's bounds to those shares of offered (never raises them), unless r's bounds are the
+ * user's (r->overridden) or offered is not above 0; then judges r->value again. */
+void threshold_rps_vs_offered(th_result *r, double offered);
+/* The rule's evidence: "achieved 97.0/s of 100.0/s offered (97.0%)". */
+void threshold_rps_evidence(char *out, size_t n, double achieved, double offered);
 
 /* [{metric, value, unit, orange, red, status}] and [{metric, evidence, remedy}] (non-green only;
  * an entry with service metrics also has service_metrics {series: {label, kind, start,

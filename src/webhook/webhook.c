@@ -19,6 +19,7 @@
 #include "core/exitcode.h"
 #include "probe/probe_metrics.h"
 #include "report/report.h"
+#include "verdict/remedy.h"
 #include "verdict/threshold.h"
 
 static const webhook_profile profiles[] = {
@@ -152,17 +153,10 @@ static void judge_fixed(verdicts *v, const engine_result *r, double rate, double
     int64_t timeouts =
         r->errors_by_class[ERR_REQUEST_TIMEOUT] + r->errors_by_class[ERR_CONNECT_TIMEOUT];
 
-    /* rps: at an offered rate below the table's bounds, the test is whether the service keeps
-     * up with that rate (orange below 99 %, red below 97 % of it); above them, the table's */
-    snprintf(ev, sizeof ev, "achieved %.1f/s of %.1f/s offered (%.1f%%)", rps, rate,
-             rate > 0 ? 100 * rps / rate : 0);
+    /* rps: at an offered rate below the table's bounds, whether the service keeps up with it */
+    threshold_rps_evidence(ev, sizeof ev, rps, rate);
     judge(v, "webhook", "rps", rps, ev);
-    th_result *t = &v->r[v->n - 1];
-    if (!t->overridden) { /* the user's bounds (brink.yaml) stand as given */
-        if (t->def.orange > 0.99 * rate) t->def.orange = 0.99 * rate;
-        if (t->def.red > 0.97 * rate) t->def.red = 0.97 * rate;
-        t->status = threshold_eval(&t->def, rps);
-    }
+    threshold_rps_vs_offered(&v->r[v->n - 1], rate);
 
     static const struct {
         const char *metric;
@@ -261,7 +255,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     /* a segment judges its own share of the rate; brink merge judges the whole */
     double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
     judge_fixed(&v, &res, seg_rate, cpu_mean, cpu_max, rss_max, t.pid);
-    probe_metrics_annotate(&pm, v.r, v.n);
+    remedy_annotate(&pm, v.r, v.n);
 
     report_load_info info = {
         .url = t.url,

@@ -202,31 +202,6 @@ static void on_step(void *ud, const capacity_step *s) {
     print_row(x->out, s);
 }
 
-static json_t *step_json(const capacity_step *s) {
-    json_t *o = json_object();
-    json_object_set_new(o, "index", json_integer(s->index));
-    json_object_set_new(o, "phase", json_string(capacity_phase_name(s->phase)));
-    json_object_set_new(o, "started_s", num(s->started_s));
-    json_object_set_new(o, "offered_rps", num(s->rate));
-    json_object_set_new(o, "achieved_rps", num(s->achieved_rps));
-    json_object_set_new(o, "requests", json_integer(s->requests));
-    json_object_set_new(o, "errors", json_integer(s->errors));
-    json_object_set_new(o, "error_rate", num(s->error_rate));
-    json_object_set_new(o, "timeouts", json_integer(s->timeouts));
-    json_object_set_new(o, "p50_ms", num(s->p50_ms));
-    json_object_set_new(o, "p99_ms", num(s->p99_ms));
-    json_object_set_new(o, "max_ms", num(s->max_ms));
-    json_object_set_new(o, "connections", json_integer(s->connections));
-    json_object_set_new(o, "service_cpu_pct", num(s->cpu_pct));
-    json_object_set_new(o, "service_rss_mib", num(s->rss_mib));
-    json_object_set_new(o, "backlog_after", num(s->backlog));
-    json_object_set_new(o, "drain_s", num(s->drain_s));
-    json_object_set_new(o, "elapsed_s", num(s->elapsed_s));
-    json_object_set_new(o, "verdict", json_string(s->good ? "good" : "bad"));
-    json_object_set_new(o, "reason", s->good ? json_null() : json_string(s->reason));
-    return o;
-}
-
 static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const capacity_result *r,
                          const th_result *v, int nv, int64_t wall0, double elapsed, json_t *tl,
                          int threads, const char *profile) {
@@ -286,7 +261,8 @@ static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const c
     json_object_set_new(crit, "min_achieved", num(p->min_achieved));
     json_object_set_new(cap, "criteria", crit);
     json_t *steps = json_array();
-    for (int i = 0; i < r->nsteps; i++) json_array_append_new(steps, step_json(&r->steps[i]));
+    for (int i = 0; i < r->nsteps; i++)
+        json_array_append_new(steps, capacity_step_json(&r->steps[i]));
     json_object_set_new(cap, "steps", steps);
     json_object_set_new(cap, "max_sustainable_rps", num(r->max_sustainable_rps));
     json_object_set_new(cap, "first_bad_rps", num(r->first_bad_rps));

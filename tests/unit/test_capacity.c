@@ -412,6 +412,75 @@ static void test_params(void **state) {
     assert_string_equal(capacity_phase_name(CAPACITY_BISECT), "bisect");
 }
 
+/* One step of .capacity.steps[]: every field docs/webhook.md lists, in its order, rounded to 3
+ * decimals, unknowns null (the encoder of both brink capacity and brink merge). */
+static void test_step_json(void **state) {
+    capacity_step s = {
+        .index = 3,
+        .phase = CAPACITY_BISECT,
+        .rate = 1500,
+        .achieved_rps = 1499.87654,
+        .p50_ms = 2.5,
+        .p99_ms = 12.34567,
+        .max_ms = 40,
+        .requests = 7499,
+        .errors = 2,
+        .timeouts = 1,
+        .error_rate = 2.0 / 7500,
+        .elapsed_s = 8.25,
+        .started_s = 12.0004,
+        .cpu_pct = 87.5,
+        .rss_mib = NAN,
+        .backlog = 812,
+        .drain_s = 2.0625,
+        .connections = 64,
+        .good = true,
+    };
+    json_t *o = capacity_step_json(&s);
+    static const char *const keys[] = {
+        "index",         "phase",   "started_s",   "offered_rps",     "achieved_rps",
+        "requests",      "errors",  "error_rate",  "timeouts",        "p50_ms",
+        "p99_ms",        "max_ms",  "connections", "service_cpu_pct", "service_rss_mib",
+        "backlog_after", "drain_s", "elapsed_s",   "verdict",         "reason",
+    };
+    size_t n = sizeof keys / sizeof keys[0], i = 0;
+    assert_int_equal(json_object_size(o), n);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) assert_string_equal(k, keys[i++]); /* in the documented order */
+    assert_int_equal(json_integer_value(json_object_get(o, "index")), 3);
+    assert_string_equal(json_string_value(json_object_get(o, "phase")), "bisect");
+    assert_near(json_number_value(json_object_get(o, "offered_rps")), 1500, 0);
+    assert_near(json_number_value(json_object_get(o, "achieved_rps")), 1499.877, 1e-9);
+    assert_near(json_number_value(json_object_get(o, "p99_ms")), 12.346, 1e-9);
+    assert_near(json_number_value(json_object_get(o, "started_s")), 12.0, 1e-9);
+    assert_near(json_number_value(json_object_get(o, "error_rate")), 0.0, 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(o, "requests")), 7499);
+    assert_int_equal(json_integer_value(json_object_get(o, "timeouts")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "connections")), 64);
+    assert_near(json_number_value(json_object_get(o, "service_cpu_pct")), 87.5, 0);
+    assert_true(json_is_null(json_object_get(o, "service_rss_mib"))); /* unknown */
+    assert_near(json_number_value(json_object_get(o, "backlog_after")), 812, 0);
+    assert_near(json_number_value(json_object_get(o, "drain_s")), 2.063, 1e-9);
+    assert_near(json_number_value(json_object_get(o, "elapsed_s")), 8.25, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "verdict")), "good");
+    assert_true(json_is_null(json_object_get(o, "reason")));
+    json_decref(o);
+
+    /* a bad step with its reason; no drain measured (a segment, a user's target) */
+    s.good = false;
+    snprintf(s.reason, sizeof s.reason, "p99 812.0 ms > 500 ms");
+    s.backlog = s.drain_s = NAN;
+    s.error_rate = 0.0123456;
+    o = capacity_step_json(&s);
+    assert_string_equal(json_string_value(json_object_get(o, "verdict")), "bad");
+    assert_string_equal(json_string_value(json_object_get(o, "reason")), "p99 812.0 ms > 500 ms");
+    assert_true(json_is_null(json_object_get(o, "backlog_after")));
+    assert_true(json_is_null(json_object_get(o, "drain_s")));
+    assert_near(json_number_value(json_object_get(o, "error_rate")), 0.012, 1e-9);
+    json_decref(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_breaks_at_3000),
@@ -427,6 +496,7 @@ int main(void) {
         cmocka_unit_test(test_interrupted),
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_step_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

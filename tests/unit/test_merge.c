@@ -384,6 +384,13 @@ static void test_rejudge_webhook(void **state) {
     assert_true(fabs(json_number_value(json_object_get(rps, "orange")) - 396) < 1e-9);
     assert_true(fabs(json_number_value(json_object_get(rps, "red")) - 388) < 1e-9);
     assert_string_equal(status_of(m, "rps"), "green"); /* 1200 over 3 s */
+    int seen = 0;
+    for (int i = 0; i < v.n; i++)
+        if (!strcmp(v.r[i].def.metric, "rps") && ++seen)
+            assert_string_equal(v.r[i].evidence,
+                                "achieved 400.0/s of 400.0/s offered (100.0%) by 2 segments "
+                                "together");
+    assert_int_equal(seen, 1);
     /* advice for the red verdict, with merged evidence */
     json_t *adv = json_array_get(json_object_get(m, "advice"), 0);
     assert_non_null(adv);
@@ -585,6 +592,13 @@ static void test_capacity(void **state) {
     assert_string_equal(json_string_value(json_object_get(cap_step(m, 2), "verdict")), "bad");
     assert_int_equal(json_integer_value(json_object_get(cap_step(m, 2), "requests")), 2000);
     assert_true(json_number_value(json_object_get(cap_step(m, 2), "offered_rps")) == 400);
+    /* the search's own step encoding (capacity_step_json), with what segments cannot know: a
+     * segment does not wait for the backlog, so backlog_after and drain_s are null, not absent */
+    for (int i = 0; i < 3; i++) {
+        assert_true(json_is_null(json_object_get(cap_step(m, i), "backlog_after")));
+        assert_true(json_is_null(json_object_get(cap_step(m, i), "drain_s")));
+        assert_true(json_is_string(json_object_get(cap_step(m, i), "latency_hdr")));
+    }
     assert_string_equal(json_string_value(json_object_get(cap_step(m, 3), "verdict")),
                         "incomplete");
     assert_true(stat(m, "max_sustainable_rps") == 200);

@@ -1,9 +1,9 @@
-/* test_probe_metrics.c — the service's metrics as evidence (probe/probe_metrics.c) on canned
- * Prometheus pages: which series each verdict shows, counters by their change and gauges by their
- * values (only those that moved), the remedies that name dispatchd's knobs when its command line
- * is known (and stay quiet or generic when it is not), nothing at all without a page, a scrape
- * that fails without a trace, the evidence's bounds, the advice JSON, and one real scrape from a
- * one-shot loopback server. */
+/* test_probe_metrics.c — reading the service's metrics (probe/probe_metrics.c) from canned
+ * Prometheus pages: the series table, number formatting, each series' value at the scrapes, a
+ * counter's change (from 0 when it appeared late; after a reset), whether a series moved, its
+ * text, dispatchd's configuration from its command line and environment, a scrape that fails
+ * without a trace, and one real scrape from a one-shot loopback server. Which series a verdict
+ * shows and the remedies: test_remedy.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,69 +21,18 @@
 
 #include "probe/probe_metrics.h"
 
-/* dispatchd's page at the start of an untuned Redis outage, at the fault's end and at the end. */
-static const char PAGE_START[] = "# HELP dispatchd_webhooks_total Webhooks by outcome.\n"
-                                 "# TYPE dispatchd_webhooks_total counter\n"
-                                 "dispatchd_webhooks_total{outcome=\"queued_redis\"} 100\n"
-                                 "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-                                 "dispatchd_webhooks_total{outcome=\"unavailable\"} 0\n"
-                                 "dispatchd_redis_circuit_opens_total 0\n"
-                                 "dispatchd_redis_circuit_state 0\n"
-                                 "dispatchd_redis_errors_total 0\n"
-                                 "dispatchd_inbox_depth 0\n"
-                                 "dispatchd_stream_lag 0\n"
-                                 "dispatchd_stream_pending -1\n"
-                                 "dispatchd_pg_pool_size 1\n"
-                                 "dispatchd_pg_pool_waits_total 10\n"
-                                 "dispatchd_pg_pool_timeouts_total 0\n";
-static const char PAGE_FAULT[] =
-    "dispatchd_webhooks_total{outcome=\"queued_redis\"} 700\n"
-    "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-    "dispatchd_webhooks_total{outcome=\"unavailable\"} 2000\n"
-    "dispatchd_http_requests_total{route=\"webhook\",status=\"503\"} 2000\n"
-    "dispatchd_redis_circuit_opens_total 1\n"
-    "dispatchd_redis_circuit_state 1\n"
-    "dispatchd_redis_errors_total 9\n"
-    "dispatchd_inbox_depth 812\n"
-    "dispatchd_stream_lag 0\n"
-    "dispatchd_pg_pool_size 1\n"
-    "dispatchd_pg_pool_waits_total 1000\n"
-    "dispatchd_pg_pool_timeouts_total 3\n";
-static const char PAGE_END[] =
-    "dispatchd_webhooks_total{outcome=\"queued_redis\"} 1500\n"
-    "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-    "dispatchd_webhooks_total{outcome=\"unavailable\"} 2001\n"
-    "dispatchd_http_requests_total{route=\"webhook\",status=\"503\"} 2001\n"
-    "dispatchd_redis_circuit_opens_total 1\n"
-    "dispatchd_redis_circuit_state 0\n"
-    "dispatchd_redis_errors_total 9\n"
-    "dispatchd_inbox_depth 0\n"
-    "dispatchd_stream_lag 0\n"
-    "dispatchd_pg_pool_size 1\n"
-    "dispatchd_pg_pool_waits_total 1214\n"
-    "dispatchd_pg_pool_timeouts_total 3\n";
+#include "metrics_pages.h"
 
-static char *const UNTUNED_QUEUE[] = {"/opt/brink/bin/dispatchd",
-                                      "--listen",
-                                      "127.0.0.1:1",
-                                      "--secret-file",
-                                      "/tmp/s",
-                                      "--untuned",
-                                      "--ingest",
-                                      "queue",
-                                      NULL};
-static char *const TUNED[] = {"/opt/brink/bin/dispatchd", "--listen", "127.0.0.1:1", NULL};
-
-static void scraped(probe_metrics *m) {
-    probe_metrics_parse(m, PROBE_METRICS_START, PAGE_START, strlen(PAGE_START));
-    probe_metrics_parse(m, PROBE_METRICS_FAULT_END, PAGE_FAULT, strlen(PAGE_FAULT));
-    probe_metrics_parse(m, PROBE_METRICS_END, PAGE_END, strlen(PAGE_END));
-}
-
-static const th_service_metric *find_series(const th_result *r, const char *series) {
-    for (int i = 0; i < r->nservice; i++)
-        if (!strcmp(r->service[i].series, series)) return &r->service[i];
-    return NULL;
+static void test_table(void **state) {
+    int n;
+    const probe_metrics_series *s = probe_metrics_series_table(&n);
+    assert_true(n >= 20 && n <= PROBE_METRICS_SERIES_MAX);
+    for (int i = 0; i < n; i++) {
+        assert_true(strncmp(s[i].selector, "dispatchd_", 10) == 0);
+        assert_true(strlen(s[i].label) > 3 && strlen(s[i].label) < 40);
+        assert_true(!strcmp(s[i].kind, "counter") || !strcmp(s[i].kind, "gauge") ||
+                    !strcmp(s[i].kind, "setting"));
+    }
 }
 
 static void test_format_number(void **state) {
@@ -104,157 +53,66 @@ static void test_format_number(void **state) {
     assert_string_equal(b, "-");
 }
 
-static void test_table(void **state) {
-    int n, idx[TH_SERVICE_MAX];
-    const probe_metrics_series *s = probe_metrics_series_table(&n);
-    assert_true(n >= 20 && n <= PROBE_METRICS_SERIES_MAX);
-    for (int i = 0; i < n; i++) {
-        assert_true(strncmp(s[i].selector, "dispatchd_", 10) == 0);
-        assert_true(strlen(s[i].label) > 3 && strlen(s[i].label) < 40);
-        assert_true(!strcmp(s[i].kind, "counter") || !strcmp(s[i].kind, "gauge") ||
-                    !strcmp(s[i].kind, "setting"));
-    }
-    /* every metric the brief names has series; the two recovery_s differ by test */
-    static const char *const with[][2] = {
-        {"webhook", "p50_ms"},     {"webhook", "p99_ms"},          {"webhook", "error_rate"},
-        {"webhook", "timeouts"},   {"race", "resolution_p99_ms"},  {"db", "success_rate"},
-        {"db", "pool_recovery_s"}, {"redis", "outage_error_rate"}, {"redis", "outage_p99_ms"},
-        {"redis", "recovery_s"},   {"db", "recovery_s"},           {"redis", "max_backlog"},
-        {"redis", "drain_s"},
-    };
-    for (size_t i = 0; i < sizeof with / sizeof with[0]; i++)
-        assert_true(probe_metrics_series_for(with[i][0], with[i][1], idx, TH_SERVICE_MAX) > 0);
-    n = probe_metrics_series_for("redis", "recovery_s", idx, TH_SERVICE_MAX);
-    bool circuit = false;
-    for (int i = 0; i < n; i++)
-        if (strstr(s[idx[i]].selector, "circuit")) circuit = true;
-    assert_true(circuit);
-    n = probe_metrics_series_for("db", "recovery_s", idx, TH_SERVICE_MAX);
-    bool reconnects = false;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(s[idx[i]].selector, "dispatchd_pg_reconnects_total")) reconnects = true;
-    assert_true(reconnects);
-    assert_int_equal(probe_metrics_series_for("resources", "service_cpu_pct", idx, 8), 0);
-    assert_int_equal(probe_metrics_series_for("webhook", "no_such_metric", idx, 8), 0);
-    assert_int_equal(probe_metrics_series_for("webhook", "p99_ms", idx, 2), 2); /* bounded */
-}
-
-/* The untuned outage: 503s, nothing to the inbox, and dispatchd ran with the fallback off. */
-static void test_outage_fallback_off(void **state) {
-    probe_metrics m;
-    probe_metrics_init(&m, "http://127.0.0.1:1/metrics");
-    probe_metrics_set_dispatchd(&m, UNTUNED_QUEUE);
-    assert_true(m.cfg.known);
-    assert_int_equal(m.cfg.fallback, 0);
-    assert_int_equal(m.cfg.sync_ingest, 0); /* --ingest queue wins over the profile */
-    scraped(&m);
-    th_result r[2];
-    assert_int_equal(threshold_judge(&r[0], "redis", "outage_error_rate", 1.0,
-                                     "2001 of 2001 webhooks due while Redis was broken failed"),
-                     0);
-    assert_int_equal(threshold_judge(&r[1], "redis", "lost", 0, "0 lost"), 0); /* green */
-    probe_metrics_annotate(&m, r, 2);
-    assert_non_null(strstr(r[0].evidence, "failed (service metrics: webhooks unavailable +2,001"));
-    assert_non_null(strstr(r[0].evidence, "circuit opens +1"));
-    assert_non_null(strstr(r[0].evidence, "redis errors +9"));
-    assert_non_null(strstr(r[0].evidence, "webhook 503s +2,001")); /* absent at first: from 0 */
-    assert_null(strstr(r[0].evidence, "webhooks to inbox"));       /* did not move */
-    assert_null(strstr(r[0].evidence, "pg pool"));                 /* not this verdict's */
-    assert_non_null(strstr(r[0].service_remedy, "--redis-fallback on"));
-    assert_non_null(strstr(r[0].service_remedy, "2,001 webhooks were answered unavailable"));
-    assert_null(strstr(r[0].service_remedy, "--redis-timeout")); /* 503s at once: not a hang */
-    const th_service_metric *u =
-        find_series(&r[0], "dispatchd_webhooks_total{outcome=\"unavailable\"}");
-    assert_non_null(u);
-    assert_string_equal(u->kind, "counter");
-    assert_true(u->start == 0 && u->fault_end == 2000 && u->end == 2001);
-    assert_string_equal(r[1].evidence, "0 lost"); /* green: untouched */
-    assert_int_equal(r[1].nservice, 0);
-    assert_string_equal(r[1].service_remedy, "");
-
-    json_t *a = threshold_advice_json(r, 2);
-    assert_int_equal(json_array_size(a), 1);
-    json_t *e = json_array_get(a, 0);
-    const char *remedy = json_string_value(json_object_get(e, "remedy"));
-    assert_true(strncmp(remedy, "enable the PostgreSQL inbox fallback", 36) == 0);
-    assert_non_null(strstr(remedy, "In general: do not fail the request"));
-    assert_string_equal(json_string_value(json_object_get(e, "service_remedy")),
-                        r[0].service_remedy);
-    json_t *sm = json_object_get(e, "service_metrics");
-    json_t *un = json_object_get(sm, "dispatchd_webhooks_total{outcome=\"unavailable\"}");
-    assert_int_equal((int)json_number_value(json_object_get(un, "change")), 2001);
-    assert_int_equal((int)json_number_value(json_object_get(un, "fault_end")), 2000);
-    assert_string_equal(json_string_value(json_object_get(un, "label")), "webhooks unavailable");
-    json_t *st = json_object_get(sm, "dispatchd_redis_circuit_opens_total");
-    assert_non_null(st);
-    json_decref(a);
-
-    char buf[8192] = "";
-    FILE *f = fmemopen(buf, sizeof buf, "w");
-    threshold_set_plain(true);
-    threshold_print(f, r, 2);
-    fclose(f);
-    assert_non_null(strstr(buf, "     → enable the PostgreSQL inbox fallback"));
-    assert_non_null(strstr(buf, "     → do not fail the request when Redis fails"));
-}
-
-/* A black hole on an untuned dispatchd: requests hang (client timeouts), the service answers no
- * error and its circuit never opens; the remedy is the Redis timeout. */
-static void test_outage_hang(void **state) {
-    static const char page[] = "dispatchd_webhooks_total{outcome=\"unavailable\"} 0\n"
-                               "dispatchd_webhooks_total{outcome=\"queued_inbox\"} 0\n"
-                               "dispatchd_redis_circuit_opens_total 0\n"
-                               "dispatchd_redis_errors_total 0\n";
+/* Values, changes, movement and texts from the three scrapes of an untuned Redis outage. */
+static void test_reading(void **state) {
     probe_metrics m;
     probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, UNTUNED_QUEUE);
-    probe_metrics_parse(&m, PROBE_METRICS_START, page, strlen(page));
-    probe_metrics_parse(&m, PROBE_METRICS_END, page, strlen(page));
-    th_result r[3];
-    threshold_judge(&r[0], "redis", "outage_error_rate", 0.83,
-                    "415 of 500 failed: request_timeout");
-    threshold_judge(&r[1], "redis", "outage_p99_ms", 2010, "p99 2010 ms");
-    threshold_judge(&r[2], "redis", "recovery_s", INFINITY, "not back");
-    probe_metrics_annotate(&m, r, 3);
-    assert_string_equal(r[0].evidence, "415 of 500 failed: request_timeout"); /* nothing moved */
-    assert_int_equal(r[0].nservice, 0);
-    assert_non_null(strstr(r[0].service_remedy, "--redis-timeout 50"));
-    assert_non_null(strstr(r[0].service_remedy, "(outage_error_rate 83%; circuit opens +0)"));
-    assert_null(strstr(r[0].service_remedy, "fallback"));
-    assert_non_null(strstr(r[1].service_remedy, "(outage_p99_ms 2010 ms; circuit opens +0)"));
-    assert_non_null(strstr(r[2].service_remedy, "(recovery_s never reached; circuit opens +0)"));
-    /* tuned (a 50 ms timeout): not that knob */
-    probe_metrics_set_dispatchd(&m, TUNED);
-    threshold_judge(&r[1], "redis", "outage_p99_ms", 2010, "p99 2010 ms");
-    probe_metrics_annotate(&m, &r[1], 1);
-    assert_string_equal(r[1].service_remedy, "");
-}
+    assert_false(probe_metrics_compared(&m));
+    probe_metrics_parse(&m, PROBE_METRICS_START, PAGE_START, strlen(PAGE_START));
+    assert_false(probe_metrics_compared(&m)); /* only the start: nothing to compare */
+    assert_true(isnan(probe_metrics_change(&m, PROBE_METRICS_S_WH_UNAVAILABLE)));
+    probe_metrics_parse(&m, PROBE_METRICS_FAULT_END, PAGE_FAULT, strlen(PAGE_FAULT));
+    probe_metrics_parse(&m, PROBE_METRICS_END, PAGE_END, strlen(PAGE_END));
+    assert_true(probe_metrics_compared(&m));
+    char t[160];
 
-/* The same numbers from a tuned dispatchd (fallback on) or an unknown service. */
-static void test_outage_config(void **state) {
-    probe_metrics m;
-    probe_metrics_init(&m, "http://127.0.0.1:1/metrics");
-    probe_metrics_set_dispatchd(&m, TUNED);
-    scraped(&m);
-    th_result r;
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, "all failed");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_non_null(strstr(r.evidence, "webhooks unavailable +2,001")); /* the numbers stay */
-    assert_null(strstr(r.service_remedy, "fallback")); /* it was on: not that knob */
+    /* a counter: its change over the run, shown with a sign */
+    assert_true(probe_metrics_change(&m, PROBE_METRICS_S_WH_UNAVAILABLE) == 2001);
+    assert_true(probe_metrics_value(&m, PROBE_METRICS_FAULT_END, PROBE_METRICS_S_WH_UNAVAILABLE) ==
+                2000);
+    assert_true(probe_metrics_moved(&m, PROBE_METRICS_S_WH_UNAVAILABLE));
+    probe_metrics_item_text(&m, PROBE_METRICS_S_POOL_WAITS, t, sizeof t);
+    assert_string_equal(t, "pg pool waits +1,204");
+    /* absent from the first page: it started at 0 */
+    assert_true(isnan(probe_metrics_value(&m, PROBE_METRICS_START, PROBE_METRICS_S_WH_503)));
+    assert_true(probe_metrics_start(&m, PROBE_METRICS_S_WH_503) == 0);
+    assert_true(probe_metrics_change(&m, PROBE_METRICS_S_WH_503) == 2001);
+    /* a counter that did not move, one that no page had */
+    assert_true(probe_metrics_change(&m, PROBE_METRICS_S_WH_INBOX) == 0);
+    assert_false(probe_metrics_moved(&m, PROBE_METRICS_S_WH_INBOX));
+    assert_true(isnan(probe_metrics_change(&m, PROBE_METRICS_S_POISON)));
+    assert_false(probe_metrics_moved(&m, PROBE_METRICS_S_POISON));
 
-    probe_metrics_init(&m, "http://127.0.0.1:1/metrics"); /* a service of the user's */
-    scraped(&m);
-    assert_false(m.cfg.known);
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, "all failed");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_non_null(strstr(r.service_remedy, "add a fallback for when Redis fails"));
-    assert_null(strstr(r.service_remedy, "dispatchd"));
+    /* a gauge: its values at the three scrapes; -1 (dispatchd could not read it) is missing */
+    assert_true(probe_metrics_moved(&m, PROBE_METRICS_S_INBOX_DEPTH));
+    probe_metrics_item_text(&m, PROBE_METRICS_S_INBOX_DEPTH, t, sizeof t);
+    assert_string_equal(t, "inbox depth 0 → 812 → 0");
+    assert_false(probe_metrics_moved(&m, PROBE_METRICS_S_STREAM_LAG));
+    assert_true(
+        isnan(probe_metrics_value(&m, PROBE_METRICS_START, PROBE_METRICS_S_STREAM_PENDING)));
+    assert_false(probe_metrics_moved(&m, PROBE_METRICS_S_STREAM_PENDING));
 
-    /* not dispatchd at all: a command line of something else says nothing */
-    char *const other[] = {"/usr/bin/python3", "app.py", "--redis-fallback", "off", NULL};
-    probe_metrics_init(&m, NULL);
-    probe_metrics_set_dispatchd(&m, other);
-    assert_false(m.cfg.known);
+    /* a setting: its last value, never "moved" by itself */
+    probe_metrics_item_text(&m, PROBE_METRICS_S_POOL_SIZE, t, sizeof t);
+    assert_string_equal(t, "pg pool size 1");
+    assert_false(probe_metrics_moved(&m, PROBE_METRICS_S_POOL_SIZE));
+
+    /* no end scrape: the last value is the fault's end; a gauge shows two values */
+    probe_metrics_init(&m, "x");
+    probe_metrics_parse(&m, PROBE_METRICS_START, PAGE_START, strlen(PAGE_START));
+    probe_metrics_parse(&m, PROBE_METRICS_FAULT_END, PAGE_FAULT, strlen(PAGE_FAULT));
+    assert_true(probe_metrics_compared(&m));
+    assert_true(probe_metrics_last(&m, PROBE_METRICS_S_POOL_WAITS) == 1000);
+    probe_metrics_item_text(&m, PROBE_METRICS_S_INBOX_DEPTH, t, sizeof t);
+    assert_string_equal(t, "inbox depth 0 → 812");
+
+    /* a counter that went down was reset (the service restarted): its value is the change */
+    static const char before[] = "dispatchd_pg_reconnects_total 40\n";
+    static const char after[] = "dispatchd_pg_reconnects_total 3\n";
+    probe_metrics_init(&m, "x");
+    probe_metrics_parse(&m, PROBE_METRICS_START, before, strlen(before));
+    probe_metrics_parse(&m, PROBE_METRICS_END, after, strlen(after));
+    assert_true(probe_metrics_change(&m, PROBE_METRICS_S_PG_RECONNECTS) == 3);
 }
 
 static void test_config(void **state) {
@@ -288,133 +146,18 @@ static void test_config(void **state) {
     assert_int_equal(m.cfg.pg_pool, 2);
 }
 
-/* Latency with pool waits: the pool's numbers and its size, and the knob. */
-static void test_pool(void **state) {
-    probe_metrics m;
-    probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, UNTUNED_QUEUE);
-    probe_metrics_parse(&m, PROBE_METRICS_START, PAGE_START, strlen(PAGE_START));
-    probe_metrics_parse(&m, PROBE_METRICS_END, PAGE_END, strlen(PAGE_END));
-    th_result r;
-    threshold_judge(&r, "webhook", "p99_ms", 812, "p99 812 ms");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_string_equal(r.evidence, "p99 812 ms (service metrics: pg pool waits +1,204, pg pool "
-                                    "timeouts +3, webhooks unavailable +2,001, pg pool size 1)");
-    assert_non_null(strstr(r.service_remedy, "raise the PostgreSQL pool (dispatchd --pg-pool, 1 "
-                                             "connection now): 1,204 acquisitions waited for a "
-                                             "connection and 3 gave up"));
-    const th_service_metric *sz = find_series(&r, "dispatchd_pg_pool_size");
-    assert_non_null(sz);
-    assert_string_equal(sz->kind, "setting");
-    assert_true(isnan(sz->fault_end)); /* no fault scrape in this test */
-
-    /* the race's resolution time reads the same pool */
-    threshold_judge(&r, "race", "resolution_p99_ms", 2000, "p99 2 s");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_non_null(strstr(r.evidence, "pg pool waits +1,204"));
-    assert_non_null(strstr(r.service_remedy, "--pg-pool"));
-}
-
-/* Gauges by their values at the three scrapes; unknown (-1) and unchanged ones are not shown. */
-static void test_gauges(void **state) {
-    probe_metrics m;
-    probe_metrics_init(&m, "x");
-    scraped(&m);
-    th_result r;
-    threshold_judge(&r, "redis", "max_backlog", 5000, "the backlog peaked at 5000");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_non_null(strstr(r.evidence, "inbox depth 0 → 812 → 0"));
-    assert_null(strstr(r.evidence, "stream lag"));     /* 0 throughout */
-    assert_null(strstr(r.evidence, "stream pending")); /* -1: dispatchd could not read it */
-    assert_string_equal(r.service_remedy, "");         /* no rule for the backlog */
-    threshold_judge(&r, "redis", "recovery_s", 40, "back after 40 s");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_non_null(strstr(r.evidence, "circuit state 0 → 1 → 0"));
-}
-
-/* A slow recovery with lazy reconnects names the health probe, with the measured value. */
-static void test_reconnect(void **state) {
-    static const char a[] = "dispatchd_pg_reconnects_total 0\ndispatchd_pg_pool_broken 0\n";
-    static const char b[] = "dispatchd_pg_reconnects_total 1\ndispatchd_pg_pool_broken 1\n";
-    char *const argv[] = {"dispatchd", "--untuned", NULL};
-    probe_metrics m;
-    probe_metrics_init(&m, "x");
-    probe_metrics_set_dispatchd(&m, argv);
-    probe_metrics_parse(&m, PROBE_METRICS_START, a, strlen(a));
-    probe_metrics_parse(&m, PROBE_METRICS_END, b, strlen(b));
-    th_result r;
-    threshold_judge(&r, "db", "recovery_s", 14, "back after 14 s");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_non_null(strstr(r.evidence, "pg reconnects +1, pg pool broken 0 → 1"));
-    assert_non_null(strstr(r.service_remedy, "enable the health probe (dispatchd --pg-reconnect "
-                                             "probe): recovery_s 14 s with lazy reconnect"));
-    /* probe reconnects already: nothing to name */
-    probe_metrics_set_dispatchd(&m, TUNED);
-    threshold_judge(&r, "db", "recovery_s", 14, "back after 14 s");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_string_equal(r.service_remedy, "");
-    assert_non_null(strstr(r.evidence, "pg reconnects +1"));
-}
-
-/* No page, a page of another service, a failed scrape: the verdicts stay as they were. */
-static void test_nothing(void **state) {
+/* No page, nothing listening, https: every scrape fails quietly and reads nothing. */
+static void test_scrape_fails(void **state) {
     probe_metrics m;
     probe_metrics_init(&m, NULL);
     assert_int_equal(probe_metrics_scrape(&m, PROBE_METRICS_START), -1);
-    th_result r;
-    threshold_judge(&r, "webhook", "error_rate", 1, "all failed");
-    probe_metrics_annotate(&m, &r, 1);
-    assert_string_equal(r.evidence, "all failed");
-
-    static const char other[] = "# TYPE http_requests_total counter\nhttp_requests_total 5\n";
-    static const char other2[] = "http_requests_total 500\n";
-    probe_metrics_init(&m, "x");
-    probe_metrics_parse(&m, PROBE_METRICS_START, other, strlen(other));
-    probe_metrics_parse(&m, PROBE_METRICS_END, other2, strlen(other2));
-    probe_metrics_annotate(&m, &r, 1);
-    assert_string_equal(r.evidence, "all failed");
-    assert_int_equal(r.nservice, 0);
-
+    assert_false(m.have[PROBE_METRICS_START]);
     /* nothing listens on port 1; https is not read; both fail quietly */
     probe_metrics_init(&m, "http://127.0.0.1:1/metrics");
     assert_int_equal(probe_metrics_scrape(&m, PROBE_METRICS_START), -1);
     assert_false(m.have[PROBE_METRICS_START]);
     probe_metrics_init(&m, "https://127.0.0.1:1/metrics");
     assert_int_equal(probe_metrics_scrape(&m, PROBE_METRICS_START), -1);
-
-    /* only the start: no change to show */
-    probe_metrics_init(&m, "x");
-    probe_metrics_parse(&m, PROBE_METRICS_START, PAGE_START, strlen(PAGE_START));
-    probe_metrics_annotate(&m, &r, 1);
-    assert_string_equal(r.evidence, "all failed");
-}
-
-/* A long evidence keeps its bound: whole items only, closed. */
-static void test_bounds(void **state) {
-    probe_metrics m;
-    probe_metrics_init(&m, "x");
-    scraped(&m);
-    th_result r;
-    char ev[600];
-    memset(ev, 'x', 440);
-    ev[440] = '\0';
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, ev);
-    assert_int_equal(strlen(r.evidence), 440);
-    probe_metrics_annotate(&m, &r, 1);
-    size_t len = strlen(r.evidence);
-    assert_true(len < sizeof r.evidence);
-    assert_true(len > 440);
-    assert_int_equal(r.evidence[len - 1], ')');
-    assert_non_null(strstr(r.evidence, " (service metrics: webhooks unavailable +2,001"));
-    assert_null(strstr(r.evidence, "webhook 503s")); /* did not fit */
-
-    memset(ev, 'x', 500);
-    ev[500] = '\0';
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, ev);
-    probe_metrics_annotate(&m, &r, 1);
-    assert_int_equal(strlen(r.evidence), 500);
-    assert_null(strstr(r.evidence, "service metrics"));
-    assert_true(r.nservice > 0); /* the JSON still has them */
 }
 
 /* ---- a real scrape from a one-shot loopback server ------------------------------------------ */
@@ -488,18 +231,9 @@ static void test_scrape(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_number),
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_outage_fallback_off),
-        cmocka_unit_test(test_outage_hang),
-        cmocka_unit_test(test_outage_config),
-        cmocka_unit_test(test_config),
-        cmocka_unit_test(test_pool),
-        cmocka_unit_test(test_gauges),
-        cmocka_unit_test(test_reconnect),
-        cmocka_unit_test(test_nothing),
-        cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_scrape),
+        cmocka_unit_test(test_format_number), cmocka_unit_test(test_table),
+        cmocka_unit_test(test_reading),       cmocka_unit_test(test_config),
+        cmocka_unit_test(test_scrape_fails),  cmocka_unit_test(test_scrape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

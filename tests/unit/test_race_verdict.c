@@ -136,6 +136,24 @@ static void test_status_classes(void **state) {
     assert_non_null(strstr(err, "invalid status class"));
 }
 
+/* An answer's outcome from its status: won before lost where the classes overlap; no response
+ * (0) and a status of neither class are failures. */
+static void test_outcome_of(void **state) {
+    race_status_set won, lost;
+    char err[200];
+    assert_int_equal(race_status_parse("2xx", &won, err, sizeof err), 0);
+    assert_int_equal(race_status_parse("409", &lost, err, sizeof err), 0);
+    assert_int_equal(race_outcome_of(&won, &lost, 200), RACE_WON);
+    assert_int_equal(race_outcome_of(&won, &lost, 204), RACE_WON);
+    assert_int_equal(race_outcome_of(&won, &lost, 409), RACE_LOST);
+    assert_int_equal(race_outcome_of(&won, &lost, 410), RACE_FAILED);
+    assert_int_equal(race_outcome_of(&won, &lost, 503), RACE_FAILED);
+    assert_int_equal(race_outcome_of(&won, &lost, 0), RACE_FAILED); /* no response */
+    assert_int_equal(race_status_parse("200,409", &lost, err, sizeof err), 0);
+    assert_int_equal(race_outcome_of(&won, &lost, 200), RACE_WON); /* overlap: won */
+    assert_int_equal(race_outcome_of(&won, &lost, 409), RACE_LOST);
+}
+
 static void test_json_paths(void **state) {
     char out[64], err[200];
     const char *b = "{\"winner\":\"v2\",\"data\":{\"vendor\":{\"id\":7}},\"list\":[{\"v\":\"a\"},"
@@ -186,6 +204,7 @@ int main(void) {
         cmocka_unit_test(test_phantom),
         cmocka_unit_test(test_inconsistent_and_error),
         cmocka_unit_test(test_status_classes),
+        cmocka_unit_test(test_outcome_of),
         cmocka_unit_test(test_json_paths),
         cmocka_unit_test(test_subst),
     };

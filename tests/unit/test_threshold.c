@@ -92,11 +92,63 @@ static void test_json(void **state) {
     assert_non_null(strstr(buf, "advice"));
 }
 
+/* webhook's rps at a fixed offered rate: below the table's bounds, 99 % / 97 % of the offered
+ * rate; above them, the table's; the user's bounds stand; a rate of 0 changes nothing. */
+static void test_rps_vs_offered(void **state) {
+    th_result r;
+    static const struct {
+        double offered, achieved;
+        th_status want;
+    } cases[] = {
+        {100, 100, TH_GREEN},   {100, 99, TH_GREEN},    {100, 98.9, TH_ORANGE},
+        {100, 97, TH_ORANGE},   {100, 96.9, TH_RED},    {100, 0, TH_RED},
+        {2000, 1500, TH_GREEN}, {2000, 900, TH_ORANGE}, /* the table's 1000 / 500, not 99 % */
+        {2000, 400, TH_RED},    {1010, 1000, TH_GREEN}, /* 99 % of 1010 is below 1000 */
+        {1010, 999, TH_ORANGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(threshold_judge(&r, "webhook", "rps", cases[i].achieved, ""), 0);
+        threshold_rps_vs_offered(&r, cases[i].offered);
+        if (r.status != cases[i].want)
+            fail_msg("case %zu: %.1f of %.1f: %s", i, cases[i].achieved, cases[i].offered,
+                     threshold_status_name(r.status));
+        assert_true(r.def.orange <= 1000 && r.def.red <= 500); /* never raised */
+    }
+    threshold_judge(&r, "webhook", "rps", 98, "");
+    threshold_rps_vs_offered(&r, 100);
+    assert_true(fabs(r.def.orange - 99) < 1e-9 && fabs(r.def.red - 97) < 1e-9);
+    /* no offered rate (a closed model): the table's bounds */
+    threshold_judge(&r, "webhook", "rps", 98, "");
+    threshold_rps_vs_offered(&r, 0);
+    assert_true(r.def.orange == 1000 && r.def.red == 500);
+    assert_int_equal(r.status, TH_RED);
+    /* the user's bounds (brink.yaml) stand as given */
+    char err[160];
+    assert_int_equal(threshold_override("webhook.rps", 50, 20, err, sizeof err), 0);
+    threshold_judge(&r, "webhook", "rps", 60, "");
+    assert_true(r.overridden);
+    threshold_rps_vs_offered(&r, 100);
+    assert_true(r.def.orange == 50 && r.def.red == 20);
+    assert_int_equal(r.status, TH_GREEN);
+    threshold_judge(&r, "webhook", "rps", 30, "");
+    threshold_rps_vs_offered(&r, 100);
+    assert_int_equal(r.status, TH_ORANGE);
+    threshold_overrides_clear();
+
+    char ev[128];
+    threshold_rps_evidence(ev, sizeof ev, 97, 100);
+    assert_string_equal(ev, "achieved 97.0/s of 100.0/s offered (97.0%)");
+    threshold_rps_evidence(ev, sizeof ev, 1234.56, 2000);
+    assert_string_equal(ev, "achieved 1234.6/s of 2000.0/s offered (61.7%)");
+    threshold_rps_evidence(ev, sizeof ev, 5, 0);
+    assert_string_equal(ev, "achieved 5.0/s of 0.0/s offered (0.0%)");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_above),          cmocka_unit_test(test_below),
         cmocka_unit_test(test_zero_tolerance), cmocka_unit_test(test_table),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json),           cmocka_unit_test(test_rps_vs_offered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
