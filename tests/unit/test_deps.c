@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "stack/deps.h"
+#include "config/deps_yaml.h"
 
 /* The tests run in a fresh directory, so that files are named plainly in messages. */
 static char tmpdir[] = "/tmp/brink-test-deps.XXXXXX";
