@@ -6,6 +6,7 @@
  * booleans are parsed here from the text, strictly. */
 #include "core/yml.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -269,7 +270,7 @@ const yaml_node_t *yml_find(const yml_ctx *c, const yaml_node_t *map, const char
     return NULL;
 }
 
-/* Levenshtein distance of a and b (both short: keys), capped at 99. */
+/* Levenshtein distance of a and b ignoring case (both short: keys), capped at 99. */
 static int distance(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64) return 99;
@@ -280,7 +281,8 @@ static int distance(const char *a, const char *b) {
         row[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
             int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
+            int best =
+                diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
             if (up + 1 < best) best = up + 1;
             if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
             row[j] = best;
@@ -306,8 +308,7 @@ const char *yml_suggest(const char *word, const char *const *candidates, size_t 
             nprefixed++;
         }
     }
-    if (!pick && nprefixed == 1) pick = prefixed;
-    return pick;
+    return nprefixed == 1 ? prefixed : pick; /* a unique completion first: url_e is url_env */
 }
 
 #define MAX_ROWS 64

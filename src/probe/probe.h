@@ -26,9 +26,10 @@ typedef enum probe_kind {
     PROBE_HTTP,
 } probe_kind;
 
-#define PROBE_NAME_MAX           64
-#define PROBE_TIMEOUT_DEFAULT_NS 1000000000LL /* each read: 1 s (brink.yaml's and JSON's timeout)  \
-                                               */
+#define PROBE_NAME_MAX 64
+#define PROBE_TIMEOUT_DEFAULT_NS                                                                   \
+    1000000000LL /* each read: 1 s (brink.yaml's and JSON's timeout)                               \
+                  */
 #define PROBE_TEXT_MAX 1024
 
 typedef struct probe_spec {

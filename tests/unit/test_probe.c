@@ -178,6 +178,30 @@ static void test_spec(void **state) {
                      0);
     assert_true(s.timeout_ns == 250000000LL);
     assert_string_equal(s.name, "http");
+    /* timeout: a duration, as in brink.yaml (timeout_ms above is the older spelling) */
+    assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"http://h/m\",\"metric\":\"a\","
+                                      "\"timeout\":\"1.5s\"}",
+                                      &s, err, sizeof err),
+                     0);
+    assert_true(s.timeout_ns == 1500000000LL);
+    assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"http://h/m\",\"metric\":\"a\"}",
+                                      &s, err, sizeof err),
+                     0);
+    assert_true(s.timeout_ns == 0); /* probe_open: PROBE_TIMEOUT_DEFAULT_NS */
+    assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"http://h/m\",\"metric\":\"a\","
+                                      "\"timeout\":250}",
+                                      &s, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "\"timeout\" must be a duration"));
+    assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"http://h/m\",\"metric\":\"a\","
+                                      "\"timeout\":\"0s\"}",
+                                      &s, err, sizeof err),
+                     -1);
+    assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"http://h/m\",\"metric\":\"a\","
+                                      "\"timeout\":\"1s\",\"timeout_ms\":1000}",
+                                      &s, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "not both"));
     assert_int_equal(probe_spec_parse("{\"kind\":\"ftp\",\"url\":\"x\"}", &s, err, sizeof err), -1);
     /* a {placeholder} URL is left for the scenario to fill in; probe_open checks the result */
     assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"{service_url}/metrics\","
