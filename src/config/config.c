@@ -61,7 +61,6 @@ static const char *stored(const yml_val *x) {
 }
 
 static int check_var_name(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     if (!stored(x)[0] || strchr(stored(x), '='))
         return yml_fail(c, x->v, x->key, "not a variable's name");
     return 0;
@@ -116,7 +115,6 @@ static int parse_header(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int check_webhook_path(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     if (stored(x)[0] != '/') return yml_fail(c, x->v, x->key, "must start with /");
     if (strpbrk(stored(x), " \t\r\n{}"))
         return yml_fail(c, x->v, x->key, "holds white space or braces");
@@ -140,7 +138,6 @@ static int parse_sign(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int check_body(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     return yml_check_placeholders(c, x->v, x->key, stored(x), "webhook_id|run", true);
 }
 
@@ -184,7 +181,6 @@ static int check_url(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int check_metrics(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     url u;
     char e[300];
     if (strncasecmp(stored(x), "http://", 7))
@@ -221,7 +217,6 @@ static const yml_table target_table = {"(url, webhook, metrics, service_pid)", t
  */
 
 static int check_probe_name(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     if (!snake_name(x->dst))
         return yml_fail(c, x->v, x->key, "a name is snake_case (letters, digits, _)");
     return 0;
@@ -237,7 +232,6 @@ static int parse_kind(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int check_probe_url(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     if (url_has_password(x->dst))
         return yml_fail(c, x->v, x->key,
                         "the URL carries a password: give url_env (a variable holding the URL) or, "
@@ -246,7 +240,6 @@ static int check_probe_url(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int check_probe_path(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     probe_path_seg segs[PROBE_PATH_MAX];
     int n;
     char e[200];
@@ -346,7 +339,6 @@ static int parse_probe(const yml_ctx *c, const yml_val *x, void *obj) {
  */
 
 static int check_audit_url(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     if (!is_pg_url(stored(x))) return yml_fail(c, x->v, x->key, "want a postgresql:// URL");
     if (url_has_password(stored(x)))
         return yml_fail(c, x->v, x->key,
@@ -355,22 +347,13 @@ static int check_audit_url(const yml_ctx *c, const yml_val *x, void *obj) {
     return 0;
 }
 
-static int check_stored(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
-    if (!strstr(stored(x), "$1"))
-        return yml_fail(c, x->v, x->key,
-                        "the query must use $1, the acknowledged webhook ids (text[]), and return "
-                        "one row per stored id: (id, count) or (id)");
-    return 0;
-}
-
-static int check_queued(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
-    if (!strstr(stored(x), "$1"))
-        return yml_fail(c, x->v, x->key,
-                        "the query must use $1, the acknowledged webhook ids (text[]), and return "
-                        "the ids still queued");
-    return 0;
+/* audit.stored and audit.queued: $1 is the acknowledged ids. */
+static int check_ids_param(const yml_ctx *c, const yml_val *x, void *obj) {
+    if (strstr(stored(x), "$1")) return 0;
+    return yml_fail(c, x->v, x->key,
+                    "the query must use $1, the acknowledged webhook ids (text[]), and return %s",
+                    strcmp(x->f->key, "stored") ? "the ids still queued"
+                                                : "one row per stored id: (id, count) or (id)");
 }
 
 static int parse_check(const yml_ctx *c, const yml_val *x, void *obj) {
@@ -392,8 +375,6 @@ static int parse_check(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int finish_audit(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)c;
-    (void)x;
     ((config *)obj)->have_audit = true;
     return 0;
 }
@@ -402,9 +383,9 @@ static const yml_field audit_rows[] = {
     {"url", YML_STR, offsetof(config, audit_url), "a postgresql:// URL", .fn = check_audit_url,
      .missing = "the database's postgresql:// URL"},
     {"password_env", YML_STR, offsetof(config, audit_password_env), VAR_NAME, .fn = check_var_name},
-    {"stored", YML_STR, offsetof(config, audit_stored), "a SQL query", .fn = check_stored,
+    {"stored", YML_STR, offsetof(config, audit_stored), "a SQL query", .fn = check_ids_param,
      .missing = "SELECT id, count(*) FROM ... WHERE id = ANY($1) GROUP BY id"},
-    {"queued", YML_STR, offsetof(config, audit_queued), "a SQL query", .fn = check_queued},
+    {"queued", YML_STR, offsetof(config, audit_queued), "a SQL query", .fn = check_ids_param},
     {"integrity", YML_EACH, 0, "(NAME: SELECT count(*) FROM ... (the violations))",
      .fn = parse_check},
     {0},
@@ -469,7 +450,6 @@ static int parse_threshold(const yml_ctx *c, const yml_val *x, void *obj) {
  */
 
 static int misplaced_race_key(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     return yml_fail(c, x->k, x->key,
                     "unknown key at the top level of a brink.yaml: a race's create, visible, claim "
                     "and truth go under race:");

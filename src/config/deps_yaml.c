@@ -33,7 +33,6 @@ static bool valid_name(const char *s) {
 
 /* A command: a string (split into words) or a non-empty list of strings. */
 static int parse_cmd(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     char ***out = x->dst;
     const yaml_node_t *v = x->v;
     const char *s = yml_str(v);

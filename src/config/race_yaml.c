@@ -30,7 +30,6 @@ static const char *scalar(const yaml_node_t *n) {
 
 /* A status set: 409, 200-204, 2xx, "409,423" or a list of them; replaces the default. */
 static int parse_status(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     race_status_set *out = x->dst;
     char e[200];
     memset(out, 0, sizeof *out);
@@ -67,7 +66,6 @@ static int parse_status(const yml_ctx *c, const yml_val *x, void *obj) {
 
 /* After a JSON path was stored: its syntax. */
 static int check_json_path(const yml_ctx *c, const yml_val *x, void *obj) {
-    (void)obj;
     char e[200];
     if (race_path_check(*(char **)x->dst, e, sizeof e) < 0)
         return yml_fail(c, x->v, x->key, "%s", e);
@@ -215,25 +213,28 @@ static int finish_create(const yml_ctx *c, const yml_val *x, void *obj) {
     return 0;
 }
 
+/* A section's request must carry placeholder ph, or fail with why. */
+static int must_carry(const yml_ctx *c, const yml_val *x, const race_request *q, const char *ph,
+                      const char *why) {
+    return mentions(q, ph) ? 0 : yml_fail(c, x->v, x->key, "%s", why);
+}
+
 static int finish_visible(const yml_ctx *c, const yml_val *x, void *obj) {
     race_spec *s = obj;
     if (finish_request(c, x, &s->visible, "GET", "id|run", false) < 0) return -1;
-    if (!mentions(&s->visible, "{{id}}"))
-        return yml_fail(c, x->v, x->key,
-                        "the request never carries {{id}}: which resource would it show?");
-    return 0;
+    return must_carry(c, x, &s->visible, "{{id}}",
+                      "the request never carries {{id}}: which resource would it show?");
 }
 
 static int finish_claim(const yml_ctx *c, const yml_val *x, void *obj) {
     race_spec *s = obj;
-    if (finish_request(c, x, &s->claim, "POST", "id|vendor|run", false) < 0) return -1;
-    if (!mentions(&s->claim, "{{id}}"))
-        return yml_fail(c, x->v, x->key,
-                        "the claim never carries {{id}}: which resource would it claim?");
-    if (!mentions(&s->claim, "{{vendor}}"))
-        return yml_fail(c, x->v, x->key,
-                        "the claim never carries {{vendor}}: who claims? (e.g. body: "
-                        "'{\"vendor_id\":\"{{vendor}}\"}' or a header)");
+    if (finish_request(c, x, &s->claim, "POST", "id|vendor|run", false) < 0 ||
+        must_carry(c, x, &s->claim, "{{id}}",
+                   "the claim never carries {{id}}: which resource would it claim?") < 0 ||
+        must_carry(c, x, &s->claim, "{{vendor}}",
+                   "the claim never carries {{vendor}}: who claims? (e.g. body: "
+                   "'{\"vendor_id\":\"{{vendor}}\"}' or a header)") < 0)
+        return -1;
     for (int i = 0; i < s->won.n; i++)
         for (int st = s->won.lo[i]; st <= s->won.hi[i]; st++)
             if (race_status_has(&s->lost, st))
@@ -244,9 +245,7 @@ static int finish_claim(const yml_ctx *c, const yml_val *x, void *obj) {
 static int finish_truth_http(const yml_ctx *c, const yml_val *x, void *obj) {
     race_spec *s = obj;
     if (finish_request(c, x, &s->truth, "GET", "id|run", false) < 0) return -1;
-    if (!mentions(&s->truth, "{{id}}"))
-        return yml_fail(c, x->v, x->key, "the request never carries {{id}}");
-    return 0;
+    return must_carry(c, x, &s->truth, "{{id}}", "the request never carries {{id}}");
 }
 
 static int finish_truth(const yml_ctx *c, const yml_val *x, void *obj) {

@@ -27,10 +27,9 @@ typedef enum probe_kind {
 } probe_kind;
 
 #define PROBE_NAME_MAX 64
-#define PROBE_TIMEOUT_DEFAULT_NS                                                                   \
-    1000000000LL /* each read: 1 s (brink.yaml's and JSON's timeout)                               \
-                  */
-#define PROBE_TEXT_MAX 1024
+/* Each read's limit when a spec gives none: brink.yaml's probes and the JSON ones alike. */
+#define PROBE_TIMEOUT_DEFAULT_NS 1000000000LL
+#define PROBE_TEXT_MAX           1024
 
 typedef struct probe_spec {
     probe_kind kind;
