@@ -92,7 +92,7 @@ typedef enum yml_type {
     YML_NUMBER,   /* double in [min, max] */
     YML_INT,      /* int (pid_t too) in [min, max] */
     YML_BOOL,     /* bool: true or false */
-    YML_MAP,      /* a mapping walked against sub, its destination the walked object */
+    YML_MAP,      /* a mapping walked against sub, into the object at off */
     YML_EACH,     /* a mapping of names (what it holds): fn on each entry */
     YML_LIST,     /* a list (what it holds): fn on each item, its key "KEY[i]" */
     YML_CUSTOM,   /* fn parses the value */
@@ -119,6 +119,9 @@ typedef struct yml_table {
     yml_fn finish;         /* after the walk (x: the mapping itself), or NULL */
 } yml_table;
 
+/* A row: {"key", YML_STR, offsetof(config, url), .what = "a URL", .fn = check_url, .missing =
+ * "the service's URL"} — the key, the kind and the offset, then designated fields (at least one:
+ * gcc's -Wmissing-field-initializers). A table's rows end with {0}. */
 struct yml_field {
     const char *key;
     yml_type type;
@@ -146,8 +149,8 @@ int yml_items(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, cons
 /* The value of name in mapping map (NULL when absent); *key_node its key when key_node. */
 const yaml_node_t *yml_find(const yml_ctx *c, const yaml_node_t *map, const char *name,
                             const yaml_node_t **key_node);
-/* word's likely intended candidate: the closest by edit distance when close enough, or one word
- * is a prefix of; NULL otherwise. */
+/* word's likely intended candidate: the only one word is a prefix of, else the closest by edit
+ * distance (ignoring case) when close enough; NULL otherwise. */
 const char *yml_suggest(const char *word, const char *const *candidates, size_t n);
 /* p relative to the directory of file (p itself when absolute); malloc'd, NULL on OOM. */
 char *yml_relative_to(const char *file, const char *p);
