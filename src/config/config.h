@@ -4,14 +4,16 @@
  *   target        the service: base url; webhook path, signing scheme, secret ({file} or {env},
  *                 never a value), extra headers, body template; service_pid(_file) for /proc;
  *                 metrics, its Prometheus page (evidence for the advice: probe/probe_metrics.h)
- *   race          race.yaml's create / visible / claim / truth (race/race_yaml.c parses it)
+ *   race          race.yaml's create / visible / claim / truth (config/race_yaml.c parses it)
  *   probes        named probes {kind: redis|sql|http, ...} sampled as the backlog
  *   audit         PostgreSQL url (no password in it) and SQL templates: the stored count per
  *                 acknowledged webhook id ($1 text[]), optional queued ids, integrity checks
- *   dependencies  redis and postgresql: process hooks (stack/deps.c) and a Toxiproxy API
+ *   dependencies  redis and postgresql: process hooks (config/deps_yaml.c; stack/deps.c runs
+ *                 them) and a Toxiproxy API
  *   thresholds    {metric: {orange: X, red: Y}} over the threshold table (verdict/threshold.h)
  *
- * Every key is known and typed (core/yml.h); each mistake is one line "FILE:LINE: KEY: reason".
+ * Every key is known and typed (the tables of core/yml.h); each mistake is one line
+ * "FILE:LINE: KEY: reason".
  * With -f, webhook, capacity, race, redis-failure and db-restart test the user's stack instead of
  * starting the embedded one; options given on the command line still win. */
 #ifndef BRINK_CONFIG_H
@@ -23,7 +25,7 @@
 
 #include "http/sign.h"
 #include "probe/probe.h"
-#include "race/race.h"
+#include "config/race_spec.h"
 #include "stack/deps.h"
 
 #define CONFIG_MAX_PROBES   8

@@ -1,10 +1,12 @@
-/* yml.c — line-numbered, one-line errors, typed scalar access and the one-document file loader
- * over libyaml documents, shared by every YAML loader (race.yaml, dependency hooks, brink.yaml;
- * see yml.h). libyaml resolves no tags, so a scalar is a string unless it is tagged otherwise or
- * is a plain null (empty, ~, null); numbers, durations and booleans are parsed here from the
- * text, strictly. */
+/* yml.c — the walker of brink's config files (see yml.h): line-numbered one-line errors, typed
+ * scalar access, the one-document file loader, and yml_walk, which checks a mapping against a
+ * table of keys so that each loader (config/config.c, config/race_yaml.c, config/deps_yaml.c)
+ * says what its keys are instead of looping over them. libyaml resolves no tags, so a scalar is a
+ * string unless it is tagged otherwise or is a plain null (empty, ~, null); numbers, durations and
+ * booleans are parsed here from the text, strictly. */
 #include "core/yml.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -75,7 +77,7 @@ const char *yml_kind(const yaml_node_t *n) {
 }
 
 const yaml_node_t *yml_where(const yaml_node_t *k, const yaml_node_t *v) {
-    return yml_is_null(v) ? k : v;
+    return yml_is_null(v) && k ? k : v;
 }
 
 void yml_join(char *out, const char *a, const char *b) {
@@ -108,8 +110,8 @@ int yml_check_keys(const yml_ctx *c, const yaml_node_t *map, const char *key) {
 int yml_want_map(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                  const char *what) {
     if (!v || v->type != YAML_MAPPING_NODE)
-        return yml_fail(c, yml_where(k, v), key, "expected a mapping (%s), found %s", what,
-                        yml_kind(v));
+        return yml_fail(c, yml_where(k, v), key[0] ? key : "(top level)",
+                        "expected a mapping %s, found %s", what, yml_kind(v));
     return yml_check_keys(c, v, key);
 }
 
@@ -133,15 +135,16 @@ static const char *plain(const yaml_node_t *v) {
 
 int yml_get_duration(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
                      int64_t min_ns, int64_t *out) {
-    const char *s = plain(v);
+    const char *s = yml_str(v);
     if (!s)
-        return yml_fail(c, yml_where(k, v), key,
-                        "expected a duration (e.g. 500ms, 10s, 2m), found %s", yml_kind(v));
+        return yml_fail(c, yml_where(k, v), key, "expected a duration (e.g. 10s, 500ms), found %s",
+                        yml_kind(v));
     char e[200];
     int64_t ns;
     if (parse_duration_ns(s, &ns, e, sizeof e) < 0) return yml_fail(c, v, key, "%s", e);
     if (ns < min_ns) {
-        if (min_ns > 0) return yml_fail(c, v, key, "must be at least %gs", (double)min_ns / 1e9);
+        if (min_ns == 1) return yml_fail(c, v, key, "must be more than 0");
+        if (min_ns > 1) return yml_fail(c, v, key, "must be at least %gs", (double)min_ns / 1e9);
         return yml_fail(c, v, key, "must not be negative");
     }
     *out = ns;
@@ -184,6 +187,26 @@ int yml_get_bool(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, c
                     s ? " '" : "", s ? s : "", s ? "'" : "");
 }
 
+static bool token_char(char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           strchr("!#$%&'*+-.^_`|~", ch);
+}
+
+int yml_header(const yml_ctx *c, const yaml_node_t *at, const char *key, const char *name,
+               size_t name_len, const char *value, char **out) {
+    if (name_len == 0) return yml_fail(c, at, key, "a header without a name");
+    for (size_t i = 0; i < name_len; i++)
+        if (!token_char(name[i]))
+            return yml_fail(c, at, key,
+                            "header name '%.*s' holds a character not allowed in a name",
+                            (int)name_len, name);
+    if (strpbrk(value, "\r\n")) return yml_fail(c, at, key, "a header value holds a line break");
+    size_t len = name_len + strlen(value) + 3;
+    if (!(*out = malloc(len))) return yml_fail(c, at, key, "out of memory");
+    snprintf(*out, len, "%.*s: %s", (int)name_len, name, value);
+    return 0;
+}
+
 int yml_check_placeholders(const yml_ctx *c, const yaml_node_t *v, const char *key, const char *s,
                            const char *allowed, bool engine) {
     static const char *const engine_names[] = {"seq", "uuid", "now_s", "now_ms", "conn", "thread"};
@@ -215,6 +238,237 @@ int yml_check_placeholders(const yml_ctx *c, const yaml_node_t *v, const char *k
                 engine ? " and the load engine's {{seq}}, {{uuid}}, {{rand:A-B}}, ..." : "");
         }
         p = e;
+    }
+    return 0;
+}
+
+/* ---- tables ----------------------------------------------------------------------------------
+ */
+
+char *yml_relative_to(const char *file, const char *p) {
+    if (p[0] == '/' || !strchr(file, '/')) return strdup(p);
+    size_t dl = (size_t)(strrchr(file, '/') - file);
+    size_t n = dl + strlen(p) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%.*s/%s", (int)dl, file, p);
+    return out;
+}
+
+const yaml_node_t *yml_find(const yml_ctx *c, const yaml_node_t *map, const char *name,
+                            const yaml_node_t **key_node) {
+    if (key_node) *key_node = NULL;
+    if (!map || map->type != YAML_MAPPING_NODE) return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *k = yml_node(c, p->key);
+        const char *ks = yml_str(k);
+        if (ks && !strcmp(ks, name)) {
+            if (key_node) *key_node = k;
+            return yml_node(c, p->value);
+        }
+    }
+    return NULL;
+}
+
+/* Levenshtein distance of a and b ignoring case (both short: keys), capped at 99. */
+static int distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 99;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best =
+                diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *yml_suggest(const char *word, const char *const *candidates, size_t n) {
+    size_t len = strlen(word);
+    int limit = len < 4 ? 1 : len < 8 ? 2 : 3, best = limit + 1;
+    const char *pick = NULL, *prefixed = NULL;
+    int nprefixed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = distance(word, candidates[i]);
+        if (d < best && (size_t)d < len) {
+            best = d;
+            pick = candidates[i];
+        }
+        if (len >= 3 && !strncmp(candidates[i], word, len)) {
+            prefixed = candidates[i];
+            nprefixed++;
+        }
+    }
+    return nprefixed == 1 ? prefixed : pick; /* a unique completion first: url_e is url_env */
+}
+
+#define MAX_ROWS 64
+
+/* The keys a table wants (included tables' too, hidden rows left out); how many. */
+static size_t row_names(const yml_field *rows, const char **out, size_t n) {
+    for (const yml_field *f = rows; f->type != YML_END && n < MAX_ROWS; f++) {
+        if (f->type == YML_INCLUDE)
+            n = row_names(f->sub->rows, out, n);
+        else if (!f->hidden)
+            out[n++] = f->key;
+    }
+    return n;
+}
+
+/* The row of name (in an included table too, *obj then moved to its object), or NULL. */
+static const yml_field *find_row(const yml_field *rows, const char *name, char **obj) {
+    for (const yml_field *f = rows; f->type != YML_END; f++) {
+        if (f->type == YML_INCLUDE) {
+            char *o = *obj + f->off;
+            const yml_field *r = find_row(f->sub->rows, name, &o);
+            if (r) {
+                *obj = o;
+                return r;
+            }
+        } else if (!strcmp(f->key, name)) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* "unknown key (want a, b or c); did you mean 'b'?" */
+static int unknown_key(const yml_ctx *c, const yaml_node_t *k, const char *key, const char *name,
+                       const yml_field *rows) {
+    const char *names[MAX_ROWS];
+    size_t n = row_names(rows, names, 0);
+    char list[400];
+    size_t o = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s",
+                              i == 0       ? ""
+                              : i + 1 == n ? " or "
+                                           : ", ",
+                              names[i]);
+    const char *close = yml_suggest(name, names, n);
+    if (close) return yml_fail(c, k, key, "unknown key (want %s); did you mean '%s'?", list, close);
+    return yml_fail(c, k, key, "unknown key (want %s)", list);
+}
+
+/* A string into a fixed buffer of cap bytes: not empty, not cut. */
+static int get_text(const yml_ctx *c, const yml_val *x, size_t cap) {
+    char *s = NULL;
+    if (yml_get_str(c, x->k, x->v, x->key, "a string", &s) < 0) return -1;
+    size_t n = strlen(s);
+    if (n < cap) memcpy(x->dst, s, n + 1);
+    free(s);
+    if (n >= cap) return yml_fail(c, x->v, x->key, "longer than %zu bytes", cap - 1);
+    if (!n) return yml_fail(c, x->v, x->key, "empty");
+    return 0;
+}
+
+static int get_file(const yml_ctx *c, const yml_val *x) {
+    char *s = NULL, **dst = x->dst;
+    if (yml_get_str(c, x->k, x->v, x->key, x->f->what, &s) < 0) return -1;
+    free(*dst);
+    *dst = yml_relative_to(c->file, s);
+    free(s);
+    return *dst ? 0 : yml_fail(c, x->v, x->key, "out of memory");
+}
+
+/* One value by its row; obj is the object the row's offset is into. */
+static int field(const yml_ctx *c, const yml_field *f, yml_val *x, char *obj) {
+    x->dst = obj + f->off;
+    x->f = f;
+    int64_t i;
+    int rc;
+    switch (f->type) {
+    case YML_STR: rc = yml_get_str(c, x->k, x->v, x->key, f->what, (char **)x->dst); break;
+    case YML_FILE: rc = get_file(c, x); break;
+    case YML_TEXT: rc = get_text(c, x, (size_t)f->max); break;
+    case YML_DURATION:
+        rc = yml_get_duration(c, x->k, x->v, x->key, (int64_t)f->min, (int64_t *)x->dst);
+        break;
+    case YML_NUMBER: rc = yml_get_number(c, x->k, x->v, x->key, f->min, f->max, x->dst); break;
+    case YML_INT:
+        rc = yml_get_int(c, x->k, x->v, x->key, (int64_t)f->min, (int64_t)f->max, &i);
+        if (rc == 0) *(int *)x->dst = (int)i;
+        break;
+    case YML_BOOL: rc = yml_get_bool(c, x->k, x->v, x->key, (bool *)x->dst); break;
+    case YML_MAP: return yml_walk(c, x->k, x->v, x->key, f->sub, x->dst);
+    case YML_EACH: return yml_each(c, x->k, x->v, x->key, f->what, f->fn, x->dst);
+    case YML_LIST: return yml_items(c, x->k, x->v, x->key, f->what, f->fn, x->dst);
+    case YML_CUSTOM: return f->fn(c, x, obj);
+    default: return yml_fail(c, x->k, x->key, "a table row without a kind (a bug)");
+    }
+    if (rc == 0 && f->fn) rc = f->fn(c, x, obj);
+    return rc;
+}
+
+/* The first required key of rows that map lacks: "missing: ...". */
+static int check_required(const yml_ctx *c, const yaml_node_t *at, const yaml_node_t *map,
+                          const char *key, const yml_field *rows) {
+    for (const yml_field *f = rows; f->type != YML_END; f++) {
+        if (f->type == YML_INCLUDE) {
+            if (check_required(c, at, map, key, f->sub->rows) < 0) return -1;
+        } else if (f->missing && !yml_find(c, map, f->key, NULL)) {
+            char path[YML_KEY_MAX];
+            yml_join(path, key, f->key);
+            return yml_fail(c, at, path, "missing: %s", f->missing);
+        }
+    }
+    return 0;
+}
+
+int yml_walk(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+             const yml_table *t, void *obj) {
+    if (yml_want_map(c, k, v, key, t->what) < 0) return -1;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yml_val x = {.k = yml_node(c, p->key), .v = yml_node(c, p->value)};
+        const char *name = yml_str(x.k);
+        char path[YML_KEY_MAX];
+        yml_join(path, key, name);
+        x.key = path;
+        char *o = obj;
+        const yml_field *f = find_row(t->rows, name, &o);
+        if (!f) return unknown_key(c, x.k, path, name, t->rows);
+        if (field(c, f, &x, o) < 0) return -1;
+    }
+    if (check_required(c, k ? k : v, v, key, t->rows) < 0) return -1;
+    if (!t->finish) return 0;
+    yml_val self = {.k = k, .v = v, .key = key, .dst = obj};
+    return t->finish(c, &self, obj);
+}
+
+int yml_each(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+             const char *what, yml_fn fn, void *obj) {
+    if (yml_want_map(c, k, v, key, what) < 0) return -1;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yml_val x = {.k = yml_node(c, p->key), .v = yml_node(c, p->value), .dst = obj};
+        char path[YML_KEY_MAX];
+        yml_join(path, key, yml_str(x.k));
+        x.key = path;
+        if (fn(c, &x, obj) < 0) return -1;
+    }
+    return 0;
+}
+
+int yml_items(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, const char *key,
+              const char *what, yml_fn fn, void *obj) {
+    if (!v || v->type != YAML_SEQUENCE_NODE)
+        return yml_fail(c, yml_where(k, v), key, "expected a list %s, found %s", what, yml_kind(v));
+    int i = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        char path[YML_KEY_MAX];
+        snprintf(path, sizeof path, "%s[%d]", key, i++);
+        yml_val x = {.v = yml_node(c, *it), .key = path, .dst = obj};
+        if (fn(c, &x, obj) < 0) return -1;
     }
     return 0;
 }

@@ -34,9 +34,10 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/parse.h"
 #include "http/url.h"
 
-#define DEFAULT_TIMEOUT_NS NS_PER_S
+#define DEFAULT_TIMEOUT_NS PROBE_TIMEOUT_DEFAULT_NS
 #define HTTP_BODY_MAX      (8 * 1024 * 1024)
 #define REDIS_ARGS_MAX     32
 
@@ -137,6 +138,34 @@ static int check_spec(const probe_spec *s, bool templated, char *err, size_t err
     return 0;
 }
 
+/* "timeout": a duration ("500ms", "2s"), as in brink.yaml; or "timeout_ms", the older spelling. */
+static int parse_timeout(json_t *o, probe_spec *out, char *err, size_t errlen) {
+    json_t *t = json_object_get(o, "timeout"), *ms = json_object_get(o, "timeout_ms");
+    if (t && ms) {
+        err_set(err, errlen, "probe %s: give \"timeout\" or \"timeout_ms\", not both", out->name);
+        return -1;
+    }
+    if (t) {
+        char e[200];
+        if (!json_is_string(t) ||
+            parse_duration_ns(json_string_value(t), &out->timeout_ns, e, sizeof e) < 0 ||
+            out->timeout_ns < NS_PER_MS || out->timeout_ns > 600 * NS_PER_S) {
+            err_set(err, errlen,
+                    "probe %s: \"timeout\" must be a duration from 1ms to 10m (e.g. \"500ms\")",
+                    out->name);
+            return -1;
+        }
+    } else if (ms) {
+        if (!json_is_integer(ms) || json_integer_value(ms) < 1 || json_integer_value(ms) > 600000) {
+            err_set(err, errlen, "probe %s: \"timeout_ms\" must be an integer from 1 to 600000",
+                    out->name);
+            return -1;
+        }
+        out->timeout_ns = json_integer_value(ms) * NS_PER_MS;
+    }
+    return 0;
+}
+
 int probe_spec_parse(const char *text, probe_spec *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     json_error_t je;
@@ -147,8 +176,9 @@ int probe_spec_parse(const char *text, probe_spec *out, char *err, size_t errlen
         json_decref(o);
         return -1;
     }
-    static const char *const known[] = {"kind",  "name", "url",    "url_env",    "command",
-                                        "query", "path", "metric", "timeout_ms", NULL};
+    static const char *const known[] = {"kind",    "name",       "url",  "url_env",
+                                        "command", "query",      "path", "metric",
+                                        "timeout", "timeout_ms", NULL};
     const char *key;
     json_t *v;
     int rc = -1;
@@ -191,15 +221,7 @@ int probe_spec_parse(const char *text, probe_spec *out, char *err, size_t errlen
         }
         snprintf(out->url, sizeof out->url, "%s", e);
     }
-    json_t *t = json_object_get(o, "timeout_ms");
-    if (t) {
-        if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 600000) {
-            err_set(err, errlen, "probe %s: \"timeout_ms\" must be an integer from 1 to 600000",
-                    out->name);
-            goto out;
-        }
-        out->timeout_ns = json_integer_value(t) * NS_PER_MS;
-    }
+    if (parse_timeout(o, out, err, errlen) < 0) goto out;
     rc = check_spec(out, true, err, errlen);
 out:
     json_decref(o);

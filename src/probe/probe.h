@@ -27,7 +27,9 @@ typedef enum probe_kind {
 } probe_kind;
 
 #define PROBE_NAME_MAX 64
-#define PROBE_TEXT_MAX 1024
+/* Each read's limit when a spec gives none: brink.yaml's probes and the JSON ones alike. */
+#define PROBE_TIMEOUT_DEFAULT_NS 1000000000LL
+#define PROBE_TEXT_MAX           1024
 
 typedef struct probe_spec {
     probe_kind kind;
@@ -39,7 +41,7 @@ typedef struct probe_spec {
     char query[PROBE_TEXT_MAX];   /* sql */
     char path[256];               /* redis: into the reply; http: JSON path */
     char metric[256];             /* http: Prometheus selector (instead of path) */
-    int64_t timeout_ns;           /* each read; 0: 1 s */
+    int64_t timeout_ns;           /* each read; 0: PROBE_TIMEOUT_DEFAULT_NS */
 } probe_spec;
 
 const char *probe_kind_name(probe_kind k);
@@ -47,7 +49,8 @@ int probe_kind_parse(const char *s, probe_kind *out); /* 0 or -1 */
 
 /* Reads a spec from a JSON object: {"kind": "redis"|"sql"|"http", "name", "url" or "url_env"
  * (an environment variable holding the URL, so that passwords stay off command lines),
- * "command", "query", "path", "metric", "timeout_ms"}. Checks that the kind has what it needs;
+ * "command", "query", "path", "metric", "timeout" (a duration, "500ms"; default 1s; "timeout_ms",
+ * a whole number of milliseconds, is the older spelling)}. Checks that the kind has what it needs;
  * a URL that starts with a {placeholder} (a scenario fills in its stack's addresses) is checked
  * by probe_open instead.
  * 0, or -1 with a one-line reason. */

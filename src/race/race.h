@@ -11,8 +11,8 @@
  *            a SQL query per order;
  *   verdict  race_verdict.h, per order; then metrics, thresholds and the result document.
  *
- * The protocol (dispatchd's by default) is a race_spec; race_spec_load reads one from a YAML file
- * for users' own services. See docs/race.md. */
+ * The protocol (dispatchd's by default) is a race_spec (config/race_spec.h); race_spec_load reads
+ * one from a YAML file for users' own services. See docs/race.md. */
 #ifndef BRINK_RACE_H
 #define BRINK_RACE_H
 
@@ -23,63 +23,21 @@
 #include <stdio.h>
 #include <yaml.h>
 
+#include "config/race_spec.h"
 #include "core/hdr.h"
-#include "http/sign.h"
 #include "probe/probe_metrics.h"
 #include "race/race_release.h"
 #include "verdict/race_verdict.h"
 #include "stack/stack.h"
 #include "verdict/threshold.h"
 
-#define RACE_MAX_HEADERS 32
-
-/* ---- the protocol ---------------------------------------------------------------------------- */
-
-/* Templates: {{id}} the resource's id, {{vendor}} the vendor's name, {{run}} the run's id; in the
- * create step also the load engine's placeholders ({{seq}}, {{uuid}}, ...). */
-typedef struct race_request {
-    char *method;
-    char *path;
-    char *headers[RACE_MAX_HEADERS]; /* "Name: value" */
-    int nheaders;
-    char *body; /* NULL: none */
-} race_request;
-
-typedef struct race_spec {
-    char *file;   /* the YAML file it came from; NULL for dispatchd's built-in protocol */
-    char *target; /* base URL from the file (NULL: from the command line or the stack) */
-    /* create */
-    race_request create;
-    sign_scheme create_sign;
-    char *secret_file, *secret_env; /* from the file: where the signing secret is */
-    char *create_id_path;           /* NULL: ids are generated (race-RUN-SEQ); else read here */
-    race_status_set create_ok;
-    race_request visible; /* GET until visible_ok; method NULL: no wait */
-    race_status_set visible_ok;
-    /* claim */
-    race_request claim;
-    race_status_set won, lost;
-    char *loser_winner_path; /* in a lost answer, the winner's name; NULL: not checked */
-    /* ground truth */
-    race_request truth;      /* method NULL: no HTTP read-back */
-    char *truth_winner_path; /* the stored winner in the read-back */
-    char *sql_url;           /* NULL: no SQL audit (the stack's or --pg otherwise) */
-    char *sql_query;         /* $1 = the id; one row per stored winner, the first column */
-    int line_target;         /* line numbers for messages (0 = built in) */
-} race_spec;
+/* ---- the protocol (config/race_spec.h) -------------------------------------------------------
+ */
 
 /* dispatchd's protocol: signed webhooks at /webhooks/orders, GET /orders/{{id}}, POST
  * /orders/{{id}}/accept {"vendor_id"}, 2xx won, 409 lost naming "winner", stored "vendor_id",
  * and order_assignments for SQL. */
 int race_spec_default(race_spec *s, char *err, size_t errlen);
-/* Reads a race.yaml (docs/race.md). Errors: one line "FILE:LINE: KEY: reason". */
-int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen);
-/* The same keys from a node of a bigger document (brink.yaml's race: section). With a prefix
- * ("race"), keys in messages read "race.claim.body" and `target` is not a key (the file's
- * target.url is); without one, node is a whole race.yaml. 0, or -1 with one line. */
-int race_spec_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const char *prefix,
-                    race_spec *s, char *err, size_t errlen);
-void race_spec_free(race_spec *s);
 /* Replaces {{id}}, {{vendor}}, {{run}} (others are left for the engine); malloc'd, NULL on OOM. */
 char *race_subst(const char *tmpl, const char *id, const char *vendor, const char *run);
 

@@ -1,6 +1,6 @@
-/* race_spec.c — the race's protocol description (race_spec in race.h): dispatchd's built-in one,
- * the {{id}}/{{vendor}}/{{run}} substitution, and freeing. A race.yaml (race_yaml.c) fills the
- * same structure, so the scenario never knows which service it is talking to. */
+/* race_spec.c — the race's protocol description (race_spec, config/race_spec.h): dispatchd's
+ * built-in one and the {{id}}/{{vendor}}/{{run}} substitution. A race.yaml (config/race_yaml.c)
+ * fills the same structure, so the scenario never knows which service it is talking to. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,32 +53,6 @@ int race_spec_default(race_spec *s, char *err, size_t errlen) {
         return -1;
     }
     return 0;
-}
-
-static void request_free(race_request *r) {
-    free(r->method);
-    free(r->path);
-    for (int i = 0; i < r->nheaders; i++) free(r->headers[i]);
-    free(r->body);
-    memset(r, 0, sizeof *r);
-}
-
-void race_spec_free(race_spec *s) {
-    if (!s) return;
-    free(s->file);
-    free(s->target);
-    request_free(&s->create);
-    free(s->secret_file);
-    free(s->secret_env);
-    free(s->create_id_path);
-    request_free(&s->visible);
-    request_free(&s->claim);
-    free(s->loser_winner_path);
-    request_free(&s->truth);
-    free(s->truth_winner_path);
-    free(s->sql_url);
-    free(s->sql_query);
-    memset(s, 0, sizeof *s);
 }
 
 char *race_subst(const char *tmpl, const char *id, const char *vendor, const char *run) {

@@ -250,7 +250,6 @@ static int sampler_setup_user(sampler *sp, const resil_opts *o, char *err, size_
     for (int i = 0; i < c->nprobes; i++) {
         probe_spec x;
         if (config_probe_spec(&c->probes[i], &x, err, errlen) < 0) return -1;
-        if (!x.timeout_ns) x.timeout_ns = 500 * NS_PER_MS;
         if (add_probe(sp, &x, c->probes[i].backlog ? RP_BACKLOG : RP_EXTRA, err, errlen) < 0)
             return -1;
     }

@@ -1,35 +1,19 @@
 /* deps.h — a user's own stack: the dependencies (Redis, PostgreSQL, anything with a ready check)
- * that brink cannot start itself, described by commands in a YAML `dependencies:` mapping, and the
- * same process faults as the embedded stack (stack_fault) carried out with those commands.
- *
- *   dependencies:
- *     redis:
- *       start_cmd: ["redis-server", "/etc/redis/redis.conf"]   # a list (argv) or a string
- *       stop_cmd: "redis-cli -p 6379 shutdown"
- *       kill_cmd: ["sh", "-c", "kill -9 $(cat /run/redis.pid)"]
- *       pause_cmd: ...          # optional, as is every command
- *       resume_cmd: ...
- *       ready_check: redis://127.0.0.1:6379   # tcp://, redis://, postgresql://, http(s)://
- *       timeout: 10s            # per command, for readiness and for going down; default 10s
- *       pid_file: /run/redis.pid   # or pid: N — signals instead of missing commands:
- *       stop_signal: SIGTERM    # pause SIGSTOP, resume SIGCONT, stop this, kill SIGKILL
- *       toxiproxy: {api: http://127.0.0.1:8474, proxy: redis}   # network faults (brink.yaml)
- *
- * ready_check is required once the dependency has a command or a pid (a dependency with only
- * toxiproxy needs none).
- * A string command is split into words as the embedded stack's service command is (quotes group
- * words, backslash escapes, no expansion); no shell runs unless the command says `sh -c`. Every
- * key is validated; each error is one line "FILE:LINE: dependencies.NAME.KEY: what is wrong".
- * See docs/stack.md. */
+ * that brink cannot start itself, each described by commands (start, stop, kill, pause, resume),
+ * a ready check, a time limit and optionally a process id to signal, and the same process faults
+ * as the embedded stack (stack_fault) carried out with them. The `dependencies:` YAML that
+ * describes them is read by config/deps_yaml.h (docs/stack.md); the stack parses no YAML. */
 #ifndef BRINK_DEPS_H
 #define BRINK_DEPS_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <yaml.h>
 
+#include "core/clock.h"
 #include "stack/stack.h"
+
+#define DEPS_TIMEOUT_DEFAULT_NS (10 * NS_PER_S) /* each command, readiness, going down */
 
 typedef struct deps deps;
 
@@ -47,14 +31,11 @@ typedef struct deps_dep {
     int line;         /* of its name in the file */
 } deps_dep;
 
-/* Parses the value of a `dependencies:` key (node, of doc) for a bigger loader: file names the
- * source in errors and key is the path of node in them ("dependencies", or e.g. "stack.deps").
- * 0 with *out, or -1 with a one-line "FILE:LINE: KEY.NAME.FIELD: reason". */
-int deps_parse(yaml_document_t *doc, yaml_node_t *node, const char *file, const char *key,
-               deps **out, char *err, size_t errlen);
-/* Loads a YAML file whose top level is a mapping with a `dependencies:` key (other top-level keys
- * belong to brink's main configuration and are left alone). 0 with *out, or -1 with one line. */
-int deps_load(const char *path, deps **out, char *err, size_t errlen);
+/* An empty set of dependencies described in file; NULL when out of memory. */
+deps *deps_new(const char *file);
+/* Appends a dependency (all zero but its name and line); NULL when out of memory. The pointer
+ * holds until the next deps_add. */
+deps_dep *deps_add(deps *d, const char *name, int line);
 void deps_free(deps *d); /* NULL is allowed */
 
 const char *deps_file(const deps *d);
@@ -83,7 +64,4 @@ int deps_fault(const deps *d, const char *name, stack_fault_op op, stack_fault_t
 
 /* The dependency's process id: pid, or the first number in pid_file; 0 when unknown. */
 pid_t deps_pid(const deps_dep *dep);
-/* p relative to the directory of file (p itself when absolute); malloc'd, NULL on OOM. */
-char *deps_relative_to(const char *file, const char *p);
-
 #endif

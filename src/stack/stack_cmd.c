@@ -43,7 +43,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/exitcode.h"
-#include "stack/deps.h"
+#include "config/deps_yaml.h"
 #include "stack/proc.h"
 #include "stack/ready.h"
 #include "stack/stack.h"

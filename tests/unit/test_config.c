@@ -127,6 +127,7 @@ static void test_full(void **state) {
     assert_true(c->probes[0].backlog);
     assert_false(c->probes[1].backlog);
     assert_int_equal(c->probes[1].spec.timeout_ns, 250 * 1000000LL);
+    assert_int_equal(c->probes[0].spec.timeout_ns, PROBE_TIMEOUT_DEFAULT_NS); /* as --probe's */
     probe_spec ps;
     unsetenv("INBOX_URL");
     assert_int_equal(config_probe_spec(&c->probes[1], &ps, err, sizeof err), -1);
@@ -257,6 +258,11 @@ static void test_errors_sections(void **state) {
     expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
                         "backlog: maybe}\n",
                  5, "probes[0].backlog", "expected true or false");
+    expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
+                        "timout: 1s}\n",
+                 5, "probes[0].timout",
+                 "unknown key (want name, kind, url, url_env, command, "
+                 "query, path, metric, timeout or backlog); did you mean 'timeout'?");
     /* audit */
     expect_error(TARGET "audit:\n  url: 'postgresql://app:pw@h/app'\n  stored: x $1\n", 5,
                  "audit.url", "carries a password");

@@ -1,8 +1,8 @@
-/* test_deps.c — unit tests for a user's own stack (src/stack/deps.c): the `dependencies:` YAML
- * section — a valid file, and for every kind of mistake the exact "FILE:LINE: KEY: ..." line —
- * deps_parse called from a bigger document under another key, and the fault semantics that need
- * no server of their own: a TCP listener made here stands for the dependency's ready check, and
- * the commands are true, false and sh. */
+/* test_deps.c — unit tests for a user's own stack (src/config/deps_yaml.c, src/stack/deps.c): the
+ * `dependencies:` YAML section — a valid file, and for every kind of mistake the exact
+ * "FILE:LINE: KEY: ..." line — deps_parse called from a bigger document under another key, and
+ * the fault semantics that need no server of their own: a TCP listener made here stands for the
+ * dependency's ready check, and the commands are true, false and sh. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "stack/deps.h"
+#include "config/deps_yaml.h"
 
 /* The tests run in a fresh directory, so that files are named plainly in messages. */
 static char tmpdir[] = "/tmp/brink-test-deps.XXXXXX";

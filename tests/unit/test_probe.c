@@ -150,6 +150,14 @@ static void test_numbers(void **state) {
     assert_int_equal(probe_parse_number("   ", 3, &v), -1);
 }
 
+/* probe_spec_parse of an http probe with extra JSON members ("" or ",\"k\":v"). */
+static int http_spec(const char *extra, probe_spec *s, char *err, size_t errlen) {
+    char json[256];
+    snprintf(json, sizeof json, "{\"kind\":\"http\",\"url\":\"http://h/m\",\"metric\":\"a\"%s}",
+             extra);
+    return probe_spec_parse(json, s, err, errlen);
+}
+
 static void test_spec(void **state) {
     probe_spec s;
     char err[256];
@@ -178,6 +186,16 @@ static void test_spec(void **state) {
                      0);
     assert_true(s.timeout_ns == 250000000LL);
     assert_string_equal(s.name, "http");
+    /* timeout: a duration, as in brink.yaml (timeout_ms above is the older spelling) */
+    assert_int_equal(http_spec(",\"timeout\":\"1.5s\"", &s, err, sizeof err), 0);
+    assert_true(s.timeout_ns == 1500000000LL);
+    assert_int_equal(http_spec("", &s, err, sizeof err), 0);
+    assert_true(s.timeout_ns == 0); /* probe_open: PROBE_TIMEOUT_DEFAULT_NS */
+    assert_int_equal(http_spec(",\"timeout\":250", &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"timeout\" must be a duration"));
+    assert_int_equal(http_spec(",\"timeout\":\"0s\"", &s, err, sizeof err), -1);
+    assert_int_equal(http_spec(",\"timeout\":\"1s\",\"timeout_ms\":1000", &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not both"));
     assert_int_equal(probe_spec_parse("{\"kind\":\"ftp\",\"url\":\"x\"}", &s, err, sizeof err), -1);
     /* a {placeholder} URL is left for the scenario to fill in; probe_open checks the result */
     assert_int_equal(probe_spec_parse("{\"kind\":\"http\",\"url\":\"{service_url}/metrics\","
