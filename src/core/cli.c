@@ -8,6 +8,7 @@
  * wrapped to 80 columns, so the help and the parser cannot drift apart. */
 #include "core/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -25,8 +26,12 @@
 
 /* ---- suggestions ------------------------------------------------------------------------- */
 
+static int lower(char c) {
+    return tolower((unsigned char)c);
+}
+
 /* Optimal string alignment distance (Levenshtein plus adjacent transpositions), on at most 63
- * bytes of each word: enough for names, bounded for anything a user may type. */
+ * bytes of each word, ignoring case: enough for names, bounded for anything a user may type. */
 static size_t edit_distance(const char *a, const char *b) {
     size_t la = strnlen(a, 63), lb = strnlen(b, 63);
     size_t d[64][64];
@@ -34,12 +39,12 @@ static size_t edit_distance(const char *a, const char *b) {
     for (size_t j = 0; j <= lb; j++) d[0][j] = j;
     for (size_t i = 1; i <= la; i++) {
         for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] != b[j - 1];
+            size_t cost = lower(a[i - 1]) != lower(b[j - 1]);
             size_t v = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
             if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+                lower(a[i - 2]) == lower(b[j - 1]) && d[i - 2][j - 2] + 1 < v)
                 v = d[i - 2][j - 2] + 1;
             d[i][j] = v;
         }
@@ -50,22 +55,22 @@ static size_t edit_distance(const char *a, const char *b) {
 const char *cli_suggest(const char *word, const char *const *candidates, size_t n) {
     size_t len = strlen(word);
     if (len == 0) return NULL;
-    const char *best = NULL;
-    for (size_t i = 0; i < n; i++) /* a prefix: the shortest completion */
-        if (candidates[i] && !strncmp(candidates[i], word, len) &&
-            (!best || strlen(candidates[i]) < strlen(best)))
-            best = candidates[i];
-    if (best) return best;
-    size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3, best_d = limit + 1;
+    const char *completion = NULL, *best = NULL;
+    size_t ncompletions = 0, limit = len <= 4 ? 1 : len <= 8 ? 2 : 3, best_d = limit + 1;
     for (size_t i = 0; i < n; i++) {
         if (!candidates[i]) continue;
+        if (len >= 2 && !strncmp(candidates[i], word, len)) {
+            completion = candidates[i];
+            ncompletions++;
+        }
         size_t d = edit_distance(word, candidates[i]);
         if (d < best_d && d < len) {
             best_d = d;
             best = candidates[i];
         }
     }
-    return best;
+    /* a unique completion first (--vendor: --vendors); a prefix of several is no typo */
+    return ncompletions == 1 ? completion : best;
 }
 
 void cli_unknown(const char *what, const char *word, const char *const *candidates, size_t n,

@@ -6,7 +6,8 @@
  * booleans are parsed here from the text, strictly. */
 #include "core/yml.h"
 
-#include <ctype.h>
+#include "core/cli.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -270,47 +271,6 @@ const yaml_node_t *yml_find(const yml_ctx *c, const yaml_node_t *map, const char
     return NULL;
 }
 
-/* Levenshtein distance of a and b ignoring case (both short: keys), capped at 99. */
-static int distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) return 99;
-    int row[65];
-    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best =
-                diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *yml_suggest(const char *word, const char *const *candidates, size_t n) {
-    size_t len = strlen(word);
-    int limit = len < 4 ? 1 : len < 8 ? 2 : 3, best = limit + 1;
-    const char *pick = NULL, *prefixed = NULL;
-    int nprefixed = 0;
-    for (size_t i = 0; i < n; i++) {
-        int d = distance(word, candidates[i]);
-        if (d < best && (size_t)d < len) {
-            best = d;
-            pick = candidates[i];
-        }
-        if (len >= 3 && !strncmp(candidates[i], word, len)) {
-            prefixed = candidates[i];
-            nprefixed++;
-        }
-    }
-    return nprefixed == 1 ? prefixed : pick; /* a unique completion first: url_e is url_env */
-}
-
 #define MAX_ROWS 64
 
 /* The keys a table wants (included tables' too, hidden rows left out); how many. */
@@ -355,7 +315,7 @@ static int unknown_key(const yml_ctx *c, const yaml_node_t *k, const char *key, 
                               : i + 1 == n ? " or "
                                            : ", ",
                               names[i]);
-    const char *close = yml_suggest(name, names, n);
+    const char *close = cli_suggest(name, names, n);
     if (close) return yml_fail(c, k, key, "unknown key (want %s); did you mean '%s'?", list, close);
     return yml_fail(c, k, key, "unknown key (want %s)", list);
 }

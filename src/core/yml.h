@@ -149,9 +149,6 @@ int yml_items(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, cons
 /* The value of name in mapping map (NULL when absent); *key_node its key when key_node. */
 const yaml_node_t *yml_find(const yml_ctx *c, const yaml_node_t *map, const char *name,
                             const yaml_node_t **key_node);
-/* word's likely intended candidate: the only one word is a prefix of, else the closest by edit
- * distance (ignoring case) when close enough; NULL otherwise. */
-const char *yml_suggest(const char *word, const char *const *candidates, size_t n);
 /* p relative to the directory of file (p itself when absolute); malloc'd, NULL on OOM. */
 char *yml_relative_to(const char *file, const char *p);
 

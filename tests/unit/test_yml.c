@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/yml.h"
 
 typedef struct inner {
@@ -270,13 +271,13 @@ static void test_prefix(void **state) {
 
 static void test_helpers(void **state) {
     const char *const keys[] = {"timeout", "stop_cmd", "stop_signal", "url", "url_env"};
-    assert_string_equal(yml_suggest("timout", keys, 5), "timeout");
-    assert_string_equal(yml_suggest("stopcmd", keys, 5), "stop_cmd");
-    assert_string_equal(yml_suggest("URL", keys, 5), "url");
-    assert_string_equal(yml_suggest("url_e", keys, 5), "url_env"); /* a prefix of one key */
-    assert_null(yml_suggest("stop", keys, 5));                     /* a prefix of two */
-    assert_null(yml_suggest("x", keys, 5));
-    assert_null(yml_suggest("completely_else", keys, 5));
+    assert_string_equal(cli_suggest("timout", keys, 5), "timeout");
+    assert_string_equal(cli_suggest("stopcmd", keys, 5), "stop_cmd");
+    assert_string_equal(cli_suggest("URL", keys, 5), "url");
+    assert_string_equal(cli_suggest("url_e", keys, 5), "url_env"); /* a prefix of one key */
+    assert_null(cli_suggest("stop", keys, 5));                     /* a prefix of two */
+    assert_null(cli_suggest("x", keys, 5));
+    assert_null(cli_suggest("completely_else", keys, 5));
     char *p = yml_relative_to("a/b/c.yaml", "d.txt");
     assert_string_equal(p, "a/b/d.txt");
     free(p);
