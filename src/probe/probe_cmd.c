@@ -27,7 +27,7 @@ static const cli_cmd probe_cli = {
         "{\"kind\":\"http\",\"url\":\"http://127.0.0.1:8080/metrics\",\"metric\":\"queue_depth\"}\n"
         "  {\"kind\":\"http\",\"url\":\"http://127.0.0.1:8080/stats\",\"path\":\"queue.depth\"}\n"
         "Keys: kind, name, url or url_env (keeps passwords off the command line), command, query, "
-        "path, metric, timeout_ms (default 1000). See docs/resilience.md.",
+        "path, metric, timeout (a duration, default 1s). See docs/resilience.md.",
     .epilog = "Exit status: 0 every read gave a number; 2 bad usage; 3 a read failed.",
     .missing = "want exactly one SPEC (a JSON object)",
     .min_args = 1,
