@@ -1,48 +1,40 @@
-/* b64.c — base64 encoding and decoding (RFC 4648, standard alphabet) for the two places that
- * need it: the HdrHistogram interchange form ("HISTF...", see hdr.c), which is decoded strictly,
- * and webhook signing (sign.c), whose signatures are written padded and whose whsec_ secrets are
- * accepted with or without padding. Both directions work in caller-provided buffers, so that
- * signing can encode a MAC per request on the engine's hot path without allocating. */
+/* b64.c — base64 (RFC 4648, standard alphabet) for the two places that need it: the
+ * HdrHistogram interchange form ("HISTF...", see hdr.c), which is decoded strictly, and webhook
+ * signing (sign.c), whose signatures are written padded and whose whsec_ secrets are accepted
+ * with or without padding. OpenSSL's EVP_EncodeBlock and EVP_DecodeBlock do the conversion; this
+ * file adds what EVP_DecodeBlock does not check or accept — it reads '=' anywhere as zero bits,
+ * skips surrounding whitespace and needs whole groups — so decoding first validates the input
+ * (alphabet, '=' only as the padding of a last group) and completes a last group itself. Both
+ * directions work in caller-provided buffers, so that signing can encode a MAC per request on
+ * the engine's hot path without allocating. */
 #include "core/b64.h"
 
-static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+/* OpenSSL's lengths are ints: longer inputs go through in chunks of whole groups. */
+#define ENC_CHUNK ((size_t)3 << 28) /* bytes, a multiple of 3 */
+#define DEC_CHUNK ((size_t)1 << 30) /* characters, a multiple of 4 */
 
 size_t b64_encoded_len(size_t n) {
     return (n + 2) / 3 * 4;
 }
 
 size_t b64_encode(const uint8_t *in, size_t n, char *out) {
-    char *o = out;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *o++ = alphabet[v >> 18];
-        *o++ = alphabet[(v >> 12) & 63];
-        *o++ = alphabet[(v >> 6) & 63];
-        *o++ = alphabet[v & 63];
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i += ENC_CHUNK) {
+        size_t len = n - i < ENC_CHUNK ? n - i : ENC_CHUNK;
+        o += (size_t)EVP_EncodeBlock((unsigned char *)out + o, in + i, (int)len);
     }
-    if (i < n) { /* one or two bytes left: two or three characters, then padding */
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
-        *o++ = alphabet[v >> 18];
-        *o++ = alphabet[(v >> 12) & 63];
-        *o++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    *o = '\0';
-    return (size_t)(o - out);
-}
-
-static int value_of(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+    return o;
 }
 
 bool b64_is_alphabet(char c) {
-    return value_of(c) >= 0;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 size_t b64_decoded_max(size_t n) {
@@ -56,20 +48,26 @@ long b64_decode(const char *in, size_t n, uint8_t *out, int flags) {
         return -1; /* padding only completes a last group; strict input always has whole ones */
     size_t data = n - pad;
     if (data % 4 == 1) return -1; /* one leftover character carries no whole byte */
+    for (size_t i = 0; i < data; i++)
+        if (!b64_is_alphabet(in[i])) return -1;
+    if (data == 0) return 0;
 
-    uint8_t *o = out;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < data; i++) {
-        int v = value_of(in[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *o++ = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
+    size_t head = (data - 1) / 4 * 4; /* the groups before the last one, decoded in place */
+    size_t o = 0;
+    for (size_t i = 0; i < head; i += DEC_CHUNK) {
+        size_t len = head - i < DEC_CHUNK ? head - i : DEC_CHUNK;
+        if (EVP_DecodeBlock(out + o, (const unsigned char *)in + i, (int)len) != (int)(len / 4 * 3))
+            return -1;
+        o += len / 4 * 3;
     }
-    return (long)(o - out);
+    /* The last group, 2 to 4 characters, completed with 'A' (zero bits): its first 1 to 3 bytes
+     * are whole; the low bits of its last character beyond them are ignored. */
+    unsigned char last[4] = {'A', 'A', 'A', 'A'}, bytes[3];
+    size_t rest = data - head;
+    memcpy(last, in + head, rest);
+    int got = EVP_DecodeBlock(bytes, last, 4);
+    if (got == 3) memcpy(out + o, bytes, rest - 1);
+    OPENSSL_cleanse(last, sizeof last); /* whsec_ secrets come through here */
+    OPENSSL_cleanse(bytes, sizeof bytes);
+    return got == 3 ? (long)(o + rest - 1) : -1;
 }

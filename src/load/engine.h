@@ -42,7 +42,7 @@ typedef struct engine_second {
     int64_t p50_us, p99_us, max_us; /* corrected latency of responses completed this second */
     double length_s;                /* 1.0 except for the last, partial second */
     char *hdr; /* with engine_config.timeline_hdr: this second's latency histogram (base64 V2
-                * encoding, as report_hist_json's "hdr"), owned by the result; else NULL */
+                * encoding, as jx_hist's "hdr"), owned by the result; else NULL */
 } engine_second;
 
 /* The outcome of one request, for engine_config.on_outcome. */

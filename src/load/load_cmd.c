@@ -2,8 +2,6 @@
  * stages, templates and signing, and the scale-out segments of load/segment.h), validated
  * completely before any traffic; then the wait for --start-at, the run, a live line per second on
  * a TTY, the terminal summary and the JSON result. */
-#include "core/exitcode.h"
-#include "core/secret.h"
 #include "load/load_cmd.h"
 
 #include <errno.h>
@@ -16,10 +14,13 @@
 
 #include "core/cli.h"
 #include "core/clock.h"
+#include "core/exitcode.h"
 #include "core/hdrlog.h"
+#include "core/json.h"
 #include "core/parse.h"
+#include "core/secret.h"
 #include "load/engine.h"
-#include "report/report.h"
+#include "load/load_report.h"
 
 #define MAX_HEADERS 64
 #define MAX_BODY    (64 * 1024 * 1024)
@@ -143,7 +144,7 @@ typedef struct progress {
 
 static void on_second(void *ud, const engine_second *s) {
     progress *p = ud;
-    if (p->tty && s->length_s >= 0.999) report_progress_line(stderr, s, p->open);
+    if (p->tty && s->length_s >= 0.999) load_report_progress_line(stderr, s, p->open);
 }
 
 /* Everything the command line says: the engine's configuration and the command's own settings. */
@@ -350,14 +351,14 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     if (rc == 0) rc = engine_run(cfg, &res, err, errlen);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (pr.tty) report_progress_clear(stderr);
+    if (pr.tty) load_report_progress_clear(stderr);
     if (rc < 0) {
         status = rc == -2 ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
         goto out;
     }
     have_res = true;
 
-    report_load_info info = {
+    load_report_info info = {
         .url = cfg->url,
         .method = cfg->method,
         .header_names = a->hl.names,
@@ -378,12 +379,12 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
                 "segment %d/%d: the numbers below are this process's share of the load; brink "
                 "merge adds the segments up\n",
                 cfg->seg.index + 1, cfg->seg.count);
-    report_load_terminal(json_stdout ? stderr : stdout, &res, &info, a->latency);
+    load_report_terminal(json_stdout ? stderr : stdout, &res, &info, a->latency);
     status = res.interrupted ? EXIT_INTERRUPTED : res.responses == 0 ? EXIT_UNREACHABLE : EXIT_OK;
     if (a->json_path) {
-        doc = report_load_json(&res, &info);
+        doc = load_report_json(&res, &info);
         segment_doc(doc, res.seg, a->start_at);
-        if (report_write_json(doc, a->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        if (jx_write_json(doc, a->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
     }
     if (status == EXIT_UNREACHABLE) snprintf(err, errlen, "no response from %s", cfg->url);
 

@@ -15,7 +15,7 @@
 #include "core/parse.h"
 #include "http/url.h"
 #include "core/exitcode.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "race/race.h"
 #include "config/config.h"
 
@@ -417,7 +417,7 @@ int race_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     if (status == EXIT_OK && threshold_worst(th, nth) == TH_RED) status = EXIT_THRESHOLDS;
     if (json_path) {
         doc = race_json(&res, th, nth);
-        if (report_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        if (jx_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
     }
     if (status == EXIT_INTERRUPTED) err_set(err, errlen, "interrupted: the result is partial");
     goto out;

@@ -8,7 +8,7 @@
 
 #include "core/clock.h"
 #include "http/client.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "race/race.h"
 #include "verdict/remedy.h"
 
@@ -16,20 +16,12 @@ static double ratio(int64_t a, int64_t b) {
     return b > 0 ? (double)a / (double)b : NAN;
 }
 
-static double round6(double v) {
-    return round(v * 1e6) / 1e6;
-}
-
 static double us_ms(int64_t us) {
     return (double)us / 1000.0;
 }
 
 static double ns_ms(int64_t ns) {
-    return round6((double)ns / NS_PER_MS);
-}
-
-static json_t *num(double v) {
-    return isnan(v) || isinf(v) ? json_null() : json_real(round6(v));
+    return jx_round6((double)ns / NS_PER_MS);
 }
 
 static double resolution_avg(const race_result *r) {
@@ -125,8 +117,8 @@ static json_t *violation_json(const race_result *r, const race_violation *x) {
     if (x->sql_known) json_object_set_new(st, "sql", str_or_null(x->sql_winner));
     if (x->sql_multiple) json_object_set_new(st, "sql_multiple", json_true());
     json_object_set_new(o, "stored_winner", st);
-    json_object_set_new(o, "send_spread_ms", json_real(round6(x->spread_ms)));
-    json_object_set_new(o, "resolution_ms", json_real(round6(x->resolution_ms)));
+    json_object_set_new(o, "send_spread_ms", json_real(jx_round6(x->spread_ms)));
+    json_object_set_new(o, "resolution_ms", json_real(jx_round6(x->resolution_ms)));
     char first[32];
     snprintf(first, sizeof first, "vendor-%d", x->first + 1);
     json_object_set_new(o, "first_sent", json_string(first));
@@ -157,11 +149,11 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
     json_t *doc = json_object();
     char when[32];
     clock_format_utc(r->start_wall_ns, when);
-    json_object_set_new(doc, "schema", json_string(REPORT_SCHEMA));
+    json_object_set_new(doc, "schema", json_string(JX_SCHEMA));
     json_object_set_new(doc, "test", json_string("race"));
     json_object_set_new(doc, "profile", str_or_null(r->profile));
     json_object_set_new(doc, "started_at", json_string(when));
-    json_object_set_new(doc, "duration_s", json_real(round6(r->duration_s)));
+    json_object_set_new(doc, "duration_s", json_real(jx_round6(r->duration_s)));
     json_object_set_new(doc, "target", json_string(r->target));
 
     json_t *cfg = json_object();
@@ -170,7 +162,7 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
     json_object_set_new(cfg, "stack", json_boolean(r->on_stack));
     json_object_set_new(cfg, "stack_profile", str_or_null(r->stack_profile));
     json_object_set_new(cfg, "release", json_string(r->release));
-    json_object_set_new(cfg, "settle_ms", json_real(round6(r->settle_ms)));
+    json_object_set_new(cfg, "settle_ms", json_real(jx_round6(r->settle_ms)));
     json_object_set_new(cfg, "timeout_s", json_real(r->timeout_s));
     json_object_set_new(cfg, "setup_timeout_s", json_real(r->setup_timeout_s));
     json_object_set_new(cfg, "config_file", str_or_null(r->spec_file));
@@ -184,12 +176,12 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
     json_object_set_new(st, "vendors", json_integer(r->vendors));
     json_object_set_new(st, "race_conditions", json_integer(r->race_conditions));
     json_object_set_new(st, "race_conditions_pct",
-                        num(100.0 * ratio(r->race_conditions, r->raced)));
-    json_object_set_new(st, "win_rate", num(ratio(r->valid, r->raced)));
+                        jx_real6(100.0 * ratio(r->race_conditions, r->raced)));
+    json_object_set_new(st, "win_rate", jx_real6(ratio(r->valid, r->raced)));
     json_object_set_new(st, "valid_orders", json_integer(r->valid));
     for (int c = 0; c < RACE_NCLASS; c++)
         json_object_set_new(st, race_class_name(c), json_integer(r->classes[c]));
-    json_object_set_new(st, "resolution_avg_ms", num(resolution_avg(r)));
+    json_object_set_new(st, "resolution_avg_ms", jx_real6(resolution_avg(r)));
     bool res_any = hdr_total(r->resolution) > 0;
     json_object_set_new(st, "resolution_p50_ms",
                         res_any ? json_real(us_ms(hdr_value_at_percentile(r->resolution, 50)))
@@ -221,15 +213,16 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
     json_object_set_new(st, "won_answers", json_integer(r->won_answers));
     json_object_set_new(st, "lost_answers", json_integer(r->lost_answers));
     json_object_set_new(st, "errors", json_integer(r->failed_accepts));
-    json_object_set_new(st, "race_error_rate", num(ratio(r->failed_accepts, r->accepts)));
-    json_object_set_new(st, "integrity", num(ratio(r->integrity_ok, r->integrity_checked)));
+    json_object_set_new(st, "race_error_rate", jx_real6(ratio(r->failed_accepts, r->accepts)));
+    json_object_set_new(st, "integrity", jx_real6(ratio(r->integrity_ok, r->integrity_checked)));
     json_object_set_new(st, "audited_orders", json_integer(r->integrity_checked));
-    json_object_set_new(st, "first_sender_win_rate",
-                        num(ratio(r->first_sender_wins, r->raced - r->classes[RACE_DOUBLE_WIN] -
-                                                            r->classes[RACE_NO_WINNER])));
-    json_object_set_new(st, "setup_s", json_real(round6(r->setup_s)));
-    json_object_set_new(st, "race_s", json_real(round6(r->race_s)));
-    json_object_set_new(st, "audit_s", json_real(round6(r->audit_s)));
+    json_object_set_new(
+        st, "first_sender_win_rate",
+        jx_real6(ratio(r->first_sender_wins,
+                       r->raced - r->classes[RACE_DOUBLE_WIN] - r->classes[RACE_NO_WINNER])));
+    json_object_set_new(st, "setup_s", json_real(jx_round6(r->setup_s)));
+    json_object_set_new(st, "race_s", json_real(jx_round6(r->race_s)));
+    json_object_set_new(st, "audit_s", json_real(jx_round6(r->audit_s)));
     json_object_set_new(st, "interrupted", json_boolean(r->interrupted));
     json_object_set_new(doc, "stats", st);
 
@@ -241,7 +234,7 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
         const race_second *s = &r->timeline[i];
         json_t *e = json_object();
         json_object_set_new(e, "t", json_integer(s->index));
-        json_object_set_new(e, "length_s", json_real(round6(s->length_s)));
+        json_object_set_new(e, "length_s", json_real(jx_round6(s->length_s)));
         json_object_set_new(e, "phase", json_string(s->phase));
         json_object_set_new(e, "orders", json_integer(s->orders));
         json_object_set_new(e, "race_conditions", json_integer(s->violations));
@@ -256,9 +249,9 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
 
     json_t *lat = json_object();
     json_object_set_new(lat, "hdr_unit", json_string("us"));
-    json_object_set_new(lat, "accept", report_hist_json(r->latency, NS_PER_US));
-    json_object_set_new(lat, "resolution", report_hist_json(r->resolution, NS_PER_US));
-    json_t *spread = report_hist_json(r->spread, 1);
+    json_object_set_new(lat, "accept", jx_hist(r->latency, NS_PER_US));
+    json_object_set_new(lat, "resolution", jx_hist(r->resolution, NS_PER_US));
+    json_t *spread = jx_hist(r->spread, 1);
     json_object_set_new(spread, "hdr_unit", json_string("ns"));
     json_object_set_new(lat, "send_spread", spread);
     json_object_set_new(doc, "latency", lat);

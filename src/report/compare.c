@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 #include "verdict/threshold.h"
 
 bool compare_is_regression(compare_dir dir, double before, double after, double tolerance) {
@@ -20,11 +21,6 @@ bool compare_is_regression(compare_dir dir, double before, double after, double 
     if (dir == COMPARE_ABOVE) return after > before + slack;
     if (dir == COMPARE_BELOW) return after < before - slack;
     return false;
-}
-
-static const char *str(const json_t *o, const char *key) {
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
 }
 
 /* The threshold table's name for a document's test. */
@@ -43,12 +39,12 @@ compare_dir compare_direction(const json_t *doc, const char *metric) {
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(doc, "thresholds"), i, t) {
-        if (strcmp(str(t, "metric"), metric)) continue;
-        const char *d = str(t, "direction");
+        if (strcmp(jx_str(t, "metric"), metric)) continue;
+        const char *d = jx_str(t, "direction");
         if (!strcmp(d, "above")) return COMPARE_ABOVE;
         if (!strcmp(d, "below")) return COMPARE_BELOW;
     }
-    const th_def *d = threshold_find(table_test(str(doc, "test")), metric);
+    const th_def *d = threshold_find(table_test(jx_str(doc, "test")), metric);
     if (d) return dir_of(d->dir);
     d = threshold_find("resources", metric);
     if (d) return dir_of(d->dir);
@@ -64,7 +60,7 @@ compare_dir compare_direction(const json_t *doc, const char *metric) {
 }
 
 void compare_doc_key(const json_t *doc, char *out, size_t outlen) {
-    const char *t = str(doc, "test"), *m = str(doc, "mode");
+    const char *t = jx_str(doc, "test"), *m = jx_str(doc, "mode");
     snprintf(out, outlen, "%s%s%s", t[0] ? t : "unknown", m[0] ? "/" : "", m);
 }
 
@@ -106,10 +102,10 @@ static int add_runs(compare_pair *p, int *cap, const json_t *b, const json_t *a,
     size_t i, j;
     json_t *rb, *ra;
     json_array_foreach(json_object_get(b, "runs"), i, rb) {
-        const char *mode = str(rb, "mode");
+        const char *mode = jx_str(rb, "mode");
         if (!mode[0]) continue;
         json_array_foreach(json_object_get(a, "runs"), j, ra) {
-            if (strcmp(str(ra, "mode"), mode)) continue;
+            if (strcmp(jx_str(ra, "mode"), mode)) continue;
             if (add_stats(p, cap, rb, ra, mode, tol) < 0) return -1;
             break;
         }
@@ -215,10 +211,6 @@ void compare_free(compare_result *r) {
     memset(r, 0, sizeof *r);
 }
 
-static json_t *num(double v) {
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static const char *dir_name(compare_dir d) {
     return d == COMPARE_ABOVE ? "above" : d == COMPARE_BELOW ? "below" : NULL;
 }
@@ -241,9 +233,9 @@ json_t *compare_json(const compare_result *r) {
             const compare_row *w = &p->rows[k];
             json_t *e = json_object();
             json_object_set_new(e, "metric", json_string(w->metric));
-            json_object_set_new(e, "before", num(w->before));
-            json_object_set_new(e, "after", num(w->after));
-            json_object_set_new(e, "ratio", num(w->ratio));
+            json_object_set_new(e, "before", jx_real(w->before));
+            json_object_set_new(e, "after", jx_real(w->after));
+            json_object_set_new(e, "ratio", jx_real(w->ratio));
             const char *d = dir_name(w->dir);
             json_object_set_new(e, "direction", d ? json_string(d) : json_null());
             json_object_set_new(e, "regression", json_boolean(w->regression));

@@ -22,8 +22,10 @@
 
 #include "core/err.h"
 #include "core/hdr.h"
+#include "core/json.h"
 #include "core/version.h"
 #include "report/svg.h"
+#include "report/xml.h"
 #include "verdict/threshold.h"
 
 typedef struct page {
@@ -31,24 +33,10 @@ typedef struct page {
     int chart_id;
 } page;
 
-void html_escape(FILE *out, const char *s) {
-    svg_escape(out, s);
-}
-
-static const char *jstr(const json_t *o, const char *k) {
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static double jnum(const json_t *o, const char *k) {
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* The first of several keys that holds a number. */
 static double jnum_any(const json_t *o, const char *const *keys) {
     for (int i = 0; keys[i]; i++) {
-        double v = jnum(o, keys[i]);
+        double v = jx_num(o, keys[i]);
         if (!isnan(v)) return v;
     }
     return NAN;
@@ -75,7 +63,7 @@ static void tally_doc(const json_t *doc, tally *t) {
     size_t i;
     json_t *th;
     json_array_foreach(json_object_get(doc, "thresholds"), i, th)
-        t->n[status_of(jstr(th, "status"))]++;
+        t->n[status_of(jx_str(th, "status"))]++;
 }
 
 static int worst(const tally *t) {
@@ -152,7 +140,7 @@ static void page_head(FILE *o, json_t *const *docs, int n) {
     fputs("<meta name=\"generator\" content=\"brink " BRINK_VERSION "\">\n<title>brink report", o);
     for (int i = 0; i < n && i < 6; i++) {
         fputs(i ? ", " : " — ", o);
-        html_escape(o, jstr(docs[i], "test"));
+        report_xml_escape(o, jx_str(docs[i], "test"), REPORT_XML_HTML);
     }
     if (n > 6) fputs(", …", o);
     fprintf(o, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
@@ -189,19 +177,20 @@ static void page_header(FILE *o, json_t *const *docs, const char *const *names, 
         tally t = {{0}};
         tally_doc(d, &t);
         char dur[32];
-        fmt_duration(dur, sizeof dur, jnum(d, "duration_s"));
+        fmt_duration(dur, sizeof dur, jx_num(d, "duration_s"));
         fprintf(o, "<tr><td><a href=\"#doc-%d\">", i + 1);
-        html_escape(o, jstr(d, "test")[0] ? jstr(d, "test") : "unknown");
-        if (jstr(d, "mode")[0]) {
+        report_xml_escape(o, jx_str(d, "test")[0] ? jx_str(d, "test") : "unknown", REPORT_XML_HTML);
+        if (jx_str(d, "mode")[0]) {
             fputs(" ", o);
-            html_escape(o, jstr(d, "mode"));
+            report_xml_escape(o, jx_str(d, "mode"), REPORT_XML_HTML);
         }
         fputs("</a></td><td class=\"when\">", o);
-        html_escape(o, jstr(d, "started_at")[0] ? jstr(d, "started_at") : "–");
+        report_xml_escape(o, jx_str(d, "started_at")[0] ? jx_str(d, "started_at") : "–",
+                          REPORT_XML_HTML);
         fputs("</td><td class=\"wrap\">", o);
-        html_escape(o, jstr(d, "target")[0] ? jstr(d, "target") : "–");
+        report_xml_escape(o, jx_str(d, "target")[0] ? jx_str(d, "target") : "–", REPORT_XML_HTML);
         fputs("</td><td>", o);
-        html_escape(o, jstr(d, "profile")[0] ? jstr(d, "profile") : "–");
+        report_xml_escape(o, jx_str(d, "profile")[0] ? jx_str(d, "profile") : "–", REPORT_XML_HTML);
         fprintf(o, "</td><td class=\"num\">%s</td><td>", dur);
         status_cell(o, worst(&t));
         fputs("</td></tr>\n", o);
@@ -213,15 +202,15 @@ static void page_header(FILE *o, json_t *const *docs, const char *const *names, 
 /* ---- tables ---------------------------------------------------------------------------------- */
 
 static void bound_text(FILE *o, const json_t *th) {
-    const char *unit = jstr(th, "unit"), *dir = jstr(th, "direction");
+    const char *unit = jx_str(th, "unit"), *dir = jx_str(th, "direction");
     const char *cmp = !strcmp(dir, "below") ? "&lt;" : !strcmp(dir, "above") ? "&gt;" : "past";
     char a[48], b[48];
-    threshold_format_value(a, sizeof a, jnum(th, "orange"), unit, "–");
-    threshold_format_value(b, sizeof b, jnum(th, "red"), unit, "–");
+    threshold_format_value(a, sizeof a, jx_num(th, "orange"), unit, "–");
+    threshold_format_value(b, sizeof b, jx_num(th, "red"), unit, "–");
     fprintf(o, "orange %s ", cmp);
-    html_escape(o, a);
+    report_xml_escape(o, a, REPORT_XML_HTML);
     fprintf(o, ", red %s ", cmp);
-    html_escape(o, b);
+    report_xml_escape(o, b, REPORT_XML_HTML);
 }
 
 static void thresholds_table(FILE *o, const json_t *doc) {
@@ -233,27 +222,27 @@ static void thresholds_table(FILE *o, const json_t *doc) {
     bool modes = false;
     size_t i;
     json_t *th;
-    json_array_foreach(ths, i, th) if (jstr(th, "mode")[0]) modes = true;
+    json_array_foreach(ths, i, th) if (jx_str(th, "mode")[0]) modes = true;
     fputs("<h3>Thresholds</h3>\n<table class=\"thresholds\">\n<tr>", o);
     if (modes) fputs("<th>mode</th>", o);
     fputs("<th>metric</th><th>value</th><th>bound</th><th>status</th></tr>\n", o);
     json_array_foreach(ths, i, th) {
         char v[64];
-        threshold_format_value(v, sizeof v, jnum(th, "value"), jstr(th, "unit"), "–");
+        threshold_format_value(v, sizeof v, jx_num(th, "value"), jx_str(th, "unit"), "–");
         fputs("<tr>", o);
         if (modes) {
             fputs("<td>", o);
-            html_escape(o, jstr(th, "mode"));
+            report_xml_escape(o, jx_str(th, "mode"), REPORT_XML_HTML);
             fputs("</td>", o);
         }
         fputs("<td>", o);
-        html_escape(o, jstr(th, "metric"));
+        report_xml_escape(o, jx_str(th, "metric"), REPORT_XML_HTML);
         fputs("</td><td class=\"num\">", o);
-        html_escape(o, v);
+        report_xml_escape(o, v, REPORT_XML_HTML);
         fputs("</td><td>", o);
         bound_text(o, th);
         fputs("</td><td>", o);
-        status_cell(o, status_of(jstr(th, "status")));
+        status_cell(o, status_of(jx_str(th, "status")));
         fputs("</td></tr>\n", o);
     }
     fputs("</table>\n", o);
@@ -266,20 +255,20 @@ static void advice_list(FILE *o, const json_t *doc) {
     size_t i;
     json_t *a;
     json_array_foreach(adv, i, a) {
-        int st = status_of(jstr(a, "status"));
+        int st = status_of(jx_str(a, "status"));
         fprintf(o, "<li class=\"adv-%s\">", st_names[st]);
         status_cell(o, st);
         fputs(" <b>", o);
-        html_escape(o, jstr(a, "metric"));
-        if (jstr(a, "mode")[0]) {
+        report_xml_escape(o, jx_str(a, "metric"), REPORT_XML_HTML);
+        if (jx_str(a, "mode")[0]) {
             fputs(" (", o);
-            html_escape(o, jstr(a, "mode"));
+            report_xml_escape(o, jx_str(a, "mode"), REPORT_XML_HTML);
             fputs(")", o);
         }
         fputs("</b>: ", o);
-        html_escape(o, jstr(a, "evidence"));
+        report_xml_escape(o, jx_str(a, "evidence"), REPORT_XML_HTML);
         fputs("<div class=\"remedy\">", o);
-        html_escape(o, jstr(a, "remedy"));
+        report_xml_escape(o, jx_str(a, "remedy"), REPORT_XML_HTML);
         fputs("</div></li>\n", o);
     }
     fputs("</ul>\n", o);
@@ -306,9 +295,9 @@ static void stats_list(FILE *o, const json_t *doc) {
         else if (!json_is_string(v))
             continue;
         fputs("<div><dt>", o);
-        html_escape(o, k);
+        report_xml_escape(o, k, REPORT_XML_HTML);
         fputs("</dt><dd>", o);
-        html_escape(o, json_is_string(v) ? json_string_value(v) : buf);
+        report_xml_escape(o, json_is_string(v) ? json_string_value(v) : buf, REPORT_XML_HTML);
         fputs("</dd></div>\n", o);
     }
     fputs("</dl>\n", o);
@@ -340,14 +329,14 @@ static int phase_bands(const json_t *doc, const json_t *samples, band *out) {
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(doc, "phases"), i, p) {
-        double a = jnum(p, "start_s"), b = jnum(p, "end_s");
-        if (n < MAX_BANDS && isfinite(a) && isfinite(b) && b >= a && jstr(p, "name")[0])
-            out[n++] = (band){a, b, jstr(p, "name")};
+        double a = jx_num(p, "start_s"), b = jx_num(p, "end_s");
+        if (n < MAX_BANDS && isfinite(a) && isfinite(b) && b >= a && jx_str(p, "name")[0])
+            out[n++] = (band){a, b, jx_str(p, "name")};
     }
     if (n == 0) {
         json_array_foreach(samples, i, p) {
-            double t = jnum(p, "t"), len = jnum(p, "length_s");
-            const char *ph = jstr(p, "phase");
+            double t = jx_num(p, "t"), len = jx_num(p, "length_s");
+            const char *ph = jx_str(p, "phase");
             if (!isfinite(t) || !ph[0]) continue;
             if (!isfinite(len) || len <= 0) len = 0;
             if (n && !strcmp(out[n - 1].name, ph)) {
@@ -411,7 +400,7 @@ static void figure_open(FILE *o, const char *kind) {
 
 static void figure_close(FILE *o, const char *caption) {
     fputs("<figcaption>", o);
-    html_escape(o, caption);
+    report_xml_escape(o, caption, REPORT_XML_HTML);
     fputs("</figcaption>\n</figure>\n", o);
 }
 
@@ -432,11 +421,11 @@ static void chart_timeline(page *pg, const json_t *doc) {
     size_t i;
     json_t *e;
     json_array_foreach(tl, i, e) {
-        double len = jnum(e, "length_s");
+        double len = jx_num(e, "length_s");
         if (isfinite(len) && len > longest) longest = len;
     }
     json_array_foreach(tl, i, e) {
-        double t = jnum(e, "t"), len = jnum(e, "length_s");
+        double t = jx_num(e, "t"), len = jx_num(e, "length_s");
         if (!isfinite(t)) continue;
         if (!isfinite(len) || len <= 0) len = 1;
         end = t + len;
@@ -445,11 +434,11 @@ static void chart_timeline(page *pg, const json_t *doc) {
         if (len < 0.25 * longest) continue;
         x[m] = t + len / 2;
         off[m] = jnum_any(e, k_off);
-        if (isnan(off[m]) && !isnan(jnum(e, "offered"))) off[m] = jnum(e, "offered") / len;
+        if (isnan(off[m]) && !isnan(jx_num(e, "offered"))) off[m] = jx_num(e, "offered") / len;
         ach[m] = jnum_any(e, k_ach);
         if (isnan(ach[m]) && !isnan(jnum_any(e, k_cnt))) ach[m] = jnum_any(e, k_cnt) / len;
-        errs[m] = isnan(jnum(e, "errors")) ? NAN : jnum(e, "errors") / len;
-        p99[m] = jnum(e, "p99_ms");
+        errs[m] = isnan(jx_num(e, "errors")) ? NAN : jx_num(e, "errors") / len;
+        p99[m] = jx_num(e, "p99_ms");
         m++;
     }
     double *series[] = {off, ach, errs, p99};
@@ -496,7 +485,7 @@ static void chart_timeline(page *pg, const json_t *doc) {
         svg_line(&c, x, p99, m, SVG_DOTTED, true);
         svg_legend(&c, "p99 (ms, right axis)", SVG_DOTTED, false);
     }
-    double ready = jnum(json_object_get(doc, "fault"), "ready_s");
+    double ready = jx_num(json_object_get(doc, "fault"), "ready_s");
     if (isfinite(ready) && ready <= end) svg_vline(&c, ready, "dependency ready");
     svg_end(&c);
     char cap[200];
@@ -523,7 +512,7 @@ static double unit_to_ms(const char *unit) {
 static void chart_spectrum(page *pg, const json_t *doc) {
     json_t *lat = json_object_get(doc, "latency");
     if (!json_is_object(lat)) return;
-    const char *deflt = jstr(lat, "hdr_unit")[0] ? jstr(lat, "hdr_unit") : "us";
+    const char *deflt = jx_str(lat, "hdr_unit")[0] ? jx_str(lat, "hdr_unit") : "us";
     hdr_hist *h[MAX_SPECTRA];
     const char *name[MAX_SPECTRA], *enc[MAX_SPECTRA];
     char label[MAX_SPECTRA][96];
@@ -532,7 +521,7 @@ static void chart_spectrum(page *pg, const json_t *doc) {
     const char *k;
     json_t *v;
     json_object_foreach(lat, k, v) {
-        const char *b64 = jstr(v, "hdr");
+        const char *b64 = jx_str(v, "hdr");
         if (nh >= MAX_SPECTRA || !b64[0]) continue;
         bool dup = false;
         for (int i = 0; i < nh; i++)
@@ -553,7 +542,7 @@ static void chart_spectrum(page *pg, const json_t *doc) {
         name[nh] = k;
         enc[nh] = b64;
         snprintf(label[nh], sizeof label[nh], "%.40s", k);
-        const char *u = jstr(v, "hdr_unit")[0] ? jstr(v, "hdr_unit") : deflt;
+        const char *u = jx_str(v, "hdr_unit")[0] ? jx_str(v, "hdr_unit") : deflt;
         scale[nh] = unit_to_ms(u);
         nh++;
     }
@@ -642,8 +631,8 @@ static void chart_backlog(page *pg, const json_t *doc) {
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(bk, "probes"), i, p) {
-        if (np < MAX_PROBES && jstr(p, "name")[0] && strcmp(jstr(p, "name"), "total"))
-            names[np++] = jstr(p, "name");
+        if (np < MAX_PROBES && jx_str(p, "name")[0] && strcmp(jx_str(p, "name"), "total"))
+            names[np++] = jx_str(p, "name");
     }
     if (!np) {
         const char *k;
@@ -665,12 +654,12 @@ static void chart_backlog(page *pg, const json_t *doc) {
     int m = 0;
     double end = NAN;
     json_array_foreach(samples, i, p) {
-        double t = jnum(p, "t");
+        double t = jx_num(p, "t");
         if (!isfinite(t)) continue;
         x[m] = t;
         end = t;
-        ser[0][m] = jnum(p, "total");
-        for (int s = 0; s < np; s++) ser[s + 1][m] = jnum(p, names[s]);
+        ser[0][m] = jx_num(p, "total");
+        for (int s = 0; s < np; s++) ser[s + 1][m] = jx_num(p, names[s]);
         m++;
     }
     m = downsample(x, ser, take_max, nser, m);
@@ -706,7 +695,7 @@ static void chart_backlog(page *pg, const json_t *doc) {
         svg_line(&c, x, ser[s + 1], m, order[s + 1], false);
         svg_legend(&c, names[s], order[s + 1], false);
     }
-    double at = jnum(bk, "max_at_s"), mx = jnum(bk, "max");
+    double at = jx_num(bk, "max_at_s"), mx = jx_num(bk, "max");
     if (isfinite(at) && isfinite(mx)) {
         char lab[64];
         snprintf(lab, sizeof lab, "max %.0f", mx);
@@ -726,7 +715,7 @@ static void chart_backlog(page *pg, const json_t *doc) {
 static void chart_race(page *pg, const json_t *doc) {
     json_t *lat = json_object_get(doc, "latency");
     json_t *res = json_object_get(lat, "resolution");
-    const char *b64 = jstr(res, "hdr");
+    const char *b64 = jx_str(res, "hdr");
     if (!b64[0]) return;
     char e[128];
     hdr_hist *h = hdr_decode_base64(b64, e, sizeof e);
@@ -735,9 +724,9 @@ static void chart_race(page *pg, const json_t *doc) {
         hdr_free(h);
         return;
     }
-    const char *unit = jstr(res, "hdr_unit")[0]   ? jstr(res, "hdr_unit")
-                       : jstr(lat, "hdr_unit")[0] ? jstr(lat, "hdr_unit")
-                                                  : "us";
+    const char *unit = jx_str(res, "hdr_unit")[0]   ? jx_str(res, "hdr_unit")
+                       : jx_str(lat, "hdr_unit")[0] ? jx_str(lat, "hdr_unit")
+                                                    : "us";
     double k = unit_to_ms(unit);
     double hi = (double)hdr_value_at_percentile(h, 99.9) * k, mx = (double)hdr_max(h) * k;
     if (mx <= hi * 1.25) hi = mx;
@@ -776,7 +765,7 @@ static void chart_race(page *pg, const json_t *doc) {
     svg_axes(&c);
     svg_bars(&c, x0, x1, cnt, RACE_BINS, SVG_SOLID);
     svg_legend(&c, "orders per bin", SVG_SOLID, true);
-    double p99 = jnum(json_object_get(doc, "stats"), "resolution_p99_ms");
+    double p99 = jx_num(json_object_get(doc, "stats"), "resolution_p99_ms");
     if (isfinite(p99) && p99 <= hi) svg_vline(&c, p99, "p99");
     svg_end(&c);
     char cap[256];
@@ -835,12 +824,12 @@ static void chart_capacity(page *pg, const json_t *doc) {
         if (!isfinite(o)) continue;
         /* good: a boolean "good", or "verdict": "good" / "bad" */
         json_t *g = json_object_get(s, "good");
-        const char *v = jstr(s, "verdict");
+        const char *v = jx_str(s, "verdict");
         int good = json_is_boolean(g)   ? json_is_true(g)
                    : !strcmp(v, "good") ? 1
                    : !strcmp(v, "bad")  ? 0
                                         : -1;
-        pt[m++] = (cap_pt){o, jnum_any(s, k_ach), jnum(s, "p99_ms"), good};
+        pt[m++] = (cap_pt){o, jnum_any(s, k_ach), jx_num(s, "p99_ms"), good};
     }
     /* a search bisects: steps are run out of order, the chart reads by rate */
     qsort(pt, (size_t)m, sizeof *pt, cmp_cap);
@@ -861,10 +850,10 @@ static void chart_capacity(page *pg, const json_t *doc) {
         return;
     }
     const json_t *st = json_object_get(doc, "stats"), *cj = json_object_get(doc, "capacity");
-    double knee = jnum(st, "knee_rps"), sus = jnum(st, "max_sustainable_rps");
-    if (isnan(knee)) knee = jnum(json_object_get(cj, "knee"), "rps");
-    if (isnan(knee)) knee = jnum(cj, "knee_rps");
-    if (isnan(sus)) sus = jnum(cj, "max_sustainable_rps");
+    double knee = jx_num(st, "knee_rps"), sus = jx_num(st, "max_sustainable_rps");
+    if (isnan(knee)) knee = jx_num(json_object_get(cj, "knee"), "rps");
+    if (isnan(knee)) knee = jx_num(cj, "knee_rps");
+    if (isnan(sus)) sus = jx_num(cj, "max_sustainable_rps");
     double xmax = max_of(x, m, NAN);
     svg_chart c;
     svg_chart_init(&c, pg->out, ++pg->chart_id, "chart-capacity");
@@ -917,31 +906,31 @@ static void charts(page *pg, const json_t *doc) {
 
 static void meta_line(FILE *o, const json_t *doc, const char *file) {
     char dur[32];
-    fmt_duration(dur, sizeof dur, jnum(doc, "duration_s"));
+    fmt_duration(dur, sizeof dur, jx_num(doc, "duration_s"));
     fputs("<p class=\"meta\">", o);
-    if (jstr(doc, "started_at")[0]) {
+    if (jx_str(doc, "started_at")[0]) {
         fputs("started ", o);
-        html_escape(o, jstr(doc, "started_at"));
+        report_xml_escape(o, jx_str(doc, "started_at"), REPORT_XML_HTML);
         fputs(" · ", o);
     }
     fprintf(o, "duration %s", dur);
-    if (jstr(doc, "target")[0]) {
+    if (jx_str(doc, "target")[0]) {
         fputs(" · target <code>", o);
-        html_escape(o, jstr(doc, "target"));
+        report_xml_escape(o, jx_str(doc, "target"), REPORT_XML_HTML);
         fputs("</code>", o);
     }
-    if (jstr(doc, "profile")[0]) {
+    if (jx_str(doc, "profile")[0]) {
         fputs(" · profile ", o);
-        html_escape(o, jstr(doc, "profile"));
+        report_xml_escape(o, jx_str(doc, "profile"), REPORT_XML_HTML);
     }
     const json_t *fault = json_object_get(doc, "fault");
-    if (jstr(fault, "description")[0]) {
+    if (jx_str(fault, "description")[0]) {
         fputs(" · fault: ", o);
-        html_escape(o, jstr(fault, "description"));
+        report_xml_escape(o, jx_str(fault, "description"), REPORT_XML_HTML);
     }
     if (file) {
         fputs(" · file ", o);
-        html_escape(o, file);
+        report_xml_escape(o, file, REPORT_XML_HTML);
     }
     fputs("</p>\n", o);
 }
@@ -951,10 +940,10 @@ static void doc_section(page *pg, const json_t *doc, const char *file, int index
     tally t = {{0}};
     tally_doc(doc, &t);
     fprintf(o, "<section class=\"test\" id=\"doc-%d\">\n<h2>", index);
-    html_escape(o, jstr(doc, "test")[0] ? jstr(doc, "test") : "unknown");
-    if (jstr(doc, "mode")[0]) {
+    report_xml_escape(o, jx_str(doc, "test")[0] ? jx_str(doc, "test") : "unknown", REPORT_XML_HTML);
+    if (jx_str(doc, "mode")[0]) {
         fputs(" <small>", o);
-        html_escape(o, jstr(doc, "mode"));
+        report_xml_escape(o, jx_str(doc, "mode"), REPORT_XML_HTML);
         fputs("</small>", o);
     }
     fputs(" ", o);
@@ -970,9 +959,9 @@ static void doc_section(page *pg, const json_t *doc, const char *file, int index
     json_array_foreach(json_object_get(doc, "runs"), i, run) {
         if (!json_is_object(run)) continue;
         fputs("<section class=\"run\">\n<h3>", o);
-        html_escape(o, jstr(doc, "test"));
+        report_xml_escape(o, jx_str(doc, "test"), REPORT_XML_HTML);
         fputs(" ", o);
-        html_escape(o, jstr(run, "mode")[0] ? jstr(run, "mode") : "run");
+        report_xml_escape(o, jx_str(run, "mode")[0] ? jx_str(run, "mode") : "run", REPORT_XML_HTML);
         tally rt = {{0}};
         tally_doc(run, &rt);
         fputs(" ", o);

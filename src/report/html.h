@@ -16,7 +16,5 @@
  * -1 with a one-line reason (write error). */
 int html_write(FILE *out, json_t *const *docs, const char *const *names, int n, char *err,
                size_t errlen);
-/* s escaped for HTML text and attribute values. */
-void html_escape(FILE *out, const char *s);
 
 #endif

@@ -12,51 +12,22 @@
 #include <string.h>
 
 #include "core/err.h"
-
-void junit_escape(FILE *out, const char *s) {
-    if (!s) return;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        case '\t': fputs("&#9;", out); break;
-        case '\n': fputs("&#10;", out); break;
-        case '\r': fputs("&#13;", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fputc('?', out);
-            else
-                fputc(*p, out);
-        }
-    }
-}
-
-static const char *str(const json_t *o, const char *key) {
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static double num(const json_t *o, const char *key) {
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
+#include "core/json.h"
+#include "report/xml.h"
 
 static const char *test_name(const json_t *doc) {
-    const char *t = str(doc, "test");
+    const char *t = jx_str(doc, "test");
     return t[0] ? t : "unknown";
 }
 
 void junit_count(const json_t *doc, junit_counts *c) {
     memset(c, 0, sizeof *c);
-    double d = num(doc, "duration_s");
+    double d = jx_num(doc, "duration_s");
     c->time_s = isfinite(d) && d > 0 ? d : 0;
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(doc, "thresholds"), i, t) {
-        const char *st = str(t, "status");
+        const char *st = jx_str(t, "status");
         c->tests++;
         if (!strcmp(st, "red"))
             c->failures++;
@@ -69,12 +40,12 @@ void junit_count(const json_t *doc, junit_counts *c) {
 
 /* The advice entry of a threshold: same metric, and the same mode when the threshold has one. */
 static const json_t *advice_for(const json_t *doc, const json_t *th) {
-    const char *metric = str(th, "metric"), *mode = str(th, "mode");
+    const char *metric = jx_str(th, "metric"), *mode = jx_str(th, "mode");
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(doc, "advice"), i, a) {
-        if (strcmp(str(a, "metric"), metric)) continue;
-        if (mode[0] && strcmp(str(a, "mode"), mode)) continue;
+        if (strcmp(jx_str(a, "metric"), metric)) continue;
+        if (mode[0] && strcmp(jx_str(a, "mode"), mode)) continue;
         return a;
     }
     return NULL;
@@ -82,69 +53,69 @@ static const json_t *advice_for(const json_t *doc, const json_t *th) {
 
 /* "p99_ms = 812 ms; red > 500 ms, orange > 250 ms" */
 static void verdict_text(const json_t *th, char *out, size_t n) {
-    const char *unit = str(th, "unit");
+    const char *unit = jx_str(th, "unit");
     char v[48], o[48], r[48];
-    threshold_format_value(v, sizeof v, num(th, "value"), unit, "-");
-    threshold_format_value(o, sizeof o, num(th, "orange"), unit, "-");
-    threshold_format_value(r, sizeof r, num(th, "red"), unit, "-");
-    const char *dir = str(th, "direction");
+    threshold_format_value(v, sizeof v, jx_num(th, "value"), unit, "-");
+    threshold_format_value(o, sizeof o, jx_num(th, "orange"), unit, "-");
+    threshold_format_value(r, sizeof r, jx_num(th, "red"), unit, "-");
+    const char *dir = jx_str(th, "direction");
     const char *cmp = !strcmp(dir, "below") ? "<" : !strcmp(dir, "above") ? ">" : "past";
-    snprintf(out, n, "%s = %s; red %s %s, orange %s %s", str(th, "metric"), v, cmp, r, cmp, o);
+    snprintf(out, n, "%s = %s; red %s %s, orange %s %s", jx_str(th, "metric"), v, cmp, r, cmp, o);
 }
 
 static void write_case(FILE *out, const json_t *doc, const json_t *th) {
-    const char *status = str(th, "status"), *mode = str(th, "mode");
+    const char *status = jx_str(th, "status"), *mode = jx_str(th, "mode");
     const json_t *adv = advice_for(doc, th);
     char verdict[256];
     verdict_text(th, verdict, sizeof verdict);
     fputs("    <testcase classname=\"brink.", out);
-    junit_escape(out, test_name(doc));
+    report_xml_escape(out, test_name(doc), REPORT_XML_JUNIT);
     fputs("\" name=\"", out);
-    junit_escape(out, str(th, "metric"));
+    report_xml_escape(out, jx_str(th, "metric"), REPORT_XML_JUNIT);
     if (mode[0]) {
         fputs(" (", out);
-        junit_escape(out, mode);
+        report_xml_escape(out, mode, REPORT_XML_JUNIT);
         fputs(")", out);
     }
     fputs("\" time=\"0\">\n", out);
     if (!strcmp(status, "red")) {
         fputs("      <failure type=\"red\" message=\"", out);
-        junit_escape(out, verdict);
-        if (adv && str(adv, "evidence")[0]) {
+        report_xml_escape(out, verdict, REPORT_XML_JUNIT);
+        if (adv && jx_str(adv, "evidence")[0]) {
             fputs(". Evidence: ", out);
-            junit_escape(out, str(adv, "evidence"));
+            report_xml_escape(out, jx_str(adv, "evidence"), REPORT_XML_JUNIT);
         }
-        if (adv && str(adv, "remedy")[0]) {
+        if (adv && jx_str(adv, "remedy")[0]) {
             fputs(". Remedy: ", out);
-            junit_escape(out, str(adv, "remedy"));
+            report_xml_escape(out, jx_str(adv, "remedy"), REPORT_XML_JUNIT);
         }
         fputs("\">", out);
-        junit_escape(out, verdict);
+        report_xml_escape(out, verdict, REPORT_XML_JUNIT);
         if (adv) {
             fputs("&#10;evidence: ", out);
-            junit_escape(out, str(adv, "evidence"));
+            report_xml_escape(out, jx_str(adv, "evidence"), REPORT_XML_JUNIT);
             fputs("&#10;remedy: ", out);
-            junit_escape(out, str(adv, "remedy"));
+            report_xml_escape(out, jx_str(adv, "remedy"), REPORT_XML_JUNIT);
         }
         fputs("</failure>\n", out);
     } else if (!strcmp(status, "skipped")) {
         fputs("      <skipped message=\"not measured: ", out);
-        junit_escape(out, verdict);
+        report_xml_escape(out, verdict, REPORT_XML_JUNIT);
         fputs("\"/>\n", out);
     } else if (strcmp(status, "green") && strcmp(status, "orange")) {
         fputs("      <error type=\"status\" message=\"unknown threshold status '", out);
-        junit_escape(out, status);
+        report_xml_escape(out, status, REPORT_XML_JUNIT);
         fputs("'\"/>\n", out);
     } else {
         fputs("      <system-out>", out);
-        junit_escape(out, status);
+        report_xml_escape(out, status, REPORT_XML_JUNIT);
         fputs(": ", out);
-        junit_escape(out, verdict);
+        report_xml_escape(out, verdict, REPORT_XML_JUNIT);
         if (adv && !strcmp(status, "orange")) {
             fputs("&#10;evidence: ", out);
-            junit_escape(out, str(adv, "evidence"));
+            report_xml_escape(out, jx_str(adv, "evidence"), REPORT_XML_JUNIT);
             fputs("&#10;remedy: ", out);
-            junit_escape(out, str(adv, "remedy"));
+            report_xml_escape(out, jx_str(adv, "remedy"), REPORT_XML_JUNIT);
         }
         fputs("</system-out>\n", out);
     }
@@ -154,19 +125,19 @@ static void write_case(FILE *out, const json_t *doc, const json_t *th) {
 static void property(FILE *out, const char *name, const char *value) {
     if (!value || !value[0]) return;
     fprintf(out, "      <property name=\"%s\" value=\"", name);
-    junit_escape(out, value);
+    report_xml_escape(out, value, REPORT_XML_JUNIT);
     fputs("\"/>\n", out);
 }
 
 static void write_suite(FILE *out, const json_t *doc, int index) {
     junit_counts c;
     junit_count(doc, &c);
-    const char *mode = str(doc, "mode"), *when = str(doc, "started_at");
+    const char *mode = jx_str(doc, "mode"), *when = jx_str(doc, "started_at");
     fputs("  <testsuite name=\"", out);
-    junit_escape(out, test_name(doc));
+    report_xml_escape(out, test_name(doc), REPORT_XML_JUNIT);
     if (mode[0]) {
         fputs(" (", out);
-        junit_escape(out, mode);
+        report_xml_escape(out, mode, REPORT_XML_JUNIT);
         fputs(")", out);
     }
     fprintf(out,
@@ -179,15 +150,15 @@ static void write_suite(FILE *out, const json_t *doc, int index) {
         memcpy(ts, when, 19);
         ts[19] = '\0';
         fputs(" timestamp=\"", out);
-        junit_escape(out, ts);
+        report_xml_escape(out, ts, REPORT_XML_JUNIT);
         fputs("\"", out);
     }
     fputs(">\n    <properties>\n", out);
-    property(out, "target", str(doc, "target"));
-    property(out, "profile", str(doc, "profile"));
+    property(out, "target", jx_str(doc, "target"));
+    property(out, "profile", jx_str(doc, "profile"));
     property(out, "mode", mode);
     property(out, "started_at", when);
-    property(out, "schema", str(doc, "schema"));
+    property(out, "schema", jx_str(doc, "schema"));
     fputs("    </properties>\n", out);
     size_t i;
     json_t *t;

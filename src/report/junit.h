@@ -17,8 +17,5 @@ typedef struct junit_counts {
 void junit_count(const json_t *doc, junit_counts *c);
 /* Writes the whole XML file for docs[0..n). 0, or -1 with a one-line reason (write error). */
 int junit_write(FILE *out, json_t *const *docs, int n, char *err, size_t errlen);
-/* s escaped for XML text and attribute values: & < > " ' as entities, tab and newlines as
- * character references, other control characters (not allowed in XML 1.0) as '?'. */
-void junit_escape(FILE *out, const char *s);
 
 #endif

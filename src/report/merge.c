@@ -45,7 +45,7 @@
 #include "load/segment.h"
 #include "report/html.h"
 #include "report/junit.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "report/report_cmd.h"
 #include "verdict/capacity.h"
 
@@ -60,35 +60,6 @@ typedef struct part {
 } part;
 
 /* ---- small JSON helpers ---------------------------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *k) {
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static double jnum(const json_t *o, const char *k) {
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static int64_t jint(const json_t *o, const char *k) {
-    json_t *v = json_object_get(o, k);
-    if (json_is_integer(v)) return json_integer_value(v);
-    if (json_is_real(v)) return (int64_t)llround(json_real_value(v));
-    return 0;
-}
-
-static json_t *num(double v) {
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static double round3(double v) {
-    return round(v * 1000.0) / 1000.0;
-}
-
-static json_t *num3(double v) {
-    return isfinite(v) ? json_real(round3(v)) : json_null();
-}
 
 /* A short rendering of a JSON value for messages. */
 static void show(const json_t *v, char *out, size_t len) {
@@ -210,7 +181,7 @@ static int check_parts(json_t *const *docs, const char *const *names, int n, par
                     names[i]);
             return -1;
         }
-        int64_t idx = jint(seg, "index"), cnt = jint(seg, "count");
+        int64_t idx = jx_int(seg, "index"), cnt = jx_int(seg, "count");
         if (cnt < 1 || cnt > SEGMENT_MAX || idx < 1 || idx > cnt) {
             err_set(err, errlen, "%s: .config.segment is not a valid I/N", names[i]);
             return -1;
@@ -226,7 +197,7 @@ static int check_parts(json_t *const *docs, const char *const *names, int n, par
     }
     for (int i = 0; i < n; i++) {
         const json_t *seg = json_object_get(json_object_get(docs[i], "config"), "segment");
-        int idx = (int)jint(seg, "index") - 1;
+        int idx = (int)jx_int(seg, "index") - 1;
         if (parts[idx].doc) {
             err_set(err, errlen, "%s and %s are both segment %d/%d", parts[idx].name, names[i],
                     idx + 1, count);
@@ -257,9 +228,9 @@ static int check_parts(json_t *const *docs, const char *const *names, int n, par
     const part *p0 = &parts[0];
     for (int k = 0; k < count; k++) {
         const part *p = &parts[k];
-        if (strcmp(jstr(p->doc, "test"), jstr(p0->doc, "test"))) {
+        if (strcmp(jx_str(p->doc, "test"), jx_str(p0->doc, "test"))) {
             err_set(err, errlen, "%s is a %s document but %s a %s one: not one test", p->name,
-                    jstr(p->doc, "test"), p0->name, jstr(p0->doc, "test"));
+                    jx_str(p->doc, "test"), p0->name, jx_str(p0->doc, "test"));
             return -1;
         }
         const json_t *pa = json_object_get(p->doc, "profile"),
@@ -269,9 +240,9 @@ static int check_parts(json_t *const *docs, const char *const *names, int n, par
                     p->name);
             return -1;
         }
-        if (strcmp(jstr(p->doc, "target"), jstr(p0->doc, "target"))) {
+        if (strcmp(jx_str(p->doc, "target"), jx_str(p0->doc, "target"))) {
             err_set(err, errlen, "%s targets %s but %s targets %s: not one test", p->name,
-                    jstr(p->doc, "target"), p0->name, jstr(p0->doc, "target"));
+                    jx_str(p->doc, "target"), p0->name, jx_str(p0->doc, "target"));
             return -1;
         }
         if (k && same_plan(p0, p, err, errlen) < 0) return -1;
@@ -279,15 +250,15 @@ static int check_parts(json_t *const *docs, const char *const *names, int n, par
             !(json_object_get(p->doc, "latency") && json_object_get(p->doc, "timeline"))) {
             err_set(err, errlen,
                     "%s: brink merge adds up load, webhook and capacity documents, not %s ones",
-                    p->name, jstr(p->doc, "test"));
+                    p->name, jx_str(p->doc, "test"));
             return -1;
         }
         json_t *ns = json_object_get(json_object_get(p->doc, "config"), "start_at_unix_ns");
         parts[k].start_ns =
-            json_is_integer(ns) ? json_integer_value(ns) : parse_utc(jstr(p->doc, "started_at"));
+            json_is_integer(ns) ? json_integer_value(ns) : parse_utc(jx_str(p->doc, "started_at"));
         if (parts[k].start_ns < 0) {
             err_set(err, errlen, "%s: .started_at '%s' is not an RFC 3339 UTC time", p->name,
-                    jstr(p->doc, "started_at"));
+                    jx_str(p->doc, "started_at"));
             return -1;
         }
     }
@@ -338,16 +309,16 @@ static void put_head(json_t *m, const part *p, int n) {
     double end = 0;
     for (int k = 0; k < n; k++) {
         if (p[k].start_ns < first) first = p[k].start_ns;
-        double e = p[k].offset_s + jnum(p[k].doc, "duration_s");
+        double e = p[k].offset_s + jx_num(p[k].doc, "duration_s");
         if (isfinite(e) && e > end) end = e;
     }
     char when[32];
     clock_format_utc(first, when);
-    json_object_set_new(m, "schema", json_string(REPORT_SCHEMA));
+    json_object_set_new(m, "schema", json_string(JX_SCHEMA));
     json_object_set(m, "test", json_object_get(d0, "test"));
     json_object_set(m, "profile", json_object_get(d0, "profile"));
     json_object_set_new(m, "started_at", json_string(when));
-    json_object_set_new(m, "duration_s", num3(end));
+    json_object_set_new(m, "duration_s", jx_real3(end));
     json_object_set(m, "target", json_object_get(d0, "target"));
     json_t *cfg = json_deep_copy(json_object_get(d0, "config"));
     if (!cfg) cfg = json_object();
@@ -359,15 +330,15 @@ static void put_head(json_t *m, const part *p, int n) {
     for (int k = 0; k < n; k++) {
         const json_t *c = json_object_get(p[k].doc, "config");
         if (json_is_integer(json_object_get(c, "connections"))) {
-            conns += jint(c, "connections");
+            conns += jx_int(c, "connections");
             have_conns = true;
         }
-        threads += jint(c, "threads");
+        threads += jx_int(c, "threads");
         json_t *e = json_object();
         json_object_set_new(e, "file", json_string(p[k].name));
         json_object_set(e, "segment", json_object_get(c, "segment"));
         json_object_set(e, "started_at", json_object_get(p[k].doc, "started_at"));
-        json_object_set_new(e, "offset_s", json_real(round(p[k].offset_s * 1e6) / 1e6));
+        json_object_set_new(e, "offset_s", json_real(jx_round6(p[k].offset_s)));
         if (json_object_get(c, "run_id"))
             json_object_set(e, "run_id", json_object_get(c, "run_id"));
         if (json_is_integer(json_object_get(c, "service_pid")))
@@ -417,7 +388,7 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(p[k].doc, "timeline"), i, e) {
-            double t = jnum(e, "t");
+            double t = jx_num(e, "t");
             if (!isfinite(t) || t < 0) continue;
             double b = floor(p[k].offset_s + t + 1e-6);
             if (b >= MAX_SECONDS) {
@@ -443,22 +414,23 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(p[k].doc, "timeline"), i, e) {
-            double t = jnum(e, "t");
+            double t = jx_num(e, "t");
             if (!isfinite(t) || t < 0) continue;
             bucket *b = &bs[(int)floor(p[k].offset_s + t + 1e-6)];
-            if (!b->used || jnum(e, "length_s") > b->length_s) b->length_s = jnum(e, "length_s");
+            if (!b->used || jx_num(e, "length_s") > b->length_s)
+                b->length_s = jx_num(e, "length_s");
             if (!b->phase) b->phase = json_string_value(json_object_get(e, "phase"));
             b->used = true;
             b->contributors++;
             if (json_is_number(json_object_get(e, "offered"))) {
                 b->has_offered = true;
-                b->offered += jnum(e, "offered");
+                b->offered += jx_num(e, "offered");
             }
-            b->sent += jint(e, "sent");
-            b->completed += jint(e, "completed");
-            b->errors += jint(e, "errors");
-            b->cpu = max_nan(b->cpu, jnum(e, "service_cpu_pct"));
-            b->rss = max_nan(b->rss, jnum(e, "service_rss_mib"));
+            b->sent += jx_int(e, "sent");
+            b->completed += jx_int(e, "completed");
+            b->errors += jx_int(e, "errors");
+            b->cpu = max_nan(b->cpu, jx_num(e, "service_cpu_pct"));
+            b->rss = max_nan(b->rss, jx_num(e, "service_rss_mib"));
             if (!why[0]) {
                 char where[48];
                 snprintf(where, sizeof where, ".timeline[%zu]", i);
@@ -472,9 +444,9 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         if (!x->used) continue;
         json_t *o = json_object();
         json_object_set_new(o, "t", json_integer(b));
-        json_object_set_new(o, "length_s", num3(x->length_s));
+        json_object_set_new(o, "length_s", jx_real3(x->length_s));
         json_object_set_new(o, "phase", json_string(x->phase ? x->phase : "load"));
-        if (x->has_offered) json_object_set_new(o, "offered", num3(x->offered));
+        if (x->has_offered) json_object_set_new(o, "offered", jx_real3(x->offered));
         json_object_set_new(o, "sent", json_integer(x->sent));
         json_object_set_new(o, "completed", json_integer(x->completed));
         json_object_set_new(o, "errors", json_integer(x->errors));
@@ -492,8 +464,8 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
             json_object_set_new(o, "p99_ms", json_null());
             json_object_set_new(o, "max_ms", json_null());
         }
-        if (!isnan(x->cpu)) json_object_set_new(o, "service_cpu_pct", num3(x->cpu));
-        if (!isnan(x->rss)) json_object_set_new(o, "service_rss_mib", num3(x->rss));
+        if (!isnan(x->cpu)) json_object_set_new(o, "service_cpu_pct", jx_real3(x->cpu));
+        if (!isnan(x->rss)) json_object_set_new(o, "service_rss_mib", jx_real3(x->rss));
         json_object_set_new(o, "segments", json_integer(x->contributors));
         json_array_append_new(tl, o);
     }
@@ -510,9 +482,9 @@ static void evidence(char *out, size_t len, const th_result *r, const json_t *st
                      double rate) {
     char v[64];
     threshold_format_value(v, sizeof v, r->value, r->def.unit, "-");
-    long long req = (long long)jint(st, "requests");
-    long long errors = (long long)jint(st, "errors");
-    long long finished = req + (long long)jint(st, "transport_errors");
+    long long req = (long long)jx_int(st, "requests");
+    long long errors = (long long)jx_int(st, "errors");
+    long long finished = req + (long long)jx_int(st, "transport_errors");
     const char *m = r->def.metric;
     if (!strcmp(m, "rps") && rate > 0) {
         threshold_rps_evidence(out, len, r->value, rate);
@@ -527,7 +499,7 @@ static void evidence(char *out, size_t len, const th_result *r, const json_t *st
         snprintf(out, len, "%lld of %lld requests failed across %d segments", errors, finished, n);
     else if (!strcmp(m, "timeouts"))
         snprintf(out, len, "%lld requests without an answer in time across %d segments",
-                 (long long)jint(st, "timeouts"), n);
+                 (long long)jx_int(st, "timeouts"), n);
     else if (!strcmp(r->def.test, "resources"))
         snprintf(out, len, "%s %s: the highest any segment sampled", m, v);
     else
@@ -539,14 +511,14 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
                    char *err, size_t errlen) {
     v->n = 0;
     const json_t *st = json_object_get(m, "stats");
-    double rate = jnum(json_object_get(m, "config"), "rate");
+    double rate = jx_num(json_object_get(m, "config"), "rate");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(p[0].doc, "thresholds"), i, t) {
         if (v->n >= MERGE_MAX_VERDICTS) break;
-        const char *test = jstr(t, "test"), *metric = jstr(t, "metric");
+        const char *test = jx_str(t, "test"), *metric = jx_str(t, "metric");
         th_result *r = &v->r[v->n];
-        double value = jnum(st, metric);
+        double value = jx_num(st, metric);
         if (threshold_judge(r, test, metric, value, NULL) < 0) continue; /* unknown: dropped */
         bool over = json_is_true(json_object_get(t, "overridden"));
         if (over) { /* the user's bounds (brink.yaml), the same in every segment */
@@ -555,10 +527,10 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
                 json_t *u;
                 bool same = false;
                 json_array_foreach(json_object_get(p[k].doc, "thresholds"), j, u) {
-                    if (strcmp(jstr(u, "test"), test) || strcmp(jstr(u, "metric"), metric))
+                    if (strcmp(jx_str(u, "test"), test) || strcmp(jx_str(u, "metric"), metric))
                         continue;
-                    same =
-                        jnum(u, "orange") == jnum(t, "orange") && jnum(u, "red") == jnum(t, "red");
+                    same = jx_num(u, "orange") == jx_num(t, "orange") &&
+                           jx_num(u, "red") == jx_num(t, "red");
                     break;
                 }
                 if (!same) {
@@ -569,8 +541,8 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
                     return -1;
                 }
             }
-            r->def.orange = jnum(t, "orange");
-            r->def.red = jnum(t, "red");
+            r->def.orange = jx_num(t, "orange");
+            r->def.red = jx_num(t, "red");
             r->overridden = true;
         }
         if (!strcmp(test, "webhook") && !strcmp(metric, "rps")) /* relative to the whole rate */
@@ -591,7 +563,7 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
             size_t j;
             json_t *a, *found = NULL;
             json_array_foreach(json_object_get(p[k].doc, "advice"), j, a) {
-                if (!strcmp(jstr(a, "metric"), jstr(t, "metric")) &&
+                if (!strcmp(jx_str(a, "metric"), jx_str(t, "metric")) &&
                     json_object_get(a, "service_metrics"))
                     found = a;
             }
@@ -632,9 +604,9 @@ static void sum_object(json_t *dst, const json_t *src) {
 }
 
 static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, size_t errlen) {
-    const char *unit = jstr(json_object_get(p[0].doc, "latency"), "hdr_unit");
+    const char *unit = jx_str(json_object_get(p[0].doc, "latency"), "hdr_unit");
     for (int k = 1; k < n; k++) {
-        if (strcmp(jstr(json_object_get(p[k].doc, "latency"), "hdr_unit"), unit)) {
+        if (strcmp(jx_str(json_object_get(p[k].doc, "latency"), "hdr_unit"), unit)) {
             err_set(err, errlen, "%s and %s record latency in different units (.latency.hdr_unit)",
                     p[0].name, p[k].name);
             return NULL;
@@ -668,23 +640,23 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
         json_t *val;
         json_object_foreach((json_t *)s, key, val) {
             if (!is_summed(key) || !json_is_integer(val)) continue;
-            json_object_set_new(st, key, json_integer(jint(st, key) + json_integer_value(val)));
+            json_object_set_new(st, key, json_integer(jx_int(st, key) + json_integer_value(val)));
         }
-        double w = jnum(s, "send_window_s");
-        if (!isfinite(w)) w = jnum(p[k].doc, "duration_s");
+        double w = jx_num(s, "send_window_s");
+        if (!isfinite(w)) w = jx_num(p[k].doc, "duration_s");
         if (isfinite(w) && p[k].offset_s + w > window) window = p[k].offset_s + w;
-        offered += isfinite(jnum(s, "offered_rps")) ? jnum(s, "offered_rps") : 0;
-        lag = max_nan(lag, jnum(s, "max_send_lag_ms"));
-        cpu = max_nan(cpu, jnum(s, "service_cpu_pct"));
-        rss = max_nan(rss, jnum(s, "service_rss_mib"));
+        offered += isfinite(jx_num(s, "offered_rps")) ? jx_num(s, "offered_rps") : 0;
+        lag = max_nan(lag, jx_num(s, "max_send_lag_ms"));
+        cpu = max_nan(cpu, jx_num(s, "service_cpu_pct"));
+        rss = max_nan(rss, jx_num(s, "service_rss_mib"));
         if (json_is_true(json_object_get(s, "interrupted"))) interrupted = true;
     }
-    int64_t requests = jint(st, "requests"), terr = jint(st, "transport_errors");
-    int64_t errors = jint(st, "errors"), finished = requests + terr;
+    int64_t requests = jx_int(st, "requests"), terr = jx_int(st, "transport_errors");
+    int64_t errors = jx_int(st, "errors"), finished = requests + terr;
     double ms = unit_ns / NS_PER_MS;
-    json_object_set_new(st, "rps", json_real(round3(window > 0 ? requests / window : 0)));
-    json_object_set_new(st, "send_window_s", json_real(round(window * 1e6) / 1e6));
-    json_object_set_new(st, "offered_rps", open ? json_real(round3(offered)) : json_null());
+    json_object_set_new(st, "rps", json_real(jx_round3(window > 0 ? requests / window : 0)));
+    json_object_set_new(st, "send_window_s", json_real(jx_round6(window)));
+    json_object_set_new(st, "offered_rps", open ? json_real(jx_round3(offered)) : json_null());
     json_object_set_new(st, "error_rate",
                         json_real(finished ? (double)errors / (double)finished : 0));
     static const struct {
@@ -695,22 +667,22 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
         json_object_set_new(st, pct[i].k,
                             json_real((double)hdr_value_at_percentile(lat, pct[i].p) * ms));
     json_object_set_new(st, "max_ms", json_real((double)hdr_max(lat) * ms));
-    json_object_set_new(st, "mean_ms", json_real(round3(hdr_mean(lat) * ms)));
+    json_object_set_new(st, "mean_ms", json_real(jx_round3(hdr_mean(lat) * ms)));
     json_object_set_new(st, "service_p50_ms",
                         json_real((double)hdr_value_at_percentile(svc, 50) * ms));
     json_object_set_new(st, "service_p99_ms",
                         json_real((double)hdr_value_at_percentile(svc, 99) * ms));
     if (json_object_get(st0, "max_send_lag_ms"))
-        json_object_set_new(st, "max_send_lag_ms", num(lag));
+        json_object_set_new(st, "max_send_lag_ms", jx_real(lag));
     json_object_set_new(st, "interrupted", json_boolean(interrupted));
     if (json_object_get(st0, "availability"))
         json_object_set_new(st, "availability",
                             finished ? json_real(1.0 - (double)errors / (double)finished)
                                      : json_null());
     if (json_object_get(st0, "service_cpu_pct"))
-        json_object_set_new(st, "service_cpu_pct", num3(cpu));
+        json_object_set_new(st, "service_cpu_pct", jx_real3(cpu));
     if (json_object_get(st0, "service_rss_mib"))
-        json_object_set_new(st, "service_rss_mib", num3(rss));
+        json_object_set_new(st, "service_rss_mib", jx_real3(rss));
     /* keys of the segments this merge does not know how to add up: left out, and said so */
     json_t *dropped = json_array();
     const char *key;
@@ -722,8 +694,8 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
 
     json_t *l = json_object();
     json_object_set_new(l, "hdr_unit", json_string(unit[0] ? unit : "us"));
-    json_object_set_new(l, "corrected", report_hist_json(lat, unit_ns));
-    json_object_set_new(l, "service", report_hist_json(svc, unit_ns));
+    json_object_set_new(l, "corrected", jx_hist(lat, unit_ns));
+    json_object_set_new(l, "service", jx_hist(svc, unit_ns));
     json_object_set_new(m, "latency", l);
 
     json_t *status = json_object(), *errs = json_object(), *details = json_object();
@@ -797,7 +769,7 @@ static int merge_step(const part *p, int n, int i, capacity_step *s, hdr_hist **
         const json_t *x = step_at(&p[k], i);
         char where[48];
         snprintf(where, sizeof where, ".capacity.steps[%d]", i);
-        double total = jnum(x, "total_rps");
+        double total = jx_num(x, "total_rps");
         if (!isfinite(total) || !json_is_integer(json_object_get(x, "transport_errors"))) {
             err_set(err, errlen,
                     "%s: %s has no total_rps or transport_errors (not a --segment run)", p[k].name,
@@ -805,10 +777,10 @@ static int merge_step(const part *p, int n, int i, capacity_step *s, hdr_hist **
             return -1;
         }
         if (k == 0) {
-            s->index = (int)jint(x, "index");
+            s->index = (int)jx_int(x, "index");
             s->rate = total;
-            s->started_s = jnum(x, "started_s");
-            s->elapsed_s = jnum(x, "elapsed_s");
+            s->started_s = jx_num(x, "started_s");
+            s->elapsed_s = jx_num(x, "elapsed_s");
         } else if (total != s->rate) {
             err_set(err, errlen,
                     "%s ran step %d at %.0f/s but %s at %.0f/s: the segments' searches differ",
@@ -816,14 +788,14 @@ static int merge_step(const part *p, int n, int i, capacity_step *s, hdr_hist **
             return -1;
         }
         if (merge_hist(h, x, "latency_hdr", p[k].name, where, err, errlen) < 0) return -1;
-        s->achieved_rps += jnum(x, "achieved_rps");
-        s->requests += jint(x, "requests");
-        s->errors += jint(x, "errors");
-        s->timeouts += jint(x, "timeouts");
-        s->connections += (int)jint(x, "connections");
-        terr += jint(x, "transport_errors");
-        s->cpu_pct = max_nan(s->cpu_pct, jnum(x, "service_cpu_pct"));
-        s->rss_mib = max_nan(s->rss_mib, jnum(x, "service_rss_mib"));
+        s->achieved_rps += jx_num(x, "achieved_rps");
+        s->requests += jx_int(x, "requests");
+        s->errors += jx_int(x, "errors");
+        s->timeouts += jx_int(x, "timeouts");
+        s->connections += (int)jx_int(x, "connections");
+        terr += jx_int(x, "transport_errors");
+        s->cpu_pct = max_nan(s->cpu_pct, jx_num(x, "service_cpu_pct"));
+        s->rss_mib = max_nan(s->rss_mib, jx_num(x, "service_rss_mib"));
     }
     int64_t finished = s->requests + terr;
     s->error_rate = finished ? (double)s->errors / (double)finished : 0;
@@ -837,10 +809,10 @@ static void cap_params(const json_t *doc, capacity_params *cp) {
     capacity_params_default(cp);
     const json_t *cap = json_object_get(doc, "capacity");
     const json_t *crit = json_object_get(cap, "criteria");
-    if (isfinite(jnum(crit, "p99_limit_ms"))) cp->p99_limit_ms = jnum(crit, "p99_limit_ms");
-    if (isfinite(jnum(crit, "error_limit"))) cp->error_limit = jnum(crit, "error_limit");
-    if (isfinite(jnum(crit, "min_achieved"))) cp->min_achieved = jnum(crit, "min_achieved");
-    double f = jnum(json_object_get(cap, "knee"), "factor");
+    if (isfinite(jx_num(crit, "p99_limit_ms"))) cp->p99_limit_ms = jx_num(crit, "p99_limit_ms");
+    if (isfinite(jx_num(crit, "error_limit"))) cp->error_limit = jx_num(crit, "error_limit");
+    if (isfinite(jx_num(crit, "min_achieved"))) cp->min_achieved = jx_num(crit, "min_achieved");
+    double f = jx_num(json_object_get(cap, "knee"), "factor");
     if (isfinite(f)) cp->knee_factor = f;
 }
 
@@ -881,10 +853,10 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
         for (int k = 0; k < n; k++) {
             if (i >= nsteps(&p[k])) continue;
             json_array_append_new(who, json_integer(p[k].index + 1));
-            if (isnan(rate)) rate = jnum(step_at(&p[k], i), "total_rps");
+            if (isnan(rate)) rate = jx_num(step_at(&p[k], i), "total_rps");
         }
         json_object_set_new(o, "index", json_integer(i + 1));
-        json_object_set_new(o, "offered_rps", num3(rate));
+        json_object_set_new(o, "offered_rps", jx_real3(rate));
         json_object_set_new(o, "verdict", json_string("incomplete"));
         json_object_set_new(o, "reason", json_string("not run by every segment: not judged"));
         json_object_set_new(o, "segments", who);
@@ -913,10 +885,10 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
                      r->resolution_rps);
         }
     } else {
-        const char *s0 = jstr(json_object_get(p[0].doc, "capacity"), "stop");
+        const char *s0 = jx_str(json_object_get(p[0].doc, "capacity"), "stop");
         bool agree = common == most;
         for (int k = 1; k < n; k++)
-            if (strcmp(jstr(json_object_get(p[k].doc, "capacity"), "stop"), s0)) agree = false;
+            if (strcmp(jx_str(json_object_get(p[k].doc, "capacity"), "stop"), s0)) agree = false;
         stop = agree ? s0 : "segments_diverged";
         if (r->nsteps == 0)
             snprintf(msg, sizeof msg, "no step was run by every segment: nothing to judge");
@@ -947,11 +919,11 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
     for (int k = 0; k < n; k++)
         if (json_is_true(json_object_get(json_object_get(p[k].doc, "stats"), "interrupted")))
             interrupted = true;
-    json_object_set_new(st, "max_sustainable_rps", num3(r->max_sustainable_rps));
-    json_object_set_new(st, "knee_rps", num3(r->knee_rps));
-    json_object_set_new(st, "knee_p99_ms", num3(r->knee_p99_ms));
-    json_object_set_new(st, "resolution_rps", num3(r->resolution_rps));
-    json_object_set_new(st, "first_bad_rps", num3(r->first_bad_rps));
+    json_object_set_new(st, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
+    json_object_set_new(st, "knee_rps", jx_real3(r->knee_rps));
+    json_object_set_new(st, "knee_p99_ms", jx_real3(r->knee_p99_ms));
+    json_object_set_new(st, "resolution_rps", jx_real3(r->resolution_rps));
+    json_object_set_new(st, "first_bad_rps", jx_real3(r->first_bad_rps));
     json_object_set_new(st, "steps", json_integer(r->nsteps));
     json_object_set_new(st, "interrupted", json_boolean(interrupted));
     json_object_set_new(m, "stats", st);
@@ -963,14 +935,14 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
                     json_object_get(json_object_get(p[0].doc, "capacity"), "criteria"));
     json_object_set_new(cap, "steps", steps);
     steps = NULL;
-    json_object_set_new(cap, "max_sustainable_rps", num3(r->max_sustainable_rps));
-    json_object_set_new(cap, "first_bad_rps", num3(r->first_bad_rps));
-    json_object_set_new(cap, "resolution_rps", num3(r->resolution_rps));
+    json_object_set_new(cap, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
+    json_object_set_new(cap, "first_bad_rps", jx_real3(r->first_bad_rps));
+    json_object_set_new(cap, "resolution_rps", jx_real3(r->resolution_rps));
     json_t *knee = json_deep_copy(json_object_get(json_object_get(p[0].doc, "capacity"), "knee"));
     if (!knee) knee = json_object();
-    json_object_set_new(knee, "rps", num3(r->knee_rps));
-    json_object_set_new(knee, "p99_ms", num3(r->knee_p99_ms));
-    json_object_set_new(knee, "base_p99_ms", num3(r->knee_base_p99_ms));
+    json_object_set_new(knee, "rps", jx_real3(r->knee_rps));
+    json_object_set_new(knee, "p99_ms", jx_real3(r->knee_p99_ms));
+    json_object_set_new(knee, "base_p99_ms", jx_real3(r->knee_base_p99_ms));
     json_object_set_new(cap, "knee", knee);
     json_object_set_new(cap, "stop", json_string(stop));
     json_object_set_new(cap, "message", json_string(msg));
@@ -1003,7 +975,7 @@ json_t *merge_docs(json_t *const *docs, const char *const *names, int n, merge_v
     int count = 1; /* check_parts accepts one count, at most SEGMENT_MAX */
     for (int i = 0; i < n; i++) {
         const json_t *seg = json_object_get(json_object_get(docs[i], "config"), "segment");
-        int64_t c = jint(seg, "count");
+        int64_t c = jx_int(seg, "count");
         if (c > count && c <= SEGMENT_MAX) count = (int)c;
     }
     part *parts = calloc((size_t)count, sizeof *parts);
@@ -1059,23 +1031,23 @@ static int write_junit(FILE *out, const void *arg, char *err, size_t errlen) {
 static void print_summary(FILE *out, const json_t *m, const merge_verdicts *v) {
     const json_t *cfg = json_object_get(m, "config"), *st = json_object_get(m, "stats");
     size_t n = json_array_size(json_object_get(cfg, "merged_from"));
-    fprintf(out, "brink merge — %s%s%s, %zu segments, %s\n", jstr(m, "test"),
-            jstr(m, "profile")[0] ? " " : "", jstr(m, "profile"), n, jstr(m, "target"));
+    fprintf(out, "brink merge — %s%s%s, %zu segments, %s\n", jx_str(m, "test"),
+            jx_str(m, "profile")[0] ? " " : "", jx_str(m, "profile"), n, jx_str(m, "target"));
     if (json_object_get(m, "capacity")) {
-        fprintf(out, "  %s\n", jstr(json_object_get(m, "capacity"), "message"));
+        fprintf(out, "  %s\n", jx_str(json_object_get(m, "capacity"), "message"));
     } else {
         fprintf(out,
                 "  requests %lld, %.1f/s over %.3f s; errors %lld (%.3g%%); latency p50 %.3f ms, "
                 "p99 %.3f ms, max %.3f ms\n",
-                (long long)jint(st, "requests"), jnum(st, "rps"), jnum(st, "send_window_s"),
-                (long long)jint(st, "errors"), 100 * jnum(st, "error_rate"), jnum(st, "p50_ms"),
-                jnum(st, "p99_ms"), jnum(st, "max_ms"));
+                (long long)jx_int(st, "requests"), jx_num(st, "rps"), jx_num(st, "send_window_s"),
+                (long long)jx_int(st, "errors"), 100 * jx_num(st, "error_rate"),
+                jx_num(st, "p50_ms"), jx_num(st, "p99_ms"), jx_num(st, "max_ms"));
     }
     const json_t *mi = json_object_get(m, "merge");
     if (!json_is_true(json_object_get(mi, "aligned")))
         fprintf(out, "  note: the segments did not start whole seconds apart (no common "
                      "--start-at): per-second values are approximate, totals are exact\n");
-    const char *tp = jstr(mi, "timeline_percentiles");
+    const char *tp = jx_str(mi, "timeline_percentiles");
     if (tp[0] && strcmp(tp, "merged")) fprintf(out, "  note: per-second percentiles %s\n", tp);
     if (v->n) {
         fprintf(out, "\n  thresholds\n");
@@ -1126,9 +1098,9 @@ int merge_main(int argc, char **argv, char *err, size_t errlen) {
             fflush(out);
         }
         rc = threshold_worst(v->r, v->n) == TH_RED ? EXIT_THRESHOLDS : EXIT_OK;
-        if ((json_out && report_write_json(m, json_out, err, errlen) < 0) ||
-            (html && report_write_file(html, write_html, &m, err, errlen) < 0) ||
-            (junit && report_write_file(junit, write_junit, &m, err, errlen) < 0))
+        if ((json_out && jx_write_json(m, json_out, err, errlen) < 0) ||
+            (html && jx_write_file(html, write_html, &m, err, errlen) < 0) ||
+            (junit && jx_write_file(junit, write_junit, &m, err, errlen) < 0))
             rc = EXIT_FAILURE_;
         else if (rc == EXIT_THRESHOLDS)
             err_set(err, errlen, "a merged threshold is red");

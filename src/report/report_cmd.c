@@ -24,7 +24,7 @@
 #include "report/compare.h"
 #include "report/html.h"
 #include "report/junit.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "verdict/threshold.h"
 
 /* ---- loading --------------------------------------------------------------------------------- */
@@ -63,13 +63,13 @@ static json_t *load_one(const char *path, char *err, size_t errlen) {
     json_t *schema = json_is_object(doc) ? json_object_get(doc, "schema") : NULL;
     if (!json_is_string(schema)) {
         err_set(err, errlen, "%s: not a brink result document (no \"schema\": \"%s\")", path,
-                REPORT_SCHEMA);
+                JX_SCHEMA);
         json_decref(doc);
         return NULL;
     }
-    if (strcmp(json_string_value(schema), REPORT_SCHEMA)) {
+    if (strcmp(json_string_value(schema), JX_SCHEMA)) {
         err_set(err, errlen, "%s: schema \"%.60s\" is not supported (this brink reads \"%s\")",
-                path, json_string_value(schema), REPORT_SCHEMA);
+                path, json_string_value(schema), JX_SCHEMA);
         json_decref(doc);
         return NULL;
     }
@@ -163,16 +163,6 @@ static int write_junit(FILE *out, const void *arg, char *err, size_t errlen) {
 
 /* ---- the terminal ---------------------------------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *k) {
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static double jnum(const json_t *o, const char *k) {
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static th_status status_of(const char *s) {
     if (!strcmp(s, "green")) return TH_GREEN;
     if (!strcmp(s, "orange")) return TH_ORANGE;
@@ -191,24 +181,24 @@ static int doc_results(const json_t *doc, th_result *rs, int max) {
         if (n >= max || !json_is_object(t)) continue;
         th_result *r = &rs[n++];
         memset(r, 0, sizeof *r);
-        r->def.metric = jstr(t, "metric");
-        r->def.test = jstr(t, "test");
-        r->def.unit = jstr(t, "unit");
-        r->def.dir = !strcmp(jstr(t, "direction"), "below") ? TH_BELOW : TH_ABOVE;
-        r->def.orange = jnum(t, "orange");
-        r->def.red = jnum(t, "red");
+        r->def.metric = jx_str(t, "metric");
+        r->def.test = jx_str(t, "test");
+        r->def.unit = jx_str(t, "unit");
+        r->def.dir = !strcmp(jx_str(t, "direction"), "below") ? TH_BELOW : TH_ABOVE;
+        r->def.orange = jx_num(t, "orange");
+        r->def.red = jx_num(t, "red");
         const th_def *d = threshold_find(r->def.test, r->def.metric);
         r->def.what = d ? d->what : "";
         r->def.remedy = d ? d->remedy : "";
-        r->value = jnum(t, "value");
-        r->status = status_of(jstr(t, "status"));
+        r->value = jx_num(t, "value");
+        r->status = status_of(jx_str(t, "status"));
         size_t j;
         json_t *a;
         json_array_foreach(json_object_get(doc, "advice"), j, a) {
-            if (strcmp(jstr(a, "metric"), r->def.metric)) continue;
-            if (jstr(t, "mode")[0] && strcmp(jstr(a, "mode"), jstr(t, "mode"))) continue;
-            snprintf(r->evidence, sizeof r->evidence, "%s", jstr(a, "evidence"));
-            if (jstr(a, "remedy")[0]) r->def.remedy = jstr(a, "remedy");
+            if (strcmp(jx_str(a, "metric"), r->def.metric)) continue;
+            if (jx_str(t, "mode")[0] && strcmp(jx_str(a, "mode"), jx_str(t, "mode"))) continue;
+            snprintf(r->evidence, sizeof r->evidence, "%s", jx_str(a, "evidence"));
+            if (jx_str(a, "remedy")[0]) r->def.remedy = jx_str(a, "remedy");
             break;
         }
     }
@@ -221,7 +211,7 @@ static void print_headline(FILE *out, const json_t *doc) {
     const json_t *st = json_object_get(doc, "stats");
     int shown = 0;
     for (int i = 0; keys[i]; i++) {
-        double v = jnum(st, keys[i]);
+        double v = jx_num(st, keys[i]);
         if (isnan(v)) continue;
         fprintf(out, "%s%s %.6g", shown ? ", " : "  ", keys[i], v);
         shown++;
@@ -245,18 +235,18 @@ static void print_verdicts(FILE *out, const json_t *doc) {
 }
 
 static void print_doc(FILE *out, const json_t *doc, const char *name) {
-    fprintf(out, "%s", jstr(doc, "test")[0] ? jstr(doc, "test") : "unknown");
-    if (jstr(doc, "mode")[0]) fprintf(out, " %s", jstr(doc, "mode"));
-    if (jstr(doc, "profile")[0]) fprintf(out, " (%s)", jstr(doc, "profile"));
-    if (jstr(doc, "target")[0]) fprintf(out, " — %s", jstr(doc, "target"));
-    if (jstr(doc, "started_at")[0]) fprintf(out, " — %s", jstr(doc, "started_at"));
+    fprintf(out, "%s", jx_str(doc, "test")[0] ? jx_str(doc, "test") : "unknown");
+    if (jx_str(doc, "mode")[0]) fprintf(out, " %s", jx_str(doc, "mode"));
+    if (jx_str(doc, "profile")[0]) fprintf(out, " (%s)", jx_str(doc, "profile"));
+    if (jx_str(doc, "target")[0]) fprintf(out, " — %s", jx_str(doc, "target"));
+    if (jx_str(doc, "started_at")[0]) fprintf(out, " — %s", jx_str(doc, "started_at"));
     fprintf(out, " — %s\n", name);
     json_t *runs = json_object_get(doc, "runs");
     if (json_array_size(runs)) {
         size_t i;
         json_t *r;
         json_array_foreach(runs, i, r) {
-            fprintf(out, "\n  %s %s\n", jstr(doc, "test"), jstr(r, "mode"));
+            fprintf(out, "\n  %s %s\n", jx_str(doc, "test"), jx_str(r, "mode"));
             print_verdicts(out, r);
         }
     } else {
@@ -320,8 +310,8 @@ int report_cmd_main(int argc, char **argv, char *err, size_t errlen) {
         for (int i = 0; i < d.n; i++) print_doc(out, d.docs[i], d.names[i]);
         fflush(out);
     }
-    if (html && report_write_file(html, write_html, &d, err, errlen) < 0) rc = EXIT_FAILURE_;
-    if (rc == EXIT_OK && junit && report_write_file(junit, write_junit, &d, err, errlen) < 0)
+    if (html && jx_write_file(html, write_html, &d, err, errlen) < 0) rc = EXIT_FAILURE_;
+    if (rc == EXIT_OK && junit && jx_write_file(junit, write_junit, &d, err, errlen) < 0)
         rc = EXIT_FAILURE_;
     if (rc == EXIT_OK && !to_stdout) {
         if (html) printf("html report: %s\n", html);
@@ -394,7 +384,7 @@ int report_cmd_compare_main(int argc, char **argv, char *err, size_t errlen) {
     rc = r.regressions ? EXIT_FAILURE_ : EXIT_OK;
     if (json_out) {
         json_t *j = compare_json(&r);
-        if (report_write_file(json_out, report_json_writer, j, err, errlen) < 0) rc = EXIT_USAGE;
+        if (jx_write_file(json_out, jx_json_writer, j, err, errlen) < 0) rc = EXIT_USAGE;
         json_decref(j);
     }
     compare_free(&r);

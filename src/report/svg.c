@@ -8,6 +8,7 @@
  * picks the data and calls these functions in order: begin, bands, axes, lines/bars, legend,
  * end. Every string is escaped (documents carry user input). */
 #include "report/svg.h"
+#include "report/xml.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,24 +21,6 @@ static const struct {
     [SVG_DOTTED] = {"#E69F00", "2 3", 2.2},    [SVG_DASHDOT] = {"#D55E00", "8 3 2 3", 1.8},
     [SVG_LONGDASH] = {"#009E73", "14 5", 1.8}, [SVG_THIN] = {"#CC79A7", NULL, 1.2},
 };
-
-void svg_escape(FILE *out, const char *s) {
-    if (!s) return;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fputc(' ', out); /* control characters are not allowed in XML */
-            else
-                fputc(*p, out);
-        }
-    }
-}
 
 void svg_chart_init(svg_chart *c, FILE *out, int id, const char *cls) {
     memset(c, 0, sizeof *c);
@@ -157,14 +140,14 @@ void svg_begin(svg_chart *c, const char *title) {
     FILE *o = c->out;
     /* inline in HTML: the parser puts <svg> in the SVG namespace, no xmlns needed */
     fprintf(o, "<svg class=\"chart ");
-    svg_escape(o, c->cls);
+    report_xml_escape(o, c->cls, REPORT_XML_HTML);
     fprintf(o,
             "\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
             "aria-label=\"",
             c->w, c->h, c->w, c->h);
-    svg_escape(o, title);
+    report_xml_escape(o, title, REPORT_XML_HTML);
     fprintf(o, "\" font-family=\"DejaVu Sans, Verdana, sans-serif\" font-size=\"12\">\n<title>");
-    svg_escape(o, title);
+    report_xml_escape(o, title, REPORT_XML_HTML);
     fprintf(o, "</title>\n");
     pattern_defs(c);
     fprintf(o, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", c->w,
@@ -200,7 +183,7 @@ void svg_band(svg_chart *c, double x0, double x1, const char *label, svg_fill fi
                 "transform=\"rotate(90 %.1f %.1f)\">",
                 a + 3, top + 4, a + 3, top + 4);
     }
-    svg_escape(o, label);
+    report_xml_escape(o, label, REPORT_XML_HTML);
     fprintf(o, "</text>\n");
 }
 
@@ -254,7 +237,7 @@ void svg_axes(svg_chart *c) {
     if (c->x.label) {
         fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"axis-label\">",
                 (l + r) / 2, c->h - 10);
-        svg_escape(o, c->x.label);
+        report_xml_escape(o, c->x.label, REPORT_XML_HTML);
         fprintf(o, "</text>\n");
     }
     if (c->y.label) {
@@ -262,7 +245,7 @@ void svg_axes(svg_chart *c) {
                 "<text x=\"14\" y=\"%.1f\" text-anchor=\"middle\" class=\"axis-label\" "
                 "transform=\"rotate(-90 14 %.1f)\">",
                 (t + b) / 2, (t + b) / 2);
-        svg_escape(o, c->y.label);
+        report_xml_escape(o, c->y.label, REPORT_XML_HTML);
         fprintf(o, "</text>\n");
     }
     if (c->has_y2 && c->y2.label) {
@@ -271,7 +254,7 @@ void svg_axes(svg_chart *c) {
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"axis-label\" "
                 "transform=\"rotate(90 %.1f %.1f)\">",
                 x, (t + b) / 2, x, (t + b) / 2);
-        svg_escape(o, c->y2.label);
+        report_xml_escape(o, c->y2.label, REPORT_XML_HTML);
         fprintf(o, "</text>\n");
     }
 }
@@ -375,7 +358,7 @@ void svg_vline(svg_chart *c, double x, const char *label) {
             "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"%s\" "
             "paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"3\">",
             left ? a - 4 : a + 4, c->mt + 28, left ? "end" : "start");
-    svg_escape(o, label);
+    report_xml_escape(o, label, REPORT_XML_HTML);
     fprintf(o, "</text>\n");
 }
 
@@ -386,7 +369,7 @@ void svg_note(svg_chart *c, double x, double y, const char *text) {
             "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" "
             "paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"3\">",
             px(c, x), py_axis(c, &c->y, y));
-    svg_escape(o, text);
+    report_xml_escape(o, text, REPORT_XML_HTML);
     fprintf(o, "</text>\n");
 }
 
@@ -410,7 +393,7 @@ void svg_legend(svg_chart *c, const char *label, svg_style s, bool bars) {
         }
     }
     fprintf(o, "<text x=\"%.1f\" y=\"%.1f\">", x + 34, y + 4);
-    svg_escape(o, label);
+    report_xml_escape(o, label, REPORT_XML_HTML);
     fprintf(o, "</text>\n");
     c->legend_x = x + 34 + 7.0 * (double)strlen(label) + 22;
 }
@@ -421,7 +404,7 @@ void svg_legend_points(svg_chart *c, const char *label, svg_style s) {
     fprintf(o, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"", styles[s].color);
     ring(o, x + 14, y);
     fprintf(o, "\"/><text x=\"%.1f\" y=\"%.1f\">", x + 34, y + 4);
-    svg_escape(o, label);
+    report_xml_escape(o, label, REPORT_XML_HTML);
     fprintf(o, "</text>\n");
     c->legend_x = x + 34 + 7.0 * (double)strlen(label) + 22;
 }

@@ -85,7 +85,4 @@ void svg_legend(svg_chart *c, const char *label, svg_style s, bool bars);
 void svg_legend_points(svg_chart *c, const char *label, svg_style s);
 void svg_end(svg_chart *c);
 
-/* Writes s escaped for XML/HTML text and attribute values (& < > " ' and control characters). */
-void svg_escape(FILE *out, const char *s);
-
 #endif

@@ -17,7 +17,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/exitcode.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "resilience/resil_int.h"
 #include "config/config.h"
 
@@ -344,7 +344,7 @@ static json_t *all_doc(resil_test t, const resil_opts *o, json_t *runs, int64_t 
     json_t *doc = json_object();
     char when[32];
     clock_format_utc(start_wall, when);
-    json_object_set_new(doc, "schema", json_string(REPORT_SCHEMA));
+    json_object_set_new(doc, "schema", json_string(JX_SCHEMA));
     json_object_set_new(doc, "test", json_string(resil_test_name(t)));
     json_object_set_new(doc, "mode", json_string("all"));
     json_object_set_new(
@@ -352,7 +352,7 @@ static json_t *all_doc(resil_test t, const resil_opts *o, json_t *runs, int64_t 
         o->cfg ? json_null()
                : json_string(o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned"));
     json_object_set_new(doc, "started_at", json_string(when));
-    json_object_set_new(doc, "duration_s", json_real(round(duration_s * 1000) / 1000));
+    json_object_set_new(doc, "duration_s", json_real(jx_round3(duration_s)));
     json_object_set_new(doc, "target", json_null());
     json_t *cfg = json_object();
     json_t *names = json_array();
@@ -559,7 +559,7 @@ static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *mo
         json_t *doc = nmodes == 1 ? json_incref(json_array_get(runs, 0))
                                   : all_doc(t, &o, runs, start_wall,
                                             (double)(clock_now_ns() - start) / NS_PER_S);
-        if (report_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        if (jx_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
         json_decref(doc);
     }
     json_decref(runs);

@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "load/sched.h"
 #include "probe/probe_series.h"
 #include "verdict/remedy.h"
@@ -73,19 +74,6 @@ static const char *const proc_names[RESIL_NPROC] = {"service", "redis", "postgre
 
 static double secs(int64_t ns) {
     return (double)ns / NS_PER_S;
-}
-
-static double r3(double v) {
-    if (isnan(v) || isinf(v)) return v;
-    return round(v * 1000.0) / 1000.0;
-}
-
-static json_t *num(double v) {
-    return isnan(v) || isinf(v) ? json_null() : json_real(r3(v));
-}
-
-static json_t *frac(double v) {
-    return isnan(v) || isinf(v) ? json_null() : json_real(round(v * 1e6) / 1e6);
 }
 
 static int class_of(int status, int err) {
@@ -450,20 +438,20 @@ static json_t *phases_json(const resil_run *run, const summary *s) {
         const phase_stat *ps = &s->ph[p];
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(phase_names[p]));
-        json_object_set_new(o, "start_s", num(secs(ps->a - run->t0)));
-        json_object_set_new(o, "end_s", num(secs(ps->b - run->t0)));
-        json_object_set_new(o, "duration_s", num(secs(ps->b - ps->a)));
+        json_object_set_new(o, "start_s", jx_real3(secs(ps->a - run->t0)));
+        json_object_set_new(o, "end_s", jx_real3(secs(ps->b - run->t0)));
+        json_object_set_new(o, "duration_s", jx_real3(secs(ps->b - ps->a)));
         json_object_set_new(o, "requests", json_integer(ps->n));
         json_object_set_new(o, "errors", json_integer(ps->errors));
-        json_object_set_new(o, "error_rate", frac(ps->rate));
+        json_object_set_new(o, "error_rate", jx_real6(ps->rate));
         json_object_set_new(o, "timeouts", json_integer(ps->timeouts));
         json_object_set_new(o, "errors_by_class", classes_json(ps->cls));
-        json_object_set_new(o, "p50_ms", num(ps->p50));
-        json_object_set_new(o, "p99_ms", num(ps->p99));
+        json_object_set_new(o, "p50_ms", jx_real3(ps->p50));
+        json_object_set_new(o, "p99_ms", jx_real3(ps->p99));
         if (s->na) {
             json_object_set_new(o, "accept_requests", json_integer(ps->acc_n));
             json_object_set_new(o, "accept_errors", json_integer(ps->acc_errors));
-            json_object_set_new(o, "accept_error_rate", frac(ps->acc_rate));
+            json_object_set_new(o, "accept_error_rate", jx_real6(ps->acc_rate));
         }
         json_array_append_new(a, o);
     }
@@ -488,20 +476,20 @@ static json_t *timeline_json(const resil_run *run, const summary *s, int64_t ste
         memset(&ps, 0, sizeof ps);
         stat_range(s->hooks, s->nh, lo, hi, &ps);
         json_t *o = json_object();
-        json_object_set_new(o, "t", fine ? num(secs(lo - run->t0)) : json_integer(b));
-        json_object_set_new(o, "length_s", num(len));
+        json_object_set_new(o, "t", fine ? jx_real3(secs(lo - run->t0)) : json_integer(b));
+        json_object_set_new(o, "length_s", jx_real3(len));
         json_object_set_new(o, "phase", json_string(phase_names[phase_at(s, lo)]));
         json_object_set_new(o, "offered", json_integer(ps.n));
         if (!fine) {
-            json_object_set_new(o, "offered_rps", num(len > 0 ? (double)ps.n / len : NAN));
+            json_object_set_new(o, "offered_rps", jx_real3(len > 0 ? (double)ps.n / len : NAN));
             json_object_set_new(o, "achieved_rps",
-                                num(len > 0 && done ? (double)done[b] / len : NAN));
+                                jx_real3(len > 0 && done ? (double)done[b] / len : NAN));
         }
         json_object_set_new(o, "ok", json_integer(ps.n - ps.errors));
         json_object_set_new(o, "errors", json_integer(ps.errors));
         if (!fine) json_object_set_new(o, "errors_by_class", classes_json(ps.cls));
-        if (!fine) json_object_set_new(o, "p50_ms", num(ps.p50));
-        json_object_set_new(o, "p99_ms", num(ps.p99));
+        if (!fine) json_object_set_new(o, "p50_ms", jx_real3(ps.p50));
+        json_object_set_new(o, "p99_ms", jx_real3(ps.p99));
         if (s->na) {
             acc_range(s->acc, s->na, lo, hi, &ps);
             json_object_set_new(o, "accept_offered", json_integer(ps.acc_n));
@@ -527,22 +515,22 @@ static json_t *backlog_json(const resil_run *run, const summary *s) {
         json_array_append_new(probes, p);
     }
     json_object_set_new(o, "probes", probes);
-    json_object_set_new(o, "max", num(s->max_backlog));
+    json_object_set_new(o, "max", jx_real3(s->max_backlog));
     json_object_set_new(o, "max_at_s",
-                        isnan(s->max_backlog) ? json_null() : num(s->max_backlog_at_s));
-    json_object_set_new(o, "baseline_level", num(s->backlog_level));
+                        isnan(s->max_backlog) ? json_null() : jx_real3(s->max_backlog_at_s));
+    json_object_set_new(o, "baseline_level", jx_real3(s->backlog_level));
     json_object_set_new(o, "drained", json_boolean(s->drained));
-    json_object_set_new(o, "drain_s", num(s->drain_s));
-    json_object_set_new(o, "drain_wait_s", num(run->drain_wait_s));
+    json_object_set_new(o, "drain_s", jx_real3(s->drain_s));
+    json_object_set_new(o, "drain_wait_s", jx_real3(run->drain_wait_s));
     json_t *samples = json_array();
     for (int i = 0; i < run->nsamples; i++) {
         const resil_sample *x = &run->samples[i];
         json_t *p = json_object();
-        json_object_set_new(p, "t", num(secs(x->t_ns - run->t0)));
+        json_object_set_new(p, "t", jx_real3(secs(x->t_ns - run->t0)));
         json_object_set_new(p, "phase", json_string(phase_names[phase_at(s, x->t_ns)]));
-        json_object_set_new(p, "total", num(s->bv[i]));
+        json_object_set_new(p, "total", jx_real3(s->bv[i]));
         for (int k = 0; k < run->nprobes; k++)
-            json_object_set_new(p, run->probe_name[k], num(x->v[k]));
+            json_object_set_new(p, run->probe_name[k], jx_real3(x->v[k]));
         json_array_append_new(samples, p);
     }
     json_object_set_new(o, "samples", samples);
@@ -555,7 +543,7 @@ static json_t *audit_json(const resil_run *run) {
     json_object_set_new(o, "done", json_boolean(a->done));
     json_object_set_new(o, "error", a->done ? json_null() : json_string(a->error));
     json_object_set_new(o, "drained_before_audit", json_boolean(run->drained));
-    json_object_set_new(o, "drain_wait_s", num(run->drain_wait_s));
+    json_object_set_new(o, "drain_wait_s", jx_real3(run->drain_wait_s));
     json_t *w = json_object();
     json_object_set_new(w, "id_prefix", json_sprintf("msg_%s_w", run->run_id));
     json_object_set_new(w, "acknowledged", json_integer(a->webhooks.acknowledged));
@@ -614,7 +602,7 @@ static json_t *audit_json(const resil_run *run) {
 
 static json_t *resources_json(const resil_run *run, const summary *s) {
     json_t *o = json_object();
-    json_object_set_new(o, "sample_interval_s", num(secs(RESIL_SAMPLE_NS)));
+    json_object_set_new(o, "sample_interval_s", jx_real3(secs(RESIL_SAMPLE_NS)));
     json_t *a = json_array();
     for (int p = PH_WARMUP; p <= PH_RECOVERY; p++) {
         const phase_stat *ps = &s->ph[p];
@@ -624,9 +612,9 @@ static json_t *resources_json(const resil_run *run, const summary *s) {
         for (int k = 0; k < RESIL_NPROC; k++) {
             json_t *u = json_object();
             json_object_set_new(u, "cpu_pct",
-                                ps->have_res[k] && len > 0 ? num(ps->cpu_s[k] / len * 100.0)
+                                ps->have_res[k] && len > 0 ? jx_real3(ps->cpu_s[k] / len * 100.0)
                                                            : json_null());
-            json_object_set_new(u, "rss_mib", ps->have_res[k] ? num(ps->rss[k]) : json_null());
+            json_object_set_new(u, "rss_mib", ps->have_res[k] ? jx_real3(ps->rss[k]) : json_null());
             json_object_set_new(e, proc_names[k], u);
         }
         json_array_append_new(a, e);
@@ -647,23 +635,24 @@ static json_t *fault_json(const resil_run *run, const summary *s) {
     json_object_set_new(o, "description", json_string(m->what));
     if (m->action == RA_LATENCY)
         json_object_set_new(o, "latency_ms", json_integer(run->opts->latency_ms));
-    json_object_set_new(o, "applied_s", num(secs(run->fault_start - run->t0)));
+    json_object_set_new(o, "applied_s", jx_real3(secs(run->fault_start - run->t0)));
     json_object_set_new(o, "removed_s",
-                        run->fault_removed ? num(secs(run->fault_end - run->t0)) : json_null());
+                        run->fault_removed ? jx_real3(secs(run->fault_end - run->t0))
+                                           : json_null());
     if (run->process_fault) {
         const stack_fault_times *d = &run->down_t, *u = &run->up_t;
         json_object_set_new(o, "signal_s",
-                            d->signal_ns ? num(secs(d->signal_ns - run->t0)) : json_null());
+                            d->signal_ns ? jx_real3(secs(d->signal_ns - run->t0)) : json_null());
         json_object_set_new(o, "down_s",
-                            d->down_ns ? num(secs(d->down_ns - run->t0)) : json_null());
+                            d->down_ns ? jx_real3(secs(d->down_ns - run->t0)) : json_null());
         json_object_set_new(o, "ready_s",
-                            u->ready_ns ? num(secs(u->ready_ns - run->t0)) : json_null());
+                            u->ready_ns ? jx_real3(secs(u->ready_ns - run->t0)) : json_null());
         json_object_set_new(o, "pid_before",
                             d->pid_before ? json_integer(d->pid_before) : json_null());
         json_object_set_new(o, "pid_after",
                             u->pid_after ? json_integer(u->pid_after) : json_null());
     }
-    json_object_set_new(o, "downtime_s", num(s->downtime_s));
+    json_object_set_new(o, "downtime_s", jx_real3(s->downtime_s));
     json_object_set_new(o, "error",
                         run->fault_error[0] ? json_string(run->fault_error) : json_null());
     return o;
@@ -684,19 +673,19 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     const char *profile = o->profile == STACK_PROFILE_UNTUNED ? "untuned" : "tuned";
     json_object_set_new(doc, "profile", o->cfg ? json_null() : json_string(profile));
     json_object_set_new(doc, "started_at", json_string(when));
-    json_object_set_new(doc, "duration_s", num(secs(s.bounds[PH__COUNT] - run->t0)));
+    json_object_set_new(doc, "duration_s", jx_real3(secs(s.bounds[PH__COUNT] - run->t0)));
     json_object_set_new(doc, "target", json_string(run->service_url));
 
     json_t *c = json_object();
     json_object_set_new(c, "mode", json_string(run->mode->name));
-    json_object_set_new(c, "rate", num(o->rate));
-    json_object_set_new(c, "accept_rate", num(o->accept_rate));
-    json_object_set_new(c, "warmup_s", num(secs(o->warmup_ns)));
-    json_object_set_new(c, "baseline_s", num(secs(o->baseline_ns)));
-    json_object_set_new(c, "fault_s", num(secs(o->fault_ns)));
-    json_object_set_new(c, "recovery_s", num(secs(o->recovery_ns)));
-    json_object_set_new(c, "timeout_s", num(secs(o->timeout_ns)));
-    json_object_set_new(c, "drain_timeout_s", num(secs(o->drain_timeout_ns)));
+    json_object_set_new(c, "rate", jx_real3(o->rate));
+    json_object_set_new(c, "accept_rate", jx_real3(o->accept_rate));
+    json_object_set_new(c, "warmup_s", jx_real3(secs(o->warmup_ns)));
+    json_object_set_new(c, "baseline_s", jx_real3(secs(o->baseline_ns)));
+    json_object_set_new(c, "fault_s", jx_real3(secs(o->fault_ns)));
+    json_object_set_new(c, "recovery_s", jx_real3(secs(o->recovery_ns)));
+    json_object_set_new(c, "timeout_s", jx_real3(secs(o->timeout_ns)));
+    json_object_set_new(c, "drain_timeout_s", jx_real3(secs(o->drain_timeout_ns)));
     json_object_set_new(c, "connections", json_integer(run->hooks.cfg.connections));
     json_object_set_new(c, "threads", json_integer(run->hooks.cfg.threads));
     json_object_set_new(c, "stack", json_string(o->cfg ? "user" : "embedded"));
@@ -711,31 +700,32 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     const phase_stat *f = &s.ph[PH_FAULT], *b = &s.ph[PH_BASELINE];
     const resil_audit *a = &run->audit;
     json_t *st = json_object();
-    json_object_set_new(st, "outage_error_rate", frac(f->rate));
-    json_object_set_new(st, "outage_p99_ms", num(f->p99));
+    json_object_set_new(st, "outage_error_rate", jx_real6(f->rate));
+    json_object_set_new(st, "outage_p99_ms", jx_real3(f->p99));
     json_object_set_new(st, "outage_requests", json_integer(f->n));
     json_object_set_new(st, "outage_timeouts", json_integer(f->timeouts));
-    json_object_set_new(st, "baseline_error_rate", frac(b->rate));
-    json_object_set_new(st, "baseline_p99_ms", num(b->p99));
+    json_object_set_new(st, "baseline_error_rate", jx_real6(b->rate));
+    json_object_set_new(st, "baseline_p99_ms", jx_real3(b->p99));
     json_object_set_new(st, "requests", json_integer(s.total.n));
     json_object_set_new(st, "errors", json_integer(s.total.errors));
-    json_object_set_new(st, "error_rate", frac(s.total.rate));
-    json_object_set_new(st, "success_rate", frac(s.total.n ? 1 - s.total.rate : NAN));
+    json_object_set_new(st, "error_rate", jx_real6(s.total.rate));
+    json_object_set_new(st, "success_rate", jx_real6(s.total.n ? 1 - s.total.rate : NAN));
     json_object_set_new(st, "timeouts", json_integer(s.total.timeouts));
-    json_object_set_new(st, "p50_ms", num(s.total.p50));
-    json_object_set_new(st, "p99_ms", num(s.total.p99));
-    json_object_set_new(st, "rps",
-                        num(run->hooks.have_res && run->hooks.res.send_window_s > 0
-                                ? (double)run->hooks.res.responses / run->hooks.res.send_window_s
-                                : NAN));
-    json_object_set_new(st, "offered_rps", num(o->rate));
-    json_object_set_new(st, "max_backlog", num(s.max_backlog));
-    json_object_set_new(st, "drain_s", num(s.drain_s));
+    json_object_set_new(st, "p50_ms", jx_real3(s.total.p50));
+    json_object_set_new(st, "p99_ms", jx_real3(s.total.p99));
+    json_object_set_new(
+        st, "rps",
+        jx_real3(run->hooks.have_res && run->hooks.res.send_window_s > 0
+                     ? (double)run->hooks.res.responses / run->hooks.res.send_window_s
+                     : NAN));
+    json_object_set_new(st, "offered_rps", jx_real3(o->rate));
+    json_object_set_new(st, "max_backlog", jx_real3(s.max_backlog));
+    json_object_set_new(st, "drain_s", jx_real3(s.drain_s));
     json_object_set_new(st, "drained", json_boolean(s.drained));
-    json_object_set_new(st, "downtime_s", num(s.downtime_s));
-    json_object_set_new(st, "recovery_s", num(s.recovery_s));
+    json_object_set_new(st, "downtime_s", jx_real3(s.downtime_s));
+    json_object_set_new(st, "recovery_s", jx_real3(s.recovery_s));
     json_object_set_new(st, "recovered", json_boolean(s.recovered));
-    json_object_set_new(st, "pool_recovery_s", num(s.pool_recovery_s));
+    json_object_set_new(st, "pool_recovery_s", jx_real3(s.pool_recovery_s));
     json_object_set_new(st, "accepted", json_integer(a->webhooks.acknowledged));
     json_object_set_new(st, "lost", a->done ? json_integer(a->webhooks.lost) : json_null());
     json_object_set_new(st, "duplicated",
@@ -744,11 +734,11 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
                         a->done ? json_integer(a->integrity_violations) : json_null());
     if (s.na) {
         json_object_set_new(st, "accept_requests", json_integer(s.total.acc_n));
-        json_object_set_new(st, "accept_error_rate", frac(s.total.acc_rate));
-        json_object_set_new(st, "accept_outage_error_rate", frac(f->acc_rate));
+        json_object_set_new(st, "accept_error_rate", jx_real6(s.total.acc_rate));
+        json_object_set_new(st, "accept_outage_error_rate", jx_real6(f->acc_rate));
     }
-    json_object_set_new(st, "service_cpu_pct", num(s.cpu_pct_max));
-    json_object_set_new(st, "service_rss_mib", num(s.rss_max));
+    json_object_set_new(st, "service_cpu_pct", jx_real3(s.cpu_pct_max));
+    json_object_set_new(st, "service_rss_mib", jx_real3(s.rss_max));
     json_object_set_new(doc, "stats", st);
     json_object_set_new(doc, "thresholds", threshold_json(rs, *nrs));
     json_object_set_new(doc, "advice", threshold_advice_json(rs, *nrs));

@@ -21,7 +21,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/version.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "verdict/threshold.h"
 
 /* ---- the profiles ---------------------------------------------------------------------------- */
@@ -218,11 +218,6 @@ static const key_num *keys_of(const char *test) {
     return NULL;
 }
 
-static const char *jstr(const json_t *o, const char *k) {
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 static int status_index(const char *s) {
     if (!strcmp(s, "green")) return 0;
     if (!strcmp(s, "orange")) return 1;
@@ -250,7 +245,7 @@ void suite_judge(suite_result *r, int exit_code, suite_stop stop, int limit_s, c
         size_t i;
         json_t *t;
         json_array_foreach(json_object_get(doc, "thresholds"), i, t) {
-            r->counts[status_index(jstr(t, "status"))]++;
+            r->counts[status_index(jx_str(t, "status"))]++;
         }
         const json_t *st = json_object_get(doc, "stats");
         const key_num *k = keys_of(r->test);
@@ -324,10 +319,6 @@ static json_t *str_or_null(const char *s) {
     return s ? json_string(s) : json_null();
 }
 
-static json_t *round3(double v) {
-    return json_real(round(v * 1000) / 1000);
-}
-
 json_t *suite_summary_json(const suite_run *run, const suite_result *rs, int n) {
     suite_overall ov;
     suite_overall_of(rs, n, run->interrupted, &ov);
@@ -341,7 +332,7 @@ json_t *suite_summary_json(const suite_run *run, const suite_result *rs, int n) 
     json_object_set_new(doc, "config_file", str_or_null(run->config));
     json_object_set_new(doc, "dir", str_or_null(run->dir));
     json_object_set_new(doc, "started_at", json_string(when));
-    json_object_set_new(doc, "duration_s", round3(run->duration_s));
+    json_object_set_new(doc, "duration_s", json_real(jx_round3(run->duration_s)));
     json_t *planned = json_array();
     for (int i = 0; i < run->nplanned; i++)
         json_array_append_new(planned, json_string(run->planned[i]));
@@ -356,7 +347,7 @@ json_t *suite_summary_json(const suite_run *run, const suite_result *rs, int n) 
         json_object_set_new(t, "file", r->file[0] ? json_string(r->file) : json_null());
         json_object_set_new(t, "exit_code", json_integer(r->exit_code));
         json_object_set_new(t, "status", json_string(suite_status_name(r->status)));
-        json_object_set_new(t, "duration_s", round3(r->duration_s));
+        json_object_set_new(t, "duration_s", json_real(jx_round3(r->duration_s)));
         json_t *c = json_object();
         static const char *const names[] = {"green", "orange", "red", "skipped"};
         for (int k = 0; k < 4; k++) {
@@ -389,11 +380,11 @@ json_t *suite_summary_json(const suite_run *run, const suite_result *rs, int n) 
 
 json_t *suite_placeholder_doc(const suite_result *r, const char *profile, const char *started_at) {
     json_t *doc = json_object();
-    json_object_set_new(doc, "schema", json_string(REPORT_SCHEMA));
+    json_object_set_new(doc, "schema", json_string(JX_SCHEMA));
     json_object_set_new(doc, "test", json_string(r->test));
     json_object_set_new(doc, "profile", str_or_null(profile));
     json_object_set_new(doc, "started_at", str_or_null(started_at));
-    json_object_set_new(doc, "duration_s", round3(r->duration_s));
+    json_object_set_new(doc, "duration_s", json_real(jx_round3(r->duration_s)));
     json_object_set_new(doc, "target", json_null());
     json_object_set_new(doc, "config", json_object());
     json_object_set_new(doc, "stats", json_object());
@@ -502,16 +493,16 @@ static void print_advice(FILE *out, const suite_result *rs, json_t *const *docs,
         size_t j;
         json_t *a;
         json_array_foreach(json_object_get(doc, "advice"), j, a) {
-            const char *st = jstr(a, "status");
+            const char *st = jx_str(a, "status");
             if (strcmp(st, "red") && strcmp(st, "orange")) continue;
             if (!any) fprintf(out, "\n  advice\n");
             any = true;
-            const char *mode = jstr(a, "mode");
+            const char *mode = jx_str(a, "mode");
             fprintf(out, "  %s %s%s%s%s %s: %s\n",
                     plain ? st : mark(!strcmp(st, "red") ? SUITE_RED : SUITE_ORANGE), rs[i].test,
-                    mode[0] ? " (" : "", mode, mode[0] ? ")" : "", jstr(a, "metric"),
-                    jstr(a, "evidence"));
-            if (jstr(a, "remedy")[0]) fprintf(out, "     → %s\n", jstr(a, "remedy"));
+                    mode[0] ? " (" : "", mode, mode[0] ? ")" : "", jx_str(a, "metric"),
+                    jx_str(a, "evidence"));
+            if (jx_str(a, "remedy")[0]) fprintf(out, "     → %s\n", jx_str(a, "remedy"));
         }
     }
 }

@@ -35,7 +35,7 @@
 #include "core/exitcode.h"
 #include "report/html.h"
 #include "report/junit.h"
-#include "report/report.h"
+#include "core/json.h"
 #include "report/report_cmd.h"
 #include "stack/proc.h"
 #include "suite/suite.h"
@@ -483,9 +483,9 @@ int suite_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     doc_set set = {all, names, n};
     char path[4300], ferr[512] = "";
     snprintf(path, sizeof path, "%s/junit.xml", dir);
-    keep_first(report_write_file(path, write_junit, &set, why, sizeof why), why, ferr, sizeof ferr);
+    keep_first(jx_write_file(path, write_junit, &set, why, sizeof why), why, ferr, sizeof ferr);
     snprintf(path, sizeof path, "%s/report.html", dir);
-    keep_first(report_write_file(path, write_html, &set, why, sizeof why), why, ferr, sizeof ferr);
+    keep_first(jx_write_file(path, write_html, &set, why, sizeof why), why, ferr, sizeof ferr);
     for (int i = 0; i < n; i++) json_decref(all[i]);
 
     suite_run run = {
@@ -503,11 +503,11 @@ int suite_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     };
     json_t *summary = suite_summary_json(&run, rs, n);
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    keep_first(report_write_file(path, report_json_writer, summary, why, sizeof why), why, ferr,
+    keep_first(jx_write_file(path, jx_json_writer, summary, why, sizeof why), why, ferr,
                sizeof ferr);
     if (o.json_path && !json_stdout)
-        keep_first(report_write_file(o.json_path, report_json_writer, summary, why, sizeof why),
-                   why, ferr, sizeof ferr);
+        keep_first(jx_write_file(o.json_path, jx_json_writer, summary, why, sizeof why), why, ferr,
+                   sizeof ferr);
 
     suite_print_summary(out, &run, rs, per_test, n, plain);
     fprintf(out, "\n  results  %s/  (jq '.stats' %s/latest/*.json)\n", dir, o.out_root);
@@ -515,7 +515,7 @@ int suite_cmd_main(int argc, char **argv, char *err, size_t errlen) {
             dir, dir, dir);
     fflush(out);
     if (json_stdout)
-        keep_first(report_write_file("-", report_json_writer, summary, why, sizeof why), why, ferr,
+        keep_first(jx_write_file("-", jx_json_writer, summary, why, sizeof why), why, ferr,
                    sizeof ferr);
     json_decref(summary);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 
 void capacity_params_default(capacity_params *p) {
     memset(p, 0, sizeof *p);
@@ -129,31 +130,26 @@ void capacity_knee(const capacity_params *p, capacity_result *out) {
     }
 }
 
-/* A number rounded to 3 decimals; null when unknown. */
-static json_t *num3(double v) {
-    return isfinite(v) ? json_real(round(v * 1000) / 1000) : json_null();
-}
-
 json_t *capacity_step_json(const capacity_step *s) {
     json_t *o = json_object();
     json_object_set_new(o, "index", json_integer(s->index));
     json_object_set_new(o, "phase", json_string(capacity_phase_name(s->phase)));
-    json_object_set_new(o, "started_s", num3(s->started_s));
-    json_object_set_new(o, "offered_rps", num3(s->rate));
-    json_object_set_new(o, "achieved_rps", num3(s->achieved_rps));
+    json_object_set_new(o, "started_s", jx_real3(s->started_s));
+    json_object_set_new(o, "offered_rps", jx_real3(s->rate));
+    json_object_set_new(o, "achieved_rps", jx_real3(s->achieved_rps));
     json_object_set_new(o, "requests", json_integer(s->requests));
     json_object_set_new(o, "errors", json_integer(s->errors));
-    json_object_set_new(o, "error_rate", num3(s->error_rate));
+    json_object_set_new(o, "error_rate", jx_real3(s->error_rate));
     json_object_set_new(o, "timeouts", json_integer(s->timeouts));
-    json_object_set_new(o, "p50_ms", num3(s->p50_ms));
-    json_object_set_new(o, "p99_ms", num3(s->p99_ms));
-    json_object_set_new(o, "max_ms", num3(s->max_ms));
+    json_object_set_new(o, "p50_ms", jx_real3(s->p50_ms));
+    json_object_set_new(o, "p99_ms", jx_real3(s->p99_ms));
+    json_object_set_new(o, "max_ms", jx_real3(s->max_ms));
     json_object_set_new(o, "connections", json_integer(s->connections));
-    json_object_set_new(o, "service_cpu_pct", num3(s->cpu_pct));
-    json_object_set_new(o, "service_rss_mib", num3(s->rss_mib));
-    json_object_set_new(o, "backlog_after", num3(s->backlog));
-    json_object_set_new(o, "drain_s", num3(s->drain_s));
-    json_object_set_new(o, "elapsed_s", num3(s->elapsed_s));
+    json_object_set_new(o, "service_cpu_pct", jx_real3(s->cpu_pct));
+    json_object_set_new(o, "service_rss_mib", jx_real3(s->rss_mib));
+    json_object_set_new(o, "backlog_after", jx_real3(s->backlog));
+    json_object_set_new(o, "drain_s", jx_real3(s->drain_s));
+    json_object_set_new(o, "elapsed_s", jx_real3(s->elapsed_s));
     json_object_set_new(o, "verdict", json_string(s->good ? "good" : "bad"));
     json_object_set_new(o, "reason", s->good ? json_null() : json_string(s->reason));
     return o;

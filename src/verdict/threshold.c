@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/json.h"
 
 static const th_def defaults[] = {
     /* webhook load */
@@ -292,22 +293,18 @@ void threshold_rps_evidence(char *out, size_t n, double achieved, double offered
              offered > 0 ? 100 * achieved / offered : 0);
 }
 
-static json_t *num(double v) {
-    return isnan(v) || isinf(v) ? json_null() : json_real(v);
-}
-
 json_t *threshold_json(const th_result *rs, int n) {
     json_t *a = json_array();
     for (int i = 0; i < n; i++) {
         json_t *o = json_object();
         json_object_set_new(o, "metric", json_string(rs[i].def.metric));
         json_object_set_new(o, "test", json_string(rs[i].def.test));
-        json_object_set_new(o, "value", num(rs[i].value));
+        json_object_set_new(o, "value", jx_real(rs[i].value));
         json_object_set_new(o, "unit", json_string(rs[i].def.unit));
         json_object_set_new(o, "direction",
                             json_string(rs[i].def.dir == TH_ABOVE ? "above" : "below"));
-        json_object_set_new(o, "orange", num(rs[i].def.orange));
-        json_object_set_new(o, "red", num(rs[i].def.red));
+        json_object_set_new(o, "orange", jx_real(rs[i].def.orange));
+        json_object_set_new(o, "red", jx_real(rs[i].def.red));
         json_object_set_new(o, "status", json_string(threshold_status_name(rs[i].status)));
         if (rs[i].overridden) json_object_set_new(o, "overridden", json_true());
         json_array_append_new(a, o);
@@ -323,11 +320,11 @@ static json_t *service_json(const th_result *r) {
         json_t *e = json_object();
         json_object_set_new(e, "label", json_string(m->label));
         json_object_set_new(e, "kind", json_string(m->kind ? m->kind : "gauge"));
-        json_object_set_new(e, "start", num(m->start));
-        if (!isnan(m->fault_end)) json_object_set_new(e, "fault_end", num(m->fault_end));
-        json_object_set_new(e, "end", num(m->end));
+        json_object_set_new(e, "start", jx_real(m->start));
+        if (!isnan(m->fault_end)) json_object_set_new(e, "fault_end", jx_real(m->fault_end));
+        json_object_set_new(e, "end", jx_real(m->end));
         if (m->kind && !strcmp(m->kind, "counter"))
-            json_object_set_new(e, "change", num(m->end - m->start));
+            json_object_set_new(e, "change", jx_real(m->end - m->start));
         json_object_set_new(o, m->series, e);
     }
     return o;

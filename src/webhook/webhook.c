@@ -2,7 +2,7 @@
  * the open model for the profile's duration, against the embedded stack or a target. One engine
  * run (engine_run, in this thread); once a second, on the engine's per-second callback, the
  * service's CPU and RSS are read from /proc. The result is brink load's document
- * (report_load_json) with test "webhook", the profile, the service's resources, and every
+ * (load_report_json) with test "webhook", the profile, the service's resources, and every
  * webhook metric judged by the threshold table (availability = 1 - error_rate); the exit status
  * follows the verdicts (99 when anything is red). `stress` and `brink capacity` go to the search
  * (webhook_stress.c); the command line is in webhook_cmd.c. */
@@ -18,7 +18,8 @@
 #include "core/err.h"
 #include "core/exitcode.h"
 #include "probe/probe_metrics.h"
-#include "report/report.h"
+#include "core/json.h"
+#include "load/load_report.h"
 #include "verdict/remedy.h"
 #include "verdict/threshold.h"
 
@@ -84,7 +85,7 @@ typedef struct fixed_run {
 
 static void on_second(void *ud, const engine_second *s) {
     fixed_run *f = ud;
-    if (f->tty && s->length_s >= 0.999) report_progress_line(stderr, s, true);
+    if (f->tty && s->length_s >= 0.999) load_report_progress_line(stderr, s, true);
     if (f->meter.pid <= 0) return;
     double cpu, rss;
     if (webhook_meter_read(&f->meter, &cpu, &rss) < 0) return;
@@ -96,10 +97,6 @@ static void on_second(void *ud, const engine_second *s) {
         f->cap = cap;
     }
     f->s[f->n++] = (sample){s->index, cpu, rss};
-}
-
-static json_t *num(double v) {
-    return isnan(v) || isinf(v) ? json_null() : json_real(round(v * 1000) / 1000);
 }
 
 /* "12 × 401, 3 × connect_refused" — the largest error kinds first, at most three. */
@@ -232,7 +229,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     webhook_meter_start(&f.meter, t.pid);
     webhook_meter_start(&whole, t.pid);
     int rc = engine_run(&c, &res, err, errlen);
-    if (f.tty) report_progress_clear(stderr);
+    if (f.tty) load_report_progress_clear(stderr);
     if (rc < 0) goto out;
     have_res = true;
     /* the mean over the whole run (the drain included), the maxima of the seconds */
@@ -257,7 +254,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     judge_fixed(&v, &res, seg_rate, cpu_mean, cpu_max, rss_max, t.pid);
     remedy_annotate(&pm, v.r, v.n);
 
-    report_load_info info = {
+    load_report_info info = {
         .url = t.url,
         .method = "POST",
         .header_names = t.header_names,
@@ -270,35 +267,35 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         .timeout_s = (double)c.timeout_ns / NS_PER_S,
         .rate = rate,
     };
-    doc = report_load_json(&res, &info);
+    doc = load_report_json(&res, &info);
     segment_doc(doc, o->seg, o->start_at_ns);
     json_object_set_new(doc, "test", json_string("webhook"));
     json_object_set_new(doc, "profile", json_string(p->name));
     webhook_doc_target(doc, &t, o);
     json_t *st = json_object_get(doc, "stats");
-    json_object_set_new(st, "availability", num(availability));
-    json_object_set_new(st, "service_cpu_pct", num(cpu_mean));
-    json_object_set_new(st, "service_rss_mib", num(rss_max));
+    json_object_set_new(st, "availability", jx_real3(availability));
+    json_object_set_new(st, "service_cpu_pct", jx_real3(cpu_mean));
+    json_object_set_new(st, "service_rss_mib", jx_real3(rss_max));
     json_object_set_new(doc, "thresholds", threshold_json(v.r, v.n));
     json_object_set_new(doc, "advice", threshold_advice_json(v.r, v.n));
     json_t *rs = json_object();
     json_object_set_new(rs, "pid", t.pid > 0 ? json_integer(t.pid) : json_null());
     json_object_set_new(rs, "cpu_basis", json_string("percent of one core"));
-    json_object_set_new(rs, "cpu_pct_mean", num(cpu_mean));
-    json_object_set_new(rs, "cpu_pct_max", num(cpu_max));
-    json_object_set_new(rs, "rss_mib_max", num(rss_max));
+    json_object_set_new(rs, "cpu_pct_mean", jx_real3(cpu_mean));
+    json_object_set_new(rs, "cpu_pct_max", jx_real3(cpu_max));
+    json_object_set_new(rs, "rss_mib_max", jx_real3(rss_max));
     json_t *samples = json_array();
     json_t *tl = json_object_get(doc, "timeline");
     for (int i = 0; i < f.n; i++) {
         json_t *e = json_object();
         json_object_set_new(e, "t", json_integer(f.s[i].t));
-        json_object_set_new(e, "cpu_pct", num(f.s[i].cpu_pct));
-        json_object_set_new(e, "rss_mib", num(f.s[i].rss_mib));
+        json_object_set_new(e, "cpu_pct", jx_real3(f.s[i].cpu_pct));
+        json_object_set_new(e, "rss_mib", jx_real3(f.s[i].rss_mib));
         json_array_append_new(samples, e);
         json_t *te = json_array_get(tl, (size_t)f.s[i].t);
         if (te && json_integer_value(json_object_get(te, "t")) == f.s[i].t) {
-            json_object_set_new(te, "service_cpu_pct", num(f.s[i].cpu_pct));
-            json_object_set_new(te, "service_rss_mib", num(f.s[i].rss_mib));
+            json_object_set_new(te, "service_cpu_pct", jx_real3(f.s[i].cpu_pct));
+            json_object_set_new(te, "service_rss_mib", jx_real3(f.s[i].rss_mib));
         }
     }
     json_object_set_new(rs, "samples", samples);
@@ -311,7 +308,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     if (o->seg.count >= 1)
         fprintf(out, "  segment %d/%d: %.4g/s of the %.0f/s (brink merge judges the whole)\n",
                 o->seg.index + 1, o->seg.count, seg_rate, rate);
-    report_load_terminal(out, &res, &info, false);
+    load_report_terminal(out, &res, &info, false);
     if (t.pid > 0)
         fprintf(out, "  service       pid %d: CPU %.1f%% of one core (max %.1f%%), RSS %.1f MiB\n",
                 (int)t.pid, cpu_mean, cpu_max, rss_max);
@@ -324,7 +321,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         status = EXIT_UNREACHABLE;
     else
         status = threshold_worst(v.r, v.n) == TH_RED ? EXIT_THRESHOLDS : EXIT_OK;
-    if (o->json_path && report_write_json(doc, o->json_path, err, errlen) < 0) {
+    if (o->json_path && jx_write_json(doc, o->json_path, err, errlen) < 0) {
         status = EXIT_FAILURE_;
         goto out;
     }

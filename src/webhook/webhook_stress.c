@@ -28,7 +28,8 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/exitcode.h"
-#include "report/report.h"
+#include "core/json.h"
+#include "load/load_report.h"
 #include "verdict/threshold.h"
 
 #define DRAIN_LIMIT   100             /* backlog entries that count as drained */
@@ -57,13 +58,9 @@ typedef struct stress {
     } seg[CAPACITY_STEPS_MAX];
 } stress;
 
-static json_t *num(double v) {
-    return isnan(v) || isinf(v) ? json_null() : json_real(round(v * 1000) / 1000);
-}
-
 static void on_second(void *ud, const engine_second *s) {
     stress *x = ud;
-    if (x->tty && s->length_s >= 0.999) report_progress_line(stderr, s, true);
+    if (x->tty && s->length_s >= 0.999) load_report_progress_line(stderr, s, true);
 }
 
 /* Sleeps ns in short slices; false when interrupted. */
@@ -95,16 +92,16 @@ static void add_timeline(stress *x, const engine_result *r, const capacity_step 
         json_t *o = json_object();
         char phase[32];
         snprintf(phase, sizeof phase, "step %d", s->index);
-        json_object_set_new(o, "t", num(offset + e->index));
-        json_object_set_new(o, "length_s", num(e->length_s));
+        json_object_set_new(o, "t", jx_real3(offset + e->index));
+        json_object_set_new(o, "length_s", jx_real3(e->length_s));
         json_object_set_new(o, "phase", json_string(phase));
-        json_object_set_new(o, "offered", num(e->offered));
+        json_object_set_new(o, "offered", jx_real3(e->offered));
         json_object_set_new(o, "sent", json_integer(e->sent));
         json_object_set_new(o, "completed", json_integer(e->completed));
         json_object_set_new(o, "errors", json_integer(e->errors));
-        json_object_set_new(o, "p50_ms", num((double)e->p50_us / 1000.0));
-        json_object_set_new(o, "p99_ms", num((double)e->p99_us / 1000.0));
-        json_object_set_new(o, "max_ms", num((double)e->max_us / 1000.0));
+        json_object_set_new(o, "p50_ms", jx_real3((double)e->p50_us / 1000.0));
+        json_object_set_new(o, "p99_ms", jx_real3((double)e->p99_us / 1000.0));
+        json_object_set_new(o, "max_ms", jx_real3((double)e->max_us / 1000.0));
         if (e->hdr) json_object_set_new(o, "hdr", json_string(e->hdr));
         json_array_append_new(x->timeline, o);
     }
@@ -135,7 +132,7 @@ static int run_step(void *ud, capacity_step *s, char *err, size_t errlen) {
     webhook_meter_start(&m, x->t->pid);
     engine_result r;
     int rc = engine_run(&c, &r, err, errlen);
-    if (x->tty) report_progress_clear(stderr);
+    if (x->tty) load_report_progress_clear(stderr);
     if (rc < 0) return -1;
     if (r.interrupted) {
         engine_result_free(&r);
@@ -209,11 +206,11 @@ static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const c
     json_t *doc = json_object();
     char when[32];
     clock_format_utc(wall0, when);
-    json_object_set_new(doc, "schema", json_string(REPORT_SCHEMA));
+    json_object_set_new(doc, "schema", json_string(JX_SCHEMA));
     json_object_set_new(doc, "test", json_string(o->test ? o->test : "webhook"));
     json_object_set_new(doc, "profile", profile ? json_string(profile) : json_null());
     json_object_set_new(doc, "started_at", json_string(when));
-    json_object_set_new(doc, "duration_s", num(elapsed));
+    json_object_set_new(doc, "duration_s", jx_real3(elapsed));
 
     json_t *cfg = json_object();
     json_object_set_new(cfg, "url", json_string(t->url));
@@ -222,31 +219,32 @@ static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const c
     json_object_set_new(cfg, "connections",
                         o->connections > 0 ? json_integer(o->connections) : json_null());
     json_object_set_new(cfg, "threads", json_integer(threads));
-    json_object_set_new(cfg, "timeout_s",
-                        num((double)(o->timeout_ns > 0 ? o->timeout_ns : 5 * NS_PER_S) / NS_PER_S));
+    json_object_set_new(
+        cfg, "timeout_s",
+        jx_real3((double)(o->timeout_ns > 0 ? o->timeout_ns : 5 * NS_PER_S) / NS_PER_S));
     json_t *hn = json_array();
     json_array_append_new(hn, json_string("Content-Type"));
     json_object_set_new(cfg, "header_names", hn);
     json_t *search = json_object();
-    json_object_set_new(search, "start_rps", num(p->start_rps));
-    json_object_set_new(search, "factor", num(p->factor));
-    json_object_set_new(search, "max_rps", num(p->max_rps));
-    json_object_set_new(search, "resolution", num(p->resolution));
+    json_object_set_new(search, "start_rps", jx_real3(p->start_rps));
+    json_object_set_new(search, "factor", jx_real3(p->factor));
+    json_object_set_new(search, "max_rps", jx_real3(p->max_rps));
+    json_object_set_new(search, "resolution", jx_real3(p->resolution));
     json_object_set_new(search, "max_steps", json_integer(p->max_steps));
-    json_object_set_new(search, "max_time_s", num(p->max_time_s));
-    json_object_set_new(search, "step_s", num(p->step_s));
-    json_object_set_new(search, "pause_s", num(p->pause_s));
-    json_object_set_new(search, "warmup_s", num((double)o->warmup_ns / NS_PER_S));
+    json_object_set_new(search, "max_time_s", jx_real3(p->max_time_s));
+    json_object_set_new(search, "step_s", jx_real3(p->step_s));
+    json_object_set_new(search, "pause_s", jx_real3(p->pause_s));
+    json_object_set_new(search, "warmup_s", jx_real3((double)o->warmup_ns / NS_PER_S));
     json_object_set_new(cfg, "search", search);
     json_object_set_new(doc, "config", cfg);
     webhook_doc_target(doc, t, o);
 
     json_t *st = json_object();
-    json_object_set_new(st, "max_sustainable_rps", num(r->max_sustainable_rps));
-    json_object_set_new(st, "knee_rps", num(r->knee_rps));
-    json_object_set_new(st, "knee_p99_ms", num(r->knee_p99_ms));
-    json_object_set_new(st, "resolution_rps", num(r->resolution_rps));
-    json_object_set_new(st, "first_bad_rps", num(r->first_bad_rps));
+    json_object_set_new(st, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
+    json_object_set_new(st, "knee_rps", jx_real3(r->knee_rps));
+    json_object_set_new(st, "knee_p99_ms", jx_real3(r->knee_p99_ms));
+    json_object_set_new(st, "resolution_rps", jx_real3(r->resolution_rps));
+    json_object_set_new(st, "first_bad_rps", jx_real3(r->first_bad_rps));
     json_object_set_new(st, "steps", json_integer(r->nsteps));
     json_object_set_new(st, "interrupted", json_boolean(r->stop == CAPACITY_INTERRUPTED));
     json_object_set_new(doc, "stats", st);
@@ -256,22 +254,22 @@ static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const c
 
     json_t *cap = json_object();
     json_t *crit = json_object();
-    json_object_set_new(crit, "p99_limit_ms", num(p->p99_limit_ms));
-    json_object_set_new(crit, "error_limit", num(p->error_limit));
-    json_object_set_new(crit, "min_achieved", num(p->min_achieved));
+    json_object_set_new(crit, "p99_limit_ms", jx_real3(p->p99_limit_ms));
+    json_object_set_new(crit, "error_limit", jx_real3(p->error_limit));
+    json_object_set_new(crit, "min_achieved", jx_real3(p->min_achieved));
     json_object_set_new(cap, "criteria", crit);
     json_t *steps = json_array();
     for (int i = 0; i < r->nsteps; i++)
         json_array_append_new(steps, capacity_step_json(&r->steps[i]));
     json_object_set_new(cap, "steps", steps);
-    json_object_set_new(cap, "max_sustainable_rps", num(r->max_sustainable_rps));
-    json_object_set_new(cap, "first_bad_rps", num(r->first_bad_rps));
-    json_object_set_new(cap, "resolution_rps", num(r->resolution_rps));
+    json_object_set_new(cap, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
+    json_object_set_new(cap, "first_bad_rps", jx_real3(r->first_bad_rps));
+    json_object_set_new(cap, "resolution_rps", jx_real3(r->resolution_rps));
     json_t *knee = json_object();
-    json_object_set_new(knee, "rps", num(r->knee_rps));
-    json_object_set_new(knee, "p99_ms", num(r->knee_p99_ms));
-    json_object_set_new(knee, "base_p99_ms", num(r->knee_base_p99_ms));
-    json_object_set_new(knee, "factor", num(p->knee_factor));
+    json_object_set_new(knee, "rps", jx_real3(r->knee_rps));
+    json_object_set_new(knee, "p99_ms", jx_real3(r->knee_p99_ms));
+    json_object_set_new(knee, "base_p99_ms", jx_real3(r->knee_base_p99_ms));
+    json_object_set_new(knee, "factor", jx_real3(p->knee_factor));
     json_object_set_new(knee, "rule",
                         json_string("the highest-rate good step with p99 <= factor x base; base: "
                                     "the lowest p99 of the good steps, at least 1 ms"));
@@ -363,7 +361,7 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         c.start_wall_ns = x.plan ? x.plan_t0 : 0;
         engine_result r;
         if (engine_run(&c, &r, err, errlen) < 0) goto out;
-        if (x.tty) report_progress_clear(stderr);
+        if (x.tty) load_report_progress_clear(stderr);
         bool interrupted = r.interrupted;
         if (!interrupted && r.responses == 0) {
             char fe[200];
@@ -437,9 +435,9 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         for (int i = 0; i < res->nsteps; i++) {
             json_t *e = json_array_get(steps, (size_t)i);
             const struct seg_step *g = &x.seg[res->steps[i].index - 1];
-            json_object_set_new(e, "total_rps", num(res->steps[i].rate));
-            json_object_set_new(e, "offered_rps", num(g->offered));
-            json_object_set_new(e, "achieved_rps", num(g->achieved));
+            json_object_set_new(e, "total_rps", jx_real3(res->steps[i].rate));
+            json_object_set_new(e, "offered_rps", jx_real3(g->offered));
+            json_object_set_new(e, "achieved_rps", jx_real3(g->achieved));
             json_object_set_new(e, "transport_errors", json_integer(g->transport_errors));
             json_object_set_new(e, "connections", json_integer(g->connections));
             json_object_set_new(e, "latency_hdr", g->hdr ? json_string(g->hdr) : json_null());
@@ -453,8 +451,7 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         err_set(err, errlen, "%s",
                 res->stop == CAPACITY_FIRST_STEP ? res->message : "a threshold is red");
     free(res);
-    if (o->json_path && report_write_json(doc, o->json_path, err, errlen) < 0)
-        status = EXIT_FAILURE_;
+    if (o->json_path && jx_write_json(doc, o->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
 
 out:
     for (int i = 0; i < CAPACITY_STEPS_MAX; i++) free(x.seg[i].hdr);

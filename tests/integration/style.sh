@@ -1,5 +1,7 @@
-# style.sh — the sources are formatted with the repository's .clang-format, and the build is
-# warning-free under -Wall -Wextra -Werror (the build itself enforces that; this checks the format).
+# style.sh — the sources are formatted with the repository's .clang-format, the build is
+# warning-free under -Wall -Wextra -Werror (the build itself enforces that; this checks the format),
+# and the layers are one-way (docs: the layout in DESIGN.md): the lower layers include no header of
+# the layers above them, report/ reads result documents and includes no test, core/ only itself.
 cd "$(dirname "$0")/../.." || exit 1
 bad=0
 for f in src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/unit/*.c tests/servers/*.c; do
@@ -10,4 +12,31 @@ for f in src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/unit/*.c test
     fi
 done
 [ $bad -eq 0 ] && echo "ok - every C source is formatted with .clang-format"
+
+# Prints "FILE HEADER" for each #include "HEADER" of a file in src/DIR (for each DIR of $1) whose
+# folder matches the extended regex $2 (anchored); with $3 = -v, whose folder does not match.
+upward_includes() {
+    local dir f
+    for dir in $1; do
+        for f in src/"$dir"/*.c src/"$dir"/*.h; do
+            [ -f "$f" ] || continue
+            sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"(\.\.\/)*([^"]+)".*/\2/p' "$f" |
+                grep -E ${3:+"$3"} "^($2)/" | sed "s|^|$f |"
+        done
+    done
+}
+violations=$(
+    {
+        upward_includes "core http load stack fault probe" \
+            "webhook|race|resilience|suite|report|verdict|config"
+        upward_includes "report" "webhook|race|resilience"
+        upward_includes "core" "core" -v
+    } | sort -u
+)
+if [ -n "$violations" ]; then
+    while read -r f inc; do echo "not ok - layers: $f includes $inc"; done <<<"$violations"
+else
+    echo "ok - layers: core, http, load, stack, fault and probe include nothing of the tests, suite," \
+        "report, verdict or config; report includes no test; core includes only core"
+fi
 true

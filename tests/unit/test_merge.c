@@ -1,5 +1,5 @@
 /* test_merge.c — unit tests for src/report/merge.c (`brink merge`) on synthetic segment
- * documents with known values, built the way the commands build them (report_load_json over an
+ * documents with known values, built the way the commands build them (load_report_json over an
  * engine_result, segment_doc, threshold_judge):
  *   - the merged latency histogram equals, bucket for bucket, one histogram of every sample, and
  *     the merged percentiles are that histogram's (not averages of the segments' percentiles);
@@ -27,7 +27,8 @@
 #include "core/hdr.h"
 #include "load/segment.h"
 #include "report/merge.h"
-#include "report/report.h"
+#include "core/json.h"
+#include "load/load_report.h"
 #include "verdict/threshold.h"
 
 #define T0 (1767225600LL * NS_PER_S) /* a wall-clock start */
@@ -101,14 +102,14 @@ static json_t *make_doc(const synth *s) {
         hdr_free(sec[k]);
     }
     free(sec);
-    report_load_info info = {.url = "http://127.0.0.1:9/x",
+    load_report_info info = {.url = "http://127.0.0.1:9/x",
                              .method = "POST",
                              .connections = 2,
                              .threads = 1,
                              .duration_s = s->seconds,
                              .timeout_s = 5,
                              .rate = s->rate};
-    json_t *doc = report_load_json(&r, &info);
+    json_t *doc = load_report_json(&r, &info);
     segment_doc(doc, r.seg, s->start_ns);
     if (s->webhook) { /* as webhook.c judges a segment: its share of the rate */
         json_object_set_new(doc, "test", json_string("webhook"));

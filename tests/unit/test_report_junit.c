@@ -1,7 +1,8 @@
-/* test_report_junit.c — JUnit XML: escaping of every special and control character, the counts
- * (tests, failures, skipped) of real result documents, the failure message carrying value, bound,
- * evidence and remedy, and well-formedness of the whole file, checked by a small XML scanner
- * (tags balanced, attributes quoted, only known entities, no raw '<' or '&' in text). */
+/* test_report_junit.c — JUnit XML: escaping of every special and control character (and the
+ * HTML flavour of the same escape), the counts (tests, failures, skipped) of real result
+ * documents, the failure message carrying value, bound, evidence and remedy, and well-formedness
+ * of the whole file, checked by a small XML scanner (tags balanced, attributes quoted, only known
+ * entities, no raw '<' or '&' in text). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,14 +15,15 @@
 #include <string.h>
 
 #include "report/junit.h"
+#include "report/xml.h"
 
 #define FIXTURES "tests/integration/fixtures/"
 
-static char *capture_escape(const char *s) {
+static char *capture_escape(const char *s, unsigned flags) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    junit_escape(f, s);
+    report_xml_escape(f, s, flags);
     fclose(f);
     return buf;
 }
@@ -148,10 +150,17 @@ static const char *xml_check(const char *s) {
 /* ---- tests ----------------------------------------------------------------------------------- */
 
 static void test_escape(void **state) {
-    char *e = capture_escape("a<b>&\"c'\t\n\r\x01z");
+    char *e = capture_escape("a<b>&\"c'\t\n\r\x01z", REPORT_XML_JUNIT);
     assert_string_equal(e, "a&lt;b&gt;&amp;&quot;c&apos;&#9;&#10;&#13;?z");
     free(e);
-    e = capture_escape("</script><img src=x onerror=alert(1)>");
+    /* the HTML page and its charts: &#39; (HTML 4 has no &apos;), control characters as spaces */
+    e = capture_escape("a<b>&\"c'\t\n\r\x01\x7fz", REPORT_XML_HTML);
+    assert_string_equal(e, "a&lt;b&gt;&amp;&quot;c&#39;     z");
+    free(e);
+    e = capture_escape(NULL, REPORT_XML_JUNIT);
+    assert_string_equal(e, "");
+    free(e);
+    e = capture_escape("</script><img src=x onerror=alert(1)>", REPORT_XML_JUNIT);
     assert_null(strchr(e, '<'));
     assert_null(strchr(e, '>'));
     assert_null(xml_check("<r>x</r>")); /* the scanner itself */
@@ -160,7 +169,7 @@ static void test_escape(void **state) {
     assert_non_null(xml_check("<r>&bogus;</r>"));
     assert_non_null(xml_check("<r><s></r></s>"));
     free(e);
-    e = capture_escape("ünïcødé ✓"); /* UTF-8 passes through */
+    e = capture_escape("ünïcødé ✓", REPORT_XML_JUNIT); /* UTF-8 passes through */
     assert_string_equal(e, "ünïcødé ✓");
     free(e);
 }

@@ -1,0 +1,269 @@
+/* load_report.c — the report section of a load run. The result document (schema brink.result/1,
+ * docs/results.md): headline numbers go to .stats with the unit in the key name, so `jq .stats`
+ * reads the same for every test; details go to .latency, .status, .errors, .timeline and
+ * .config. The terminal summary, in the spirit of wrk's: what was sent, what came back, how
+ * fast, how it was distributed, and — plainly — what went wrong. And the live progress line that
+ * a TTY gets once per second. */
+#include "load/load_report.h"
+
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/json.h"
+
+static double ms(int64_t us) {
+    return (double)us / 1000.0;
+}
+
+/* ---- the result document --------------------------------------------------------------------- */
+
+json_t *load_report_json(const engine_result *r, const load_report_info *info) {
+    json_t *doc = json_object();
+    char when[32];
+    clock_format_utc(r->start_wall_ns, when);
+    json_object_set_new(doc, "schema", json_string(JX_SCHEMA));
+    json_object_set_new(doc, "test", json_string("load"));
+    json_object_set_new(doc, "profile", json_null());
+    json_object_set_new(doc, "started_at", json_string(when));
+    json_object_set_new(doc, "duration_s", json_real(jx_round3(r->elapsed_s)));
+    json_object_set_new(doc, "target", json_string(info->url));
+
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "url", json_string(info->url));
+    json_object_set_new(cfg, "method", json_string(info->method));
+    json_object_set_new(cfg, "model", json_string(r->open_model ? "open" : "closed"));
+    json_object_set_new(cfg, "connections", json_integer(r->connections));
+    json_object_set_new(cfg, "threads", json_integer(r->threads));
+    json_object_set_new(cfg, "duration_s", json_real(info->duration_s));
+    json_object_set_new(cfg, "max_requests", json_integer(info->max_requests));
+    json_object_set_new(cfg, "timeout_s", json_real(info->timeout_s));
+    json_object_set_new(cfg, "rate", info->rate > 0 ? json_real(info->rate) : json_null());
+    json_object_set_new(cfg, "stages", info->stages ? json_string(info->stages) : json_null());
+    json_t *hn = json_array();
+    for (int i = 0; i < info->nheaders; i++)
+        json_array_append_new(hn, json_string(info->header_names[i]));
+    json_object_set_new(cfg, "header_names", hn);
+    json_object_set_new(cfg, "body_bytes", json_integer((json_int_t)info->body_bytes));
+    json_object_set_new(cfg, "sign", info->sign ? json_string(info->sign) : json_null());
+    json_object_set_new(doc, "config", cfg);
+
+    int64_t finished = r->responses + r->transport_errors;
+    int64_t errors = r->http_errors + r->transport_errors;
+    double window = r->send_window_s > 0 ? r->send_window_s : r->elapsed_s;
+    json_t *st = json_object();
+    json_object_set_new(st, "requests", json_integer(r->responses));
+    json_object_set_new(st, "rps", json_real(jx_round3(window > 0 ? r->responses / window : 0)));
+    json_object_set_new(st, "send_window_s", json_real(jx_round6(window)));
+    json_object_set_new(st, "offered_rps",
+                        r->open_model ? json_real(jx_round3(r->offered_rps)) : json_null());
+    json_object_set_new(st, "sent", json_integer(r->sent));
+    json_object_set_new(st, "errors", json_integer(errors));
+    json_object_set_new(st, "error_rate",
+                        json_real(finished ? (double)errors / (double)finished : 0));
+    json_object_set_new(st, "http_errors", json_integer(r->http_errors));
+    json_object_set_new(st, "transport_errors", json_integer(r->transport_errors));
+    json_object_set_new(st, "timeouts",
+                        json_integer(r->errors_by_class[ERR_REQUEST_TIMEOUT] +
+                                     r->errors_by_class[ERR_CONNECT_TIMEOUT]));
+    const hdr_hist *h = r->latency;
+    json_object_set_new(st, "p50_ms", json_real(ms(hdr_value_at_percentile(h, 50))));
+    json_object_set_new(st, "p95_ms", json_real(ms(hdr_value_at_percentile(h, 95))));
+    json_object_set_new(st, "p99_ms", json_real(ms(hdr_value_at_percentile(h, 99))));
+    json_object_set_new(st, "p999_ms", json_real(ms(hdr_value_at_percentile(h, 99.9))));
+    json_object_set_new(st, "max_ms", json_real(ms(hdr_max(h))));
+    json_object_set_new(st, "mean_ms", json_real(jx_round3(hdr_mean(h) / 1000.0)));
+    json_object_set_new(st, "service_p50_ms",
+                        json_real(ms(hdr_value_at_percentile(r->service, 50))));
+    json_object_set_new(st, "service_p99_ms",
+                        json_real(ms(hdr_value_at_percentile(r->service, 99))));
+    if (r->open_model) {
+        json_object_set_new(st, "scheduled", json_integer(r->scheduled));
+        json_object_set_new(st, "late_sends", json_integer(r->late_sends));
+        json_object_set_new(st, "max_send_lag_ms", json_real(ms(r->max_lag_us)));
+        json_object_set_new(st, "unsent", json_integer(r->unsent));
+    }
+    json_object_set_new(st, "bytes_read", json_integer(r->bytes_read));
+    json_object_set_new(st, "bytes_written", json_integer(r->bytes_written));
+    json_object_set_new(st, "connects", json_integer(r->connects));
+    json_object_set_new(st, "interrupted", json_boolean(r->interrupted));
+    json_object_set_new(doc, "stats", st);
+
+    json_t *lat = json_object();
+    json_object_set_new(lat, "hdr_unit", json_string("us"));
+    json_object_set_new(lat, "corrected", jx_hist(r->latency, NS_PER_US));
+    json_object_set_new(lat, "service", jx_hist(r->service, NS_PER_US));
+    json_object_set_new(doc, "latency", lat);
+
+    json_t *status = json_object();
+    for (int i = 0; i < 600; i++) {
+        if (!r->status[i]) continue;
+        char k[16];
+        snprintf(k, sizeof k, "%d", i);
+        json_object_set_new(status, k, json_integer(r->status[i]));
+    }
+    json_object_set_new(doc, "status", status);
+
+    json_t *errs = json_object(), *details = json_object();
+    for (int i = 0; i < ERR__COUNT; i++) {
+        json_object_set_new(errs, engine_err_name((engine_err)i),
+                            json_integer(r->errors_by_class[i]));
+        if (r->first_error[i][0])
+            json_object_set_new(details, engine_err_name((engine_err)i),
+                                json_string(r->first_error[i]));
+    }
+    json_object_set_new(doc, "errors", errs);
+    json_object_set_new(doc, "error_details", details);
+
+    json_t *tl = json_array();
+    for (int i = 0; i < r->nseconds; i++) {
+        const engine_second *s = &r->timeline[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "t", json_integer(s->index));
+        json_object_set_new(e, "length_s", json_real(jx_round3(s->length_s)));
+        json_object_set_new(e, "phase", json_string("load"));
+        if (r->open_model) json_object_set_new(e, "offered", json_real(jx_round3(s->offered)));
+        json_object_set_new(e, "sent", json_integer(s->sent));
+        json_object_set_new(e, "completed", json_integer(s->completed));
+        json_object_set_new(e, "errors", json_integer(s->errors));
+        json_object_set_new(e, "p50_ms", json_real(ms(s->p50_us)));
+        json_object_set_new(e, "p99_ms", json_real(ms(s->p99_us)));
+        json_object_set_new(e, "max_ms", json_real(ms(s->max_us)));
+        if (s->hdr) json_object_set_new(e, "hdr", json_string(s->hdr));
+        json_array_append_new(tl, e);
+    }
+    json_object_set_new(doc, "timeline", tl);
+    json_object_set_new(doc, "thresholds", json_array());
+    json_object_set_new(doc, "advice", json_array());
+    return doc;
+}
+
+/* ---- the terminal ---------------------------------------------------------------------------- */
+
+static void human_bytes(double b, char *out, size_t n) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
+}
+
+static void print_percentiles(FILE *out, const char *label, const hdr_hist *h) {
+    fprintf(
+        out,
+        "  %-13s p50 %.3f  p75 %.3f  p90 %.3f  p95 %.3f  p99 %.3f  p99.9 %.3f  p99.99 %.3f ms\n",
+        label, ms(hdr_value_at_percentile(h, 50)), ms(hdr_value_at_percentile(h, 75)),
+        ms(hdr_value_at_percentile(h, 90)), ms(hdr_value_at_percentile(h, 95)),
+        ms(hdr_value_at_percentile(h, 99)), ms(hdr_value_at_percentile(h, 99.9)),
+        ms(hdr_value_at_percentile(h, 99.99)));
+}
+
+static void print_spectrum(FILE *out, const char *label, const hdr_hist *h) {
+    fprintf(out, "\n  %s — percentile spectrum\n", label);
+    fprintf(out, "  %12s %12s %12s %14s\n", "value (ms)", "percentile", "count", "1/(1-p)");
+    hdr_pct_iter it;
+    hdr_pct_iter_init(&it, h, 5);
+    while (hdr_pct_iter_next(&it)) {
+        double p = it.percentile / 100.0;
+        if (p < 1.0)
+            fprintf(out, "  %12.3f %12.6f %12lld %14.2f\n", ms(it.value), p,
+                    (long long)it.total_to_here, 1.0 / (1.0 - p));
+        else
+            fprintf(out, "  %12.3f %12.6f %12lld %14s\n", ms(it.value), p,
+                    (long long)it.total_to_here, "inf");
+    }
+    fprintf(out, "  mean %.3f ms, stdev %.3f ms, max %.3f ms, total count %lld\n",
+            hdr_mean(h) / 1000.0, hdr_stdev(h) / 1000.0, ms(hdr_max(h)), (long long)hdr_total(h));
+}
+
+void load_report_terminal(FILE *out, const engine_result *r, const load_report_info *info,
+                          bool full_latency) {
+    char rd[32], wr[32];
+    human_bytes((double)r->bytes_read, rd, sizeof rd);
+    human_bytes((double)r->bytes_written, wr, sizeof wr);
+    double window = r->send_window_s > 0 ? r->send_window_s : r->elapsed_s;
+    fprintf(out, "brink load %s %s — %s model, %d connection%s, %d thread%s\n", info->method,
+            info->url, r->open_model ? "open" : "closed", r->connections,
+            r->connections == 1 ? "" : "s", r->threads, r->threads == 1 ? "" : "s");
+    if (r->open_model)
+        fprintf(out, "  schedule      offered %.1f rps over %.2f s (%lld requests due)\n",
+                r->offered_rps, window, (long long)r->scheduled);
+    fprintf(out, "  requests      %lld responses in %.2f s: %.1f rps; %s read, %s written\n",
+            (long long)r->responses, window, window > 0 ? r->responses / window : 0.0, rd, wr);
+    const hdr_hist *h = r->latency;
+    if (hdr_total(h)) {
+        fprintf(out, "  latency       min %.3f  mean %.3f  stdev %.3f  max %.3f ms%s\n",
+                ms(hdr_min(h)), hdr_mean(h) / 1000.0, hdr_stdev(h) / 1000.0, ms(hdr_max(h)),
+                r->open_model ? " (from intended send time)" : "");
+        print_percentiles(out, "percentiles", h);
+        if (r->open_model) print_percentiles(out, "service time", r->service);
+    }
+    fprintf(out, "  status       ");
+    int shown = 0;
+    for (int i = 0; i < 600; i++) {
+        if (!r->status[i]) continue;
+        fprintf(out, " %d: %lld", i, (long long)r->status[i]);
+        shown++;
+    }
+    fprintf(out, "%s\n", shown ? "" : " (no responses)");
+    if (r->transport_errors) {
+        fprintf(out, "  errors        %lld without a response:\n", (long long)r->transport_errors);
+        for (int i = 0; i < ERR__COUNT; i++) {
+            if (!r->errors_by_class[i]) continue;
+            fprintf(out, "    %-16s %lld%s%s%s\n", engine_err_name((engine_err)i),
+                    (long long)r->errors_by_class[i], r->first_error[i][0] ? " (first: " : "",
+                    r->first_error[i], r->first_error[i][0] ? ")" : "");
+        }
+    } else {
+        fprintf(out, "  errors        none without a response\n");
+    }
+    if (r->http_errors)
+        fprintf(out, "  http errors   %lld responses with status >= 400\n",
+                (long long)r->http_errors);
+    if (r->open_model) {
+        double achieved = window > 0 ? r->sent / window : 0;
+        fprintf(out, "  send lag      %lld late sends (> 1 ms behind schedule), max lag %.3f ms\n",
+                (long long)r->late_sends, ms(r->max_lag_us));
+        if (r->unsent)
+            fprintf(out,
+                    "  WARNING       %lld due requests were never sent: every connection was busy "
+                    "(raise -c) or the run ended\n",
+                    (long long)r->unsent);
+        if (r->offered_rps > 0 && achieved < 0.99 * r->offered_rps)
+            fprintf(out,
+                    "  WARNING       brink sent %.1f rps of %.1f offered: the generator or the "
+                    "connections could not keep up (more -c or -t)\n",
+                    achieved, r->offered_rps);
+    }
+    if (r->timeline_dropped)
+        fprintf(out,
+                "  note          %lld thread-seconds are missing from the timeline (the "
+                "machine was overloaded)\n",
+                (long long)r->timeline_dropped);
+    if (r->interrupted) fprintf(out, "  interrupted   stopped early by a signal; partial result\n");
+    if (r->responses == 0)
+        fprintf(out, "  RESULT        nothing succeeded: no HTTP response was received from %s\n",
+                info->url);
+    if (full_latency && hdr_total(h)) {
+        print_spectrum(out, r->open_model ? "latency (corrected)" : "latency", h);
+        if (r->open_model) print_spectrum(out, "service time", r->service);
+    }
+}
+
+void load_report_progress_line(FILE *out, const engine_second *s, bool open_model) {
+    double len = s->length_s > 0 ? s->length_s : 1.0;
+    if (open_model)
+        fprintf(out, "\r[%4ds] offered %8.0f  done %8.0f rps  p99 %9.3f ms  errors %-8lld",
+                s->index + 1, s->offered / len, s->completed / len, ms(s->p99_us),
+                (long long)s->errors);
+    else
+        fprintf(out, "\r[%4ds] %8.0f rps  p99 %9.3f ms  errors %-8lld", s->index + 1,
+                s->completed / len, ms(s->p99_us), (long long)s->errors);
+    fflush(out);
+}
+
+void load_report_progress_clear(FILE *out) {
+    fprintf(out, "\r%80s\r", "");
+    fflush(out);
+}
