@@ -1,7 +1,8 @@
 # style.sh — the sources are formatted with the repository's .clang-format, the build is
 # warning-free under -Wall -Wextra -Werror (the build itself enforces that; this checks the format),
 # and the layers are one-way (docs: the layout in DESIGN.md): the lower layers include no header of
-# the layers above them, report/ reads result documents and includes no test, core/ only itself.
+# the layers above them, verdict/ and config/ none of the tests, suite or report, report/ reads
+# result documents and includes no test, core/ only itself.
 cd "$(dirname "$0")/../.." || exit 1
 bad=0
 for f in src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/unit/*.c tests/servers/*.c; do
@@ -30,6 +31,7 @@ violations=$(
         upward_includes "core http load stack fault probe" \
             "webhook|race|resilience|suite|report|verdict|config"
         upward_includes "report" "webhook|race|resilience"
+        upward_includes "verdict config" "webhook|race|resilience|suite|report"
         upward_includes "core" "core" -v
     } | sort -u
 )
@@ -37,6 +39,7 @@ if [ -n "$violations" ]; then
     while read -r f inc; do echo "not ok - layers: $f includes $inc"; done <<<"$violations"
 else
     echo "ok - layers: core, http, load, stack, fault and probe include nothing of the tests, suite," \
-        "report, verdict or config; report includes no test; core includes only core"
+        "report, verdict or config; verdict and config nothing of the tests, suite or report;" \
+        "report includes no test; core includes only core"
 fi
 true
