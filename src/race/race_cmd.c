@@ -1,23 +1,23 @@
-/* race_cmd.c — `brink race [PROFILE] [options]`: options checked completely before anything
- * starts, then the run (race/race.c), the terminal summary with its thresholds, the result
- * document, and the exit status: 99 when a threshold is red, as every brink test does. */
+/* race_cmd.c — `brink race [PROFILE] [options]`: options read against one table (core/cli.h) and
+ * checked completely before anything starts (race_args_parse, race_args_spec, race_args_check),
+ * then the run (race/race.c), the terminal summary with its thresholds, the result document, and
+ * the exit status: 99 when a threshold is red, as every brink test does. */
 #include "race/race_cmd.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config/config.h"
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/parse.h"
-#include "http/url.h"
 #include "core/exitcode.h"
 #include "core/json.h"
+#include "http/url.h"
 #include "race/race.h"
-#include "config/config.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -35,91 +35,154 @@ static const struct {
     {"heavy", 500, 50},
     {"stress", 1000, 100},
 };
-#define NPROFILES (int)(sizeof profiles / sizeof profiles[0])
+#define NPROFILES       (int)(sizeof profiles / sizeof profiles[0])
+#define DEFAULT_PROFILE 1 /* moderate */
 
-void race_cmd_usage(void) {
-    printf("Usage: brink race [light|moderate|heavy|stress] [options]\n"
-           "\n"
-           "Creates N orders, then makes V vendors claim each one at the same instant (requests\n"
-           "written up to their last byte on kept-alive connections, last bytes released\n"
-           "together) and checks that exactly one vendor won: from the answers, from the winner\n"
-           "named to the losers, and from what the service stored (HTTP read-back and SQL).\n"
-           "Runs against the embedded stack (PostgreSQL, Redis, dispatchd) unless --target.\n"
-           "\n"
-           "Profiles (orders x vendors): light 50x5, moderate 200x20 (default), heavy 500x50,\n"
-           "stress 1000x100.\n"
-           "\n"
-           "Options:\n"
-           "      --orders N           orders to race (overrides the profile)\n"
-           "      --vendors V          vendors claiming each order, at least 2\n"
-           "      --stack-profile P    tuned (default) or untuned: dispatchd's untuned\n"
-           "                           configuration (naive check-then-act accept)\n"
-           "      --keep-stack         keep the embedded stack's directory (logs, data)\n"
-           "      --target URL         race an already running service instead of the stack\n"
-           "      --secret-file F      signing secret of the creation webhooks (with --target;\n"
-           "      --secret-env VAR     without one they are sent unsigned)\n"
-           "      --pg URL             PostgreSQL of the target, for the SQL audit (password in\n"
-           "                           PGPASSWORD or PGPASSFILE, never in the URL)\n"
-           "  -f, --config FILE        race your own service: a brink.yaml (docs/config.md:\n"
-           "                           its target, race: section, secret, audit database and\n"
-           "                           threshold overrides) or a race.yaml (docs/race.md)\n"
-           "      --release MODE       loop (default: one thread writes every last byte) or\n"
-           "                           barrier (one thread per vendor behind a pthread barrier)\n"
-           "      --settle D           pause between the prefixes reaching the server and the\n"
-           "                           release (default 1ms)\n"
-           "      --timeout D          limit of each claim (default 10s)\n"
-           "      --setup-timeout D    limit of creating the orders until visible (default 60s)\n"
-           "      --insecure           do not verify TLS certificates\n"
-           "      --json FILE          write the result document (- for stdout)\n"
-           "  -q, --quiet              no progress line\n"
-           "  -h, --help               this help\n"
-           "\n"
-           "Thresholds: race_conditions > 0 red; win_rate < 95%% red, < 100%% orange;\n"
-           "resolution_avg_ms > 100 orange, > 500 red; integrity < 100%% red; race_error_rate.\n"
-           "Exit status: 0 no red threshold; 99 a red threshold; 2 bad usage; 3 the stack or the\n"
-           "target could not be started or reached; 130 interrupted.\n");
+static const cli_cmd race_cli = {
+    .name = "race",
+    .args = "[light|moderate|heavy|stress] [options]",
+    .summary =
+        "Creates N orders, then makes V vendors claim each one at the same instant (requests "
+        "written up to their last byte on kept-alive connections, last bytes released together) "
+        "and checks that exactly one vendor won: from the answers, from the winner named to the "
+        "losers, and from what the service stored (HTTP read-back and SQL). Runs against the "
+        "embedded stack (PostgreSQL, Redis, dispatchd) unless --target or -f.\n"
+        "\n"
+        "Profiles (orders x vendors): light 50x5, moderate 200x20 (default), heavy 500x50, "
+        "stress 1000x100.",
+    .epilog = "-f FILE races your own service: a brink.yaml (docs/config.md: its target, race: "
+              "section, secret, audit database and threshold overrides) or a race.yaml "
+              "(docs/race.md).\n"
+              "\n"
+              "The race is not split into segments (--segment, --start-at refused): an order's "
+              "contention is its vendors racing from one process (docs/distributed.md).\n"
+              "\n"
+              "Thresholds: race_conditions > 0 red; win_rate < 95% red, < 100% orange; "
+              "resolution_avg_ms > 100 orange, > 500 red; integrity < 100% red; "
+              "race_error_rate.\n"
+              "\n"
+              "Exit status: 0 no red threshold; 99 a red threshold; 2 bad usage; 3 the stack or "
+              "the target could not be started or reached; 130 interrupted.",
+    .max_args = 1,
+};
+
+/* Everything the command line says, and what it loads: the run's options, the race protocol
+ * (spec) and the brink.yaml it came from (cfg, which o points into). */
+typedef struct race_args {
+    race_opts o;
+    int orders, vendors, stack_profile;
+    bool quiet, stack_profile_set;
+    const char *json_path, *config_path;
+    race_spec spec;
+    bool have_spec;
+    config *cfg;
+} race_args;
+
+static int set_release(const char *value, void *dest, char *err, size_t errlen) {
+    if (race_release_parse(value, dest) == 0) return 0;
+    snprintf(err, errlen, "option '--release': unknown mode '%s' (want loop or barrier)", value);
+    return -1;
 }
 
-enum {
-    OPT_ORDERS = 1000,
-    OPT_VENDORS,
-    OPT_STACK_PROFILE,
-    OPT_KEEP_STACK,
-    OPT_TARGET,
-    OPT_SECRET_FILE,
-    OPT_SECRET_ENV,
-    OPT_PG,
-    OPT_RELEASE,
-    OPT_SETTLE,
-    OPT_TIMEOUT,
-    OPT_SETUP_TIMEOUT,
-    OPT_INSECURE,
-    OPT_JSON,
-    OPT_SEGMENT,
-};
+/* --segment and --start-at, refused: docs/distributed.md says why the race is not split. */
+static int refuse_segment(const char *value, void *dest, char *err, size_t errlen) {
+    (void)value, (void)dest;
+    snprintf(err, errlen,
+             "brink race does not take --segment or --start-at: an order's contention is its "
+             "vendors racing from one process, so more machines add orders, not contention; run "
+             "it from one machine");
+    return -1;
+}
 
-static const struct option long_opts[] = {
-    {"orders", required_argument, 0, OPT_ORDERS},
-    {"vendors", required_argument, 0, OPT_VENDORS},
-    {"stack-profile", required_argument, 0, OPT_STACK_PROFILE},
-    {"keep-stack", no_argument, 0, OPT_KEEP_STACK},
-    {"target", required_argument, 0, OPT_TARGET},
-    {"secret-file", required_argument, 0, OPT_SECRET_FILE},
-    {"secret-env", required_argument, 0, OPT_SECRET_ENV},
-    {"pg", required_argument, 0, OPT_PG},
-    {"config", required_argument, 0, 'f'},
-    {"release", required_argument, 0, OPT_RELEASE},
-    {"settle", required_argument, 0, OPT_SETTLE},
-    {"timeout", required_argument, 0, OPT_TIMEOUT},
-    {"setup-timeout", required_argument, 0, OPT_SETUP_TIMEOUT},
-    {"insecure", no_argument, 0, OPT_INSECURE},
-    {"json", required_argument, 0, OPT_JSON},
-    {"segment", required_argument, 0, OPT_SEGMENT},
-    {"start-at", required_argument, 0, OPT_SEGMENT},
-    {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
+/* The profile named on the command line (or moderate): its orders and vendors, unless --orders
+ * or --vendors say otherwise ("custom" then, when no profile was named). */
+static int race_args_profile(race_args *a, const char *name, char *err, size_t errlen) {
+    int pi = DEFAULT_PROFILE;
+    if (name) {
+        const char *names[NPROFILES];
+        pi = -1;
+        for (int i = 0; i < NPROFILES; i++) {
+            names[i] = profiles[i].name;
+            if (!strcmp(name, names[i])) pi = i;
+        }
+        if (pi < 0) {
+            if (cli_suggest(name, names, NPROFILES))
+                cli_unknown("profile", name, names, NPROFILES, err, errlen);
+            else
+                err_set(err, errlen, "unknown profile '%s' (light, moderate, heavy or stress)",
+                        name);
+            return CLI_ERROR;
+        }
+    }
+    a->o.orders = a->orders ? a->orders : profiles[pi].orders;
+    a->o.vendors = a->vendors ? a->vendors : profiles[pi].vendors;
+    a->o.profile = name || !(a->orders || a->vendors) ? profiles[pi].name : "custom";
+    return CLI_OK;
+}
+
+/* Reads argv into a against the option table and the profile: CLI_OK, CLI_EXIT_HELP or
+ * CLI_ERROR. */
+static int race_args_parse(race_args *a, int argc, char **argv, char *err, size_t errlen) {
+    race_opts *o = &a->o;
+    static const char *const stack_profiles[] = {"tuned", "untuned", NULL}; /* enum order */
+    /* one option a row: the table reads as a table */
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "orders", .kind = CLI_INT, .dest = &a->orders, .min = 1, .max = 1000000,
+         .meta = "N", .help = "orders to race (overrides the profile)"},
+        {.name = "vendors", .kind = CLI_INT, .dest = &a->vendors, .min = 2, .max = 1000,
+         .meta = "V", .help = "vendors claiming each order (a race needs at least 2)"},
+        /* shared row candidate */
+        {.name = "stack-profile", .kind = CLI_CHOICE, .dest = &a->stack_profile,
+         .choices = stack_profiles, .def = "tuned", .given = &a->stack_profile_set, .meta = "P",
+         .help = "dispatchd's configuration on the embedded stack; untuned has the naive "
+                 "check-then-act accept"},
+        {.name = "keep-stack", .kind = CLI_FLAG, .dest = &o->keep_stack,
+         .help = "keep the embedded stack's directory (logs, data)"},
+        /* shared row candidate */
+        {.name = "target", .kind = CLI_STR, .dest = &o->target, .meta = "URL",
+         .help = "race an already running service instead of the embedded stack"},
+        /* shared row candidate */
+        {.name = "secret-file", .kind = CLI_STR, .dest = &o->secret_file, .meta = "F",
+         .help = "signing secret of the creation webhooks, from file F (with --target; "
+                 "without a secret they are sent unsigned)"},
+        /* shared row candidate */
+        {.name = "secret-env", .kind = CLI_STR, .dest = &o->secret_env, .meta = "VAR",
+         .help = "the same secret, from environment variable VAR"},
+        {.name = "pg", .kind = CLI_STR, .dest = &o->pg_url, .meta = "URL",
+         .help = "PostgreSQL of the target, for the SQL audit (password in PGPASSWORD or "
+                 "PGPASSFILE, never in the URL)"},
+        CLI_CONFIG(&a->config_path),
+        {.name = "release", .kind = CLI_FN, .fn = set_release, .dest = &o->release, .def = "loop",
+         .meta = "MODE", .help = "loop (one thread writes every last byte) or barrier (one "
+                                 "thread per vendor behind a pthread barrier)"},
+        {.name = "settle", .kind = CLI_DURATION, .dest = &o->settle_ns, .max = NS_PER_S,
+         .def = "1ms", .meta = "D",
+         .help = "pause between the prefixes reaching the server and the release"},
+        /* shared row candidate */
+        {.name = "timeout", .kind = CLI_DURATION, .dest = &o->timeout_ns, .min = NS_PER_MS,
+         .def = "10s", .meta = "D", .help = "limit of each claim"},
+        {.name = "setup-timeout", .kind = CLI_DURATION, .dest = &o->setup_timeout_ns,
+         .min = NS_PER_MS, .def = "60s", .meta = "D",
+         .help = "limit of creating the orders until they are visible"},
+        /* shared row candidate */
+        {.name = "insecure", .kind = CLI_FLAG, .dest = &o->insecure,
+         .help = "do not verify TLS certificates"},
+        CLI_JSON(&a->json_path),
+        {.name = "segment", .kind = CLI_FN, .fn = refuse_segment, .hidden = true},
+        {.name = "start-at", .kind = CLI_FN, .fn = refuse_segment, .hidden = true},
+        CLI_QUIET_AS(&a->quiet, "no progress line"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *profile = NULL;
+    int npos;
+    int rc =
+        cli_parse(&race_cli, opts, CLI_NOPTS(opts), argc, argv, &profile, 1, &npos, err, errlen);
+    if (rc != CLI_OK) return rc;
+    o->stack_profile = a->stack_profile ? STACK_PROFILE_UNTUNED : STACK_PROFILE_TUNED;
+    return race_args_profile(a, npos ? profile : NULL, err, errlen);
+}
 
 /* A postgresql:// URL with a password in it would put a secret on the command line. */
 static bool url_has_password(const char *u) {
@@ -169,265 +232,185 @@ static int brink_yaml_spec(config *c, race_spec *spec, race_opts *o, char *err, 
     return 0;
 }
 
-int race_cmd_main(int argc, char **argv, char *err, size_t errlen) {
-    race_opts o = {
-        .release = RACE_RELEASE_LOOP,
-        .timeout_ns = 10 * NS_PER_S,
-        .setup_timeout_ns = 60 * NS_PER_S,
-        .settle_ns = 1 * NS_PER_MS,
-        .stack_profile = STACK_PROFILE_TUNED,
-    };
-    int64_t orders = 0, vendors = 0, v;
-    bool quiet = false, stack_profile_set = false;
-    const char *json_path = NULL, *config_path = NULL;
-    char sub[400];
-    race_spec spec;
-    bool have_spec = false;
-    config *cfg = NULL;
-    bool pg_from_cfg = false;
-    int status = EXIT_USAGE;
-    race_result res;
-    bool have_res = false;
-    json_t *doc = NULL;
-
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":f:qh", long_opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_ORDERS:
-            if (parse_int(optarg, 1, 1000000, &v, sub, sizeof sub) < 0) goto usage_sub;
-            orders = v;
-            break;
-        case OPT_VENDORS:
-            if (parse_int(optarg, 0, 1000, &v, sub, sizeof sub) < 0) goto usage_sub;
-            if (v < 2) {
-                err_set(err, errlen, "--vendors %s: a race needs at least 2 vendors", optarg);
-                goto out;
-            }
-            vendors = v;
-            break;
-        case OPT_STACK_PROFILE:
-            if (!strcmp(optarg, "tuned"))
-                o.stack_profile = STACK_PROFILE_TUNED;
-            else if (!strcmp(optarg, "untuned"))
-                o.stack_profile = STACK_PROFILE_UNTUNED;
-            else {
-                err_set(err, errlen, "unknown --stack-profile '%s' (tuned or untuned)", optarg);
-                goto out;
-            }
-            stack_profile_set = true;
-            break;
-        case OPT_KEEP_STACK: o.keep_stack = true; break;
-        case OPT_TARGET: o.target = optarg; break;
-        case OPT_SECRET_FILE: o.secret_file = optarg; break;
-        case OPT_SECRET_ENV: o.secret_env = optarg; break;
-        case OPT_PG: o.pg_url = optarg; break;
-        case 'f': config_path = optarg; break;
-        case OPT_RELEASE:
-            if (race_release_parse(optarg, &o.release) < 0) {
-                err_set(err, errlen, "unknown --release '%s' (loop or barrier)", optarg);
-                goto out;
-            }
-            break;
-        case OPT_SETTLE:
-            if (parse_duration_ns(optarg, &o.settle_ns, sub, sizeof sub) < 0) goto usage_sub;
-            if (o.settle_ns > NS_PER_S) {
-                err_set(err, errlen, "--settle %s: at most 1s", optarg);
-                goto out;
-            }
-            break;
-        case OPT_TIMEOUT:
-        case OPT_SETUP_TIMEOUT: {
-            int64_t d;
-            if (parse_duration_ns(optarg, &d, sub, sizeof sub) < 0) goto usage_sub;
-            if (d < NS_PER_MS) {
-                err_set(err, errlen, "invalid %s '%s' (at least 1ms)",
-                        opt == OPT_TIMEOUT ? "--timeout" : "--setup-timeout", optarg);
-                goto out;
-            }
-            if (opt == OPT_TIMEOUT)
-                o.timeout_ns = d;
-            else
-                o.setup_timeout_ns = d;
-            break;
-        }
-        case OPT_INSECURE: o.insecure = true; break;
-        case OPT_JSON: json_path = optarg; break;
-        case OPT_SEGMENT: /* docs/distributed.md: why the race is not split */
-            err_set(err, errlen,
-                    "brink race does not take --segment or --start-at: an order's contention is "
-                    "its vendors racing from one process, so more machines add orders, not "
-                    "contention; run it from one machine");
-            goto out;
-        case 'q': quiet = true; break;
-        case 'h': race_cmd_usage(); return EXIT_OK;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink race --help)",
-                    argv[optind - 1]);
-            goto out;
-        default:
-            if (optopt)
-                err_set(err, errlen, "unknown option '-%c' (see brink race --help)", optopt);
-            else
-                err_set(err, errlen, "unknown option '%s' (see brink race --help)",
-                        argv[optind - 1]);
-            goto out;
-        }
-    }
-
-    /* the profile */
-    o.profile = NULL;
-    int pi = 1; /* moderate */
-    if (optind < argc) {
-        pi = -1;
-        for (int i = 0; i < NPROFILES; i++)
-            if (!strcmp(argv[optind], profiles[i].name)) pi = i;
-        if (pi < 0) {
-            err_set(err, errlen, "unknown profile '%s' (light, moderate, heavy or stress)",
-                    argv[optind]);
-            goto out;
-        }
-        o.profile = profiles[pi].name;
-        if (optind + 1 < argc) {
-            err_set(err, errlen, "unexpected argument '%s' after the profile", argv[optind + 1]);
-            goto out;
-        }
-    }
-    o.orders = orders ? (int)orders : profiles[pi].orders;
-    o.vendors = vendors ? (int)vendors : profiles[pi].vendors;
-    if (!o.profile) o.profile = orders || vendors ? "custom" : profiles[pi].name;
-
-    /* the target and its protocol: a race.yaml, a brink.yaml, or dispatchd's on the stack */
+/* The target and its protocol: a race.yaml, a brink.yaml (with its thresholds), or dispatchd's
+ * protocol on the embedded stack. Returns EXIT_OK, or EXIT_USAGE/EXIT_FAILURE_ with a reason. */
+static int race_args_spec(race_args *a, char *err, size_t errlen) {
+    race_opts *o = &a->o;
     bool race_yaml = false;
-    if (config_path && config_is_race_yaml(config_path, &race_yaml, err, errlen) < 0) goto out;
-    if (config_path && !race_yaml) {
-        if (config_load(config_path, &cfg, err, errlen) < 0) goto out;
-        if (config_apply_thresholds(cfg, err, errlen) < 0) goto out;
-        if (brink_yaml_spec(cfg, &spec, &o, err, errlen) < 0) goto out;
-        pg_from_cfg = !o.pg_url && spec.sql_query && !spec.sql_url && cfg->audit_url;
+    if (a->config_path && config_is_race_yaml(a->config_path, &race_yaml, err, errlen) < 0)
+        return EXIT_USAGE;
+    if (a->config_path && !race_yaml) {
+        if (config_load(a->config_path, &a->cfg, err, errlen) < 0 ||
+            config_apply_thresholds(a->cfg, err, errlen) < 0 ||
+            brink_yaml_spec(a->cfg, &a->spec, o, err, errlen) < 0)
+            return EXIT_USAGE;
     } else {
-        if (config_apply_thresholds(NULL, err, errlen) < 0) goto out;
-        if (config_path) {
-            if (race_spec_load(config_path, &spec, err, errlen) < 0) goto out;
-        } else if (race_spec_default(&spec, err, errlen) < 0) {
-            status = EXIT_FAILURE_;
-            goto out;
+        if (config_apply_thresholds(NULL, err, errlen) < 0) return EXIT_USAGE;
+        if (a->config_path) {
+            if (race_spec_load(a->config_path, &a->spec, err, errlen) < 0) return EXIT_USAGE;
+        } else if (race_spec_default(&a->spec, err, errlen) < 0) {
+            return EXIT_FAILURE_;
         }
     }
-    have_spec = true;
-    o.spec = &spec;
-    if (cfg && !o.target) o.target = cfg->url;
-    if (cfg) o.metrics_url = cfg->metrics_url;
-    o.use_stack = !o.target && !spec.target;
-    if (o.secret_file && o.secret_env) {
-        err_set(err, errlen, "give either --secret-file or --secret-env, not both");
-        goto out;
+    a->have_spec = true;
+    o->spec = &a->spec;
+    if (a->cfg) {
+        if (!o->target) o->target = a->cfg->url;
+        o->metrics_url = a->cfg->metrics_url;
     }
-    if (o.use_stack && (o.secret_file || o.secret_env || o.pg_url)) {
-        err_set(err, errlen,
-                "--secret-file, --secret-env and --pg go with --target (the embedded stack "
-                "brings its own)");
-        goto out;
-    }
-    if (!o.use_stack && (stack_profile_set || o.keep_stack)) {
-        err_set(err, errlen,
-                "--stack-profile and --keep-stack are for the embedded stack: drop "
-                "them with %s",
-                cfg ? "-f (your own stack)" : "--target");
-        goto out;
-    }
-    if (o.pg_url) {
-        if (strncmp(o.pg_url, "postgresql://", 13) && strncmp(o.pg_url, "postgres://", 11)) {
-            err_set(err, errlen, "--pg %s: want a postgresql:// URL", o.pg_url);
-            goto out;
+    o->use_stack = !o->target && !a->spec.target;
+    return EXIT_OK;
+}
+
+/* --pg: a postgresql:// URL without a password in it; then the audit database's password when
+ * the SQL truth runs on the brink.yaml's audit database. */
+static int race_args_pg(race_args *a, char *err, size_t errlen) {
+    race_opts *o = &a->o;
+    const config *cfg = a->cfg;
+    const race_spec *spec = &a->spec;
+    bool pg_from_cfg = cfg && !o->pg_url && spec->sql_query && !spec->sql_url && cfg->audit_url;
+    if (o->pg_url) {
+        if (strncmp(o->pg_url, "postgresql://", 13) && strncmp(o->pg_url, "postgres://", 11)) {
+            err_set(err, errlen, "--pg %s: want a postgresql:// URL", o->pg_url);
+            return -1;
         }
-        if (url_has_password(o.pg_url)) {
+        if (url_has_password(o->pg_url)) {
             err_set(err, errlen,
                     "--pg: the URL carries a password; put it in PGPASSWORD or "
                     "PGPASSFILE instead of on the command line");
-            goto out;
+            return -1;
         }
     }
     if (pg_from_cfg) { /* truth.sql without a url: the audit's database */
-        o.pg_url = cfg->audit_url;
-        o.pg_password = config_audit_password(cfg);
-    } else if (cfg && o.pg_url == NULL && spec.sql_url && cfg->audit_url &&
-               !strcmp(spec.sql_url, cfg->audit_url)) {
-        o.pg_password = config_audit_password(cfg);
+        o->pg_url = cfg->audit_url;
+        o->pg_password = config_audit_password(cfg);
+    } else if (cfg && !o->pg_url && spec->sql_url && cfg->audit_url &&
+               !strcmp(spec->sql_url, cfg->audit_url)) {
+        o->pg_password = config_audit_password(cfg);
     }
-    if (o.pg_url && !spec.sql_query) {
-        err_set(err, errlen, "--pg: %s has no truth.sql query to run there", spec.file);
-        goto out;
+    if (o->pg_url && !spec->sql_query) {
+        err_set(err, errlen, "--pg: %s has no truth.sql query to run there", spec->file);
+        return -1;
     }
-    if (spec.file && spec.sql_query && !spec.sql_url && !o.use_stack && !o.pg_url) {
+    return 0;
+}
+
+/* The --json file's directory must be writable before the run, not after it. */
+static int race_args_json(const char *json_path, char *err, size_t errlen) {
+    if (!json_path || !strcmp(json_path, "-")) return 0;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", json_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
+    if (access(slash ? dir : ".", W_OK) < 0) {
+        err_set(err, errlen, "cannot write --json %s: its directory is not writable", json_path);
+        return -1;
+    }
+    return 0;
+}
+
+/* What the table cannot say alone: options that exclude or need each other, given the target
+ * and its protocol. 0, or -1 with a reason (bad usage). */
+static int race_args_check(race_args *a, char *err, size_t errlen) {
+    race_opts *o = &a->o;
+    const race_spec *spec = &a->spec;
+    if (o->secret_file && o->secret_env) {
+        err_set(err, errlen, "give either --secret-file or --secret-env, not both");
+        return -1;
+    }
+    if (o->use_stack && (o->secret_file || o->secret_env || o->pg_url)) {
+        err_set(err, errlen,
+                "--secret-file, --secret-env and --pg go with --target (the embedded stack "
+                "brings its own)");
+        return -1;
+    }
+    if (!o->use_stack && (a->stack_profile_set || o->keep_stack)) {
+        err_set(err, errlen,
+                "--stack-profile and --keep-stack are for the embedded stack: drop "
+                "them with %s",
+                a->cfg ? "-f (your own stack)" : "--target");
+        return -1;
+    }
+    if (race_args_pg(a, err, errlen) < 0) return -1;
+    if (spec->file && spec->sql_query && !spec->sql_url && !o->use_stack && !o->pg_url) {
         err_set(err, errlen,
                 "%s: truth.sql has no url (give it there or with --pg; only the embedded stack "
                 "brings its own)",
-                spec.file);
-        goto out;
+                spec->file);
+        return -1;
     }
-    if (spec.file && spec.create_sign != SIGN_NONE && !o.use_stack && !o.secret_file &&
-        !o.secret_env && !spec.secret_file && !spec.secret_env) {
+    if (spec->file && spec->create_sign != SIGN_NONE && !o->use_stack && !o->secret_file &&
+        !o->secret_env && !spec->secret_file && !spec->secret_env) {
         err_set(err, errlen,
                 "%s: create.sign needs a secret: secret_file or secret_env there, or "
                 "--secret-file/--secret-env",
-                spec.file);
-        goto out;
+                spec->file);
+        return -1;
     }
-    if (!o.use_stack) {
+    if (!o->use_stack) {
         url u;
-        const char *t = o.target ? o.target : spec.target;
-        if (url_parse(t, &u, sub, sizeof sub) < 0) {
+        char sub[400];
+        if (url_parse(o->target ? o->target : spec->target, &u, sub, sizeof sub) < 0) {
             err_set(err, errlen, "--target: %s", sub);
-            goto out;
+            return -1;
         }
         url_free(&u);
     }
-    if (json_path && strcmp(json_path, "-")) {
-        char dir[1024];
-        snprintf(dir, sizeof dir, "%s", json_path);
-        char *slash = strrchr(dir, '/');
-        if (slash) slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
-        if (access(slash ? dir : ".", W_OK) < 0) {
-            err_set(err, errlen, "cannot write --json %s: its directory is not writable",
-                    json_path);
-            goto out;
-        }
-    }
+    return race_args_json(a->json_path, err, errlen);
+}
 
-    bool json_stdout = json_path && !strcmp(json_path, "-");
-    FILE *term = json_stdout ? stderr : stdout;
+static void race_args_free(race_args *a) {
+    if (a->have_spec) race_spec_free(&a->spec);
+    config_free(a->cfg);
+}
+
+/* The race itself; SIGINT and SIGTERM stop it with a partial result. Returns race_run's status;
+ * res is filled whatever it is (race_result_free it). */
+static int race_cmd_run(race_args *a, race_result *res, char *err, size_t errlen) {
     stop_flag = 0;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    o.stop = &stop_flag;
-    o.progress = !quiet && isatty(STDERR_FILENO) ? stderr : NULL;
-    status = race_run(&o, &res, err, errlen);
+    a->o.stop = &stop_flag;
+    a->o.progress = !a->quiet && isatty(STDERR_FILENO) ? stderr : NULL;
+    int status = race_run(&a->o, res, err, errlen);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    have_res = true;
-    if (status != EXIT_OK && status != EXIT_INTERRUPTED) goto out;
+    return status;
+}
 
+/* The verdict of a finished (or interrupted) race: the terminal table with its thresholds and
+ * the result document. Returns the exit status: EXIT_THRESHOLDS when a threshold is red. */
+static int race_cmd_report(const race_args *a, race_result *res, int status, char *err,
+                           size_t errlen) {
+    bool json_stdout = a->json_path && !strcmp(a->json_path, "-");
     th_result th[RACE_NTHRESHOLDS];
-    int nth = race_thresholds(&res, th);
-    race_print(term, &res, th, nth);
+    int nth = race_thresholds(res, th);
+    race_print(json_stdout ? stderr : stdout, res, th, nth);
     if (status == EXIT_OK && threshold_worst(th, nth) == TH_RED) status = EXIT_THRESHOLDS;
-    if (json_path) {
-        doc = race_json(&res, th, nth);
-        if (jx_write_json(doc, json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+    if (a->json_path) {
+        json_t *doc = race_json(res, th, nth);
+        if (jx_write_json(doc, a->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        json_decref(doc);
     }
     if (status == EXIT_INTERRUPTED) err_set(err, errlen, "interrupted: the result is partial");
-    goto out;
+    return status;
+}
 
-usage_sub:
-    err_set(err, errlen, "%s", sub);
-out:
-    json_decref(doc);
-    if (have_res) race_result_free(&res);
-    if (have_spec) race_spec_free(&spec);
-    config_free(cfg);
+int race_cmd_main(int argc, char **argv, char *err, size_t errlen) {
+    race_args args = {.o.profile = NULL}, *a = &args;
+    int prc = race_args_parse(a, argc, argv, err, errlen);
+    if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
+    int status = race_args_spec(a, err, errlen);
+    if (status == EXIT_OK && race_args_check(a, err, errlen) < 0) status = EXIT_USAGE;
+    if (status == EXIT_OK) {
+        race_result res;
+        status = race_cmd_run(a, &res, err, errlen);
+        if (status == EXIT_OK || status == EXIT_INTERRUPTED)
+            status = race_cmd_report(a, &res, status, err, errlen);
+        race_result_free(&res);
+    }
+    race_args_free(a);
     return status;
 }

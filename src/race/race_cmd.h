@@ -8,6 +8,5 @@
  * red, 2 usage, 3 the stack or the target could not be started or reached, 130 interrupted);
  * for 2 and 3 a one-line reason is in err. */
 int race_cmd_main(int argc, char **argv, char *err, size_t errlen);
-void race_cmd_usage(void);
 
 #endif

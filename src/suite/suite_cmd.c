@@ -20,8 +20,8 @@
 #include "suite/suite_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/exitcode.h"
@@ -51,131 +52,141 @@ static void on_signal(int sig) {
     sig_count = sig_count + 1;
 }
 
-void suite_cmd_usage(void) {
-    int n;
-    const suite_profile *p = suite_profiles(&n);
-    printf("Usage: brink suite [quick|full|stress] [options]\n"
-           "\n"
-           "Runs brink's tests one after another, each judged by its thresholds, on the\n"
-           "embedded stack (or your own with -f), and writes OUT/<UTC timestamp>/: one result\n"
-           "document per test (<test>.json), summary.json, junit.xml and report.html, with\n"
-           "OUT/latest linked to it. Prints each test's table, then a summary of all of them\n"
-           "with the advice.\n"
-           "\n"
-           "Profiles (default quick):\n");
-    for (int i = 0; i < n; i++) {
-        printf("  %-8s %s\n", p[i].name, p[i].what);
-        for (int j = 0; j < p[i].n; j++) {
-            int col = printf("             brink");
-            for (int k = 0; p[i].entries[j].args[k]; k++) {
-                const char *a = p[i].entries[j].args[k];
-                if (col + 1 + (int)strlen(a) > 82) col = printf("\n               ") - 1;
-                col += printf(" %s", a);
-            }
-            printf("\n");
-        }
-    }
-    printf("\n"
-           "Options:\n"
-           "      --out DIR           where the run directories go (default\n"
-           "                          performance-results)\n"
-           "      --stack-profile P   tuned or untuned dispatchd, passed to every test\n"
-           "  -f, --config FILE       your brink.yaml, passed to every test\n"
-           "      --only LIST         only these tests (comma-separated: webhook, capacity,\n"
-           "                          race, redis-failure, db-restart)\n"
-           "      --skip LIST         all but these tests\n"
-           "      --json FILE         also write the summary to FILE (- for stdout; the\n"
-           "                          terminal output then goes to stderr)\n"
-           "  -q, --quiet             the tests' verdicts and the summary only (no progress)\n"
-           "  -h, --help              this help\n"
-           "\n"
-           "Exit status: 0 nothing red; 99 a threshold is red; 2 bad usage (or a test found\n"
-           "bad configuration); 3 a stack or target could not be started or reached; 1 a test\n"
-           "failed otherwise (crashed, no result) or a file could not be written;\n"
-           "130 interrupted (summary.json still written for what ran).\n");
-}
-
 /* ---- options --------------------------------------------------------------------------------- */
 
 typedef struct cmd_opts {
     const suite_profile *profile;
     bool sel[SUITE_MAX_TESTS];
     const char *out_root, *json_path;
+    const char *only, *skip; /* --only, --skip: the selection, made into sel by check_args */
     suite_opts pass;
 } cmd_opts;
 
-/* 0 to run, 1 after --help, EXIT_USAGE with a reason. */
-static int parse(int argc, char **argv, cmd_opts *o, char *err, size_t errlen) {
-    enum { O_OUT = 256, O_STACK_PROFILE, O_ONLY, O_SKIP, O_JSON };
-    static const struct option opts[] = {
-        {"out", required_argument, 0, O_OUT},
-        {"stack-profile", required_argument, 0, O_STACK_PROFILE},
-        {"config", required_argument, 0, 'f'},
-        {"only", required_argument, 0, O_ONLY},
-        {"skip", required_argument, 0, O_SKIP},
-        {"json", required_argument, 0, O_JSON},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    memset(o, 0, sizeof *o);
-    o->out_root = "performance-results";
-    const char *only = NULL, *skip = NULL;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":f:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case O_OUT: o->out_root = optarg; break;
-        case O_STACK_PROFILE:
-            if (strcmp(optarg, "tuned") && strcmp(optarg, "untuned")) {
-                err_set(err, errlen, "--stack-profile '%.60s': expected tuned or untuned", optarg);
-                return EXIT_USAGE;
-            }
-            o->pass.stack_profile = optarg;
-            break;
-        case 'f': o->pass.config = optarg; break;
-        case O_ONLY: only = optarg; break;
-        case O_SKIP: skip = optarg; break;
-        case O_JSON: o->json_path = optarg; break;
-        case 'q': o->pass.quiet = true; break;
-        case 'h': suite_cmd_usage(); return 1;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink suite --help)",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            err_set(err, errlen, "unknown option '%s' (see brink suite --help)", argv[optind - 1]);
-            return EXIT_USAGE;
+#define SUMMARY_MAX 8192
+
+/* Appends to the summary being built in buf (used bytes in *n); the help is cut, never
+ * overrun, if the profile table ever outgrows the buffer. */
+static void summary_add(char *buf, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void summary_add(char *buf, size_t *n, const char *fmt, ...) {
+    if (*n >= SUMMARY_MAX) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *n, SUMMARY_MAX - *n, fmt, ap);
+    va_end(ap);
+    *n += w < 0 ? 0 : (size_t)w;
+}
+
+/* What the suite does, and the table of profiles with every test's command line (suite.c),
+ * so that --help and the profiles cannot drift apart. */
+static void suite_summary(char *buf) {
+    int np;
+    const suite_profile *p = suite_profiles(&np);
+    size_t n = 0;
+    buf[0] = '\0';
+    summary_add(buf, &n, "%s",
+                "Runs brink's tests one after another, each judged by its thresholds, on the "
+                "embedded stack (or your own with -f), and writes OUT/<UTC timestamp>/: one "
+                "result document per test (<test>.json), summary.json, junit.xml and "
+                "report.html, with OUT/latest linked to it. Prints each test's table, then a "
+                "summary of all of them with the advice.\n"
+                "\n"
+                "Profiles (default quick):\n");
+    for (int i = 0; i < np; i++) {
+        summary_add(buf, &n, "  %-8s %s\n", p[i].name, p[i].what);
+        for (int j = 0; j < p[i].n; j++) {
+            summary_add(buf, &n, "             brink");
+            for (int k = 0; p[i].entries[j].args[k]; k++)
+                summary_add(buf, &n, " %s", p[i].entries[j].args[k]);
+            summary_add(buf, &n, "\n");
         }
     }
-    const char *name = optind < argc ? argv[optind++] : "quick";
-    if (optind < argc) {
-        err_set(err, errlen, "unexpected argument '%.60s' (brink suite [quick|full|stress])",
-                argv[optind]);
-        return EXIT_USAGE;
-    }
+}
+
+/* "unknown profile 'x'; did you mean 'y'?", or the profiles when none is close. */
+static void unknown_profile(const char *name, char *err, size_t errlen) {
+    int np;
+    const suite_profile *p = suite_profiles(&np);
+    const char *names[SUITE_MAX_TESTS];
+    for (int i = 0; i < np && i < SUITE_MAX_TESTS; i++) names[i] = p[i].name;
+    if (cli_suggest(name, names, (size_t)np))
+        cli_unknown("profile", name, names, (size_t)np, err, errlen);
+    else
+        err_set(err, errlen, "unknown profile '%.60s': quick, full or stress", name);
+}
+
+/* Reads argv into o against the option table: CLI_OK, CLI_EXIT_HELP (help printed) or
+ * CLI_ERROR with a reason. */
+static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errlen) {
+    static const char *const stack_profiles[] = {"tuned", "untuned", NULL};
+    char summary[SUMMARY_MAX];
+    suite_summary(summary);
+    const cli_cmd suite_cli = {
+        .name = "suite",
+        .args = "[quick|full|stress] [options]",
+        .summary = summary,
+        .epilog = "Exit status: 0 nothing red; 99 a threshold is red; 130 interrupted "
+                  "(summary.json still written for what ran); 2 bad usage (or a test found bad "
+                  "configuration); 3 a stack or target could not be started or reached; 1 a "
+                  "test failed otherwise (crashed, no result) or a file could not be written.",
+        .max_args = 1,
+    };
+    int stack_profile = 0;
+    bool stack_profile_set = false;
+    const char *name = "quick";
+    memset(o, 0, sizeof *o);
+    /* one option a row: the table reads as a table */
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "out", .kind = CLI_STR, .dest = &o->out_root, .def = "performance-results",
+         .meta = "DIR", .help = "where the run directories go"},
+        /* shared row candidate */
+        {.name = "stack-profile", .kind = CLI_CHOICE, .dest = &stack_profile,
+         .choices = stack_profiles, .given = &stack_profile_set, .meta = "P",
+         .help = "dispatchd's configuration on the embedded stack, passed to every test (by "
+                 "default each test's own: tuned)"},
+        CLI_CONFIG(&o->pass.config),
+        {.name = "only", .kind = CLI_STR, .dest = &o->only, .meta = "LIST",
+         .help = "only these tests (comma-separated: webhook, capacity, race, redis-failure, "
+                 "db-restart)"},
+        {.name = "skip", .kind = CLI_STR, .dest = &o->skip, .meta = "LIST",
+         .help = "all but these tests"},
+        CLI_JSON_AS(&o->json_path, "also write the summary (brink.summary/1) to OUT; - for "
+                                   "stdout (the terminal output then goes to stderr)"),
+        CLI_QUIET_AS(&o->pass.quiet, "the tests' verdicts and the summary only (no progress)"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    int npos;
+    int rc = cli_parse(&suite_cli, opts, CLI_NOPTS(opts), argc, argv, &name, 1, &npos, err, errlen);
+    if (rc != CLI_OK) return rc;
+    if (stack_profile_set) o->pass.stack_profile = stack_profiles[stack_profile];
     o->profile = suite_profile_find(name);
     if (!o->profile) {
-        err_set(err, errlen, "unknown profile '%.60s': quick, full or stress", name);
-        return EXIT_USAGE;
+        unknown_profile(name, err, errlen);
+        return CLI_ERROR;
     }
+    return CLI_OK;
+}
+
+/* What the table cannot say alone, and the selection of the profile's tests: 0, or -1 with a
+ * reason (bad usage). */
+static int check_args(cmd_opts *o, char *err, size_t errlen) {
     if (!o->out_root[0]) {
         err_set(err, errlen, "--out needs a directory");
-        return EXIT_USAGE;
+        return -1;
     }
     if (o->pass.config && o->pass.stack_profile) {
         err_set(err, errlen,
                 "--stack-profile is for the embedded stack, not with -f (your "
                 "service is as you configured it)");
-        return EXIT_USAGE;
+        return -1;
     }
     if (o->pass.config && access(o->pass.config, R_OK) < 0) {
         err_set(err, errlen, "-f %.200s: %s", o->pass.config, strerror(errno));
-        return EXIT_USAGE;
+        return -1;
     }
-    if (suite_select(o->profile, only, skip, o->sel, err, errlen) < 0) return EXIT_USAGE;
-    return 0;
+    return suite_select(o->profile, o->only, o->skip, o->sel, err, errlen);
 }
 
 /* ---- files ----------------------------------------------------------------------------------- */
@@ -406,9 +417,9 @@ static void resolve_exe(char *exe, size_t n) {
 
 int suite_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     cmd_opts o;
-    int st = parse(argc, argv, &o, err, errlen);
-    if (st == 1) return EXIT_OK;
-    if (st) return st;
+    int prc = parse_args(argc, argv, &o, err, errlen);
+    if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
+    if (check_args(&o, err, errlen) < 0) return EXIT_USAGE;
     bool json_stdout = o.json_path && !strcmp(o.json_path, "-");
     FILE *out = json_stdout ? stderr : stdout;
     bool plain = threshold_want_plain(out);

@@ -11,6 +11,5 @@
  * reached, 1 a test failed otherwise or a file could not be written, 130 interrupted); a one-line
  * reason in err unless the status is 0 or 99. */
 int suite_cmd_main(int argc, char **argv, char *err, size_t errlen);
-void suite_cmd_usage(void);
 
 #endif
