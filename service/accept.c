@@ -24,6 +24,7 @@
  * Both modes: the pool answers at once when PostgreSQL is down, so the 503 (with Retry-After)
  * comes within milliseconds; a winner's retry gets 409 naming itself. */
 #include "accept.h"
+#include "reply.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -49,40 +50,39 @@ void acc_init(const dcfg *c) {
     cfg = c;
 }
 
-static void db_down(httpd_reply *rep) {
-    httpd_reply_static(rep, 503, BODY_DB_DOWN);
+static void db_down(reply *rep) {
+    reply_static(rep, 503, BODY_DB_DOWN);
     rep->retry_after = 1;
 }
 
-static void db_failed(const db_result *r, httpd_reply *rep) {
+static void db_failed(const db_result *r, reply *rep) {
     if (r->rc == DB_UNAVAILABLE) {
         db_down(rep);
         return;
     }
     dlog_limited(&err_limit, 1000, DLOG_ERROR, "orders: statement failed: %s (SQLSTATE %s)", r->msg,
                  r->sqlstate);
-    httpd_reply_static(rep, 500, BODY_INTERNAL);
+    reply_static(rep, 500, BODY_INTERNAL);
 }
 
 /* {"vendor_id": "..."} → vendor (NUL-terminated copy); 0, or -1 with a 400 reply set. */
-static int parse_vendor(const char *body, size_t len, char *vendor, size_t cap, httpd_reply *rep) {
+static int parse_vendor(const char *body, size_t len, char *vendor, size_t cap, reply *rep) {
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
         char detail[200];
-        httpd_json_escape(je.text, detail, sizeof detail);
-        httpd_reply_fmt(rep, 400,
-                        "{\"error\":\"invalid_json\",\"field\":\"body\",\"detail\":\"%s\"}\n",
-                        detail);
+        reply_json_escape(je.text, detail, sizeof detail);
+        reply_fmt(rep, 400, "{\"error\":\"invalid_json\",\"field\":\"body\",\"detail\":\"%s\"}\n",
+                  detail);
         return -1;
     }
     json_t *v = json_is_object(root) ? json_object_get(root, "vendor_id") : NULL;
     int rc = 0;
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > VENDOR_MAX ||
         strlen(json_string_value(v)) != json_string_length(v)) {
-        httpd_reply_static(rep, 400,
-                           "{\"error\":\"invalid_schema\",\"field\":\"vendor_id\",\"detail\":"
-                           "\"must be a non-empty string of at most 200 characters\"}\n");
+        reply_static(rep, 400,
+                     "{\"error\":\"invalid_schema\",\"field\":\"vendor_id\",\"detail\":"
+                     "\"must be a non-empty string of at most 200 characters\"}\n");
         rc = -1;
     } else {
         snprintf(vendor, cap, "%s", json_string_value(v));
@@ -91,18 +91,18 @@ static int parse_vendor(const char *body, size_t len, char *vendor, size_t cap, 
     return rc;
 }
 
-static void reply_won(httpd_reply *rep, const char *order_id, const char *vendor,
-                      const char *accepted_at) {
+static void answer_won(reply *rep, const char *order_id, const char *vendor,
+                       const char *accepted_at) {
     char o[ESC_MAX], v[ESC_MAX];
-    httpd_json_escape(order_id, o, sizeof o);
-    httpd_json_escape(vendor, v, sizeof v);
-    httpd_reply_fmt(rep, 200, "{\"order_id\":\"%s\",\"vendor_id\":\"%s\",\"accepted_at\":\"%s\"}\n",
-                    o, v, accepted_at);
+    reply_json_escape(order_id, o, sizeof o);
+    reply_json_escape(vendor, v, sizeof v);
+    reply_fmt(rep, 200, "{\"order_id\":\"%s\",\"vendor_id\":\"%s\",\"accepted_at\":\"%s\"}\n", o, v,
+              accepted_at);
     met_add(MET_ACCEPT_WON, 1);
 }
 
 /* The order's status after this request did not win: 409 with the winner, or 404. */
-static void reply_lost(httpd_reply *rep, const char *order_id) {
+static void answer_lost(reply *rep, const char *order_id) {
     const char *params[] = {order_id};
     db_result r;
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -113,29 +113,29 @@ static void reply_lost(httpd_reply *rep, const char *order_id) {
         }
         if (PQntuples(r.res) == 0) {
             PQclear(r.res);
-            httpd_reply_static(rep, 404, BODY_NOT_FOUND);
+            reply_static(rep, 404, BODY_NOT_FOUND);
             return;
         }
         if (strcmp(PQgetvalue(r.res, 0, 0), "accepted") == 0) {
             char v[ESC_MAX];
-            httpd_json_escape(PQgetvalue(r.res, 0, 1), v, sizeof v);
+            reply_json_escape(PQgetvalue(r.res, 0, 1), v, sizeof v);
             PQclear(r.res);
-            httpd_reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
+            reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
             met_add(MET_ACCEPT_LOST, 1);
             return;
         }
         PQclear(r.res); /* still open: the conditional UPDATE lost to nothing? read again */
     }
-    httpd_reply_static(rep, 500, BODY_INTERNAL);
+    reply_static(rep, 500, BODY_INTERNAL);
 }
 
-static void accept_atomic(const char *order_id, const char *vendor, httpd_reply *rep) {
+static void accept_atomic(const char *order_id, const char *vendor, reply *rep) {
     const char *params[] = {order_id, vendor};
     db_result r;
     db_run(DB_ACCEPT, 2, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
     if (r.rc != DB_OK) {
         if (strcmp(r.sqlstate, "23505") == 0) { /* the assignment's UNIQUE caught a 2nd winner */
-            reply_lost(rep, order_id);
+            answer_lost(rep, order_id);
             return;
         }
         db_failed(&r, rep);
@@ -143,27 +143,27 @@ static void accept_atomic(const char *order_id, const char *vendor, httpd_reply 
     }
     if (PQntuples(r.res) == 0) { /* not in the statement's snapshot: not in the UPDATE's either */
         PQclear(r.res);
-        httpd_reply_static(rep, 404, BODY_NOT_FOUND);
+        reply_static(rep, 404, BODY_NOT_FOUND);
         return;
     }
     if (strcmp(PQgetvalue(r.res, 0, 0), "t") == 0) {
-        reply_won(rep, order_id, vendor, PQgetvalue(r.res, 0, 1));
+        answer_won(rep, order_id, vendor, PQgetvalue(r.res, 0, 1));
         PQclear(r.res);
         return;
     }
     if (strcmp(PQgetvalue(r.res, 0, 1), "accepted") == 0) { /* accepted before we looked */
         char v[ESC_MAX];
-        httpd_json_escape(PQgetvalue(r.res, 0, 2), v, sizeof v);
+        reply_json_escape(PQgetvalue(r.res, 0, 2), v, sizeof v);
         PQclear(r.res);
-        httpd_reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
+        reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
         met_add(MET_ACCEPT_LOST, 1);
         return;
     }
     PQclear(r.res); /* "open" in our snapshot: the winner committed while we waited for its lock */
-    reply_lost(rep, order_id);
+    answer_lost(rep, order_id);
 }
 
-static void accept_naive(const char *order_id, const char *vendor, httpd_reply *rep) {
+static void accept_naive(const char *order_id, const char *vendor, reply *rep) {
     const char *p1[] = {order_id};
     db_result r;
     db_run(DB_ORDER_STATUS, 1, p1, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
@@ -173,7 +173,7 @@ static void accept_naive(const char *order_id, const char *vendor, httpd_reply *
     }
     if (PQntuples(r.res) == 0 || strcmp(PQgetvalue(r.res, 0, 0), "open") != 0) {
         PQclear(r.res);
-        reply_lost(rep, order_id);
+        answer_lost(rep, order_id);
         return;
     }
     PQclear(r.res);
@@ -198,10 +198,10 @@ static void accept_naive(const char *order_id, const char *vendor, httpd_reply *
         return;
     }
     PQclear(r.res);
-    reply_won(rep, order_id, vendor, at);
+    answer_won(rep, order_id, vendor, at);
 }
 
-void acc_accept(const char *order_id, const char *body, size_t body_len, httpd_reply *rep) {
+void acc_accept(const char *order_id, const char *body, size_t body_len, reply *rep) {
     char vendor[VENDOR_MAX * 4 + 1];
     if (parse_vendor(body, body_len, vendor, sizeof vendor, rep)) return;
     if (cfg->accept_mode == DCFG_ACCEPT_NAIVE)
@@ -210,7 +210,7 @@ void acc_accept(const char *order_id, const char *body, size_t body_len, httpd_r
         accept_atomic(order_id, vendor, rep);
 }
 
-void acc_get(const char *order_id, httpd_reply *rep) {
+void acc_get(const char *order_id, reply *rep) {
     const char *params[] = {order_id};
     db_result r;
     db_run(DB_ORDER_GET, 1, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
@@ -220,15 +220,15 @@ void acc_get(const char *order_id, httpd_reply *rep) {
     }
     if (PQntuples(r.res) == 0) {
         PQclear(r.res);
-        httpd_reply_static(rep, 404, BODY_NOT_FOUND);
+        reply_static(rep, 404, BODY_NOT_FOUND);
         return;
     }
     char o[ESC_MAX], v[ESC_MAX + 2], vq[ESC_MAX + 2], created[64], accepted[64];
-    httpd_json_escape(PQgetvalue(r.res, 0, 0), o, sizeof o);
+    reply_json_escape(PQgetvalue(r.res, 0, 0), o, sizeof o);
     if (PQgetisnull(r.res, 0, 2)) {
         snprintf(vq, sizeof vq, "null");
     } else {
-        httpd_json_escape(PQgetvalue(r.res, 0, 2), v, sizeof v);
+        reply_json_escape(PQgetvalue(r.res, 0, 2), v, sizeof v);
         snprintf(vq, sizeof vq, "\"%.*s\"", ESC_MAX - 1, v);
     }
     snprintf(created, sizeof created, "\"%s\"", PQgetvalue(r.res, 0, 3));
@@ -236,9 +236,9 @@ void acc_get(const char *order_id, httpd_reply *rep) {
         snprintf(accepted, sizeof accepted, "null");
     else
         snprintf(accepted, sizeof accepted, "\"%s\"", PQgetvalue(r.res, 0, 4));
-    httpd_reply_fmt(rep, 200,
-                    "{\"order_id\":\"%s\",\"status\":\"%s\",\"vendor_id\":%s,\"created_at\":%s,"
-                    "\"accepted_at\":%s}\n",
-                    o, PQgetvalue(r.res, 0, 1), vq, created, accepted);
+    reply_fmt(rep, 200,
+              "{\"order_id\":\"%s\",\"status\":\"%s\",\"vendor_id\":%s,\"created_at\":%s,"
+              "\"accepted_at\":%s}\n",
+              o, PQgetvalue(r.res, 0, 1), vq, created, accepted);
     PQclear(r.res);
 }

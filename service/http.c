@@ -25,7 +25,9 @@
  * buffer (grown once, reused by every request on the connection), and constant replies (202
  * queued, 200 duplicate, the 401s, 404...) are response objects built once and queued again and
  * again (libmicrohttpd reference-counts them). Dynamic replies (accept, GET, 400 details) are
- * formatted into the handler's stack buffer and copied.
+ * formatted into the handler's stack buffer and copied. The handlers (webhook.c, accept.c, and
+ * the routes below) set their answer with reply.h and know nothing of libmicrohttpd; this file
+ * turns a reply into a response (send_reply).
  *
  * Shutdown: httpd_quiesce() makes every thread close its listening socket; from then on a new
  * request on a kept-alive connection gets 503 with "Connection: close", while requests already in
@@ -33,6 +35,7 @@
  * (those requests then take the PostgreSQL fallback or get 503), lets the threads answer, stops
  * the daemons and joins the threads. */
 #include "http.h"
+#include "reply.h"
 #include "accept.h"
 #include "db.h"
 #include "log.h"
@@ -83,7 +86,7 @@ typedef struct conn_ctx {
     struct loop *owner;    /* the loop that suspended it */
     struct conn_ctx *next; /* executor and completion lists */
     const char *wid;       /* webhook-id, for wh_store */
-    httpd_reply rep;       /* an executor's answer */
+    reply rep;             /* an executor's answer */
     char *text;            /* /metrics: the exposition (malloc'd) */
     char *ent;             /* the webhook's stream entry (wh_entry), reused per connection */
     size_t ent_cap;
@@ -162,56 +165,7 @@ static const char BODY_BUSY[] =
     "{\"error\":\"overloaded\",\"detail\":\"waited too long for a thread (--queue-timeout)\"}\n";
 static const char BODY_ALIVE[] = "{\"status\":\"alive\"}\n";
 
-/* ---- replies ------------------------------------------------------------------------------ */
-
-void httpd_reply_static(httpd_reply *r, int status, const char *body) {
-    r->status = status;
-    r->body = body;
-    r->len = strlen(body);
-    r->is_static = true;
-    r->retry_after = 0;
-}
-
-void httpd_reply_fmt(httpd_reply *r, int status, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->buf, sizeof r->buf, fmt, ap);
-    va_end(ap);
-    if (n < 0) n = 0;
-    if ((size_t)n >= sizeof r->buf) n = (int)sizeof r->buf - 1;
-    r->status = status;
-    r->body = r->buf;
-    r->len = (size_t)n;
-    r->is_static = false;
-    r->retry_after = 0;
-}
-
-void httpd_json_escape(const char *s, char *out, size_t cap) {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        char tmp[8];
-        size_t n;
-        if (ch == '"' || ch == '\\') {
-            tmp[0] = '\\';
-            tmp[1] = (char)ch;
-            n = 2;
-        } else if (ch < 0x20 || ch == 0x7f) {
-            memcpy(tmp, "\\u00", 4);
-            tmp[4] = hex[ch >> 4];
-            tmp[5] = hex[ch & 15];
-            n = 6;
-        } else {
-            tmp[0] = (char)ch;
-            n = 1;
-        }
-        if (o + n >= cap) break;
-        memcpy(out + o, tmp, n);
-        o += n;
-    }
-    out[o] = '\0';
-}
+/* ---- responses ---------------------------------------------------------------------------- */
 
 static void add_headers(struct MHD_Response *resp, const char *type, int retry_after, bool close) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -253,7 +207,7 @@ static struct MHD_Response *cached(const char *body, int retry_after, bool close
     return resp;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, conn_ctx *cc, httpd_reply *r,
+static enum MHD_Result send_reply(struct MHD_Connection *conn, conn_ctx *cc, reply *r,
                                   const char *type) {
     bool close = atomic_load_explicit(&H.stopping, memory_order_relaxed);
     struct MHD_Response *resp = NULL;
@@ -276,8 +230,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, conn_ctx *cc, htt
 
 static enum MHD_Result send_static(struct MHD_Connection *conn, conn_ctx *cc, int status,
                                    const char *body) {
-    httpd_reply r;
-    httpd_reply_static(&r, status, body);
+    reply r;
+    reply_static(&r, status, body);
     if (status == 503) r.retry_after = 1;
     return send_reply(conn, cc, &r, NULL);
 }
@@ -336,7 +290,7 @@ static bool json_content_type(const char *ct) {
            strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
-static void do_readyz(httpd_reply *rep) {
+static void do_readyz(reply *rep) {
     const dcfg *c = H.cfg;
     char pg[160] = "ok", rd[160] = "ok", e[256];
     bool ok = true;
@@ -347,14 +301,14 @@ static void do_readyz(httpd_reply *rep) {
     } else {
         ok = false;
         char m[140];
-        httpd_json_escape(r.msg, m, sizeof m);
+        reply_json_escape(r.msg, m, sizeof m);
         snprintf(pg, sizeof pg, "down: %s", m);
     }
     if (c->ingest == DCFG_INGEST_QUEUE) {
         if (queue_ping(e, sizeof e)) {
             ok = false;
             char m[140];
-            httpd_json_escape(e, m, sizeof m);
+            reply_json_escape(e, m, sizeof m);
             snprintf(rd, sizeof rd, "down: %s", m);
         } else if (queue_circuit_state() != 0) {
             snprintf(rd, sizeof rd, "ok (circuit %s)",
@@ -363,9 +317,8 @@ static void do_readyz(httpd_reply *rep) {
     } else {
         snprintf(rd, sizeof rd, "not used (--ingest sync)");
     }
-    httpd_reply_fmt(rep, ok ? 200 : 503,
-                    "{\"status\":\"%s\",\"postgres\":\"%s\",\"redis\":\"%s\"}\n",
-                    ok ? "ready" : "not_ready", pg, rd);
+    reply_fmt(rep, ok ? 200 : 503, "{\"status\":\"%s\",\"postgres\":\"%s\",\"redis\":\"%s\"}\n",
+              ok ? "ready" : "not_ready", pg, rd);
     if (!ok) rep->retry_after = 1;
 }
 
@@ -392,7 +345,7 @@ static void do_metrics(conn_ctx *cc) {
     g.connections = atomic_load(&H.connections);
     if (met_render(&g, &cc->text, &cc->text_len)) {
         cc->text = NULL;
-        httpd_reply_static(&cc->rep, 500, BODY_OOM);
+        reply_static(&cc->rep, 500, BODY_OOM);
     }
 }
 
@@ -424,7 +377,7 @@ static void run_job(conn_ctx *cc) {
     case RT_ORDER: acc_get(cc->id, &cc->rep); break;
     case RT_READYZ: do_readyz(&cc->rep); break;
     case RT_METRICS: do_metrics(cc); break;
-    default: httpd_reply_static(&cc->rep, 404, BODY_NOT_FOUND); break;
+    default: reply_static(&cc->rep, 404, BODY_NOT_FOUND); break;
     }
 }
 
@@ -446,7 +399,7 @@ static void *exec_main(void *arg) {
             route_of(cc) != RT_METRICS) {
             if (route_of(cc) == RT_WEBHOOK) met_add(MET_WH_UNAVAILABLE, 1);
             met_add(MET_SHED, 1);
-            httpd_reply_static(&cc->rep, 503, BODY_BUSY);
+            reply_static(&cc->rep, 503, BODY_BUSY);
             cc->rep.retry_after = 1;
         } else {
             run_job(cc);
@@ -524,7 +477,7 @@ static void on_queued(queue_req *r) {
 
 /* The request is complete (head, and body if any). */
 static enum MHD_Result dispatch(struct MHD_Connection *conn, conn_ctx *cc, route rt) {
-    httpd_reply rep;
+    reply rep;
     int phase = atomic_load(&cc->phase);
     if (phase == PH_REPLIED) /* resumed: an executor answered */
         return rt == RT_METRICS ? send_metrics(conn, cc) : send_reply(conn, cc, &cc->rep, NULL);
@@ -569,8 +522,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, conn_ctx *cc, route
     case RT_ORDER:
     case RT_READYZ:
     case RT_METRICS: return to_executor(conn, cc);
-    case RT_HEALTHZ: httpd_reply_static(&rep, 200, BODY_ALIVE); break;
-    default: httpd_reply_static(&rep, 404, BODY_NOT_FOUND); break;
+    case RT_HEALTHZ: reply_static(&rep, 200, BODY_ALIVE); break;
+    default: reply_static(&rep, 404, BODY_NOT_FOUND); break;
     }
     return send_reply(conn, cc, &rep, NULL);
 }

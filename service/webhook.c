@@ -13,17 +13,22 @@
  * is refused, and each entry is compared with CRYPTO_memcmp. Each thread keeps an HMAC context
  * with the key already set (EVP_MAC re-initialised per message), so verifying allocates nothing.
  *
- * Ingest, tuned: queue_push (Redis: XADD + seen-key, atomically). When Redis fails or the circuit
- * is open, the webhook goes into PostgreSQL's webhook_inbox instead (INSERT ... WHERE NOT EXISTS
- * an order with that webhook_id, ON CONFLICT DO NOTHING: one row → 202, none → 200), and the
- * workers move it into orders. --redis-fallback off answers 503 instead; --ingest sync inserts
- * the order inside the request (ON CONFLICT DO NOTHING: one row → 202, none → 200, which then
- * means this webhook-id or this order_id was already stored). */
+ * Ingest, tuned: wh_begin says WH_ENQUEUE and http.c adds the stream entry (wh_entry) to its
+ * event loop's Redis pipe (queue_pipe_add: XADD, then SET seen-key NX, pipelined; see queue.c);
+ * wh_after_queue turns Redis's answer into 202 or 200. When Redis fails or the circuit is open
+ * (queue_admit), the webhook goes into PostgreSQL's webhook_inbox instead (wh_store: INSERT ...
+ * WHERE NOT EXISTS an order with that webhook_id, ON CONFLICT DO NOTHING: one row → 202, none →
+ * 200), and the workers move it into orders; when the inbox cannot take it either, a blocking
+ * XADD with a longer wait is the last resort (queue_add_wait). --redis-fallback off answers 503
+ * instead; --ingest sync inserts the order inside the request (ON CONFLICT DO NOTHING: one row →
+ * 202, none → 200, which then means this webhook-id or this order_id was already stored).
+ * Answers are set with reply.h; this file does not know the HTTP layer. */
 #include "webhook.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
+#include "reply.h"
 
 #include "core/b64.h"
 #include "core/clock.h"
@@ -324,11 +329,10 @@ void wh_init(const dcfg *c) {
     pthread_once(&alg_once, fetch_alg);
 }
 
-/* INSERT through PostgreSQL (inbox or orders): 202 for a new row, 200 for none. */
-/* Stores through PostgreSQL and sets the answer; false (no answer set) when PostgreSQL is
- * unavailable. */
-static bool store_pg(db_stmt s, const char *id, const char *body, const wh_order *o,
-                     httpd_reply *rep, met_counter added) {
+/* INSERT through PostgreSQL (inbox or orders) and sets the answer: 202 for a new row, 200 for
+ * none; false (no answer set) when PostgreSQL is unavailable. */
+static bool store_pg(db_stmt s, const char *id, const char *body, const wh_order *o, reply *rep,
+                     met_counter added) {
     const char *params[] = {id, body, o->order_id, o->customer_id, o->total_cents};
     db_result r;
     db_run(s, 5, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
@@ -338,40 +342,40 @@ static bool store_pg(db_stmt s, const char *id, const char *body, const wh_order
         if (inserted) {
             met_add(added, 1);
             if (s == DB_ORDER_INSERT) met_add(MET_ORDERS_INSERTED, 1);
-            httpd_reply_static(rep, 202, BODY_QUEUED);
+            reply_static(rep, 202, BODY_QUEUED);
         } else {
             met_add(MET_WH_DUPLICATE, 1);
-            httpd_reply_static(rep, 200, BODY_DUPLICATE);
+            reply_static(rep, 200, BODY_DUPLICATE);
         }
         return true;
     }
     if (r.rc == DB_UNAVAILABLE) return false;
     dlog_limited(&db_limit, 1000, DLOG_ERROR, "webhook: storing failed: %s (SQLSTATE %s)", r.msg,
                  r.sqlstate);
-    httpd_reply_static(rep, 500, BODY_INTERNAL);
+    reply_static(rep, 500, BODY_INTERNAL);
     return true;
 }
 
 wh_step wh_begin(const char *id, const char *ts, const char *sig, const char *body, size_t body_len,
-                 wh_order *order, bool *probe, httpd_reply *rep) {
+                 wh_order *order, bool *probe, reply *rep) {
     int64_t now_s = clock_wall_ns() / NS_PER_S;
     wh_verdict v =
         wh_verify(cfg->key, cfg->key_len, id, ts, sig, body, body_len, now_s, cfg->tolerance_s);
     if (v != WH_VALID) {
-        httpd_reply_static(rep, 401, verdict_body(v));
+        reply_static(rep, 401, verdict_body(v));
         return WH_REPLIED;
     }
     if (!wh_id_ok(id)) {
-        httpd_reply_static(rep, 400, BODY_BAD_ID);
+        reply_static(rep, 400, BODY_BAD_ID);
         return WH_REPLIED;
     }
     wh_invalid inv;
     if (wh_validate(body, body_len, &inv, order)) {
         char field[160], detail[200];
-        httpd_json_escape(inv.field, field, sizeof field);
-        httpd_json_escape(inv.detail, detail, sizeof detail);
-        httpd_reply_fmt(rep, 400, "{\"error\":\"%s\",\"field\":\"%s\",\"detail\":\"%s\"}\n",
-                        inv.kind == 1 ? "invalid_json" : "invalid_schema", field, detail);
+        reply_json_escape(inv.field, field, sizeof field);
+        reply_json_escape(inv.detail, detail, sizeof detail);
+        reply_fmt(rep, 400, "{\"error\":\"%s\",\"field\":\"%s\",\"detail\":\"%s\"}\n",
+                  inv.kind == 1 ? "invalid_json" : "invalid_schema", field, detail);
         return WH_REPLIED;
     }
     if (cfg->ingest == DCFG_INGEST_SYNC) return WH_STORE;
@@ -397,10 +401,10 @@ size_t wh_entry(char *out, const char *id, const char *body, size_t body_len, co
     snprintf(ms, sizeof ms, "%lld", (long long)received_ms);
     n += put(out + n, "\",\"t\":");
     n += put(out + n, ms);
-    httpd_json_escape(o->order_id, esc, sizeof esc);
+    reply_json_escape(o->order_id, esc, sizeof esc);
     n += put(out + n, ",\"o\":\"");
     n += put(out + n, esc);
-    httpd_json_escape(o->customer_id, esc, sizeof esc);
+    reply_json_escape(o->customer_id, esc, sizeof esc);
     n += put(out + n, "\",\"c\":\"");
     n += put(out + n, esc);
     n += put(out + n, "\",\"n\":");
@@ -412,21 +416,21 @@ size_t wh_entry(char *out, const char *id, const char *body, size_t body_len, co
     return n;
 }
 
-bool wh_after_queue(queue_rc rc, httpd_reply *rep) {
+bool wh_after_queue(queue_rc rc, reply *rep) {
     switch (rc) {
     case QUEUE_ADDED:
         met_add(MET_WH_QUEUED_REDIS, 1);
-        httpd_reply_static(rep, 202, BODY_QUEUED);
+        reply_static(rep, 202, BODY_QUEUED);
         return true;
     case QUEUE_DUPLICATE:
         met_add(MET_WH_DUPLICATE, 1);
-        httpd_reply_static(rep, 200, BODY_DUPLICATE);
+        reply_static(rep, 200, BODY_DUPLICATE);
         return true;
     case QUEUE_UNAVAILABLE: break;
     }
     if (cfg->redis_fallback) return false;
     met_add(MET_WH_UNAVAILABLE, 1);
-    httpd_reply_static(rep, 503, BODY_REDIS_DOWN);
+    reply_static(rep, 503, BODY_REDIS_DOWN);
     rep->retry_after = 1;
     return true;
 }
@@ -434,8 +438,7 @@ bool wh_after_queue(queue_rc rc, httpd_reply *rep) {
 /* The circuit is open and the inbox cannot take the webhook: Redis, waited for longer than the
  * request path's --redis-timeout, is the last place it can go (a Redis that is slow, not down,
  * opens the circuit too — e.g. while PostgreSQL's shutdown checkpoint keeps the disk busy). */
-static bool store_last_resort(const char *id, const char *body, const wh_order *o,
-                              httpd_reply *rep) {
+static bool store_last_resort(const char *id, const char *body, const wh_order *o, reply *rep) {
     if (cfg->last_resort_ms <= 0) return false;
     size_t len = strlen(body);
     char *ent = malloc(wh_entry_max(len)); /* a rare path: both dependencies failing */
@@ -448,13 +451,13 @@ static bool store_last_resort(const char *id, const char *body, const wh_order *
     return wh_after_queue(rc, rep);
 }
 
-void wh_store(const char *id, const char *body, const wh_order *order, httpd_reply *rep) {
+void wh_store(const char *id, const char *body, const wh_order *order, reply *rep) {
     bool sync = cfg->ingest == DCFG_INGEST_SYNC;
     if (sync ? store_pg(DB_ORDER_INSERT, id, body, order, rep, MET_WH_STORED_SYNC)
              : store_pg(DB_INBOX_INSERT, id, body, order, rep, MET_WH_QUEUED_INBOX) ||
                    store_last_resort(id, body, order, rep))
         return;
     met_add(MET_WH_UNAVAILABLE, 1);
-    httpd_reply_static(rep, 503, sync ? BODY_PG_DOWN : BODY_UNAVAILABLE);
+    reply_static(rep, 503, sync ? BODY_PG_DOWN : BODY_UNAVAILABLE);
     rep->retry_after = 1;
 }

@@ -4,7 +4,7 @@
 #define DISPATCHD_WEBHOOK_H
 
 #include "config.h"
-#include "http.h"
+#include "reply.h"
 #include "queue.h"
 
 #include <stdbool.h>
@@ -63,13 +63,13 @@ typedef enum wh_step {
 /* First part of a request (headers may be NULL when missing; body is NUL-terminated): verify,
  * validate, decide where it goes. *probe is queue_admit's. Never blocks. */
 wh_step wh_begin(const char *id, const char *ts, const char *sig, const char *body, size_t body_len,
-                 wh_order *order, bool *probe, httpd_reply *rep);
+                 wh_order *order, bool *probe, reply *rep);
 /* With the queue's verdict: true and rep set (202, 200, or 503 without the fallback), or false
  * when the webhook must go through wh_store (the PostgreSQL inbox). Never blocks. */
-bool wh_after_queue(queue_rc rc, httpd_reply *rep);
+bool wh_after_queue(queue_rc rc, reply *rep);
 /* Stores the webhook through PostgreSQL — the orders table with --ingest sync, else the inbox —
  * and sets the answer (202 new, 200 seen, 503). Blocks (bounded): run it off the event loop. */
-void wh_store(const char *id, const char *body, const wh_order *order, httpd_reply *rep);
+void wh_store(const char *id, const char *body, const wh_order *order, reply *rep);
 /* The stream entry for a webhook: the JSON object the workers insert as one row,
  * {"w":id,"t":received_ms,"o":order_id,"c":customer_id,"n":total_cents,"p":<body>}. out must
  * hold wh_entry_max(body_len) bytes; returns the length written (no NUL). */

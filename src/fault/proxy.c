@@ -22,45 +22,38 @@
  * written; the link closes when both flows are shut. A socket error closes the link and resets
  * (RST) the other side, so each peer learns of the failure as it would without the proxy.
  *
- * Toxics (as Toxiproxy defines them): a flow without toxics is a plain read → write through its
- * ring, no allocation and no timer. With toxics, every chunk read is passed through the flow's
- * ordered toxic list, which computes release times: latency adds latency ± jitter, bandwidth
- * paces pieces of at most 100 ms worth of bytes, slicer cuts pieces of average_size ±
- * size_variation bytes spaced by delay µs. The bytes stay in the ring; a queue of segments
- * (length, release time) says when each part may be written (never before the part in front of
- * it, so order is kept). limit_data truncates at its byte count and closes the link once the bytes
- * are written; timeout and reset_peer swallow data (timeout also holds what is buffered); a
- * timeout > 0 closes the link after that many ms without data, as Toxiproxy's does; reset_peer
- * resets both sides `timeout` ms after the first data (or EOF) it sees; slow_close delays the
- * propagation of an EOF. Whether a toxic applies to a link is drawn (random < toxicity) when the
- * link is made and when the toxic is added or updated. Removing or updating a delaying toxic
- * releases the data it held, as Toxiproxy's toxics flush on interruption. Every link with a
- * pending release or deadline sits in one min-heap keyed by its earliest deadline, and a single
- * timerfd is armed to the heap's top: nothing busy-waits.
+ * Toxics (toxic.c): a flow without toxics is a plain read → write through its ring, with no
+ * allocation, no timer and no call into toxic.c per chunk. With toxics, each chunk read goes
+ * through toxic_flow_take, which appends to the flow's schedule (segments: length, release time)
+ * while the bytes stay in the ring; a flush writes the ungated bytes and the segments that are due.
+ * The flow's flags (toxic_flow: hold, dropping, split, limit_hit) tell the relay what the toxics
+ * ask for. Removing or updating a delaying toxic releases the data it held, as Toxiproxy's toxics
+ * flush on interruption. Every link with a pending release or deadline sits in one min-heap keyed
+ * by its earliest deadline, and a single timerfd is armed to the heap's top: nothing busy-waits.
  *
  * Memory: links freed while a batch of epoll events is being handled are kept on a zombie list
  * until the batch is over, so that later events of the same batch never touch freed memory. */
 #include "fault/proxy.h"
+#include "fault/toxic.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "core/clock.h"
+#include "core/err.h"
 
 #define PIPE_CAP       (256 * 1024) /* bytes buffered per direction of a link */
 #define TOXIC_READ_MAX (32 * 1024)  /* largest chunk read into a toxic chain, as Toxiproxy */
@@ -68,12 +61,8 @@
 #define MAX_EVENTS     256
 #define ACCEPT_BATCH   64
 #define MAX_UPSTREAMS  8
-#define SEG_INIT       64
 #define WRITE_SCAN_MAX 64 /* segments coalesced into one write */
-#define NS_PER_US      1000LL
-#define NS_PER_MS      1000000LL
-#define NEVER          INT64_MAX
-#define ATTR_MAX       1000000000000LL /* largest accepted time/size attribute */
+#define NEVER          TOXIC_NEVER
 
 enum { UP = STREAM_UPSTREAM, DOWN = STREAM_DOWNSTREAM }; /* flow index = toxic stream */
 enum { CLIENT = 0, SERVER = 1 }; /* flow d reads side d and writes side 1 - d */
@@ -91,37 +80,15 @@ typedef struct endpoint {
     pxy *proxy;  /* EP_LISTENER */
 } endpoint;
 
-typedef struct segment {
-    int64_t release; /* monotonic ns */
-    uint32_t len;
-} segment;
-
-/* Per link, per toxic: what Toxiproxy keeps in a ToxicStub. */
-typedef struct tox_state {
-    bool applies;     /* drawn against toxicity */
-    int64_t next;     /* bandwidth, slicer: when the toxic is free for the next piece */
-    int64_t count;    /* limit_data: bytes passed */
-    int64_t deadline; /* timeout: close at; reset_peer: reset at (NEVER = not armed) */
-} tox_state;
-
 typedef struct flow {
     char *buf;
     size_t head, used; /* ring: bytes [head, head + used) modulo PIPE_CAP */
-    size_t ungated;    /* bytes at the head not governed by segments (writable now) */
-    segment *seg;      /* ring of segments after the ungated bytes */
-    size_t seg_head, seg_n, seg_cap;
-    int64_t last_release; /* release time of the newest segment (order is kept) */
-    int64_t fin_at;       /* when the EOF may be propagated */
-    bool eof;             /* the source sent EOF */
-    bool shut;            /* shutdown(SHUT_WR) done on the destination */
-    bool blocked;         /* the destination returned EAGAIN: wait for EPOLLOUT */
-    bool limit_hit;       /* limit_data reached: close the link once written */
-    /* derived from the toxics that apply (flow_derive) */
-    bool toxic;                     /* any toxic applies */
-    bool split;                     /* slicer: write segment by segment */
-    bool hold;                      /* timeout: nothing is written */
-    bool dropping;                  /* timeout, reset_peer: data read is swallowed */
-    tox_state st[PROXY_MAX_TOXICS]; /* indexed like pxy.tox; only this stream's are used */
+    size_t ungated;    /* bytes at the head not governed by tx's segments (writable now) */
+    int64_t fin_at;    /* when the EOF may be propagated */
+    bool eof;          /* the source sent EOF */
+    bool shut;         /* shutdown(SHUT_WR) done on the destination */
+    bool blocked;      /* the destination returned EAGAIN: wait for EPOLLOUT */
+    toxic_flow tx;     /* the toxics' flags, states and release schedule (toxic.h) */
 } flow;
 
 struct plink {
@@ -149,8 +116,7 @@ struct pxy {
     struct sockaddr_storage up_addr[MAX_UPSTREAMS];
     socklen_t up_len[MAX_UPSTREAMS];
     int n_up;
-    int ntox;
-    toxic_spec tox[PROXY_MAX_TOXICS];
+    toxic_list tox;
     plink *links;
     int64_t nlinks, conns_total, bytes[2];
     pxy *next;
@@ -197,86 +163,11 @@ struct proxy_server {
     size_t heap_n, heap_cap;
     int64_t armed; /* the timerfd's expiry (NEVER = disarmed) */
     plink *zombies;
-    uint64_t rng;
+    uint64_t rng; /* the toxics' generator (toxic_rng_seed) */
     char scratch[SCRATCH_SIZE];
 };
 
-static const char *const type_names[TOXIC__COUNT] = {
-    "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data",
-};
-
-const char *toxic_type_name(toxic_type t) {
-    return (unsigned)t < TOXIC__COUNT ? type_names[t] : "unknown";
-}
-
-int toxic_type_parse(const char *s, toxic_type *out) {
-    for (int i = 0; s && i < TOXIC__COUNT; i++)
-        if (strcmp(s, type_names[i]) == 0) {
-            *out = (toxic_type)i;
-            return 0;
-        }
-    return -1;
-}
-
-const char *toxic_stream_name(toxic_stream s) {
-    return s == STREAM_UPSTREAM ? "upstream" : s == STREAM_DOWNSTREAM ? "downstream" : "unknown";
-}
-
-int toxic_stream_parse(const char *s, toxic_stream *out) {
-    if (s && strcmp(s, "upstream") == 0)
-        *out = STREAM_UPSTREAM;
-    else if (s && strcmp(s, "downstream") == 0)
-        *out = STREAM_DOWNSTREAM;
-    else
-        return -1;
-    return 0;
-}
-
 /* ---------------------------------------------------------------- small helpers */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t sat_add(int64_t a, int64_t b) {
-    if (a == NEVER || b == NEVER) return NEVER;
-    return a > NEVER - b ? NEVER : a + b;
-}
-
-static int64_t max64(int64_t a, int64_t b) {
-    return a > b ? a : b;
-}
-
-/* xorshift64*: the loop thread's generator for toxicity draws, jitter and slice sizes. */
-static uint64_t rnd_next(proxy_server *srv) {
-    uint64_t x = srv->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    srv->rng = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static double rnd_unit(proxy_server *srv) { /* [0, 1) */
-    return (double)(rnd_next(srv) >> 11) * 0x1.0p-53;
-}
-
-static int64_t rnd_range(proxy_server *srv, int64_t lo, int64_t hi) { /* [lo, hi] */
-    if (hi <= lo) return lo;
-    return lo + (int64_t)(rnd_next(srv) % (uint64_t)(hi - lo + 1));
-}
 
 static void set_nodelay(int fd) {
     int one = 1;
@@ -425,46 +316,20 @@ static void timer_arm(proxy_server *srv) {
 
 static void flow_release_all(flow *f, int64_t now) {
     f->ungated = f->used;
-    f->seg_n = 0;
-    f->seg_head = 0;
-    f->last_release = now;
-}
-
-static int seg_push(flow *f, uint32_t len, int64_t release) {
-    if (release < f->last_release) release = f->last_release;
-    f->last_release = release;
-    if (f->seg_n > 0 && !f->split) { /* same release time: one segment */
-        segment *t = &f->seg[(f->seg_head + f->seg_n - 1) & (f->seg_cap - 1)];
-        if (t->release == release && t->len <= UINT32_MAX - len) {
-            t->len += len;
-            return 0;
-        }
-    }
-    if (f->seg_n == f->seg_cap) {
-        size_t cap = f->seg_cap ? f->seg_cap * 2 : SEG_INIT;
-        segment *s = malloc(cap * sizeof *s);
-        if (!s) return -1;
-        for (size_t i = 0; i < f->seg_n; i++) s[i] = f->seg[(f->seg_head + i) & (f->seg_cap - 1)];
-        free(f->seg);
-        f->seg = s;
-        f->seg_cap = cap;
-        f->seg_head = 0;
-    }
-    f->seg[(f->seg_head + f->seg_n) & (f->seg_cap - 1)] = (segment){release, len};
-    f->seg_n++;
-    return 0;
+    toxic_flow_release(&f->tx, now);
 }
 
 /* Bytes at the head of the flow that may be written at time now. */
 static size_t flow_writable(const flow *f, int64_t now) {
-    if (f->hold) return 0;
+    const toxic_flow *tx = &f->tx;
+    if (tx->hold) return 0;
     size_t n = f->ungated;
-    if (n > 0 && f->split) return n;
-    for (size_t i = 0; i < f->seg_n && i < WRITE_SCAN_MAX; i++) {
-        const segment *s = &f->seg[(f->seg_head + i) & (f->seg_cap - 1)];
+    if (n > 0 && tx->split) return n;
+    for (size_t i = 0; i < tx->seg_n && i < WRITE_SCAN_MAX; i++) {
+        const toxic_segment *s = &tx->seg[(tx->seg_head + i) & (tx->seg_cap - 1)];
         if (s->release > now) break;
         n += s->len;
-        if (f->split) break;
+        if (tx->split) break;
     }
     return n;
 }
@@ -475,12 +340,13 @@ static void flow_consume(flow *f, size_t w) {
     size_t u = w < f->ungated ? w : f->ungated;
     f->ungated -= u;
     w -= u;
-    while (w > 0 && f->seg_n > 0) {
-        segment *s = &f->seg[f->seg_head];
+    toxic_flow *tx = &f->tx;
+    while (w > 0 && tx->seg_n > 0) {
+        toxic_segment *s = &tx->seg[tx->seg_head];
         if (s->len <= w) {
             w -= s->len;
-            f->seg_head = (f->seg_head + 1) & (f->seg_cap - 1);
-            f->seg_n--;
+            tx->seg_head = (tx->seg_head + 1) & (tx->seg_cap - 1);
+            tx->seg_n--;
         } else {
             s->len -= (uint32_t)w;
             w = 0;
@@ -512,150 +378,22 @@ static flow *link_flow(plink *l, int d) {
 
 static void flow_derive(plink *l, int d, int64_t now) {
     flow *f = link_flow(l, d);
-    const pxy *px = l->px;
-    bool toxic = false, split = false, hold = false, dropping = false;
-    for (int k = 0; k < px->ntox; k++) {
-        if ((int)px->tox[k].stream != d || !f->st[k].applies) continue;
-        toxic = true;
-        switch (px->tox[k].type) {
-        case TOXIC_SLICER: split = true; break;
-        case TOXIC_TIMEOUT: hold = dropping = true; break;
-        case TOXIC_RESET_PEER: dropping = true; break;
-        default: break;
-        }
-    }
-    if (!toxic && f->toxic) flow_release_all(f, now);
-    f->toxic = toxic;
-    f->split = split;
-    f->hold = hold;
-    f->dropping = dropping;
+    bool was = f->tx.on;
+    toxic_flow_derive(&f->tx, &l->px->tox, d);
+    if (was && !f->tx.on) flow_release_all(f, now);
 }
 
-static void tox_state_init(proxy_server *srv, tox_state *s, const toxic_spec *x, int64_t now) {
-    s->applies = rnd_unit(srv) < x->toxicity;
-    s->next = 0;
-    s->count = 0;
-    s->deadline = NEVER;
-    if (x->type == TOXIC_TIMEOUT && x->timeout > 0)
-        s->deadline = sat_add(now, x->timeout * NS_PER_MS);
-}
-
-static int chain(proxy_server *srv, plink *l, int d, int k, size_t len, int64_t t);
-
-/* Toxiproxy's slicer: halves around the middle ± size_variation until a piece is no more than
- * average_size + size_variation; pieces are released `delay` µs apart. */
-static int slice(proxy_server *srv, plink *l, int d, int k, size_t len, int64_t *t, int64_t step) {
-    const toxic_spec *x = &l->px->tox[k];
-    if ((int64_t)len - x->average_size <= x->size_variation) {
-        int r = chain(srv, l, d, k + 1, len, *t);
-        *t = sat_add(*t, step);
-        return r;
-    }
-    int64_t v = x->size_variation, mid = (int64_t)len / 2;
-    if (v > 0) mid += rnd_range(srv, -v, v - 1);
-    if (mid < 1) mid = 1;
-    if (mid > (int64_t)len - 1) mid = (int64_t)len - 1;
-    if (slice(srv, l, d, k, (size_t)mid, t, step) < 0) return -1;
-    return slice(srv, l, d, k, len - (size_t)mid, t, step);
-}
-
-/* Passes len bytes that entered toxic k at time t through toxics k.. of flow d; appends the
- * resulting segments. */
-static int chain(proxy_server *srv, plink *l, int d, int k, size_t len, int64_t t) {
-    flow *f = link_flow(l, d);
-    const pxy *px = l->px;
-    for (; k < px->ntox; k++) {
-        const toxic_spec *x = &px->tox[k];
-        tox_state *s = &f->st[k];
-        if ((int)x->stream != d || !s->applies) continue;
-        switch (x->type) {
-        case TOXIC_LATENCY: {
-            int64_t delay = x->latency * NS_PER_MS;
-            if (x->jitter > 0)
-                delay += rnd_range(srv, -x->jitter * NS_PER_MS, x->jitter * NS_PER_MS);
-            if (delay > 0) t = sat_add(t, delay);
-            break;
-        }
-        case TOXIC_BANDWIDTH: {
-            if (x->rate <= 0) { /* 0 KB/s: nothing passes until the toxic changes */
-                t = NEVER;
-                break;
-            }
-            size_t piece = x->rate * 100 > (int64_t)len ? len : (size_t)(x->rate * 100);
-            while (len > 0) {
-                size_t p = len < piece ? len : piece;
-                s->next = sat_add(max64(t, s->next), (int64_t)p * NS_PER_MS / x->rate);
-                if (chain(srv, l, d, k + 1, p, s->next) < 0) return -1;
-                len -= p;
-            }
-            return 0;
-        }
-        case TOXIC_SLICER: {
-            int64_t start = max64(t, s->next), step = x->delay * NS_PER_US;
-            if (slice(srv, l, d, k, len, &start, step) < 0) return -1;
-            s->next = start;
-            return 0;
-        }
-        default: break;
-        }
-    }
-    return seg_push(f, (uint32_t)len, t);
-}
-
-static int64_t slow_close_delay(const plink *l, int d) {
-    int64_t sum = 0;
-    for (int k = 0; k < l->px->ntox; k++) {
-        const toxic_spec *x = &l->px->tox[k];
-        if ((int)x->stream == d && x->type == TOXIC_SLOW_CLOSE && l->fl[d].st[k].applies)
-            sum = sat_add(sum, x->delay * NS_PER_MS);
-    }
-    return sum;
-}
-
-/* Data (n > 0) or EOF (n == 0) seen by the swallowing toxics of flow d. */
-static void swallow(plink *l, int d, int64_t now) {
-    flow *f = link_flow(l, d);
-    for (int k = 0; k < l->px->ntox; k++) {
-        const toxic_spec *x = &l->px->tox[k];
-        tox_state *s = &f->st[k];
-        if ((int)x->stream != d || !s->applies) continue;
-        if (x->type == TOXIC_TIMEOUT && x->timeout > 0)
-            s->deadline = sat_add(now, x->timeout * NS_PER_MS); /* Toxiproxy restarts it */
-        else if (x->type == TOXIC_RESET_PEER && s->deadline == NEVER)
-            s->deadline = sat_add(now, x->timeout * NS_PER_MS);
-    }
-}
-
-/* n bytes were read at the ring's tail: applies limit_data, then the chain. */
+/* n bytes were read at the ring's tail: plain, or through the toxics. */
 static int flow_commit(proxy_server *srv, plink *l, int d, size_t n, int64_t now) {
     flow *f = link_flow(l, d);
-    if (!f->toxic) {
+    if (!f->tx.on) {
         f->used += n;
         f->ungated += n;
         return 0;
     }
-    const pxy *px = l->px;
-    size_t pass = n;
-    bool limited = false;
-    for (int k = 0; k < px->ntox; k++) {
-        const toxic_spec *x = &px->tox[k];
-        if ((int)x->stream != d || !f->st[k].applies || x->type != TOXIC_LIMIT_DATA) continue;
-        int64_t rem = x->bytes - f->st[k].count;
-        if (rem < 0) rem = 0;
-        if ((int64_t)pass > rem) pass = (size_t)rem;
-        limited = true;
-    }
-    if (limited) {
-        for (int k = 0; k < px->ntox; k++) {
-            const toxic_spec *x = &px->tox[k];
-            if ((int)x->stream != d || !f->st[k].applies || x->type != TOXIC_LIMIT_DATA) continue;
-            f->st[k].count += (int64_t)pass;
-            if (x->bytes - f->st[k].count <= 0) f->limit_hit = true;
-        }
-    }
-    if (pass == 0) return 0;
-    f->used += pass;
-    return chain(srv, l, d, 0, pass, now);
+    int rc = toxic_flow_take(&f->tx, &l->px->tox, d, &n, now, &srv->rng);
+    f->used += n;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- links */
@@ -663,7 +401,7 @@ static int flow_commit(proxy_server *srv, plink *l, int d, size_t n, int64_t now
 static void link_free(plink *l) {
     for (int d = 0; d < 2; d++) {
         free(l->fl[d].buf);
-        free(l->fl[d].seg);
+        toxic_flow_free(&l->fl[d].tx);
     }
     free(l);
 }
@@ -754,9 +492,9 @@ static void link_progress(proxy_server *srv, plink *l, int64_t now);
 
 static bool flow_wants_read(const plink *l, int d) {
     const flow *f = &l->fl[d];
-    if (f->eof || f->limit_hit || l->ep[d].fd < 0) return false;
+    if (f->eof || f->tx.limit_hit || l->ep[d].fd < 0) return false;
     if (d == DOWN && l->connecting) return false;
-    return f->dropping || f->used < PIPE_CAP;
+    return f->tx.dropping || f->used < PIPE_CAP;
 }
 
 static void link_arm(proxy_server *srv, plink *l) {
@@ -775,17 +513,16 @@ static void link_arm(proxy_server *srv, plink *l) {
 
 static int64_t link_next_deadline(const plink *l, int64_t now) {
     int64_t when = NEVER;
-    const pxy *px = l->px;
     for (int d = 0; d < 2; d++) {
         const flow *f = &l->fl[d];
+        const toxic_flow *tx = &f->tx;
         bool can_write = !f->blocked && !(d == UP && l->connecting);
-        if (can_write && !f->hold && f->ungated == 0 && f->seg_n > 0)
-            when = f->seg[f->seg_head].release < when ? f->seg[f->seg_head].release : when;
+        if (can_write && !tx->hold && f->ungated == 0 && tx->seg_n > 0)
+            when = tx->seg[tx->seg_head].release < when ? tx->seg[tx->seg_head].release : when;
         if (can_write && f->eof && !f->shut && f->used == 0 && f->fin_at < when) when = f->fin_at;
-        if (!f->toxic) continue;
-        for (int k = 0; k < px->ntox; k++)
-            if ((int)px->tox[k].stream == d && f->st[k].applies && f->st[k].deadline < when)
-                when = f->st[k].deadline;
+        if (!tx->on) continue;
+        int64_t t = toxic_flow_deadline(tx, &l->px->tox, d);
+        if (t < when) when = t;
     }
     if (when != NEVER && when <= now) when = now + 1;
     return when;
@@ -830,26 +567,26 @@ static int flow_read(proxy_server *srv, plink *l, int d, int64_t now) {
     flow *f = link_flow(l, d);
     int fd = l->ep[d].fd;
     ssize_t n;
-    if (f->dropping) {
+    if (f->tx.dropping) {
         n = recv(fd, srv->scratch, sizeof srv->scratch, 0);
     } else {
         size_t room = PIPE_CAP - f->used;
-        if (f->toxic && room > TOXIC_READ_MAX) room = TOXIC_READ_MAX;
+        if (f->tx.on && room > TOXIC_READ_MAX) room = TOXIC_READ_MAX;
         struct iovec iov[2];
         int cnt = ring_iov(f, f->used, room, iov);
         n = cnt == 1 ? recv(fd, iov[0].iov_base, iov[0].iov_len, 0) : readv(fd, iov, cnt);
     }
     if (n > 0) {
-        if (f->dropping) {
-            swallow(l, d, now);
+        if (f->tx.dropping) {
+            toxic_flow_swallow(&f->tx, &l->px->tox, d, now);
             return 0;
         }
         return flow_commit(srv, l, d, (size_t)n, now);
     }
     if (n == 0) {
         f->eof = true;
-        if (f->dropping) swallow(l, d, now);
-        f->fin_at = sat_add(max64(now, f->last_release), slow_close_delay(l, d));
+        if (f->tx.dropping) toxic_flow_swallow(&f->tx, &l->px->tox, d, now);
+        f->fin_at = toxic_flow_fin_at(&f->tx, &l->px->tox, d, now);
         return 0;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
@@ -858,19 +595,14 @@ static int flow_read(proxy_server *srv, plink *l, int d, int64_t now) {
 
 /* Runs due toxic deadlines; true when the link was closed. */
 static bool link_toxic_deadlines(proxy_server *srv, plink *l, int64_t now) {
-    const pxy *px = l->px;
     for (int d = 0; d < 2; d++) {
-        const flow *f = &l->fl[d];
-        if (!f->toxic) continue;
-        for (int k = 0; k < px->ntox; k++) {
-            const tox_state *s = &f->st[k];
-            if ((int)px->tox[k].stream != d || !s->applies || s->deadline > now) continue;
-            if (px->tox[k].type == TOXIC_RESET_PEER)
-                link_close(srv, l, true, true);
-            else
-                link_close(srv, l, false, false); /* timeout */
-            return true;
-        }
+        const toxic_flow *tx = &l->fl[d].tx;
+        if (!tx->on) continue;
+        toxic_action a = toxic_flow_due(tx, &l->px->tox, d, now);
+        if (a == TOXIC_PASS) continue;
+        bool reset = a == TOXIC_RESET; /* reset_peer; else timeout */
+        link_close(srv, l, reset, reset);
+        return true;
     }
     return false;
 }
@@ -879,7 +611,7 @@ static bool link_toxic_deadlines(proxy_server *srv, plink *l, int64_t now) {
  * epoll mask and the timer. */
 static void link_progress(proxy_server *srv, plink *l, int64_t now) {
     if (l->dead) return;
-    bool toxic = l->fl[UP].toxic || l->fl[DOWN].toxic;
+    bool toxic = l->fl[UP].tx.on || l->fl[DOWN].tx.on;
     if (toxic && link_toxic_deadlines(srv, l, now)) return;
     for (int d = 0; d < 2; d++) {
         flow *f = link_flow(l, d);
@@ -887,12 +619,12 @@ static void link_progress(proxy_server *srv, plink *l, int64_t now) {
             link_abort(srv, l, 1 - d);
             return;
         }
-        if (f->eof && !f->shut && f->hold) flow_consume(f, f->used); /* timeout: EOF passes */
+        if (f->eof && !f->shut && f->tx.hold) flow_consume(f, f->used); /* timeout: EOF passes */
         if (f->eof && !f->shut && f->used == 0 && now >= f->fin_at && !(d == UP && l->connecting)) {
             shutdown(l->ep[1 - d].fd, SHUT_WR);
             f->shut = true;
         }
-        if (f->limit_hit && f->used == 0) {
+        if (f->tx.limit_hit && f->used == 0) {
             link_close(srv, l, false, false);
             return;
         }
@@ -903,7 +635,7 @@ static void link_progress(proxy_server *srv, plink *l, int64_t now) {
     }
     link_arm(srv, l);
     int64_t when = NEVER;
-    if (toxic || l->fl[UP].seg_n || l->fl[DOWN].seg_n || l->fl[UP].eof || l->fl[DOWN].eof)
+    if (toxic || l->fl[UP].tx.seg_n || l->fl[DOWN].tx.seg_n || l->fl[UP].eof || l->fl[DOWN].eof)
         when = link_next_deadline(l, now);
     if (heap_set(srv, l, when) < 0) link_close(srv, l, true, true);
 }
@@ -932,8 +664,8 @@ static void link_new(proxy_server *srv, pxy *px, int cfd, int64_t now) {
     px->links = l;
     px->nlinks++;
     px->conns_total++;
-    for (int k = 0; k < px->ntox; k++)
-        tox_state_init(srv, &l->fl[px->tox[k].stream].st[k], &px->tox[k], now);
+    for (int k = 0; k < px->tox.n; k++)
+        toxic_state_init(&l->fl[px->tox.t[k].stream].tx.st[k], &px->tox.t[k], now, &srv->rng);
     flow_derive(l, UP, now);
     flow_derive(l, DOWN, now);
     if (link_connect(l, 0) < 0) {
@@ -959,7 +691,7 @@ static void on_connected(proxy_server *srv, plink *l) {
 static void on_socket(proxy_server *srv, endpoint *e, uint32_t ev) {
     plink *l = e->link;
     if (l->dead) return;
-    int64_t now = now_ns();
+    int64_t now = clock_now_ns();
     int side = e->side;
     if (side == SERVER && l->connecting) {
         on_connected(srv, l);
@@ -986,12 +718,6 @@ static pxy *proxy_find(proxy_server *srv, const char *name) {
     return NULL;
 }
 
-static int toxic_find(const pxy *px, const char *name) {
-    for (int k = 0; k < px->ntox; k++)
-        if (strcmp(px->tox[k].name, name) == 0) return k;
-    return -1;
-}
-
 static void proxy_fill_info(const pxy *px, proxy_info *out) {
     if (!out) return;
     memset(out, 0, sizeof *out);
@@ -1000,8 +726,8 @@ static void proxy_fill_info(const pxy *px, proxy_info *out) {
              px->listen_actual[0] ? px->listen_actual : px->listen_cfg);
     snprintf(out->upstream, sizeof out->upstream, "%s", px->upstream);
     out->enabled = px->enabled;
-    out->ntoxics = px->ntox;
-    memcpy(out->toxics, px->tox, (size_t)px->ntox * sizeof px->tox[0]);
+    out->ntoxics = px->tox.n;
+    memcpy(out->toxics, px->tox.t, (size_t)px->tox.n * sizeof px->tox.t[0]);
     out->connections_total = px->conns_total;
     out->connections_active = px->nlinks;
     out->bytes_upstream = px->bytes[UP];
@@ -1012,7 +738,7 @@ static int bind_listen(const struct sockaddr *sa, socklen_t salen, const char *d
                        size_t errlen) {
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        set_err(err, errlen, "cannot listen on %s: %s", display, strerror(errno));
+        err_set(err, errlen, "cannot listen on %s: %s", display, strerror(errno));
         return -1;
     }
     int one = 1;
@@ -1022,7 +748,7 @@ static int bind_listen(const struct sockaddr *sa, socklen_t salen, const char *d
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     }
     if (bind(fd, sa, salen) < 0 || listen(fd, SOMAXCONN) < 0) {
-        set_err(err, errlen, "cannot listen on %s: %s", display, strerror(errno));
+        err_set(err, errlen, "cannot listen on %s: %s", display, strerror(errno));
         close(fd);
         return -1;
     }
@@ -1042,7 +768,7 @@ static int listen_open(const char *text, const pxy *again, struct sockaddr_stora
     } else {
         char host[PROXY_ADDR_MAX], port[8];
         if (split_hostport(text, host, sizeof host, port, sizeof port) < 0) {
-            set_err(err, errlen, "invalid listen address \"%s\": want HOST:PORT", text);
+            err_set(err, errlen, "invalid listen address \"%s\": want HOST:PORT", text);
             *st = PROXY_EINVAL;
             return -1;
         }
@@ -1052,7 +778,7 @@ static int listen_open(const char *text, const pxy *again, struct sockaddr_stora
                         *res = NULL, *pick = NULL;
         int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
         if (rc != 0) {
-            set_err(err, errlen, "invalid listen address \"%s\": %s", text, gai_strerror(rc));
+            err_set(err, errlen, "invalid listen address \"%s\": %s", text, gai_strerror(rc));
             *st = PROXY_EINVAL;
             return -1;
         }
@@ -1068,7 +794,7 @@ static int listen_open(const char *text, const pxy *again, struct sockaddr_stora
     }
     *bound_len = sizeof *bound;
     if (getsockname(fd, (struct sockaddr *)bound, bound_len) < 0) {
-        set_err(err, errlen, "cannot listen on %s: getsockname: %s", text ? text : "?",
+        err_set(err, errlen, "cannot listen on %s: getsockname: %s", text ? text : "?",
                 strerror(errno));
         close(fd);
         *st = PROXY_EINTERNAL;
@@ -1112,7 +838,7 @@ static proxy_status proxy_listen(proxy_server *srv, pxy *px, char *err, size_t e
 }
 
 static void on_listener(proxy_server *srv, pxy *px) {
-    int64_t now = now_ns();
+    int64_t now = clock_now_ns();
     for (int i = 0; i < ACCEPT_BATCH && px->lep.fd >= 0; i++) {
         int fd = accept4(px->lep.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -1131,7 +857,7 @@ static proxy_status check_upstream(const char *up, char *err, size_t errlen) {
     char host[PROXY_ADDR_MAX], port[8];
     if (!up || strlen(up) >= PROXY_ADDR_MAX ||
         split_hostport(up, host, sizeof host, port, sizeof port) < 0 || strcmp(port, "0") == 0) {
-        set_err(err, errlen, "invalid upstream address \"%s\": want HOST:PORT", up ? up : "");
+        err_set(err, errlen, "invalid upstream address \"%s\": want HOST:PORT", up ? up : "");
         return PROXY_EINVAL;
     }
     return PROXY_OK;
@@ -1139,28 +865,28 @@ static proxy_status check_upstream(const char *up, char *err, size_t errlen) {
 
 static proxy_status do_create(proxy_server *srv, cmd *c) {
     if (!valid_name(c->name)) {
-        set_err(c->err, c->errlen, "invalid proxy name: want 1 to %d characters",
+        err_set(c->err, c->errlen, "invalid proxy name: want 1 to %d characters",
                 PROXY_NAME_MAX - 1);
         return PROXY_EINVAL;
     }
     if (proxy_find(srv, c->name)) {
-        set_err(c->err, c->errlen, "proxy %s already exists", c->name);
+        err_set(c->err, c->errlen, "proxy %s already exists", c->name);
         return PROXY_EEXIST;
     }
     if (!c->listen || strlen(c->listen) >= PROXY_ADDR_MAX) {
-        set_err(c->err, c->errlen, "invalid listen address: want HOST:PORT");
+        err_set(c->err, c->errlen, "invalid listen address: want HOST:PORT");
         return PROXY_EINVAL;
     }
     proxy_status st = check_upstream(c->upstream, c->err, c->errlen);
     if (st != PROXY_OK) return st;
     char host[PROXY_ADDR_MAX], port[8];
     if (split_hostport(c->listen, host, sizeof host, port, sizeof port) < 0) {
-        set_err(c->err, c->errlen, "invalid listen address \"%s\": want HOST:PORT", c->listen);
+        err_set(c->err, c->errlen, "invalid listen address \"%s\": want HOST:PORT", c->listen);
         return PROXY_EINVAL;
     }
     pxy *px = calloc(1, sizeof *px);
     if (!px) {
-        set_err(c->err, c->errlen, "out of memory");
+        err_set(c->err, c->errlen, "out of memory");
         return PROXY_EINTERNAL;
     }
     snprintf(px->name, sizeof px->name, "%s", c->name);
@@ -1185,7 +911,7 @@ static proxy_status do_create(proxy_server *srv, cmd *c) {
 static proxy_status do_update(proxy_server *srv, cmd *c) {
     pxy *px = proxy_find(srv, c->name ? c->name : "");
     if (!px) {
-        set_err(c->err, c->errlen, "proxy %s not found", c->name ? c->name : "");
+        err_set(c->err, c->errlen, "proxy %s not found", c->name ? c->name : "");
         return PROXY_ENOENT;
     }
     bool new_listen = c->listen && strcmp(c->listen, px->listen_cfg) != 0 &&
@@ -1193,13 +919,13 @@ static proxy_status do_update(proxy_server *srv, cmd *c) {
     bool new_up = c->upstream && strcmp(c->upstream, px->upstream) != 0;
     bool enable = c->enabled < 0 ? px->enabled : c->enabled != 0;
     if (c->listen && strlen(c->listen) >= PROXY_ADDR_MAX) {
-        set_err(c->err, c->errlen, "invalid listen address: want HOST:PORT");
+        err_set(c->err, c->errlen, "invalid listen address: want HOST:PORT");
         return PROXY_EINVAL;
     }
     if (new_listen) {
         char host[PROXY_ADDR_MAX], port[8];
         if (split_hostport(c->listen, host, sizeof host, port, sizeof port) < 0) {
-            set_err(c->err, c->errlen, "invalid listen address \"%s\": want HOST:PORT", c->listen);
+            err_set(c->err, c->errlen, "invalid listen address \"%s\": want HOST:PORT", c->listen);
             return PROXY_EINVAL;
         }
     }
@@ -1269,100 +995,30 @@ static proxy_status do_list(proxy_server *srv, cmd *c) {
 
 /* ---------------------------------------------------------------- toxic commands */
 
-static bool attr_ok(int64_t v) {
-    return v >= 0 && v <= ATTR_MAX;
-}
-
-static proxy_status check_spec(toxic_type type, const toxic_spec *t, char *err, size_t errlen) {
-    if (!(t->toxicity >= 0.0 && t->toxicity <= 1.0)) { /* also rejects NaN */
-        set_err(err, errlen, "invalid toxicity %g: want a number from 0 to 1", t->toxicity);
-        return PROXY_EINVAL;
-    }
-    struct {
-        const char *name;
-        int64_t v;
-    } a[2] = {{NULL, 0}, {NULL, 0}};
-    switch (type) {
-    case TOXIC_LATENCY:
-        a[0].name = "latency", a[0].v = t->latency;
-        a[1].name = "jitter", a[1].v = t->jitter;
-        break;
-    case TOXIC_BANDWIDTH: a[0].name = "rate", a[0].v = t->rate; break;
-    case TOXIC_SLOW_CLOSE: a[0].name = "delay", a[0].v = t->delay; break;
-    case TOXIC_TIMEOUT:
-    case TOXIC_RESET_PEER: a[0].name = "timeout", a[0].v = t->timeout; break;
-    case TOXIC_SLICER:
-        if (!attr_ok(t->delay)) {
-            set_err(err, errlen, "invalid slicer delay %lld: want 0 or more", (long long)t->delay);
-            return PROXY_EINVAL;
-        }
-        if (t->average_size <= 0 || t->average_size > ATTR_MAX) {
-            set_err(err, errlen, "invalid slicer average_size %lld: want 1 or more",
-                    (long long)t->average_size);
-            return PROXY_EINVAL;
-        }
-        a[0].name = "size_variation", a[0].v = t->size_variation;
-        break;
-    case TOXIC_LIMIT_DATA:
-        if (t->bytes < 0) {
-            set_err(err, errlen, "invalid limit_data bytes %lld: want 0 or more",
-                    (long long)t->bytes);
-            return PROXY_EINVAL;
-        }
-        break;
-    default: set_err(err, errlen, "invalid toxic type"); return PROXY_EINVAL;
-    }
-    for (int i = 0; i < 2; i++)
-        if (a[i].name && !attr_ok(a[i].v)) {
-            set_err(err, errlen, "invalid %s %s %lld: want 0 to %lld", toxic_type_name(type),
-                    a[i].name, (long long)a[i].v, (long long)ATTR_MAX);
-            return PROXY_EINVAL;
-        }
-    return PROXY_OK;
-}
-
-static bool delaying(toxic_type t) {
-    return t == TOXIC_LATENCY || t == TOXIC_BANDWIDTH || t == TOXIC_SLICER;
-}
-
 static proxy_status do_tox_add(proxy_server *srv, cmd *c) {
     const toxic_spec *t = c->spec;
     pxy *px = proxy_find(srv, c->name ? c->name : "");
     if (!px) {
-        set_err(c->err, c->errlen, "proxy %s not found", c->name ? c->name : "");
+        err_set(c->err, c->errlen, "proxy %s not found", c->name ? c->name : "");
         return PROXY_ENOENT;
     }
-    if (!t || memchr(t->name, '\0', PROXY_NAME_MAX) == NULL || !valid_name(t->name)) {
-        set_err(c->err, c->errlen, "invalid toxic name: want 1 to %d characters",
-                PROXY_NAME_MAX - 1);
-        return PROXY_EINVAL;
-    }
-    if ((unsigned)t->type >= TOXIC__COUNT) {
-        set_err(c->err, c->errlen, "invalid toxic type");
-        return PROXY_EINVAL;
-    }
-    if (t->stream != STREAM_UPSTREAM && t->stream != STREAM_DOWNSTREAM) {
-        set_err(c->err, c->errlen, "invalid toxic stream: want upstream or downstream");
-        return PROXY_EINVAL;
-    }
-    proxy_status st = check_spec(t->type, t, c->err, c->errlen);
-    if (st != PROXY_OK) return st;
-    if (toxic_find(px, t->name) >= 0) {
-        set_err(c->err, c->errlen, "toxic %s already exists on proxy %s", t->name, px->name);
+    if (toxic_spec_check_new(t, c->err, c->errlen) < 0) return PROXY_EINVAL;
+    if (toxic_list_find(&px->tox, t->name) >= 0) {
+        err_set(c->err, c->errlen, "toxic %s already exists on proxy %s", t->name, px->name);
         return PROXY_EEXIST;
     }
-    if (px->ntox >= PROXY_MAX_TOXICS) {
-        set_err(c->err, c->errlen, "proxy %s has %d toxics, the most it can have", px->name,
+    if (px->tox.n >= PROXY_MAX_TOXICS) {
+        err_set(c->err, c->errlen, "proxy %s has %d toxics, the most it can have", px->name,
                 PROXY_MAX_TOXICS);
         return PROXY_EFULL;
     }
-    int k = px->ntox++;
-    px->tox[k] = *t;
-    int64_t now = now_ns();
+    int k = px->tox.n++;
+    px->tox.t[k] = *t;
+    int64_t now = clock_now_ns();
     for (plink *l = px->links, *next; l; l = next) {
         next = l->next;
-        memset(&l->fl[1 - t->stream].st[k], 0, sizeof(tox_state));
-        tox_state_init(srv, &l->fl[t->stream].st[k], t, now);
+        memset(&l->fl[1 - t->stream].tx.st[k], 0, sizeof(toxic_state));
+        toxic_state_init(&l->fl[t->stream].tx.st[k], t, now, &srv->rng);
         flow_derive(l, t->stream, now);
         link_progress(srv, l, now);
     }
@@ -1371,27 +1027,26 @@ static proxy_status do_tox_add(proxy_server *srv, cmd *c) {
 
 static proxy_status do_tox_update(proxy_server *srv, cmd *c) {
     pxy *px = proxy_find(srv, c->name ? c->name : "");
-    int k = px ? toxic_find(px, c->toxic ? c->toxic : "") : -1;
+    int k = px ? toxic_list_find(&px->tox, c->toxic ? c->toxic : "") : -1;
     if (k < 0) {
-        set_err(c->err, c->errlen, px ? "toxic %s not found" : "proxy %s not found",
+        err_set(c->err, c->errlen, px ? "toxic %s not found" : "proxy %s not found",
                 px ? (c->toxic ? c->toxic : "") : (c->name ? c->name : ""));
         return PROXY_ENOENT;
     }
-    toxic_spec *x = &px->tox[k];
-    proxy_status st = check_spec(x->type, c->spec, c->err, c->errlen);
-    if (st != PROXY_OK) return st;
+    toxic_spec *x = &px->tox.t[k];
+    if (toxic_spec_check(x->type, c->spec, c->err, c->errlen) < 0) return PROXY_EINVAL;
     toxic_spec n = *c->spec;
     memcpy(n.name, x->name, sizeof n.name);
     n.type = x->type;
     n.stream = x->stream;
     int d = x->stream;
-    int64_t now = now_ns();
+    int64_t now = clock_now_ns();
     for (plink *l = px->links, *next; l; l = next) {
         next = l->next;
-        tox_state *s = &l->fl[d].st[k];
-        if (s->applies && delaying(x->type)) flow_release_all(&l->fl[d], now);
+        toxic_state *s = &l->fl[d].tx.st[k];
+        if (s->applies && toxic_delays(x->type)) flow_release_all(&l->fl[d], now);
         int64_t count = s->count;
-        tox_state_init(srv, s, &n, now);
+        toxic_state_init(s, &n, now, &srv->rng);
         s->count = count; /* limit_data keeps counting */
     }
     *x = n;
@@ -1405,18 +1060,16 @@ static proxy_status do_tox_update(proxy_server *srv, cmd *c) {
 
 static proxy_status do_tox_remove(proxy_server *srv, cmd *c) {
     pxy *px = proxy_find(srv, c->name ? c->name : "");
-    int k = px ? toxic_find(px, c->toxic ? c->toxic : "") : -1;
+    int k = px ? toxic_list_find(&px->tox, c->toxic ? c->toxic : "") : -1;
     if (k < 0) return PROXY_ENOENT;
-    int d = px->tox[k].stream;
-    int64_t now = now_ns();
-    int tail = px->ntox - k - 1;
+    const toxic_spec *x = &px->tox.t[k];
+    int d = x->stream;
+    int64_t now = clock_now_ns();
     for (plink *l = px->links; l; l = l->next) {
-        if (l->fl[d].st[k].applies && delaying(px->tox[k].type)) flow_release_all(&l->fl[d], now);
-        for (int e = 0; e < 2; e++)
-            memmove(&l->fl[e].st[k], &l->fl[e].st[k + 1], (size_t)tail * sizeof(tox_state));
+        if (l->fl[d].tx.st[k].applies && toxic_delays(x->type)) flow_release_all(&l->fl[d], now);
+        for (int e = 0; e < 2; e++) toxic_flow_remove(&l->fl[e].tx, k, px->tox.n);
     }
-    memmove(&px->tox[k], &px->tox[k + 1], (size_t)tail * sizeof px->tox[0]);
-    px->ntox--;
+    toxic_list_remove(&px->tox, k);
     for (plink *l = px->links, *next; l; l = next) {
         next = l->next;
         flow_derive(l, d, now);
@@ -1426,8 +1079,8 @@ static proxy_status do_tox_remove(proxy_server *srv, cmd *c) {
 }
 
 static void remove_all_toxics(proxy_server *srv, pxy *px) {
-    int64_t now = now_ns();
-    px->ntox = 0;
+    int64_t now = clock_now_ns();
+    px->tox.n = 0;
     for (plink *l = px->links, *next; l; l = next) {
         next = l->next;
         flow_derive(l, UP, now);
@@ -1502,7 +1155,7 @@ static void run_timers(proxy_server *srv) {
     if (read(srv->timerfd, &v, sizeof v) < 0) { /* EAGAIN: spurious */
     }
     srv->armed = NEVER; /* it fired (or was re-armed and will be again below) */
-    int64_t now = now_ns();
+    int64_t now = clock_now_ns();
     size_t budget = srv->heap_n + 16;
     while (srv->heap_n && srv->heap[0]->deadline <= now && budget-- > 0) {
         plink *l = srv->heap[0];
@@ -1551,19 +1204,17 @@ static void *loop_main(void *arg) {
 proxy_server *proxy_server_start(char *err, size_t errlen) {
     proxy_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
-        set_err(err, errlen, "proxy: out of memory");
+        err_set(err, errlen, "proxy: out of memory");
         return NULL;
     }
     srv->epfd = srv->wakefd = srv->timerfd = -1;
     srv->armed = NEVER;
-    if (getrandom(&srv->rng, sizeof srv->rng, GRND_NONBLOCK) != (ssize_t)sizeof srv->rng)
-        srv->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-    if (srv->rng == 0) srv->rng = 0x9e3779b97f4a7c15ULL;
+    toxic_rng_seed(&srv->rng);
     srv->epfd = epoll_create1(EPOLL_CLOEXEC);
     srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (srv->epfd < 0 || srv->wakefd < 0 || srv->timerfd < 0) {
-        set_err(err, errlen, "proxy: cannot create the event loop: %s", strerror(errno));
+        err_set(err, errlen, "proxy: cannot create the event loop: %s", strerror(errno));
         goto fail;
     }
     srv->wake_ep = (endpoint){.kind = EP_WAKE, .fd = srv->wakefd};
@@ -1571,14 +1222,14 @@ proxy_server *proxy_server_start(char *err, size_t errlen) {
     ep_set(srv, &srv->wake_ep, EPOLLIN);
     ep_set(srv, &srv->timer_ep, EPOLLIN);
     if (!srv->wake_ep.events || !srv->timer_ep.events) {
-        set_err(err, errlen, "proxy: epoll_ctl: %s", strerror(errno));
+        err_set(err, errlen, "proxy: epoll_ctl: %s", strerror(errno));
         goto fail;
     }
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     int rc = pthread_create(&srv->thread, NULL, loop_main, srv);
     if (rc != 0) {
-        set_err(err, errlen, "proxy: cannot start the loop thread: %s", strerror(rc));
+        err_set(err, errlen, "proxy: cannot start the loop thread: %s", strerror(rc));
         pthread_mutex_destroy(&srv->mu);
         pthread_cond_destroy(&srv->cv);
         goto fail;

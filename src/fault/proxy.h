@@ -7,9 +7,8 @@
  * stack, scenarios) post a command to the loop and wait for its answer, so the data path takes no
  * locks.
  *
- * Directions follow Toxiproxy: "upstream" = client → server, "downstream" = server → client.
- * Toxicity is the probability (0..1) that a toxic applies to a given connection, drawn per
- * connection when the connection is made or the toxic is added. */
+ * The toxics themselves (toxic_spec, their types, streams and names) are described in toxic.h,
+ * which this header includes. */
 #ifndef BRINK_PROXY_H
 #define BRINK_PROXY_H
 
@@ -17,9 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROXY_NAME_MAX   64
+#include "fault/toxic.h" /* toxic_spec and the toxics' names: part of this API */
+
+#define PROXY_NAME_MAX   TOXIC_NAME_MAX /* proxy and toxic names share one limit */
 #define PROXY_ADDR_MAX   256
-#define PROXY_MAX_TOXICS 32
+#define PROXY_MAX_TOXICS TOXIC_LIST_MAX
 
 /* Status codes of the control functions; the HTTP API maps them to status codes. */
 typedef enum proxy_status {
@@ -31,36 +32,6 @@ typedef enum proxy_status {
     PROXY_EFULL = -5,  /* too many toxics (400) */
     PROXY_EINTERNAL = -6,
 } proxy_status;
-
-typedef enum toxic_type {
-    TOXIC_LATENCY,    /* latency (ms), jitter (ms): each chunk is delayed latency ± jitter */
-    TOXIC_BANDWIDTH,  /* rate (KB/s): bytes are released at most at this rate */
-    TOXIC_SLOW_CLOSE, /* delay (ms): closing is propagated only after the delay */
-    TOXIC_TIMEOUT, /* timeout (ms): no data passes; after timeout (if > 0) the connection closes */
-    TOXIC_RESET_PEER, /* timeout (ms): after timeout, both sides are reset (RST) */
-    TOXIC_SLICER, /* average_size, size_variation (bytes), delay (µs): data sliced into pieces */
-    TOXIC_LIMIT_DATA, /* bytes: the connection closes after this many bytes passed */
-    TOXIC__COUNT
-} toxic_type;
-
-typedef enum toxic_stream {
-    STREAM_UPSTREAM,
-    STREAM_DOWNSTREAM,
-} toxic_stream;
-
-typedef struct toxic_spec {
-    char name[PROXY_NAME_MAX]; /* default "<type>_<stream>" (the API fills it) */
-    toxic_type type;
-    toxic_stream stream;
-    double toxicity; /* 0..1 */
-    /* attributes: only those of the type are used; all are >= 0 */
-    int64_t latency, jitter;              /* latency, ms */
-    int64_t rate;                         /* bandwidth, KB/s (1 KB = 1000 bytes, as Toxiproxy) */
-    int64_t delay;                        /* slow_close ms; slicer µs */
-    int64_t timeout;                      /* timeout, reset_peer: ms */
-    int64_t average_size, size_variation; /* slicer, bytes */
-    int64_t bytes;                        /* limit_data */
-} toxic_spec;
 
 typedef struct proxy_info {
     char name[PROXY_NAME_MAX];
@@ -106,10 +77,5 @@ proxy_status proxy_toxic_add(proxy_server *srv, const char *proxy, const toxic_s
 proxy_status proxy_toxic_update(proxy_server *srv, const char *proxy, const char *name,
                                 const toxic_spec *t, char *err, size_t errlen);
 proxy_status proxy_toxic_remove(proxy_server *srv, const char *proxy, const char *name);
-
-const char *toxic_type_name(toxic_type t);
-int toxic_type_parse(const char *s, toxic_type *out); /* 0 or -1 */
-const char *toxic_stream_name(toxic_stream s);
-int toxic_stream_parse(const char *s, toxic_stream *out); /* 0 or -1 */
 
 #endif

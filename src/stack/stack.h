@@ -4,7 +4,7 @@
  * faults here; network faults through the proxies) and removes every trace of it, even when
  * brink itself is killed.
  *
- * `brink stack up` runs one in a supervisor process (stack_cmd.c); scenarios call stack_up in
+ * `brink stack up` runs one in a supervisor process (supervisor.c); scenarios call stack_up in
  * their own process. Use a stack from one thread — the one that called stack_up, which must live
  * as long as the stack: the servers get PR_SET_PDEATHSIG, which fires when the thread that
  * created them ends. stack_up makes the calling process a child subreaper
