@@ -32,6 +32,7 @@ violations=$(
             "webhook|race|resilience|suite|report|verdict|config"
         upward_includes "report" "webhook|race|resilience"
         upward_includes "verdict config" "webhook|race|resilience|suite|report"
+        upward_includes "core http load stack fault probe verdict config webhook race resilience suite report" "cmd"
         upward_includes "core" "core" -v
     } | sort -u
 )
@@ -40,6 +41,6 @@ if [ -n "$violations" ]; then
 else
     echo "ok - layers: core, http, load, stack, fault and probe include nothing of the tests, suite," \
         "report, verdict or config; verdict and config nothing of the tests, suite or report;" \
-        "report includes no test; core includes only core"
+        "report includes no test; core includes only core; only main.c includes cmd/"
 fi
 true

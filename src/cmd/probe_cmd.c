@@ -1,7 +1,7 @@
 /* probe_cmd.c — `brink probe [-n COUNT] [-i INTERVAL] SPEC`: the command-line face of the probes
  * (probe.h). SPEC is the JSON object a scenario takes (--probe), so a probe can be tried before a
  * long run; each read prints one line, the number or the reason it failed. */
-#include "probe/probe_cmd.h"
+#include "cmd/probe_cmd.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* stack_cmd.c — `brink stack up|down|status|fault` (see docs/stack.md): the command front end.
  *
  * `stack up` must return while the stack keeps running, and the proxies live in-process, so it
- * forks a supervisor (supervisor.c), which starts the stack and reports "O path" or "E reason"
- * over a pipe; the command prints the state file's path (exit 0) or the reason (exit 3) and
+ * forks a supervisor (stack/supervisor.c), which starts the stack and reports "O path" or "E
+ * reason" over a pipe; the command prints the state file's path (exit 0) or the reason (exit 3) and
  * returns, while the supervisor keeps the stack running and answers fault requests on its control
  * socket.
  *
@@ -15,7 +15,7 @@
  * `stack fault TARGET OP --config FILE` needs no supervisor: it breaks a part of the user's own
  * stack in this process, with the commands of FILE's dependencies: section (deps.c), and prints
  * the same JSON line through the same code (supervisor_fault_reply, fault_print). */
-#include "stack/stack_cmd.h"
+#include "cmd/stack_cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>

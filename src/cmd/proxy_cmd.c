@@ -5,7 +5,7 @@
  * option is checked before anything listens; then one line per proxy and the API address are
  * printed (and flushed, for scripts that wait for them), and the server runs until SIGINT or
  * SIGTERM, when it closes every listener and connection and exits 0. */
-#include "fault/proxy_cmd.h"
+#include "cmd/proxy_cmd.h"
 
 #include <errno.h>
 #include <pthread.h>
