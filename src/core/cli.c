@@ -430,7 +430,18 @@ static void put_wrapped(FILE *out, const char *text, size_t len, size_t col, siz
     fputc('\n', out);
 }
 
-/* A block of text (summary, epilog): each line wrapped on its own, keeping its indentation. */
+/* Where the continuation of an indented line of a block goes: under its text when the line is a
+ * list entry ("  NAME    what it is": a word, then two spaces or more), else under its start. */
+static size_t hang(const char *line, size_t len, size_t ind) {
+    if (ind == 0) return ind;
+    size_t w = ind + strcspn(line + ind, " \n"), gap = strspn(line + w, " ");
+    if (gap < 2 || w + gap >= len) return ind;
+    size_t col = columns(line, w + gap);
+    return col <= HELP_WIDTH / 2 ? col : ind;
+}
+
+/* A block of text (summary, epilog): each line wrapped on its own, keeping its indentation (a
+ * list entry's, see hang). */
 static void put_block(FILE *out, const char *text) {
     while (*text) {
         size_t len = strcspn(text, "\n"), ind = strspn(text, " ");
@@ -440,7 +451,7 @@ static void put_block(FILE *out, const char *text) {
             fputc('\n', out);
         } else {
             fprintf(out, "%*s", (int)ind, "");
-            put_wrapped(out, text + ind, len - ind, ind, ind);
+            put_wrapped(out, text + ind, len - ind, ind, hang(text, len, ind));
         }
         text += len;
         if (*text == '\n') text++;

@@ -86,12 +86,75 @@ typedef struct cli_cmd {
     { .name = "json", .kind = CLI_STR, .dest = (dest_), .meta = "OUT", .help = (help_) }
 #define CLI_JSON(dest_)                                                                            \
     CLI_JSON_AS(dest_, "write the result document (brink.result/1) to OUT; - for stdout")
-#define CLI_CONFIG(dest_)                                                                          \
+#define CLI_CONFIG_AS(dest_, help_)                                                                \
     {                                                                                              \
         .name = "config", .short_name = 'f', .kind = CLI_STR, .dest = (dest_), .meta = "FILE",     \
-        .env = "BRINK_CONFIG",                                                                     \
-        .help = "brink.yaml: point the test at your own stack (see docs/config.md)"                \
+        .env = "BRINK_CONFIG", .help = (help_)                                                     \
     }
+#define CLI_CONFIG(dest_)                                                                          \
+    CLI_CONFIG_AS(dest_, "brink.yaml: point the test at your own stack (see docs/config.md)")
+
+/* The load a test sends: -R its rate and --timeout of each request (default 5 s, at least 1 ms),
+ * as in brink load; -c connections (1..100000) and -t threads (1..256) of the tests (webhook,
+ * capacity, redis-failure, db-restart; load has wrk's wider ranges). The command's help says what
+ * a value of its own means (a default it computes). */
+#define CLI_RATE_AS(dest_, help_)                                                                  \
+    {                                                                                              \
+        .name = "rate", .short_name = 'R', .kind = CLI_RATE, .dest = (dest_), .meta = "RPS",       \
+        .help = (help_)                                                                            \
+    }
+#define CLI_CONNECTIONS_AS(dest_, help_)                                                           \
+    {                                                                                              \
+        .name = "connections", .short_name = 'c', .kind = CLI_INT, .dest = (dest_), .min = 1,      \
+        .max = 100000, .meta = "N", .help = (help_)                                                \
+    }
+#define CLI_THREADS_AS(dest_, help_)                                                               \
+    {                                                                                              \
+        .name = "threads", .short_name = 't', .kind = CLI_INT, .dest = (dest_), .min = 1,          \
+        .max = 256, .meta = "N", .help = (help_)                                                   \
+    }
+#define CLI_TIMEOUT_AS(dest_, help_)                                                               \
+    {                                                                                              \
+        .name = "timeout", .kind = CLI_DURATION, .dest = (dest_), .min = 1e6 /* 1 ms */,           \
+        .def = "5s", .meta = "D", .help = (help_)                                                  \
+    }
+#define CLI_TIMEOUT(dest_) CLI_TIMEOUT_AS(dest_, "per-request timeout")
+/* --warmup: load before what is measured, not judged (0: none); def_ is the command's default,
+ * given_ (or NULL) set when the option was given. */
+#define CLI_WARMUP_AS(dest_, given_, def_, help_)                                                  \
+    {                                                                                              \
+        .name = "warmup", .kind = CLI_DURATION, .dest = (dest_), .def = (def_), .given = (given_), \
+        .meta = "D", .help = (help_)                                                               \
+    }
+
+/* The signing secret of the requests: from a file or an environment variable, never a value on
+ * the command line (the command says which of the two wins, and refuses both). */
+#define CLI_SECRET_FILE_AS(dest_, help_)                                                           \
+    { .name = "secret-file", .kind = CLI_STR, .dest = (dest_), .meta = "F", .help = (help_) }
+#define CLI_SECRET_FILE(dest_)                                                                     \
+    CLI_SECRET_FILE_AS(dest_, "the signing secret, from file F (never on the command line)")
+#define CLI_SECRET_ENV_AS(dest_, help_)                                                            \
+    { .name = "secret-env", .kind = CLI_STR, .dest = (dest_), .meta = "VAR", .help = (help_) }
+#define CLI_SECRET_ENV(dest_)                                                                      \
+    CLI_SECRET_ENV_AS(dest_, "the signing secret, from environment variable VAR")
+
+/* The embedded stack that a test starts and removes itself (docs/stack.md). --stack-profile
+ * writes an int (or an enum) in stack_profile's order: 0 tuned, 1 untuned. given_ (or NULL) is
+ * set when the option was given: a command refuses it for a user's stack (--target, -f). */
+#define CLI_STACK_PROFILE_AS(dest_, given_, help_)                                                 \
+    {                                                                                              \
+        .name = "stack-profile", .kind = CLI_CHOICE, .dest = (dest_),                              \
+        .choices = (const char *const[]){"tuned", "untuned", NULL}, .def = "tuned",                \
+        .given = (given_), .meta = "P", .help = (help_)                                            \
+    }
+#define CLI_STACK_PROFILE(dest_, given_)                                                           \
+    CLI_STACK_PROFILE_AS(dest_, given_,                                                            \
+                         "which dispatchd the embedded stack runs: untuned is dispatchd "          \
+                         "--untuned (docs/dispatchd.md#tuned-and-untuned)")
+#define CLI_KEEP_AS(dest_, given_, help_)                                                          \
+    { .name = "keep", .kind = CLI_FLAG, .dest = (dest_), .given = (given_), .help = (help_) }
+#define CLI_KEEP(dest_, given_)                                                                    \
+    CLI_KEEP_AS(dest_, given_, "keep the embedded stack's directory (data, logs) after the run")
 
 /* Outcome of cli_parse. */
 enum { CLI_OK = 0, CLI_EXIT_HELP = 1, CLI_ERROR = -1 };

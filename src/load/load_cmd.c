@@ -107,10 +107,6 @@ static int set_segment(const char *value, void *dest, char *err, size_t errlen) 
     return 0;
 }
 
-static int set_start_at(const char *value, void *dest, char *err, size_t errlen) {
-    return segment_parse_start_at(value, clock_wall_ns(), dest, err, errlen);
-}
-
 static char *read_body_file(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -176,8 +172,7 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
         {.name = "requests", .short_name = 'n', .kind = CLI_INT64, .dest = &cfg->max_requests,
          .min = 1, .max = (double)(INT64_MAX / 2),
          .meta = "N", .help = "stop after N requests (no time limit unless -d is given)"},
-        {.name = "rate", .short_name = 'R', .kind = CLI_RATE, .dest = &cfg->rate,
-         .meta = "RPS", .help = "open model at a constant rate of RPS requests per second"},
+        CLI_RATE_AS(&cfg->rate, "open model at a constant rate of RPS requests per second"),
         {.name = "stages", .kind = CLI_FN, .fn = set_stages, .dest = &a->stages, .meta = "LIST",
          .help = "open model ramping linearly between targets, starting at -R (default 0): "
                  "e.g. 10s:100,30s:2000,10s:0"},
@@ -190,16 +185,13 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
                  "with @ itself, put it in a file)"},
         {.name = "body-file", .kind = CLI_STR, .dest = &a->body_file, .meta = "F",
          .help = "request body from file F (the same as -b @F)"},
-        {.name = "timeout", .kind = CLI_DURATION, .dest = &cfg->timeout_ns, .min = NS_PER_MS,
-         .def = "5s", .meta = "D", .help = "per-request timeout"},
+        CLI_TIMEOUT(&cfg->timeout_ns),
         {.name = "insecure", .kind = CLI_FLAG, .dest = &cfg->insecure,
          .help = "do not verify TLS certificates"},
         {.name = "sign", .kind = CLI_FN, .fn = set_sign, .dest = &cfg->sign, .meta = "SCHEME",
          .help = "sign each request: standard-webhooks, stripe or github"},
-        {.name = "secret-env", .kind = CLI_STR, .dest = &a->secret_env, .meta = "VAR",
-         .help = "the signing secret, from environment variable VAR"},
-        {.name = "secret-file", .kind = CLI_STR, .dest = &a->secret_file, .meta = "F",
-         .help = "the signing secret, from file F (never on the command line)"},
+        CLI_SECRET_ENV(&a->secret_env),
+        CLI_SECRET_FILE(&a->secret_file),
         CLI_JSON(&a->json_path),
         {.name = "hdr-log", .kind = CLI_STR, .dest = &a->hdr_log_path, .meta = "FILE",
          .help = "write an HdrHistogram interval log, one interval a second"},
@@ -207,14 +199,12 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
          .help = "print the full latency percentile spectrum"},
         {.name = "dry-run", .kind = CLI_FLAG, .dest = &a->dry_run,
          .help = "print the first request as it would be sent; send nothing"},
-        {.name = "segment", .kind = CLI_FN, .fn = set_segment, .dest = cfg, .meta = "I/N",
-         .help = "run segment I of N of this load (N brink processes, e.g. on N machines, "
-                 "together send the load given here once: each takes every N-th request of the "
-                 "schedule, its share of -c and -n; {{seq}} values stay disjoint). brink merge "
-                 "adds their --json documents up (docs/distributed.md)"},
-        {.name = "start-at", .kind = CLI_FN, .fn = set_start_at, .dest = &a->start_at, .meta = "T",
-         .help = "wait until UNIX time T (seconds, may have a fraction), then start: T is time 0 "
-                 "of the run, so that segments align"},
+        SEGMENT_CLI_ROW(set_segment, cfg,
+            "run segment I of N of this load (N brink processes, e.g. on N machines, together "
+            "send the load given here once: each takes every N-th request of the schedule, its "
+            "share of -c and -n; {{seq}} values stay disjoint). brink merge adds their --json "
+            "documents up (docs/distributed.md)"),
+        SEGMENT_CLI_START_AT(&a->start_at),
         CLI_QUIET_AS(&a->quiet, "no live progress line"),
         CLI_HELP,
     };

@@ -107,6 +107,20 @@ int segment_parse_start_at(const char *s, int64_t now_wall_ns, int64_t *wall_ns,
     return 0;
 }
 
+int segment_cli_parse(const char *value, void *dest, char *err, size_t errlen) {
+    return segment_parse(value, dest, err, errlen);
+}
+
+int segment_cli_start_at(const char *value, void *dest, char *err, size_t errlen) {
+    return segment_parse_start_at(value, clock_wall_ns(), dest, err, errlen);
+}
+
+int segment_cli_refuse(const char *value, void *dest, char *err, size_t errlen) {
+    (void)value;
+    err_set(err, errlen, "%s", (const char *)dest);
+    return -1;
+}
+
 int segment_wait(int64_t wall_ns, int64_t lead_ns, volatile sig_atomic_t *stop) {
     for (;;) {
         if (stop && *stop) return -1;

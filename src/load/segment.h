@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cli.h"
+
 #define SEGMENT_MAX 10000 /* most segments of one test */
 
 /* Segment index (0-based) of count; {0, 0} and {0, 1} both mean the whole test. */
@@ -47,6 +49,39 @@ bool segment_owns(segment s, uint64_t seq);
  * a day after it (seconds, not milliseconds). 0, or -1 with one line. */
 int segment_parse_start_at(const char *s, int64_t now_wall_ns, int64_t *wall_ns, char *err,
                            size_t errlen);
+
+/* The option rows of a test's command line (core/cli.h), as CLI_FN functions and rows:
+ *   segment_cli_parse     --segment I/N into a segment (dest: segment *);
+ *   segment_cli_start_at  --start-at T into wall-clock ns, checked against now (dest: int64_t *);
+ *   segment_cli_refuse    a test that is not split: fails with the message dest points to (the
+ *                         command says why, e.g. "brink race does not take --segment ...").
+ * Their errors name the option, as cli_parse wants of a CLI_FN. */
+int segment_cli_parse(const char *value, void *dest, char *err, size_t errlen);
+int segment_cli_start_at(const char *value, void *dest, char *err, size_t errlen);
+int segment_cli_refuse(const char *value, void *dest, char *err, size_t errlen);
+
+/* --segment I/N read by fn_ (segment_cli_parse, or a command's own that calls segment_parse) into
+ * dest_; help_ says what a segment of this test is. */
+#define SEGMENT_CLI_ROW(fn_, dest_, help_)                                                         \
+    {                                                                                              \
+        .name = "segment", .kind = CLI_FN, .fn = (fn_), .dest = (dest_), .meta = "I/N",            \
+        .help = (help_)                                                                            \
+    }
+#define SEGMENT_CLI_START_AT(dest_)                                                                \
+    {                                                                                              \
+        .name = "start-at", .kind = CLI_FN, .fn = segment_cli_start_at, .dest = (dest_),           \
+        .meta = "T",                                                                               \
+        .help = "wait until UNIX time T (seconds, may have a fraction), then start: T is time 0 "  \
+                "of the run, so that segments align"                                               \
+    }
+/* Two hidden rows: --segment and --start-at, both refused with the message at why_ (a char *). */
+#define SEGMENT_CLI_REFUSED(why_)                                                                  \
+    {.name = "segment", .kind = CLI_FN, .fn = segment_cli_refuse, .dest = (why_), .hidden = true}, \
+    {                                                                                              \
+        .name = "start-at", .kind = CLI_FN, .fn = segment_cli_refuse, .dest = (why_),              \
+        .hidden = true                                                                             \
+    }
+
 /* Sleeps until lead_ns before the wall-clock time wall_ns, in slices of at most 50 ms, so that
  * *stop (SIGINT) ends the wait. 0 on time, -1 when stopped. */
 int segment_wait(int64_t wall_ns, int64_t lead_ns, volatile sig_atomic_t *stop);

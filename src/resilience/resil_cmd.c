@@ -6,16 +6,15 @@
  * holds each mode's, with the worst numbers in .stats) and the exit status. */
 #include "resilience/resil.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/parse.h"
 #include "core/exitcode.h"
 #include "core/json.h"
 #include "resilience/resil_int.h"
@@ -30,115 +29,49 @@ static void on_signal(int sig) {
     stop_flag = 1;
 }
 
-static void usage(resil_test t) {
+/* The summary of --help: what the test breaks, its modes, how a run goes. */
+static void summary_text(resil_test t, char *buf, size_t len) {
     int n;
     const resil_mode *m = resil_modes(t, &n);
-    printf("Usage: brink %s MODE [options]\n\n", resil_test_name(t));
-    if (t == RESIL_REDIS)
-        printf("Breaks Redis under a constant webhook load and checks that the service keeps\n"
-               "answering, recovers, drains its backlog and loses nothing.\n\n");
-    else
-        printf("Restarts or degrades PostgreSQL under a constant webhook load (and accepts on\n"
-               "existing orders) and checks recovery, connection-pool recovery, and that nothing\n"
-               "acknowledged was lost or half-written.\n\n");
-    printf("Modes:\n");
-    for (int i = 0; i < n; i++) printf("  %-10s %s\n", m[i].name, m[i].what);
-    printf("  %-10s each of the above in turn, each on a fresh stack\n", "all");
-    printf(
-        "\n"
-        "Each run: a fresh embedded stack (docs/stack.md), warm-up, baseline, fault, recovery\n"
-        "under an open-model load of signed webhooks (standard-webhooks, the stack's secret),\n"
-        "then a bounded wait for the backlog to drain and the audit by SQL.\n"
-        "\n"
-        "With -f brink.yaml the same runs go to your own stack (docs/config.md): the webhooks\n"
-        "to target.url, %s broken through dependencies.%s (network modes: its\n"
-        "toxiproxy API; process modes: its commands or pid), the backlog from probes:, the\n"
-        "audit from audit:, CPU and memory from target.service_pid; no accepts.\n"
-        "\n"
-        "Options:\n"
-        "  -f, --config FILE       your own stack, described by a brink.yaml\n"
-        "  -R, --rate RPS          webhooks per second (default 200)\n"
-        "      --accept-rate RPS   accepts per second on orders seeded before the run\n"
-        "                          (default %s; 0: none)\n"
-        "      --warmup D          warm-up (default 2s)\n"
-        "      --baseline D        baseline before the fault (default 5s)\n"
-        "      --fault D           how long the fault lasts (default 10s)\n"
-        "      --recovery D        after the dependency is back (default 15s, at least 3s)\n"
-        "      --timeout D         client timeout of each request (default 5s)\n"
-        "      --drain-timeout D   longest wait for the backlog to drain (default 30s)\n"
-        "      --latency-ms N      the latency mode's added delay (default 200)\n"
-        "      --stack-profile P   tuned (default) or untuned: dispatchd --untuned%s\n"
-        "  -c, --connections N     load connections (default rate x (timeout + 1 s), >= 32)\n"
-        "  -t, --threads N         webhook load threads (default 2)\n"
-        "      --probe JSON        another probe, sampled every 250 ms beside the backlog\n"
-        "                          (repeatable): {\"kind\":\"redis|sql|http\",...} (brink probe\n"
-        "                          --help); {service_url}, {redis_url}, {pg_url} in its url\n"
-        "                          name this run's stack\n"
-        "      --json FILE         write the result document (- for stdout)\n"
-        "      --keep              keep each stack's directory (data, logs)\n"
-        "  -q, --quiet             only the verdicts\n"
-        "  -h, --help              this help\n"
-        "\n"
-        "Exit status: 0 nothing red; 99 a threshold is red (any lost or duplicated webhook\n"
-        "is); 2 bad usage; 3 the stack or the service failed; 130 interrupted.\n",
-        t == RESIL_REDIS ? "Redis" : "PostgreSQL", t == RESIL_REDIS ? "redis" : "postgresql",
-        t == RESIL_REDIS ? "0" : "20",
-        t == RESIL_REDIS ? "\n                          (with --ingest queue, so Redis is on "
-                           "the request path)"
-                         : "");
+    bool redis = t == RESIL_REDIS;
+    size_t k = (size_t)snprintf(
+        buf, len, "%s\n\nModes:\n",
+        redis ? "Breaks Redis under a constant webhook load and checks that the service keeps "
+                "answering, recovers, drains its backlog and loses nothing."
+              : "Restarts or degrades PostgreSQL under a constant webhook load (and accepts on "
+                "existing orders) and checks recovery, connection-pool recovery, and that "
+                "nothing acknowledged was lost or half-written.");
+    for (int i = 0; i < n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "  %-10s %s\n", m[i].name, m[i].what);
+    if (k < len)
+        snprintf(buf + k, len - k,
+                 "  %-10s each of the above in turn, each on a fresh stack\n"
+                 "\n"
+                 "Each run: a fresh embedded stack (docs/stack.md), warm-up, baseline, fault, "
+                 "recovery under an open-model load of signed webhooks (standard-webhooks, the "
+                 "stack's secret), then a bounded wait for the backlog to drain and the audit by "
+                 "SQL.\n"
+                 "\n"
+                 "With -f brink.yaml the same runs go to your own stack (docs/config.md): the "
+                 "webhooks to target.url, %s broken through dependencies.%s (network modes: its "
+                 "toxiproxy API; process modes: its commands or pid), the backlog from probes:, "
+                 "the audit from audit:, CPU and memory from target.service_pid; no accepts.",
+                 "all", redis ? "Redis" : "PostgreSQL", redis ? "redis" : "postgresql");
 }
 
-enum {
-    O_ACCEPT = 1000,
-    O_WARMUP,
-    O_BASELINE,
-    O_FAULT,
-    O_RECOVERY,
-    O_TIMEOUT,
-    O_DRAIN,
-    O_LATENCY,
-    O_PROFILE,
-    O_PROBE,
-    O_JSON,
-    O_KEEP,
-    O_SEGMENT,
-};
-
-static const struct option long_opts[] = {
-    {"rate", required_argument, 0, 'R'},
-    {"accept-rate", required_argument, 0, O_ACCEPT},
-    {"warmup", required_argument, 0, O_WARMUP},
-    {"baseline", required_argument, 0, O_BASELINE},
-    {"fault", required_argument, 0, O_FAULT},
-    {"recovery", required_argument, 0, O_RECOVERY},
-    {"timeout", required_argument, 0, O_TIMEOUT},
-    {"drain-timeout", required_argument, 0, O_DRAIN},
-    {"latency-ms", required_argument, 0, O_LATENCY},
-    {"stack-profile", required_argument, 0, O_PROFILE},
-    {"connections", required_argument, 0, 'c'},
-    {"threads", required_argument, 0, 't'},
-    {"probe", required_argument, 0, O_PROBE},
-    {"json", required_argument, 0, O_JSON},
-    {"keep", no_argument, 0, O_KEEP},
-    {"segment", required_argument, 0, O_SEGMENT},
-    {"start-at", required_argument, 0, O_SEGMENT},
-    {"config", required_argument, 0, 'f'},
-    {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
-
-static int duration(const char *s, int64_t min, int64_t *out, const char *name, char *err,
-                    size_t errlen) {
-    char sub[200];
-    if (parse_duration_ns(s, out, sub, sizeof sub) < 0) {
-        snprintf(err, errlen, "%s: %s", name, sub);
+/* --probe, repeatable: one more backlog probe (dest: the resil_opts). */
+static int add_probe(const char *value, void *dest, char *err, size_t errlen) {
+    resil_opts *o = dest;
+    char why[256];
+    if (o->nextra == RESIL_MAX_EXTRA) {
+        snprintf(err, errlen, "too many --probe options (at most %d)", RESIL_MAX_EXTRA);
         return -1;
     }
-    if (*out < min) {
-        snprintf(err, errlen, "%s must be at least %.3gs", name, (double)min / NS_PER_S);
+    if (probe_spec_parse(value, &o->extra[o->nextra], why, sizeof why) < 0) {
+        snprintf(err, errlen, "option '--probe': %s", why);
         return -1;
     }
+    o->nextra++;
     return 0;
 }
 
@@ -146,125 +79,69 @@ static int duration(const char *s, int64_t min, int64_t *out, const char *name, 
 static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil_mode **modes,
                  int *nmodes, const char **json_path, const char **config_path, char *err,
                  size_t errlen) {
-    const char *stack_opt = NULL;
-    bool accept_given = false;
+    bool redis = t == RESIL_REDIS, accept_given = false, profile_given = false, keep_given = false;
     memset(o, 0, sizeof *o);
     o->test = t;
-    o->rate = 200;
-    o->accept_rate = t == RESIL_DB ? 20 : 0;
-    o->warmup_ns = 2 * NS_PER_S;
-    o->baseline_ns = 5 * NS_PER_S;
-    o->fault_ns = 10 * NS_PER_S;
-    o->recovery_ns = 15 * NS_PER_S;
-    o->timeout_ns = 5 * NS_PER_S;
-    o->drain_timeout_ns = 30 * NS_PER_S;
-    o->latency_ms = 200;
-    o->profile = STACK_PROFILE_TUNED;
-    char sub[256];
-    int64_t v;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":R:c:t:f:qh", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 'R':
-            if (parse_rate(optarg, &o->rate, sub, sizeof sub) < 0) goto sub;
-            break;
-        case O_ACCEPT:
-            accept_given = true;
-            if (!strcmp(optarg, "0")) {
-                o->accept_rate = 0;
-            } else if (parse_rate(optarg, &o->accept_rate, sub, sizeof sub) < 0) {
-                goto sub;
-            }
-            break;
-        case O_WARMUP:
-            if (duration(optarg, 0, &o->warmup_ns, "--warmup", err, errlen) < 0) return EXIT_USAGE;
-            break;
-        case O_BASELINE:
-            if (duration(optarg, NS_PER_S, &o->baseline_ns, "--baseline", err, errlen) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_FAULT:
-            if (duration(optarg, 250 * NS_PER_MS, &o->fault_ns, "--fault", err, errlen) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_RECOVERY:
-            if (duration(optarg, 3 * NS_PER_S, &o->recovery_ns, "--recovery", err, errlen) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_TIMEOUT:
-            if (duration(optarg, 10 * NS_PER_MS, &o->timeout_ns, "--timeout", err, errlen) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_DRAIN:
-            if (duration(optarg, 0, &o->drain_timeout_ns, "--drain-timeout", err, errlen) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_LATENCY:
-            if (parse_int(optarg, 1, 600000, &o->latency_ms, sub, sizeof sub) < 0) goto sub;
-            break;
-        case O_PROFILE:
-            if (!strcmp(optarg, "tuned")) {
-                o->profile = STACK_PROFILE_TUNED;
-            } else if (!strcmp(optarg, "untuned")) {
-                o->profile = STACK_PROFILE_UNTUNED;
-            } else {
-                snprintf(err, errlen, "--stack-profile: want tuned or untuned, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            stack_opt = "--stack-profile";
-            break;
-        case 'c':
-            if (parse_int(optarg, 1, 100000, &v, sub, sizeof sub) < 0) goto sub;
-            o->connections = (int)v;
-            break;
-        case 't':
-            if (parse_int(optarg, 1, 256, &v, sub, sizeof sub) < 0) goto sub;
-            o->threads = (int)v;
-            break;
-        case O_PROBE:
-            if (o->nextra == RESIL_MAX_EXTRA) {
-                snprintf(err, errlen, "too many --probe options (at most %d)", RESIL_MAX_EXTRA);
-                return EXIT_USAGE;
-            }
-            if (probe_spec_parse(optarg, &o->extra[o->nextra], err, errlen) < 0) return EXIT_USAGE;
-            o->nextra++;
-            break;
-        case O_JSON: *json_path = optarg; break;
-        case O_KEEP:
-            o->keep = true;
-            stack_opt = "--keep";
-            break;
-        case 'f': *config_path = optarg; break;
-        case O_SEGMENT: /* docs/distributed.md: why a resilience test is not split */
-            snprintf(err, errlen,
-                     "brink %s does not take --segment or --start-at: the fault, its phases and "
-                     "the loss audit belong to one process that sees every request; run it from "
-                     "one machine",
-                     resil_test_name(t));
-            return EXIT_USAGE;
-        case 'q': o->quiet = true; break;
-        case 'h': usage(t); return -1;
-        case ':':
-            snprintf(err, errlen, "option '%s' needs a value (see brink %s --help)",
-                     argv[optind - 1], resil_test_name(t));
-            return EXIT_USAGE;
-        default:
-            snprintf(err, errlen, "unknown option '%s' (see brink %s --help)", argv[optind - 1],
-                     resil_test_name(t));
-            return EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        snprintf(err, errlen, "missing MODE (see brink %s --help)", resil_test_name(t));
-        return EXIT_USAGE;
-    }
-    if (optind + 1 < argc) {
-        snprintf(err, errlen, "unexpected argument '%s' after the mode", argv[optind + 1]);
-        return EXIT_USAGE;
-    }
-    const char *name = argv[optind];
+    o->rate = 200; /* the other defaults are in the table */
+    char summary[2048], why[320];
+    summary_text(t, summary, sizeof summary);
+    /* docs/distributed.md: why a resilience test is not split */
+    snprintf(why, sizeof why,
+             "brink %s does not take --segment or --start-at: the fault, its phases and the loss "
+             "audit belong to one process that sees every request; run it from one machine",
+             resil_test_name(t));
+    const cli_cmd cmd = {
+        .name = resil_test_name(t),
+        .args = "[options] MODE",
+        .summary = summary,
+        .epilog = "Exit status: 0 nothing red; 99 a threshold is red (any lost or duplicated "
+                  "webhook is); 2 bad usage; 3 the stack or the service failed; 130 interrupted.",
+        .missing = "missing MODE",
+        .min_args = 1,
+        .max_args = 1,
+    };
+    /* clang-format off */
+    const cli_opt opts[] = {
+        CLI_CONFIG_AS(config_path, "your own stack, described by a brink.yaml"),
+        CLI_RATE_AS(&o->rate, "webhooks per second (default 200)"),
+        {.name = "accept-rate", .kind = CLI_DOUBLE, .dest = &o->accept_rate, .max = 1e8,
+         .def = redis ? "0" : "20", .given = &accept_given, .meta = "RPS",
+         .help = "accepts per second on orders seeded before the run (0: none)"},
+        CLI_WARMUP_AS(&o->warmup_ns, NULL, "2s", "warm-up, not judged"),
+        {.name = "baseline", .kind = CLI_DURATION, .dest = &o->baseline_ns, .min = NS_PER_S,
+         .def = "5s", .meta = "D", .help = "baseline before the fault"},
+        {.name = "fault", .kind = CLI_DURATION, .dest = &o->fault_ns, .min = 250 * NS_PER_MS,
+         .def = "10s", .meta = "D", .help = "how long the fault lasts"},
+        {.name = "recovery", .kind = CLI_DURATION, .dest = &o->recovery_ns, .min = 3 * NS_PER_S,
+         .def = "15s", .meta = "D", .help = "after the dependency is back (at least 3s)"},
+        CLI_TIMEOUT_AS(&o->timeout_ns, "client timeout of each request"),
+        {.name = "drain-timeout", .kind = CLI_DURATION, .dest = &o->drain_timeout_ns,
+         .def = "30s", .meta = "D", .help = "longest wait for the backlog to drain"},
+        {.name = "latency-ms", .kind = CLI_INT64, .dest = &o->latency_ms, .min = 1,
+         .max = 600000, .def = "200", .meta = "N", .help = "the latency mode's added delay"},
+        CLI_STACK_PROFILE_AS(&o->profile, &profile_given,
+                             redis ? "untuned is dispatchd --untuned with --ingest queue "
+                                     "(so that Redis is on the request path)"
+                                   : "untuned is dispatchd --untuned"),
+        CLI_CONNECTIONS_AS(&o->connections,
+                           "load connections (default rate x (timeout + 1 s), at least 32)"),
+        CLI_THREADS_AS(&o->threads, "webhook load threads (default 2)"),
+        {.name = "probe", .kind = CLI_FN, .fn = add_probe, .dest = o, .meta = "JSON",
+         .help = "another probe, sampled every 250 ms beside the backlog (repeatable): "
+                 "{\"kind\":\"redis|sql|http\",...} (brink probe --help); {service_url}, "
+                 "{redis_url}, {pg_url} in its url name this run's stack"},
+        CLI_JSON(json_path),
+        CLI_KEEP_AS(&o->keep, &keep_given, "keep each stack's directory (data, logs)"),
+        SEGMENT_CLI_REFUSED(why),
+        CLI_QUIET_AS(&o->quiet, "only the verdicts"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *name;
+    int npos;
+    int rc = cli_parse(&cmd, opts, CLI_NOPTS(opts), argc, argv, &name, 1, &npos, err, errlen);
+    if (rc != CLI_OK) return rc == CLI_EXIT_HELP ? -1 : EXIT_USAGE;
+    const char *stack_opt = profile_given ? "--stack-profile" : keep_given ? "--keep" : NULL;
     if (!strcmp(name, "all")) {
         int n;
         const resil_mode *all = resil_modes(t, &n);
@@ -309,9 +186,6 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
         return EXIT_USAGE;
     }
     return EXIT_OK;
-sub:
-    snprintf(err, errlen, "%s", sub);
-    return EXIT_USAGE;
 }
 
 /* ---- `all`: one document over every mode ------------------------------------------------------

@@ -1,22 +1,21 @@
-/* webhook_cmd.c — the command lines of `brink webhook PROFILE` and `brink capacity`: options into
- * a webhook_opts (what -f brink.yaml gives fills what the options left unset), checked completely
- * before anything
+/* webhook_cmd.c — the command lines of `brink webhook PROFILE` and `brink capacity`: one option
+ * table (core/cli.h; capacity hides -R and -d, which it refuses) into a webhook_opts (what -f
+ * brink.yaml gives fills what the options left unset), checked completely before anything
  * starts — a bad value, an option that does not go with the profile, a secret given without a
  * target — each one line and exit 2; then webhook_run with SIGINT/SIGTERM turned into a stop flag
  * (partial result, exit 130). */
 #include "webhook/webhook.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/parse.h"
 #include "core/exitcode.h"
 #include "config/config.h"
 #include "verdict/threshold.h"
@@ -28,189 +27,115 @@ static void on_signal(int sig) {
     stop_flag = 1;
 }
 
-static void usage_common(void) {
-    printf("Load:\n"
-           "  -c, --connections N     connections (default: rate x 50 ms, 32..2000)\n"
-           "  -t, --threads N         load threads (default: half the cores, 1..4)\n"
-           "      --timeout D         per-request timeout (default 5s)\n"
-           "\n"
-           "Where (default: the embedded stack, started and removed by brink):\n"
-           "  -f, --config FILE       your own stack, described by a brink.yaml\n"
-           "                          (docs/config.md): its target, signing, secret, body,\n"
-           "                          service pid and threshold overrides; the options below\n"
-           "                          still win over the file\n"
-           "      --stack-profile P   tuned (default) or untuned dispatchd\n"
-           "      --keep              keep the stack's directory (data, logs)\n"
-           "      --target URL        a running service instead: its webhook URL (a bare\n"
-           "                          http://HOST:PORT gets the path /webhooks/orders)\n"
-           "      --secret-file F     the target's signing secret, from a file\n"
-           "      --secret-env VAR    ... or from an environment variable (never a value)\n"
-           "      --sign SCHEME       standard-webhooks (default), stripe, github or none\n"
-           "      --service-pid PID   with --target: a local process to sample (CPU, RSS)\n"
-           "\n"
-           "Scale-out (docs/distributed.md; with --target or -f):\n"
-           "      --segment I/N       run segment I of N: N brink processes (N machines) send\n"
-           "                          the rate given here together, each every N-th request\n"
-           "                          (and its share of -c); brink merge adds their --json up.\n"
-           "                          A search then runs a fixed plan: steps at fixed times,\n"
-           "                          ramp only, ending at this segment's first broken step\n"
-           "      --start-at T        wait until UNIX time T (seconds), then start (time 0)\n"
-           "\n"
-           "Output:\n"
-           "      --json FILE         write the result document (- for stdout)\n"
-           "  -q, --quiet             no progress lines\n"
-           "  -h, --help              this help\n");
-}
+/* The search's decimal parameters: range-checked with the message "--NAME: invalid value 'V'
+ * (want a number from MIN to MAX)" that scripts and tests already know. */
+typedef struct bounded {
+    const char *name;
+    double min, max;
+    double *out;
+} bounded;
 
-static void usage_search(void) {
-    printf("Search (the breaking point; see docs/webhook.md):\n"
-           "      --start-rate R      first step's rate (default 200/s)\n"
-           "      --factor F          ramp multiplier per step (default 2)\n"
-           "      --max-rate R        highest rate tried (default 100000/s)\n"
-           "      --step D            length of each step (default 5s)\n"
-           "      --pause D           pause after each step (default 1s; on the embedded stack\n"
-           "                          also a wait, at most 20 s, for dispatchd's backlog)\n"
-           "      --warmup D          warm-up at the start rate, not judged (default 1s; 0: none)\n"
-           "      --max-time D        bound of the whole search (default 3m)\n"
-           "      --max-steps N       bound of the number of steps (default 24, at most 64)\n"
-           "      --resolution F      bisect until the interval < F x the rate (default 0.05)\n"
-           "      --p99-limit MS      a step breaks when p99 is above (default 500, the\n"
-           "                          threshold table's webhook p99 red bound)\n"
-           "      --error-limit F     ... or the error rate is above (default 0.001)\n"
-           "      --min-achieved F    ... or achieved < F x offered (default 0.97)\n"
-           "\n");
-}
-
-static void usage_webhook(void) {
-    int n;
-    const webhook_profile *p = webhook_profiles(&n);
-    printf("Usage: brink webhook PROFILE [options]\n"
-           "\n"
-           "Signed order webhooks (Standard Webhooks; dispatchd's order.created with unique\n"
-           "order ids) at a constant rate in the open model, judged by the thresholds.\n"
-           "\n"
-           "Profiles:\n");
-    for (int i = 0; i < n; i++) printf("  %-10s %s\n", p[i].name, p[i].what);
-    printf("\n"
-           "  -R, --rate RPS          override the profile's rate\n"
-           "  -d, --duration D        override the profile's duration\n");
-    usage_common();
-    printf("\n");
-    usage_search();
-    printf("Exit status: 0 nothing red; 99 a threshold is red; 2 bad usage; 3 the stack or the\n"
-           "target failed (no response at all); 130 interrupted.\n");
-}
-
-static void usage_capacity(void) {
-    printf("Usage: brink capacity [options]\n"
-           "\n"
-           "Finds the breaking point: raises the offered rate of signed webhooks geometrically\n"
-           "until a service level breaks, then bisects between the last good and the first bad\n"
-           "rate. Reports the maximum sustainable rate, its resolution, and the knee (the\n"
-           "highest good step whose p99 is at most twice the best step's).\n"
-           "\n");
-    usage_search();
-    usage_common();
-    printf("\n"
-           "Exit status: 0 nothing red; 99 a threshold is red (also when the first step broke);\n"
-           "2 bad usage; 3 the stack or the target failed; 130 interrupted.\n");
-}
-
-enum {
-    O_TIMEOUT = 1000,
-    O_PROFILE,
-    O_KEEP,
-    O_TARGET,
-    O_SECRET_FILE,
-    O_SECRET_ENV,
-    O_SIGN,
-    O_PID,
-    O_JSON,
-    O_START,
-    O_FACTOR,
-    O_MAX_RATE,
-    O_STEP,
-    O_PAUSE,
-    O_WARMUP,
-    O_MAX_TIME,
-    O_MAX_STEPS,
-    O_RESOLUTION,
-    O_P99,
-    O_ERRORS,
-    O_ACHIEVED,
-    O_SEGMENT,
-    O_START_AT,
-};
-
-static const struct option long_opts[] = {
-    {"rate", required_argument, 0, 'R'},
-    {"duration", required_argument, 0, 'd'},
-    {"connections", required_argument, 0, 'c'},
-    {"threads", required_argument, 0, 't'},
-    {"timeout", required_argument, 0, O_TIMEOUT},
-    {"stack-profile", required_argument, 0, O_PROFILE},
-    {"keep", no_argument, 0, O_KEEP},
-    {"target", required_argument, 0, O_TARGET},
-    {"secret-file", required_argument, 0, O_SECRET_FILE},
-    {"secret-env", required_argument, 0, O_SECRET_ENV},
-    {"sign", required_argument, 0, O_SIGN},
-    {"service-pid", required_argument, 0, O_PID},
-    {"json", required_argument, 0, O_JSON},
-    {"start-rate", required_argument, 0, O_START},
-    {"factor", required_argument, 0, O_FACTOR},
-    {"max-rate", required_argument, 0, O_MAX_RATE},
-    {"step", required_argument, 0, O_STEP},
-    {"pause", required_argument, 0, O_PAUSE},
-    {"warmup", required_argument, 0, O_WARMUP},
-    {"max-time", required_argument, 0, O_MAX_TIME},
-    {"max-steps", required_argument, 0, O_MAX_STEPS},
-    {"resolution", required_argument, 0, O_RESOLUTION},
-    {"p99-limit", required_argument, 0, O_P99},
-    {"error-limit", required_argument, 0, O_ERRORS},
-    {"min-achieved", required_argument, 0, O_ACHIEVED},
-    {"segment", required_argument, 0, O_SEGMENT},
-    {"start-at", required_argument, 0, O_START_AT},
-    {"config", required_argument, 0, 'f'},
-    {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
-
-/* A plain decimal number in [min, max]. */
-static int number(const char *s, const char *name, double min, double max, double *out, char *err,
-                  size_t errlen) {
+static int set_bounded(const char *value, void *dest, char *err, size_t errlen) {
+    const bounded *b = dest;
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < min || v > max) {
-        err_set(err, errlen, "%s: invalid value '%s' (want a number from %g to %g)", name, s, min,
-                max);
+    double v = strtod(value, &end);
+    if (!*value || *end || errno || !isfinite(v) || v < b->min || v > b->max) {
+        err_set(err, errlen, "%s: invalid value '%s' (want a number from %g to %g)", b->name, value,
+                b->min, b->max);
         return -1;
     }
-    *out = v;
+    *b->out = v;
     return 0;
 }
 
-static int duration(const char *s, const char *name, int64_t min, int64_t *out, char *err,
-                    size_t errlen) {
-    char sub[200];
-    if (parse_duration_ns(s, out, sub, sizeof sub) < 0) {
-        err_set(err, errlen, "%s: %s", name, sub);
-        return -1;
+/* --sign: a scheme of sign.h, or none (an unsigned target). */
+static int set_sign(const char *value, void *dest, char *err, size_t errlen) {
+    sign_scheme *s = dest;
+    if (!strcmp(value, "none")) {
+        *s = SIGN_NONE;
+        return 0;
     }
-    if (*out < min) {
-        err_set(err, errlen, "%s: '%s' is too short (at least %gs)", name, s,
-                (double)min / NS_PER_S);
-        return -1;
-    }
-    return 0;
+    if (sign_parse_scheme(value, s) == 0) return 0;
+    err_set(err, errlen,
+            "--sign: unknown scheme '%s' (want standard-webhooks, stripe, github or none)", value);
+    return -1;
 }
+
+/* The search options, whose rows set search[S_*] when given (they go with the search only). */
+enum {
+    S_START,
+    S_FACTOR,
+    S_MAX_RATE,
+    S_STEP,
+    S_PAUSE,
+    S_WARMUP,
+    S_MAX_TIME,
+    S_MAX_STEPS,
+    S_RESOLUTION,
+    S_P99,
+    S_ERRORS,
+    S_ACHIEVED,
+    S_N,
+};
 
 /* What was given, to check the combinations after parsing. */
 typedef struct given {
-    const char *rate, *duration, *search, *stack, *secret, *pid, *config;
+    const char *rate, *duration, *stack, *secret, *pid, *config;
+    const char *search; /* the name of a search option given, without "--" */
     bool target, sign, p99_limit, error_limit;
 } given;
+
+/* Set by the table's rows; turned into a given after parsing. */
+typedef struct flags {
+    bool duration, stack_profile, keep, sign;
+    bool search[S_N];
+} flags;
+
+#define WHERE_TEXT                                                                                 \
+    "Where: the embedded stack by default (started and removed by brink); a running service "      \
+    "with --target URL (signed with --secret-file or --secret-env); or your own stack with -f "    \
+    "brink.yaml.\n"
+
+static const char webhook_exit[] =
+    "Exit status: 0 nothing red; 99 a threshold is red; 2 bad usage; 3 the stack or the target "
+    "failed (no response at all); 130 interrupted.";
+
+static const char capacity_exit[] =
+    "Exit status: 0 nothing red; 99 a threshold is red (also when the first step broke); 2 bad "
+    "usage; 3 the stack or the target failed; 130 interrupted.";
+
+/* brink webhook's summary: what it sends, its profiles, the search options of stress. */
+static void webhook_summary(char *buf, size_t len) {
+    int n;
+    const webhook_profile *p = webhook_profiles(&n);
+    size_t k = (size_t)snprintf(buf, len, "%s",
+                                "Signed order webhooks (Standard Webhooks; dispatchd's "
+                                "order.created with unique order ids) at a constant rate in the "
+                                "open model, judged by the thresholds.\n\nProfiles:\n");
+    for (int i = 0; i < n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "  %-10s %s\n", p[i].name, p[i].what);
+    if (k < len)
+        snprintf(buf + k, len - k, "%s",
+                 "\n" WHERE_TEXT "\nThe stress profile searches for the breaking point, as brink "
+                 "capacity does (docs/webhook.md): the options from --start-rate to "
+                 "--min-achieved go with it alone.");
+}
+
+static const char capacity_summary[] =
+    "Finds the breaking point: raises the offered rate of signed webhooks geometrically until a "
+    "service level breaks, then bisects between the last good and the first bad rate. Reports "
+    "the maximum sustainable rate, its resolution, and the knee (the highest good step whose "
+    "p99 is at most twice the best step's).\n"
+    "\n" WHERE_TEXT;
+
+/* The first search option given, by its row's name (NULL: none). */
+static const char *search_given(const cli_opt *opts, size_t n, const flags *f) {
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < S_N; k++)
+            if (opts[i].given == &f->search[k] && f->search[k]) return opts[i].name;
+    return NULL;
+}
 
 static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g, char *err,
                  size_t errlen) {
@@ -220,188 +145,127 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
         o->test = "capacity";
         o->profile = NULL;
     }
-    char sub[256];
-    int64_t v, ns;
-    double d;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":R:d:c:t:f:qh", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 'R':
-            if (parse_rate(optarg, &o->rate, sub, sizeof sub) < 0) goto sub;
-            g->rate = "--rate";
-            break;
-        case 'd':
-            if (duration(optarg, "--duration", NS_PER_MS * 100, &o->duration_ns, err, errlen) < 0)
-                return -1;
-            g->duration = "--duration";
-            break;
-        case 'c':
-            if (parse_int(optarg, 1, 100000, &v, sub, sizeof sub) < 0) goto sub;
-            o->connections = (int)v;
-            break;
-        case 't':
-            if (parse_int(optarg, 1, 256, &v, sub, sizeof sub) < 0) goto sub;
-            o->threads = (int)v;
-            break;
-        case O_TIMEOUT:
-            if (duration(optarg, "--timeout", NS_PER_MS, &o->timeout_ns, err, errlen) < 0)
-                return -1;
-            break;
-        case O_PROFILE:
-            if (!strcmp(optarg, "tuned")) {
-                o->stack_profile = STACK_PROFILE_TUNED;
-            } else if (!strcmp(optarg, "untuned")) {
-                o->stack_profile = STACK_PROFILE_UNTUNED;
-            } else {
-                err_set(err, errlen, "--stack-profile: want tuned or untuned, not '%s'", optarg);
-                return -1;
-            }
-            g->stack = "--stack-profile";
-            break;
-        case O_KEEP:
-            o->keep = true;
-            g->stack = "--keep";
-            break;
-        case O_TARGET:
-            o->target = optarg;
-            g->target = true;
-            break;
-        case 'f': g->config = optarg; break;
-        case O_SECRET_FILE:
-            o->secret_file = optarg;
-            g->secret = "--secret-file";
-            break;
-        case O_SECRET_ENV:
-            o->secret_env = optarg;
-            g->secret = "--secret-env";
-            break;
-        case O_SIGN:
-            if (!strcmp(optarg, "none")) {
-                o->sign = SIGN_NONE;
-            } else if (sign_parse_scheme(optarg, &o->sign) < 0) {
-                err_set(err, errlen,
-                        "--sign: unknown scheme '%s' (want standard-webhooks, stripe, github or "
-                        "none)",
-                        optarg);
-                return -1;
-            }
-            g->secret = g->secret ? g->secret : "--sign";
-            g->sign = true;
-            break;
-        case O_PID:
-            if (parse_int(optarg, 1, 1 << 22, &v, sub, sizeof sub) < 0) goto sub;
-            o->service_pid = (pid_t)v;
-            g->pid = "--service-pid";
-            break;
-        case O_JSON: o->json_path = optarg; break;
-        case O_START:
-            if (parse_rate(optarg, &o->cap.start_rps, sub, sizeof sub) < 0) goto sub;
-            g->search = "--start-rate";
-            break;
-        case O_FACTOR:
-            if (number(optarg, "--factor", 1.01, 100, &o->cap.factor, err, errlen) < 0) return -1;
-            g->search = "--factor";
-            break;
-        case O_MAX_RATE:
-            if (parse_rate(optarg, &o->cap.max_rps, sub, sizeof sub) < 0) goto sub;
-            g->search = "--max-rate";
-            break;
-        case O_STEP:
-            if (duration(optarg, "--step", NS_PER_S, &ns, err, errlen) < 0) return -1;
-            o->cap.step_s = (double)ns / NS_PER_S;
-            g->search = "--step";
-            break;
-        case O_PAUSE:
-            if (duration(optarg, "--pause", 0, &ns, err, errlen) < 0) return -1;
-            o->cap.pause_s = (double)ns / NS_PER_S;
-            g->search = "--pause";
-            break;
-        case O_WARMUP:
-            if (duration(optarg, "--warmup", 0, &o->warmup_ns, err, errlen) < 0) return -1;
-            g->search = "--warmup";
-            break;
-        case O_MAX_TIME:
-            if (duration(optarg, "--max-time", NS_PER_S, &ns, err, errlen) < 0) return -1;
-            o->cap.max_time_s = (double)ns / NS_PER_S;
-            g->search = "--max-time";
-            break;
-        case O_MAX_STEPS:
-            if (parse_int(optarg, 1, CAPACITY_STEPS_MAX, &v, sub, sizeof sub) < 0) goto sub;
-            o->cap.max_steps = (int)v;
-            g->search = "--max-steps";
-            break;
-        case O_RESOLUTION:
-            if (number(optarg, "--resolution", 0.001, 0.5, &o->cap.resolution, err, errlen) < 0)
-                return -1;
-            g->search = "--resolution";
-            break;
-        case O_P99:
-            if (number(optarg, "--p99-limit", 0.01, 3600000, &d, err, errlen) < 0) return -1;
-            o->cap.p99_limit_ms = d;
-            g->search = "--p99-limit";
-            g->p99_limit = true;
-            break;
-        case O_ERRORS:
-            if (number(optarg, "--error-limit", 0, 0.999, &o->cap.error_limit, err, errlen) < 0)
-                return -1;
-            g->search = "--error-limit";
-            g->error_limit = true;
-            break;
-        case O_ACHIEVED:
-            if (number(optarg, "--min-achieved", 0.01, 1, &o->cap.min_achieved, err, errlen) < 0)
-                return -1;
-            g->search = "--min-achieved";
-            break;
-        case O_SEGMENT:
-            if (segment_parse(optarg, &o->seg, err, errlen) < 0) return -1;
-            break;
-        case O_START_AT:
-            if (segment_parse_start_at(optarg, clock_wall_ns(), &o->start_at_ns, err, errlen) < 0)
-                return -1;
-            break;
-        case 'q': o->quiet = true; break;
-        case 'h': return 1;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink %s --help)",
-                    argv[optind - 1], capacity ? "capacity" : "webhook");
-            return -1;
-        default:
-            if (optopt)
-                err_set(err, errlen, "unknown option '-%c' (see brink %s --help)", optopt,
-                        capacity ? "capacity" : "webhook");
-            else
-                err_set(err, errlen, "unknown option '%s' (see brink %s --help)", argv[optind - 1],
-                        capacity ? "capacity" : "webhook");
-            return -1;
-        }
-    }
+    flags f = {0};
+    int64_t step_ns = 0, pause_ns = 0, max_time_ns = 0;
+    bounded factor = {"--factor", 1.01, 100, &o->cap.factor},
+            resolution = {"--resolution", 0.001, 0.5, &o->cap.resolution},
+            p99 = {"--p99-limit", 0.01, 3600000, &o->cap.p99_limit_ms},
+            errors = {"--error-limit", 0, 0.999, &o->cap.error_limit},
+            achieved = {"--min-achieved", 0.01, 1, &o->cap.min_achieved};
+    char summary[2048];
+    webhook_summary(summary, sizeof summary);
+    const cli_cmd cmd = {
+        .name = capacity ? "capacity" : "webhook",
+        .args = capacity ? "[options]" : "[options] PROFILE",
+        .summary = capacity ? capacity_summary : summary,
+        .epilog = capacity ? capacity_exit : webhook_exit,
+        .missing = "missing profile (light, moderate, heavy or stress)",
+        .min_args = capacity ? 0 : 1,
+        .max_args = capacity ? 0 : 1,
+    };
+    /* clang-format off */
+    const cli_opt opts[] = {
+        {.name = "rate", .short_name = 'R', .kind = CLI_RATE, .dest = &o->rate,
+         .hidden = capacity, .meta = "RPS", .help = "override the profile's rate"},
+        {.name = "duration", .short_name = 'd', .kind = CLI_DURATION, .dest = &o->duration_ns,
+         .min = 100 * NS_PER_MS, .given = &f.duration, .hidden = capacity, .meta = "D",
+         .help = "override the profile's duration"},
+        /* the search */
+        {.name = "start-rate", .kind = CLI_RATE, .dest = &o->cap.start_rps,
+         .given = &f.search[S_START], .meta = "R", .help = "first step's rate (default 200/s)"},
+        {.name = "factor", .kind = CLI_FN, .fn = set_bounded, .dest = &factor,
+         .given = &f.search[S_FACTOR], .meta = "F",
+         .help = "ramp multiplier per step (default 2)"},
+        {.name = "max-rate", .kind = CLI_RATE, .dest = &o->cap.max_rps,
+         .given = &f.search[S_MAX_RATE], .meta = "R",
+         .help = "highest rate tried (default 100000/s)"},
+        {.name = "step", .kind = CLI_DURATION, .dest = &step_ns, .min = NS_PER_S,
+         .given = &f.search[S_STEP], .meta = "D", .help = "length of each step (default 5s)"},
+        {.name = "pause", .kind = CLI_DURATION, .dest = &pause_ns, .given = &f.search[S_PAUSE],
+         .meta = "D", .help = "pause after each step (default 1s; on the embedded stack also a "
+                              "wait, at most 20 s, for dispatchd's backlog)"},
+        CLI_WARMUP_AS(&o->warmup_ns, &f.search[S_WARMUP], "1s",
+                      "warm-up at the start rate, not judged (0: none)"),
+        {.name = "max-time", .kind = CLI_DURATION, .dest = &max_time_ns, .min = NS_PER_S,
+         .given = &f.search[S_MAX_TIME], .meta = "D",
+         .help = "bound of the whole search (default 3m)"},
+        {.name = "max-steps", .kind = CLI_INT, .dest = &o->cap.max_steps, .min = 1,
+         .max = CAPACITY_STEPS_MAX, .given = &f.search[S_MAX_STEPS], .meta = "N",
+         .help = "bound of the number of steps (default 24)"},
+        {.name = "resolution", .kind = CLI_FN, .fn = set_bounded, .dest = &resolution,
+         .given = &f.search[S_RESOLUTION], .meta = "F",
+         .help = "bisect until the interval < F x the rate (default 0.05)"},
+        {.name = "p99-limit", .kind = CLI_FN, .fn = set_bounded, .dest = &p99,
+         .given = &f.search[S_P99], .meta = "MS",
+         .help = "a step breaks when p99 is above MS (default 500, the threshold table's "
+                 "webhook p99 red bound, or -f's override)"},
+        {.name = "error-limit", .kind = CLI_FN, .fn = set_bounded, .dest = &errors,
+         .given = &f.search[S_ERRORS], .meta = "F",
+         .help = "... or the error rate is above F (default 0.001)"},
+        {.name = "min-achieved", .kind = CLI_FN, .fn = set_bounded, .dest = &achieved,
+         .given = &f.search[S_ACHIEVED], .meta = "F",
+         .help = "... or achieved < F x offered (default 0.97)"},
+        /* the load */
+        CLI_CONNECTIONS_AS(&o->connections, "connections (default: rate x 50 ms, 32..2000)"),
+        CLI_THREADS_AS(&o->threads, "load threads (default: half the cores, 1..4)"),
+        CLI_TIMEOUT(&o->timeout_ns),
+        /* where */
+        CLI_CONFIG_AS(&g->config,
+                      "your own stack, described by a brink.yaml (docs/config.md): its target, "
+                      "signing, secret, body, service pid and threshold overrides; the options "
+                      "still win over the file"),
+        CLI_STACK_PROFILE(&o->stack_profile, &f.stack_profile),
+        CLI_KEEP(&o->keep, &f.keep),
+        {.name = "target", .kind = CLI_STR, .dest = &o->target, .meta = "URL",
+         .help = "a running service instead: its webhook URL (a bare http://HOST:PORT gets the "
+                 "path /webhooks/orders)"},
+        CLI_SECRET_FILE(&o->secret_file),
+        CLI_SECRET_ENV(&o->secret_env),
+        {.name = "sign", .kind = CLI_FN, .fn = set_sign, .dest = &o->sign, .given = &f.sign,
+         .meta = "SCHEME", .help = "standard-webhooks (default), stripe, github or none"},
+        {.name = "service-pid", .kind = CLI_INT, .dest = &o->service_pid, .min = 1,
+         .max = 1 << 22, .meta = "PID",
+         .help = "with --target: a local process to sample (CPU, RSS)"},
+        /* scale-out */
+        SEGMENT_CLI_ROW(segment_cli_parse, &o->seg,
+            "with --target or -f: run segment I of N (docs/distributed.md): N brink processes "
+            "(N machines) send the rate given here together, each every N-th request (and its "
+            "share of -c); brink merge adds their --json up. A search then runs a fixed plan: "
+            "steps at fixed times, ramp only, ending at this segment's first broken step"),
+        SEGMENT_CLI_START_AT(&o->start_at_ns),
+        /* output */
+        CLI_JSON(&o->json_path),
+        CLI_QUIET_AS(&o->quiet, "no progress lines"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(&cmd, opts, CLI_NOPTS(opts), argc, argv, pos, 1, &npos, err, errlen);
+    if (rc != CLI_OK) return rc == CLI_EXIT_HELP ? 1 : -1;
+    if (npos) o->profile = pos[0];
+    if (f.search[S_STEP]) o->cap.step_s = (double)step_ns / NS_PER_S;
+    if (f.search[S_PAUSE]) o->cap.pause_s = (double)pause_ns / NS_PER_S;
+    if (f.search[S_MAX_TIME]) o->cap.max_time_s = (double)max_time_ns / NS_PER_S;
+    g->rate = o->rate > 0 ? "--rate" : NULL; /* the capacity table hides -R and -d: refused */
+    g->duration = f.duration ? "--duration" : NULL;
+    g->search = search_given(opts, CLI_NOPTS(opts), &f);
+    g->stack = f.stack_profile ? "--stack-profile" : f.keep ? "--keep" : NULL;
+    g->secret = o->secret_file  ? "--secret-file"
+                : o->secret_env ? "--secret-env"
+                : f.sign        ? "--sign"
+                                : NULL;
+    g->pid = o->service_pid ? "--service-pid" : NULL;
+    g->target = o->target != NULL;
+    g->sign = f.sign;
+    g->p99_limit = f.search[S_P99];
+    g->error_limit = f.search[S_ERRORS];
     return 0;
-sub:
-    err_set(err, errlen, "%s", sub);
-    return -1;
 }
 
 /* The combinations, after parsing. */
-static int check(webhook_opts *o, const given *g, int argc, char **argv, bool capacity, char *err,
-                 size_t errlen) {
-    if (capacity) {
-        if (optind < argc) {
-            err_set(err, errlen, "unexpected argument '%s' (brink capacity takes options only)",
-                    argv[optind]);
-            return -1;
-        }
-    } else {
-        if (optind >= argc) {
-            err_set(err, errlen, "missing profile (light, moderate, heavy or stress)");
-            return -1;
-        }
-        if (optind + 1 < argc) {
-            err_set(err, errlen, "unexpected argument '%s' after the profile", argv[optind + 1]);
-            return -1;
-        }
-        o->profile = argv[optind];
+static int check(webhook_opts *o, const given *g, bool capacity, char *err, size_t errlen) {
+    if (!capacity) {
         const webhook_profile *p = webhook_profile_find(o->profile);
         if (!p) {
             err_set(err, errlen, "unknown profile '%s' (want light, moderate, heavy or stress)",
@@ -416,7 +280,8 @@ static int check(webhook_opts *o, const given *g, int argc, char **argv, bool ca
             return -1;
         }
         if (p->rate > 0 && g->search) {
-            err_set(err, errlen, "%s goes with the search (brink webhook stress or brink capacity)",
+            err_set(err, errlen,
+                    "--%s goes with the search (brink webhook stress or brink capacity)",
                     g->search);
             return -1;
         }
@@ -495,18 +360,12 @@ static int run(int argc, char **argv, bool capacity, char *err, size_t errlen) {
     webhook_opts o;
     given g;
     int rc = parse(argc, argv, capacity, &o, &g, err, errlen);
-    if (rc > 0) {
-        if (capacity)
-            usage_capacity();
-        else
-            usage_webhook();
-        return EXIT_OK;
-    }
+    if (rc > 0) return EXIT_OK;
     if (rc < 0) return EXIT_USAGE;
     config *cfg = NULL;
     char url[1024];
     if (apply_config(&o, &g, &cfg, url, sizeof url, err, errlen) < 0 ||
-        check(&o, &g, argc, argv, capacity, err, errlen) < 0) {
+        check(&o, &g, capacity, err, errlen) < 0) {
         config_free(cfg);
         return EXIT_USAGE;
     }

@@ -91,3 +91,39 @@ refused "load -b @FILE of a missing file" "cannot read body file /nonexistent/bo
     load -m POST -b @/nonexistent/body.json "$A/"
 refused "load -b @FILE with --body-file" "give either -b @FILE or --body-file, not both" \
     load -m POST -b @"$TMP/body.json" --body-file "$TMP/body.json" "$A/"
+
+# webhook, capacity, redis-failure, db-restart: --help from their tables, typos and prefixes
+# refused before any stack starts (the refused helper checks exit 2, one line, nothing sent)
+# help_fits CMD: --help exits 0 with the usage line and -h, and no line is wider than 80 columns
+help_fits() {
+    local out
+    out=$("$BRINK" "$1" --help) || return 1
+    grep -q "^Usage: brink $1 " <<<"$out" && grep -q -- '-h, --help' <<<"$out" &&
+        ! LC_ALL=C.UTF-8 awk 'length($0) > 80 { wide = 1 } END { exit !wide }' <<<"$out"
+}
+for cmd in webhook capacity redis-failure db-restart; do
+    check "brink $cmd --help: exit 0, at most 80 columns" help_fits "$cmd"
+done
+check "db-restart --help: a long mode line goes on under its text" \
+    bash -c "'$BRINK' db-restart --help | grep -q '^             toxic 0)$'"
+refused "webhook --duraton: a suggestion" "unknown option '--duraton'; did you mean '--duration'?" \
+    webhook light --duraton 1s
+refused "webhook --rat 5 (a prefix of --rate) is refused" \
+    "unknown option '--rat'; did you mean '--rate'?" webhook --rat 5 light
+refused "capacity --stpe: a suggestion" "did you mean '--step'?" capacity --stpe 2s
+refused "capacity --p99 (a prefix of --p99-limit) is refused" "did you mean '--p99-limit'?" \
+    capacity --p99 200
+refused "capacity: -R is refused with the reason" "--rate does not go with brink capacity" \
+    capacity -R 100
+refused "redis-failure --recovry: a suggestion" "did you mean '--recovery'?" \
+    redis-failure down --recovry 5s
+refused "redis-failure --stack (a prefix of --stack-profile) is refused" \
+    "did you mean '--stack-profile'?" redis-failure down --stack untuned
+refused "db-restart --baselne: a suggestion" "did you mean '--baseline'?" \
+    db-restart crash --baselne 5s
+refused "db-restart --drain (a prefix of --drain-timeout) is refused" \
+    "did you mean '--drain-timeout'?" db-restart crash --drain 5s
+refused "db-restart: a value naming its option" "option '--fault': invalid duration '5x'" \
+    db-restart crash --fault 5x
+refused "webhook: a shared row names its option" "option '--connections': invalid number 'many'" \
+    webhook light -c many

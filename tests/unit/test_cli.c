@@ -428,7 +428,9 @@ static void test_help_width(void **state) {
             "\n"
             "  an indented example line that is also too long to fit and keeps its indent "
             "when wrapped\n"
-            "  {\"kind\":\"redis\",\"url\":\"redis://127.0.0.1:6379\",\"command\":\"XLEN s\"}",
+            "  {\"kind\":\"redis\",\"url\":\"redis://127.0.0.1:6379\",\"command\":\"XLEN s\"}\n"
+            "  entry      a list entry whose description is too long for one line goes on "
+            "under its text",
         .epilog = "Exit status: 0 ok; 2 bad usage; 3 unreachable; 130 interrupted, which is a "
                   "long enough line to wrap."};
     char *h = help_of(&c, wide, CLI_NOPTS(wide));
@@ -445,8 +447,10 @@ static void test_help_width(void **state) {
         "(one of: alpha, beta)",
         "  -x ",
         "  -h, --help",
-        "\n  an indented example", /* indentation kept */
-        "\n  when wrapped\n",      /* on the continuation too */
+        "\n  an indented example",     /* indentation kept */
+        "\n  when wrapped\n",          /* on the continuation too */
+        "\n  entry      a list entry", /* a list entry: its continuation under its text */
+        "\n             under its text",
         "→",
         "\nExit status: 0 ok;",
         NULL,
