@@ -17,6 +17,7 @@
 #include "core/exitcode.h"
 #include "core/json.h"
 #include "http/url.h"
+#include "load/segment.h"
 #include "race/race.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -85,14 +86,9 @@ static int set_release(const char *value, void *dest, char *err, size_t errlen) 
 }
 
 /* --segment and --start-at, refused: docs/distributed.md says why the race is not split. */
-static int refuse_segment(const char *value, void *dest, char *err, size_t errlen) {
-    (void)value, (void)dest;
-    snprintf(err, errlen,
-             "brink race does not take --segment or --start-at: an order's contention is its "
-             "vendors racing from one process, so more machines add orders, not contention; run "
-             "it from one machine");
-    return -1;
-}
+static const char race_no_segment[] =
+    "brink race does not take --segment or --start-at: an order's contention is its vendors racing "
+    "from one process, so more machines add orders, not contention; run it from one machine";
 
 /* The profile named on the command line (or moderate): its orders and vendors, unless --orders
  * or --vendors say otherwise ("custom" then, when no profile was named). */
@@ -124,7 +120,6 @@ static int race_args_profile(race_args *a, const char *name, char *err, size_t e
  * CLI_ERROR. */
 static int race_args_parse(race_args *a, int argc, char **argv, char *err, size_t errlen) {
     race_opts *o = &a->o;
-    static const char *const stack_profiles[] = {"tuned", "untuned", NULL}; /* enum order */
     /* one option a row: the table reads as a table */
     /* clang-format off */
     const cli_opt opts[] = {
@@ -132,23 +127,16 @@ static int race_args_parse(race_args *a, int argc, char **argv, char *err, size_
          .meta = "N", .help = "orders to race (overrides the profile)"},
         {.name = "vendors", .kind = CLI_INT, .dest = &a->vendors, .min = 2, .max = 1000,
          .meta = "V", .help = "vendors claiming each order (a race needs at least 2)"},
-        /* shared row candidate */
-        {.name = "stack-profile", .kind = CLI_CHOICE, .dest = &a->stack_profile,
-         .choices = stack_profiles, .def = "tuned", .given = &a->stack_profile_set, .meta = "P",
-         .help = "dispatchd's configuration on the embedded stack; untuned has the naive "
-                 "check-then-act accept"},
+        CLI_STACK_PROFILE_AS(&a->stack_profile, &a->stack_profile_set,
+                             "dispatchd's configuration on the embedded stack; untuned has the "
+                             "naive check-then-act accept"),
         {.name = "keep-stack", .kind = CLI_FLAG, .dest = &o->keep_stack,
          .help = "keep the embedded stack's directory (logs, data)"},
-        /* shared row candidate */
         {.name = "target", .kind = CLI_STR, .dest = &o->target, .meta = "URL",
          .help = "race an already running service instead of the embedded stack"},
-        /* shared row candidate */
-        {.name = "secret-file", .kind = CLI_STR, .dest = &o->secret_file, .meta = "F",
-         .help = "signing secret of the creation webhooks, from file F (with --target; "
-                 "without a secret they are sent unsigned)"},
-        /* shared row candidate */
-        {.name = "secret-env", .kind = CLI_STR, .dest = &o->secret_env, .meta = "VAR",
-         .help = "the same secret, from environment variable VAR"},
+        CLI_SECRET_FILE_AS(&o->secret_file, "signing secret of the creation webhooks, from file F "
+                                            "(with --target; without a secret they are sent unsigned)"),
+        CLI_SECRET_ENV_AS(&o->secret_env, "the same secret, from environment variable VAR"),
         {.name = "pg", .kind = CLI_STR, .dest = &o->pg_url, .meta = "URL",
          .help = "PostgreSQL of the target, for the SQL audit (password in PGPASSWORD or "
                  "PGPASSFILE, never in the URL)"},
@@ -159,18 +147,15 @@ static int race_args_parse(race_args *a, int argc, char **argv, char *err, size_
         {.name = "settle", .kind = CLI_DURATION, .dest = &o->settle_ns, .max = NS_PER_S,
          .def = "1ms", .meta = "D",
          .help = "pause between the prefixes reaching the server and the release"},
-        /* shared row candidate */
         {.name = "timeout", .kind = CLI_DURATION, .dest = &o->timeout_ns, .min = NS_PER_MS,
          .def = "10s", .meta = "D", .help = "limit of each claim"},
         {.name = "setup-timeout", .kind = CLI_DURATION, .dest = &o->setup_timeout_ns,
          .min = NS_PER_MS, .def = "60s", .meta = "D",
          .help = "limit of creating the orders until they are visible"},
-        /* shared row candidate */
         {.name = "insecure", .kind = CLI_FLAG, .dest = &o->insecure,
          .help = "do not verify TLS certificates"},
         CLI_JSON(&a->json_path),
-        {.name = "segment", .kind = CLI_FN, .fn = refuse_segment, .hidden = true},
-        {.name = "start-at", .kind = CLI_FN, .fn = refuse_segment, .hidden = true},
+        SEGMENT_CLI_REFUSED((void *)race_no_segment),
         CLI_QUIET_AS(&a->quiet, "no progress line"),
         CLI_HELP,
     };

@@ -140,7 +140,6 @@ static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errl
     const cli_opt opts[] = {
         {.name = "out", .kind = CLI_STR, .dest = &o->out_root, .def = "performance-results",
          .meta = "DIR", .help = "where the run directories go"},
-        /* shared row candidate */
         {.name = "stack-profile", .kind = CLI_CHOICE, .dest = &stack_profile,
          .choices = stack_profiles, .given = &stack_profile_set, .meta = "P",
          .help = "dispatchd's configuration on the embedded stack, passed to every test (by "
