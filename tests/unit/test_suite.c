@@ -211,62 +211,46 @@ static void test_judge(void **state) {
     assert_null(json_object_get(x.stats, "requests"));
     suite_result_free(&x);
 
-    x = judged("webhook", 0, SUITE_RAN, orange);
-    assert_int_equal(x.status, SUITE_ORANGE);
-    suite_result_free(&x);
-    x = judged("webhook", 99, SUITE_RAN, red);
-    assert_int_equal(x.status, SUITE_RED);
-    assert_int_equal(x.counts[2], 1);
-    suite_result_free(&x);
-    /* the witnesses disagree: the worse wins */
-    x = judged("webhook", 0, SUITE_RAN, red);
-    assert_int_equal(x.status, SUITE_RED);
-    suite_result_free(&x);
-    x = judged("webhook", 99, SUITE_RAN, green);
-    assert_int_equal(x.status, SUITE_RED);
-    suite_result_free(&x);
-
-    /* could not run */
-    x = judged("webhook", 3, SUITE_RAN, NULL);
-    assert_int_equal(x.status, SUITE_ERROR);
-    assert_non_null(strstr(x.error, "exit status 3: the stack or the target"));
-    suite_result_free(&x);
-    x = judged("webhook", 2, SUITE_RAN, NULL);
-    assert_int_equal(x.status, SUITE_ERROR);
-    assert_non_null(strstr(x.error, "bad usage or configuration"));
-    suite_result_free(&x);
-    x = judged("webhook", 128 + 11, SUITE_RAN, NULL);
-    assert_int_equal(x.status, SUITE_ERROR);
-    assert_non_null(strstr(x.error, "signal 11"));
-    suite_result_free(&x);
-    x = judged("webhook", 0, SUITE_RAN, NULL); /* exit 0 but no document */
-    assert_int_equal(x.status, SUITE_ERROR);
-    assert_non_null(strstr(x.error, "no readable result document"));
-    suite_result_free(&x);
-    x = judged("webhook", -1, SUITE_NOSTART, NULL);
-    assert_int_equal(x.status, SUITE_ERROR);
-    assert_non_null(strstr(x.error, "could not be started"));
-    suite_result_free(&x);
-
-    /* interrupted: by the suite, or on its own; a test that finished despite the signal counts */
-    x = judged("webhook", 130, SUITE_SIGNAL, green);
-    assert_int_equal(x.status, SUITE_INTERRUPTED);
-    assert_non_null(strstr(x.error, "partial result"));
-    suite_result_free(&x);
-    x = judged("webhook", 130, SUITE_RAN, NULL);
-    assert_int_equal(x.status, SUITE_INTERRUPTED);
-    suite_result_free(&x);
-    x = judged("webhook", 128 + 9, SUITE_SIGNAL, NULL);
-    assert_int_equal(x.status, SUITE_INTERRUPTED);
-    suite_result_free(&x);
-    x = judged("webhook", 0, SUITE_SIGNAL, green);
-    assert_int_equal(x.status, SUITE_GREEN);
-    suite_result_free(&x);
-    /* past the entry's bound: an error, even though the test says "interrupted" */
-    x = judged("webhook", 130, SUITE_LIMIT, green);
-    assert_int_equal(x.status, SUITE_ERROR);
-    assert_non_null(strstr(x.error, "bound of 180 s"));
-    suite_result_free(&x);
+    /* the witnesses (exit code, document) and what the suite makes of them */
+    enum { NO_DOC, GREEN, ORANGE, RED };
+    const json_t *docs[] = {[NO_DOC] = NULL, [GREEN] = green, [ORANGE] = orange, [RED] = red};
+    static const struct {
+        const char *name;
+        int code;
+        suite_stop stop;
+        int doc;
+        suite_status status;
+        const char *error; /* a part of the error; NULL: not checked */
+    } cases[] = {
+        {"orange", 0, SUITE_RAN, ORANGE, SUITE_ORANGE, NULL},
+        {"red", 99, SUITE_RAN, RED, SUITE_RED, NULL},
+        /* the witnesses disagree: the worse wins */
+        {"red document, exit 0", 0, SUITE_RAN, RED, SUITE_RED, NULL},
+        {"green document, exit 99", 99, SUITE_RAN, GREEN, SUITE_RED, NULL},
+        /* could not run */
+        {"exit 3", 3, SUITE_RAN, NO_DOC, SUITE_ERROR, "exit status 3: the stack or the target"},
+        {"exit 2", 2, SUITE_RAN, NO_DOC, SUITE_ERROR, "bad usage or configuration"},
+        {"signal 11", 128 + 11, SUITE_RAN, NO_DOC, SUITE_ERROR, "signal 11"},
+        {"exit 0 but no document", 0, SUITE_RAN, NO_DOC, SUITE_ERROR,
+         "no readable result document"},
+        {"not started", -1, SUITE_NOSTART, NO_DOC, SUITE_ERROR, "could not be started"},
+        /* interrupted: by the suite, or on its own; a test that finished despite the signal
+         * counts */
+        {"signalled, partial", 130, SUITE_SIGNAL, GREEN, SUITE_INTERRUPTED, "partial result"},
+        {"exit 130", 130, SUITE_RAN, NO_DOC, SUITE_INTERRUPTED, NULL},
+        {"signal 9 from the suite", 128 + 9, SUITE_SIGNAL, NO_DOC, SUITE_INTERRUPTED, NULL},
+        {"finished despite the signal", 0, SUITE_SIGNAL, GREEN, SUITE_GREEN, NULL},
+        /* past the entry's bound: an error, even though the test says "interrupted" */
+        {"past the bound", 130, SUITE_LIMIT, GREEN, SUITE_ERROR, "bound of 180 s"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("# judge: %s\n", cases[i].name);
+        x = judged("webhook", cases[i].code, cases[i].stop, docs[cases[i].doc]);
+        assert_int_equal(x.status, cases[i].status);
+        if (cases[i].error) assert_non_null(strstr(x.error, cases[i].error));
+        if (cases[i].doc == RED) assert_int_equal(x.counts[2], 1);
+        suite_result_free(&x);
+    }
 
     json_decref(green);
     json_decref(orange);

@@ -28,21 +28,20 @@ typedef struct want {
     const char *host_header;
 } want;
 
+/* Parses s and compares every field with w at once, as one line each, so that a failure names the
+ * URL and shows the fields side by side. */
 static void parse_as(const char *s, want w) {
     url u;
     char err[512] = "";
     if (url_parse(s, &u, err, sizeof err) != 0) fail_msg("url \"%s\": %s", s, err);
-    char port_str[8];
-    snprintf(port_str, sizeof port_str, "%d", w.port);
-    assert_int_equal(u.tls, w.tls);
-    assert_string_equal(u.host, w.host);
-    assert_int_equal(u.port, w.port);
-    assert_string_equal(u.port_str, port_str);
-    assert_int_equal(u.default_port, w.default_port);
-    assert_int_equal(u.host_is_ip, w.host_is_ip);
     assert_non_null(u.path);
-    assert_string_equal(u.path, w.path);
-    assert_string_equal(u.host_header, w.host_header);
+    char got[1024], exp[1024];
+    snprintf(got, sizeof got, "%s: tls %d host %s port %d/%s default %d ip %d path %s hh %s", s,
+             u.tls, u.host, u.port, u.port_str, u.default_port, u.host_is_ip, u.path,
+             u.host_header);
+    snprintf(exp, sizeof exp, "%s: tls %d host %s port %d/%d default %d ip %d path %s hh %s", s,
+             w.tls, w.host, w.port, w.port, w.default_port, w.host_is_ip, w.path, w.host_header);
+    assert_string_equal(got, exp);
     url_free(&u);
     assert_null(u.path);
     url_free(&u); /* a second free is harmless */
@@ -67,92 +66,122 @@ static void reject(const char *s, const char *want_msg) {
         fail_msg("url \"%s\": error \"%s\" does not name the URL", s, err);
 }
 
+typedef struct accept_case {
+    const char *url;
+    want w;
+} accept_case;
+
+static void parse_each(const accept_case *c, size_t n) {
+    for (size_t i = 0; i < n; i++) parse_as(c[i].url, c[i].w);
+}
+
+typedef struct reject_case {
+    const char *url;
+    const char *msg;
+} reject_case;
+
+static void reject_each(const reject_case *c, size_t n) {
+    for (size_t i = 0; i < n; i++) reject(c[i].url, c[i].msg);
+}
+
+/* Every URL of a list rejected with the same message. */
+static void reject_all(const char *const *urls, size_t n, const char *msg) {
+    for (size_t i = 0; i < n; i++) reject(urls[i], msg);
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---- accepted URLs -------------------------------------------------------------------------- */
 
 static void test_http_https_names(void **state) {
-    parse_as("http://example.com",
-             (want){false, "example.com", 80, true, false, "/", "example.com"});
-    parse_as("http://example.com/",
-             (want){false, "example.com", 80, true, false, "/", "example.com"});
-    parse_as("https://example.com",
-             (want){true, "example.com", 443, true, false, "/", "example.com"});
-    parse_as("https://api.example.com/v1/orders",
-             (want){true, "api.example.com", 443, true, false, "/v1/orders", "api.example.com"});
-    /* an explicit port is kept in the Host header, even when it equals the default */
-    parse_as("http://localhost:8080/",
-             (want){false, "localhost", 8080, false, false, "/", "localhost:8080"});
-    parse_as("http://example.com:80/x",
-             (want){false, "example.com", 80, false, false, "/x", "example.com:80"});
-    parse_as("https://example.com:443",
-             (want){true, "example.com", 443, false, false, "/", "example.com:443"});
-    parse_as("https://example.com:80/",
-             (want){true, "example.com", 80, false, false, "/", "example.com:80"});
-    /* the scheme is case-insensitive; the host is kept as written */
-    parse_as("HTTP://Example.COM/A",
-             (want){false, "Example.COM", 80, true, false, "/A", "Example.COM"});
-    parse_as("HttpS://h/", (want){true, "h", 443, true, false, "/", "h"});
-    /* port range ends, and leading zeros (5 digits at most) */
-    parse_as("http://h:1/", (want){false, "h", 1, false, false, "/", "h:1"});
-    parse_as("http://h:65535/", (want){false, "h", 65535, false, false, "/", "h:65535"});
-    parse_as("http://h:00080/", (want){false, "h", 80, false, false, "/", "h:80"});
+    static const accept_case cases[] = {
+        {"http://example.com", {false, "example.com", 80, true, false, "/", "example.com"}},
+        {"http://example.com/", {false, "example.com", 80, true, false, "/", "example.com"}},
+        {"https://example.com", {true, "example.com", 443, true, false, "/", "example.com"}},
+        {"https://api.example.com/v1/orders",
+         {true, "api.example.com", 443, true, false, "/v1/orders", "api.example.com"}},
+        /* an explicit port is kept in the Host header, even when it equals the default */
+        {"http://localhost:8080/", {false, "localhost", 8080, false, false, "/", "localhost:8080"}},
+        {"http://example.com:80/x",
+         {false, "example.com", 80, false, false, "/x", "example.com:80"}},
+        {"https://example.com:443",
+         {true, "example.com", 443, false, false, "/", "example.com:443"}},
+        {"https://example.com:80/", {true, "example.com", 80, false, false, "/", "example.com:80"}},
+        /* the scheme is case-insensitive; the host is kept as written */
+        {"HTTP://Example.COM/A", {false, "Example.COM", 80, true, false, "/A", "Example.COM"}},
+        {"HttpS://h/", {true, "h", 443, true, false, "/", "h"}},
+        /* port range ends, and leading zeros (5 digits at most) */
+        {"http://h:1/", {false, "h", 1, false, false, "/", "h:1"}},
+        {"http://h:65535/", {false, "h", 65535, false, false, "/", "h:65535"}},
+        {"http://h:00080/", {false, "h", 80, false, false, "/", "h:80"}},
+    };
+    parse_each(cases, COUNT(cases));
 }
 
 static void test_ipv4(void **state) {
-    parse_as("http://127.0.0.1/", (want){false, "127.0.0.1", 80, true, true, "/", "127.0.0.1"});
-    parse_as("http://127.0.0.1:8080/api?x=1",
-             (want){false, "127.0.0.1", 8080, false, true, "/api?x=1", "127.0.0.1:8080"});
-    parse_as("https://10.1.2.3:8443",
-             (want){true, "10.1.2.3", 8443, false, true, "/", "10.1.2.3:8443"});
-    /* not a literal address: four dotted numbers above 255 are a name */
-    parse_as("http://1.2.3.456/", (want){false, "1.2.3.456", 80, true, false, "/", "1.2.3.456"});
+    static const accept_case cases[] = {
+        {"http://127.0.0.1/", {false, "127.0.0.1", 80, true, true, "/", "127.0.0.1"}},
+        {"http://127.0.0.1:8080/api?x=1",
+         {false, "127.0.0.1", 8080, false, true, "/api?x=1", "127.0.0.1:8080"}},
+        {"https://10.1.2.3:8443", {true, "10.1.2.3", 8443, false, true, "/", "10.1.2.3:8443"}},
+        /* not a literal address: four dotted numbers above 255 are a name */
+        {"http://1.2.3.456/", {false, "1.2.3.456", 80, true, false, "/", "1.2.3.456"}},
+    };
+    parse_each(cases, COUNT(cases));
 }
 
 static void test_ipv6(void **state) {
-    /* the host is stored without brackets; the Host header puts them back */
-    parse_as("http://[::1]/", (want){false, "::1", 80, true, true, "/", "[::1]"});
-    parse_as("http://[::1]", (want){false, "::1", 80, true, true, "/", "[::1]"});
-    parse_as("http://[::1]:8080/p", (want){false, "::1", 8080, false, true, "/p", "[::1]:8080"});
-    parse_as("http://[::1]:8080", (want){false, "::1", 8080, false, true, "/", "[::1]:8080"});
-    parse_as("https://[2001:db8::1]/",
-             (want){true, "2001:db8::1", 443, true, true, "/", "[2001:db8::1]"});
-    parse_as("https://[2001:db8::1]:8443?q=1",
-             (want){true, "2001:db8::1", 8443, false, true, "/?q=1", "[2001:db8::1]:8443"});
-    parse_as("http://[::ffff:127.0.0.1]:9/",
-             (want){false, "::ffff:127.0.0.1", 9, false, true, "/", "[::ffff:127.0.0.1]:9"});
-    parse_as("http://[::1]#f", (want){false, "::1", 80, true, true, "/", "[::1]"});
+    static const accept_case cases[] = {
+        /* the host is stored without brackets; the Host header puts them back */
+        {"http://[::1]/", {false, "::1", 80, true, true, "/", "[::1]"}},
+        {"http://[::1]", {false, "::1", 80, true, true, "/", "[::1]"}},
+        {"http://[::1]:8080/p", {false, "::1", 8080, false, true, "/p", "[::1]:8080"}},
+        {"http://[::1]:8080", {false, "::1", 8080, false, true, "/", "[::1]:8080"}},
+        {"https://[2001:db8::1]/", {true, "2001:db8::1", 443, true, true, "/", "[2001:db8::1]"}},
+        {"https://[2001:db8::1]:8443?q=1",
+         {true, "2001:db8::1", 8443, false, true, "/?q=1", "[2001:db8::1]:8443"}},
+        {"http://[::ffff:127.0.0.1]:9/",
+         {false, "::ffff:127.0.0.1", 9, false, true, "/", "[::ffff:127.0.0.1]:9"}},
+        {"http://[::1]#f", {false, "::1", 80, true, true, "/", "[::1]"}},
+    };
+    parse_each(cases, COUNT(cases));
 }
 
 static void test_path_and_query(void **state) {
-    /* "?q" without a path: the path becomes "/" followed by the query */
-    parse_as("http://h?q", (want){false, "h", 80, true, false, "/?q", "h"});
-    parse_as("http://h?a=1&b=2", (want){false, "h", 80, true, false, "/?a=1&b=2", "h"});
-    parse_as("http://h:81?a=1", (want){false, "h", 81, false, false, "/?a=1", "h:81"});
-    parse_as("http://h/p?", (want){false, "h", 80, true, false, "/p?", "h"});
-    parse_as("http://h/a/b/?c=d/e?f", (want){false, "h", 80, true, false, "/a/b/?c=d/e?f", "h"});
-    /* fragments are never sent */
-    parse_as("http://h/p#frag", (want){false, "h", 80, true, false, "/p", "h"});
-    parse_as("http://h#frag", (want){false, "h", 80, true, false, "/", "h"});
-    parse_as("http://h:8080#frag", (want){false, "h", 8080, false, false, "/", "h:8080"});
-    parse_as("http://h?q=1#frag", (want){false, "h", 80, true, false, "/?q=1", "h"});
-    parse_as("http://h/p?q=1#f?g", (want){false, "h", 80, true, false, "/p?q=1", "h"});
-    parse_as("http://h/#", (want){false, "h", 80, true, false, "/", "h"});
-    /* '@' and ':' after the authority are ordinary path characters */
-    parse_as("http://h/a@b:c", (want){false, "h", 80, true, false, "/a@b:c", "h"});
-    parse_as("http://h?u=a@b", (want){false, "h", 80, true, false, "/?u=a@b", "h"});
-    /* percent-escapes and non-ASCII bytes are passed through untouched */
-    parse_as("http://h/a%20b/\xc3\xa9",
-             (want){false, "h", 80, true, false, "/a%20b/\xc3\xa9", "h"});
+    static const accept_case cases[] = {
+        /* "?q" without a path: the path becomes "/" followed by the query */
+        {"http://h?q", {false, "h", 80, true, false, "/?q", "h"}},
+        {"http://h?a=1&b=2", {false, "h", 80, true, false, "/?a=1&b=2", "h"}},
+        {"http://h:81?a=1", {false, "h", 81, false, false, "/?a=1", "h:81"}},
+        {"http://h/p?", {false, "h", 80, true, false, "/p?", "h"}},
+        {"http://h/a/b/?c=d/e?f", {false, "h", 80, true, false, "/a/b/?c=d/e?f", "h"}},
+        /* fragments are never sent */
+        {"http://h/p#frag", {false, "h", 80, true, false, "/p", "h"}},
+        {"http://h#frag", {false, "h", 80, true, false, "/", "h"}},
+        {"http://h:8080#frag", {false, "h", 8080, false, false, "/", "h:8080"}},
+        {"http://h?q=1#frag", {false, "h", 80, true, false, "/?q=1", "h"}},
+        {"http://h/p?q=1#f?g", {false, "h", 80, true, false, "/p?q=1", "h"}},
+        {"http://h/#", {false, "h", 80, true, false, "/", "h"}},
+        /* '@' and ':' after the authority are ordinary path characters */
+        {"http://h/a@b:c", {false, "h", 80, true, false, "/a@b:c", "h"}},
+        {"http://h?u=a@b", {false, "h", 80, true, false, "/?u=a@b", "h"}},
+        /* percent-escapes and non-ASCII bytes are passed through untouched */
+        {"http://h/a%20b/\xc3\xa9", {false, "h", 80, true, false, "/a%20b/\xc3\xa9", "h"}},
+    };
+    parse_each(cases, COUNT(cases));
 }
 
 /* Request-template placeholders in the path and query are kept byte for byte: the template
  * compiler, not the URL parser, gives them meaning. */
 static void test_templates_verbatim(void **state) {
-    parse_as("http://h/orders/{{seq}}",
-             (want){false, "h", 80, true, false, "/orders/{{seq}}", "h"});
-    parse_as("http://127.0.0.1:8080/o/{{uuid}}?n={{rand:1-100}}&t={{time}}",
-             (want){false, "127.0.0.1", 8080, false, true,
-                    "/o/{{uuid}}?n={{rand:1-100}}&t={{time}}", "127.0.0.1:8080"});
-    parse_as("http://h?id={{seq}}", (want){false, "h", 80, true, false, "/?id={{seq}}", "h"});
+    static const accept_case cases[] = {
+        {"http://h/orders/{{seq}}", {false, "h", 80, true, false, "/orders/{{seq}}", "h"}},
+        {"http://127.0.0.1:8080/o/{{uuid}}?n={{rand:1-100}}&t={{time}}",
+         {false, "127.0.0.1", 8080, false, true, "/o/{{uuid}}?n={{rand:1-100}}&t={{time}}",
+          "127.0.0.1:8080"}},
+        {"http://h?id={{seq}}", {false, "h", 80, true, false, "/?id={{seq}}", "h"}},
+    };
+    parse_each(cases, COUNT(cases));
 }
 
 /* A host name of 255 bytes fits (host[256]); the Host header then holds it with a port. */
@@ -169,41 +198,38 @@ static void test_long_host(void **state) {
 
 static void test_reject_scheme(void **state) {
     const char *msg = "must start with http:// or https://";
-    reject("example.com", msg);
-    reject("example.com:80/x", msg);
-    reject("ftp://example.com/", msg);
-    reject("ws://h/", msg);
-    reject("http:/h/", msg);
-    reject("http:h", msg);
-    reject("https:/h", msg);
-    reject("httpx://h/", msg);
-    reject(" http://h/", msg);
-    reject("//h/", msg);
-    reject("", msg);
+    static const char *const urls[] = {
+        "example.com", "example.com:80/x", "ftp://example.com/", "ws://h/", "http:/h/", "http:h",
+        "https:/h",    "httpx://h/",       " http://h/",         "//h/",    "",
+    };
+    reject_all(urls, COUNT(urls), msg);
 }
 
 static void test_reject_host(void **state) {
-    reject("http://", "no host");
-    reject("https://", "no host");
-    reject("http:///path", "no host");
-    reject("http://?q", "no host");
-    reject("http://#f", "no host");
-    reject("http://:80/", "bad host"); /* a port with no host */
-    reject("http://[]/", "bad host");
-    reject("http://[]:80/", "bad host");
-    /* an unbracketed IPv6 address: its first ':' starts the "port" */
-    reject("http://::1/", "bad host");
-    reject("http://fe80::1/", "bad port");
-    /* placeholders, spaces, backslashes and control characters have no place in a host */
-    reject("http://h{{seq}}/", "bad character in host");
-    reject("http://{{host}}:80/", "bad character in host");
-    reject("http://a b/", "bad character in host");
-    reject("http://a\\b/", "bad character in host");
-    reject("http://a\tb/", "bad character in host");
-    reject("http://a\r\nX-Injected:1/", "bad character in host");
-    reject("http://a\x01/", "bad character in host");
-    reject("http://a\x7f/", "bad character in host");
-    reject("http://[::1\n]/", "bad character in host");
+    static const reject_case cases[] = {
+        {"http://", "no host"},
+        {"https://", "no host"},
+        {"http:///path", "no host"},
+        {"http://?q", "no host"},
+        {"http://#f", "no host"},
+        {"http://:80/", "bad host"}, /* a port with no host */
+        {"http://[]/", "bad host"},
+        {"http://[]:80/", "bad host"},
+        /* an unbracketed IPv6 address: its first ':' starts the "port" */
+        {"http://::1/", "bad host"},
+        {"http://fe80::1/", "bad port"},
+        /* placeholders, spaces, backslashes and control characters have no place in a host */
+        {"http://h{{seq}}/", "bad character in host"},
+        {"http://{{host}}:80/", "bad character in host"},
+        {"http://a b/", "bad character in host"},
+        {"http://a\\b/", "bad character in host"},
+        {"http://a\tb/", "bad character in host"},
+        {"http://a\r\nX-Injected:1/", "bad character in host"},
+        {"http://a\x01/", "bad character in host"},
+        {"http://a\x7f/", "bad character in host"},
+        {"http://[::1\n]/", "bad character in host"},
+    };
+    reject_each(cases, COUNT(cases));
     /* 256 bytes do not fit host[256] */
     char s[300];
     memcpy(s, "http://", 7);
@@ -214,61 +240,57 @@ static void test_reject_host(void **state) {
 
 static void test_reject_port(void **state) {
     const char *msg = "bad port (want 1..65535)";
-    reject("http://h:/", msg); /* empty */
-    reject("http://h:", msg);
-    reject("http://h:0/", msg); /* zero */
-    reject("http://h:00000/", msg);
-    reject("http://h:65536/", msg); /* one too large */
-    reject("http://h:99999/", msg);
-    reject("http://h:123456/", msg); /* six digits */
-    reject("http://h:000080/", msg); /* six digits, although the value is 80 */
-    reject("http://h:8a/", msg);
-    reject("http://h:a8/", msg);
-    reject("http://h:-1/", msg);
-    reject("http://h:+80/", msg);
-    reject("http://h: 80/", msg);
-    reject("http://h:80:90/", msg);
-    reject("http://h:80 /", msg);
-    reject("http://[::1]:/", msg);
-    reject("http://[::1]:0/", msg);
-    reject("http://[::1]:65536/", msg);
-    reject("http://[::1]:x/", msg);
-    reject("http://[::1]::80/", msg);
+    static const char *const urls[] = {
+        "http://h:/",                           /* empty */
+        "http://h:",        "http://h:0/",      /* zero */
+        "http://h:00000/",  "http://h:65536/",  /* one too large */
+        "http://h:99999/",  "http://h:123456/", /* six digits */
+        "http://h:000080/",                     /* six digits, although the value is 80 */
+        "http://h:8a/",     "http://h:a8/",        "http://h:-1/",    "http://h:+80/",
+        "http://h: 80/",    "http://h:80:90/",     "http://h:80 /",   "http://[::1]:/",
+        "http://[::1]:0/",  "http://[::1]:65536/", "http://[::1]:x/", "http://[::1]::80/",
+    };
+    reject_all(urls, COUNT(urls), msg);
 }
 
 static void test_reject_ipv6_syntax(void **state) {
-    reject("http://[::1]x/", "junk after IPv6 address");
-    reject("http://[::1]80/", "junk after IPv6 address");
-    reject("http://[::1]]/", "junk after IPv6 address");
-    reject("http://[::1][::2]/", "junk after IPv6 address");
-    reject("http://[::1", "unterminated IPv6 address");
-    reject("http://[::1/", "unterminated IPv6 address");
-    reject("http://[::1:80/", "unterminated IPv6 address");
-    reject("http://[::1?q=]", "unterminated IPv6 address"); /* the ']' is in the query */
-    reject("http://[", "unterminated IPv6 address");
+    static const reject_case cases[] = {
+        {"http://[::1]x/", "junk after IPv6 address"},
+        {"http://[::1]80/", "junk after IPv6 address"},
+        {"http://[::1]]/", "junk after IPv6 address"},
+        {"http://[::1][::2]/", "junk after IPv6 address"},
+        {"http://[::1", "unterminated IPv6 address"},
+        {"http://[::1/", "unterminated IPv6 address"},
+        {"http://[::1:80/", "unterminated IPv6 address"},
+        {"http://[::1?q=]", "unterminated IPv6 address"}, /* the ']' is in the query */
+        {"http://[", "unterminated IPv6 address"},
+    };
+    reject_each(cases, COUNT(cases));
 }
 
 static void test_reject_credentials(void **state) {
     const char *msg = "credentials in URLs are not supported";
-    reject("http://user:pw@h/", msg);
-    reject("http://user@h", msg);
-    reject("https://@h/", msg);
-    reject("http://u@[::1]:80/", msg);
-    reject("http://h@/", msg);
+    static const char *const urls[] = {
+        "http://user:pw@h/", "http://user@h", "https://@h/", "http://u@[::1]:80/", "http://h@/",
+    };
+    reject_all(urls, COUNT(urls), msg);
 }
 
 static void test_reject_path_chars(void **state) {
     const char *msg = "spaces or control characters in the path";
-    reject("http://h/a b", msg);
-    reject("http://h/ ", msg);
-    reject("http://h?q=a b", msg); /* the query is part of the path */
-    reject("http://h/a\tb", msg);
-    reject("http://h/a\r\nX: y", msg);
-    reject("http://h/\x01", msg);
-    reject("http://h/\x1f", msg);
-    reject("http://h/\x7f", msg);
-    reject("http://[::1]:80/{{ seq }}", msg);
-    reject("http://h:8080/p?x=1&y=2 HTTP/1.1", msg);
+    static const char *const urls[] = {
+        "http://h/a b",
+        "http://h/ ",
+        "http://h?q=a b", /* the query is part of the path */
+        "http://h/a\tb",
+        "http://h/a\r\nX: y",
+        "http://h/\x01",
+        "http://h/\x1f",
+        "http://h/\x7f",
+        "http://[::1]:80/{{ seq }}",
+        "http://h:8080/p?x=1&y=2 HTTP/1.1",
+    };
+    reject_all(urls, COUNT(urls), msg);
 }
 
 /* ---- resolution of literal addresses (no DNS) ------------------------------------------------ */
