@@ -266,50 +266,42 @@ static suite_result with(suite_status s, int code) {
     return r;
 }
 
-static void test_overall(void **state) {
+/* The overall verdict of the first n results; checks its exit code (and its status unless -1). */
+static suite_overall overall(const suite_result *rs, int n, bool interrupted, int status,
+                             int code) {
     suite_overall o;
+    suite_overall_of(rs, n, interrupted, &o);
+    if (status >= 0) assert_int_equal(o.status, status);
+    assert_int_equal(o.exit_code, code);
+    return o;
+}
+
+static void test_overall(void **state) {
     suite_result rs[4];
     rs[0] = with(SUITE_GREEN, 0);
     rs[1] = with(SUITE_GREEN, 0);
-    suite_overall_of(rs, 2, false, &o);
-    assert_int_equal(o.status, SUITE_GREEN);
-    assert_int_equal(o.exit_code, 0);
-    assert_int_equal(o.n[SUITE_GREEN], 2);
+    assert_int_equal(overall(rs, 2, false, SUITE_GREEN, 0).n[SUITE_GREEN], 2);
 
     rs[1] = with(SUITE_ORANGE, 0);
-    suite_overall_of(rs, 2, false, &o);
-    assert_int_equal(o.status, SUITE_ORANGE);
-    assert_int_equal(o.exit_code, 0); /* orange never fails a run */
+    overall(rs, 2, false, SUITE_ORANGE, 0); /* orange never fails a run */
 
     rs[2] = with(SUITE_RED, 99);
-    suite_overall_of(rs, 3, false, &o);
-    assert_int_equal(o.status, SUITE_RED);
-    assert_int_equal(o.exit_code, 99);
+    overall(rs, 3, false, SUITE_RED, 99);
 
     rs[3] = with(SUITE_ERROR, 3);
-    suite_overall_of(rs, 4, false, &o);
-    assert_int_equal(o.status, SUITE_ERROR);
-    assert_int_equal(o.exit_code, 3); /* a test that could not run outweighs a red one */
+    overall(rs, 4, false, SUITE_ERROR, 3); /* a test that could not run outweighs a red one */
     rs[2] = with(SUITE_ERROR, 2);
-    suite_overall_of(rs, 4, false, &o);
-    assert_int_equal(o.exit_code, 2);
+    overall(rs, 4, false, -1, 2);
     rs[2] = with(SUITE_ERROR, 139);
     rs[3] = with(SUITE_ERROR, 1);
-    suite_overall_of(rs, 4, false, &o);
-    assert_int_equal(o.exit_code, 1);
-    assert_int_equal(o.n[SUITE_ERROR], 2);
+    assert_int_equal(overall(rs, 4, false, -1, 1).n[SUITE_ERROR], 2);
 
     rs[3] = with(SUITE_INTERRUPTED, 130);
-    suite_overall_of(rs, 4, false, &o);
-    assert_int_equal(o.status, SUITE_INTERRUPTED);
-    assert_int_equal(o.exit_code, 130);
+    overall(rs, 4, false, SUITE_INTERRUPTED, 130);
     /* the suite interrupted between two tests: every test done was green */
     rs[0] = with(SUITE_GREEN, 0);
-    suite_overall_of(rs, 1, true, &o);
-    assert_int_equal(o.status, SUITE_INTERRUPTED);
-    assert_int_equal(o.exit_code, 130);
-    suite_overall_of(rs, 0, true, &o);
-    assert_int_equal(o.exit_code, 130);
+    overall(rs, 1, true, SUITE_INTERRUPTED, 130);
+    overall(rs, 0, true, -1, 130);
 
     assert_string_equal(suite_status_name(SUITE_GREEN), "green");
     assert_string_equal(suite_status_name(SUITE_ORANGE), "orange");
@@ -430,32 +422,37 @@ static void test_placeholder(void **state) {
 
 /* ---- the terminal ---------------------------------------------------------------------------- */
 
+/* The key numbers of r as a result of test with these stats (r takes them). */
+static void key_numbers(suite_result *r, const char *test, json_t *stats, char *buf, size_t n) {
+    json_decref(r->stats);
+    r->test = test;
+    r->stats = stats;
+    suite_key_numbers(r, buf, n);
+}
+
+/* A redis-failure result's stats: a quarter of errors, never recovered, 2 duplicates. */
+static json_t *redis_stats(int max_backlog) {
+    return json_pack("{s:f, s:n, s:i, s:i, s:i}", "outage_error_rate", 0.25, "recovery_s",
+                     "max_backlog", max_backlog, "lost", 0, "duplicated", 2);
+}
+
 static void test_key_numbers(void **state) {
     suite_result r;
     memset(&r, 0, sizeof r);
-    r.test = "webhook";
-    r.stats = json_pack("{s:f, s:f, s:f}", "rps", 100.1, "p99_ms", 4.323, "error_rate", 0.0005);
     char buf[256];
-    suite_key_numbers(&r, buf, sizeof buf);
+    key_numbers(&r, "webhook",
+                json_pack("{s:f, s:f, s:f}", "rps", 100.1, "p99_ms", 4.323, "error_rate", 0.0005),
+                buf, sizeof buf);
     assert_string_equal(buf, "100.1 rps, p99 4.323 ms, errors 0.05%");
-    json_decref(r.stats);
-    r.test = "redis-failure";
-    r.stats = json_pack("{s:f, s:n, s:i, s:i, s:i}", "outage_error_rate", 0.25, "recovery_s",
-                        "max_backlog", 1200, "lost", 0, "duplicated", 2);
-    suite_key_numbers(&r, buf, sizeof buf);
+    key_numbers(&r, "redis-failure", redis_stats(1200), buf, sizeof buf);
     assert_string_equal(buf,
                         "outage errors 25%, recovery never, backlog 1200, lost 0, duplicated 2");
-    json_decref(r.stats);
-    r.test = "capacity";
-    r.stats = json_pack("{s:f, s:f, s:f}", "max_sustainable_rps", 12800.0, "knee_rps", 400.0,
-                        "knee_p99_ms", 3.471);
-    suite_key_numbers(&r, buf, sizeof buf);
+    key_numbers(&r, "capacity",
+                json_pack("{s:f, s:f, s:f}", "max_sustainable_rps", 12800.0, "knee_rps", 400.0,
+                          "knee_p99_ms", 3.471),
+                buf, sizeof buf);
     assert_string_equal(buf, "max 12800 rps, knee 400 rps, knee p99 3.471 ms");
-    json_decref(r.stats);
-    r.test = "redis-failure";
-    r.stats = json_pack("{s:f, s:n, s:i, s:i, s:i}", "outage_error_rate", 0.25, "recovery_s",
-                        "max_backlog", 12000, "lost", 0, "duplicated", 2);
-    suite_key_numbers(&r, buf, sizeof buf);
+    key_numbers(&r, "redis-failure", redis_stats(12000), buf, sizeof buf);
     assert_non_null(strstr(buf, "backlog 12000, lost 0"));
     snprintf(r.error, sizeof r.error, "interrupted (partial result)");
     suite_key_numbers(&r, buf, sizeof buf);
