@@ -19,33 +19,23 @@
 #include "resilience/resil_int.h"
 #include "config/config.h"
 #include "verdict/threshold.h"
+#include "unit.h"
 
-static char dir[] = "/tmp/brink-test-config-XXXXXX";
-static char file[256];
+static unit_tmp tmp; /* tmp.file: brink.yaml */
 
 static int setup(void **state) {
-    if (!mkdtemp(dir)) return -1;
-    snprintf(file, sizeof file, "%s/brink.yaml", dir);
-    return 0;
+    return unit_tmp_make(&tmp, "config", "brink.yaml");
 }
 
 static int teardown(void **state) {
-    unlink(file);
-    rmdir(dir);
+    unit_tmp_remove(&tmp);
     threshold_overrides_clear();
     return 0;
 }
 
-static void write_file(const char *text) {
-    FILE *f = fopen(file, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int load(const char *text, config **c, char *err, size_t errlen) {
-    write_file(text);
-    return config_load(file, c, err, errlen);
+    unit_write_file(tmp.file, text);
+    return config_load(tmp.file, c, err, errlen);
 }
 
 #define TARGET                                                                                     \
@@ -111,7 +101,7 @@ static void test_full(void **state) {
     assert_string_equal(hook, "http://127.0.0.1:8080/api/hooks");
     assert_int_equal(c->sign, SIGN_STRIPE);
     char want[300];
-    snprintf(want, sizeof want, "%s/whsec.txt", dir); /* relative to the file */
+    snprintf(want, sizeof want, "%s/whsec.txt", tmp.dir); /* relative to the file */
     assert_string_equal(c->secret_file, want);
     assert_null(c->secret_env);
     assert_int_equal(c->nheaders, 2);
@@ -146,7 +136,7 @@ static void test_full(void **state) {
     assert_non_null(pg); /* postgres is accepted for postgresql */
     assert_string_equal(r->toxi_api, "http://127.0.0.1:8474");
     assert_string_equal(r->toxi_proxy, "redis");
-    snprintf(want, sizeof want, "%s/pg.pid", dir);
+    snprintf(want, sizeof want, "%s/pg.pid", tmp.dir);
     assert_string_equal(pg->pid_file, want);
     assert_int_equal(c->nthresholds, 2);
     config_free(c);
@@ -175,7 +165,7 @@ static void expect_error(const char *text, int line, const char *key, const char
     char err[512], want[300];
     assert_int_equal(load(text, &c, err, sizeof err), -1);
     assert_null(c);
-    snprintf(want, sizeof want, "%s:%d: %s: ", file, line, key);
+    snprintf(want, sizeof want, "%s:%d: %s: ", tmp.file, line, key);
     if (strncmp(err, want, strlen(want)) || !strstr(err, words)) {
         print_error("got:  %s\nwant: %s...%s\n", err, want, words);
         fail();
@@ -183,14 +173,30 @@ static void expect_error(const char *text, int line, const char *key, const char
     assert_null(strchr(err, '\n'));
 }
 
+typedef struct error_case {
+    const char *text;
+    int line;
+    const char *key;
+    const char *words;
+} error_case;
+
+static void expect_errors(const error_case *c, size_t n) {
+    for (size_t i = 0; i < n; i++) expect_error(c[i].text, c[i].line, c[i].key, c[i].words);
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 static void test_errors_top(void **state) {
-    expect_error("", 1, "target", "empty");
-    expect_error("- a\n", 1, "(top level)", "expected a mapping");
-    expect_error(TARGET "targets: {}\n", 4, "targets", "unknown key (want target, race");
-    expect_error(TARGET "claim: {}\n", 4, "claim", "go under race:");
-    expect_error("probes: []\n", 1, "target", "missing");
-    expect_error(TARGET "target: {}\n", 4, "target", "duplicate key (first at line 1)");
-    expect_error(TARGET "probes: [\n", 5, "YAML syntax error", "");
+    static const error_case cases[] = {
+        {"", 1, "target", "empty"},
+        {"- a\n", 1, "(top level)", "expected a mapping"},
+        {TARGET "targets: {}\n", 4, "targets", "unknown key (want target, race"},
+        {TARGET "claim: {}\n", 4, "claim", "go under race:"},
+        {"probes: []\n", 1, "target", "missing"},
+        {TARGET "target: {}\n", 4, "target", "duplicate key (first at line 1)"},
+        {TARGET "probes: [\n", 5, "YAML syntax error", ""},
+    };
+    expect_errors(cases, COUNT(cases));
     config *c;
     char err[512];
     assert_int_equal(load(TARGET "---\nx: 1\n", &c, err, sizeof err), -1);
@@ -200,114 +206,117 @@ static void test_errors_top(void **state) {
 }
 
 static void test_errors_target(void **state) {
-    expect_error("target:\n  webhook: {sign: none}\n", 1, "target.url", "missing");
-    expect_error("target:\n  url: ftp://x\n  webhook: {sign: none}\n", 2, "target.url", "");
-    expect_error("target:\n  url: http://x:1\n", 1, "target.webhook", "missing");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  pid: 3\n", 4, "target.pid",
-                 "unknown key (want url, webhook, metrics, service_pid or service_pid_file)");
-    /* target.metrics: a plain http:// page without a password */
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: https://x:1/m\n",
-                 4, "target.metrics", "want an http:// URL");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: http://\n", 4,
-                 "target.metrics", "");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: "
-                 "http://u:pw@x:1/m\n",
-                 4, "target.metrics", "credentials in URLs are not supported");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: [a]\n", 4,
-                 "target.metrics", "");
-    /* a literal secret is refused, whatever it looks like */
-    expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: whsec_abc\n", 4,
-                 "target.webhook.secret", "a literal secret is not allowed");
-    expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: {value: abc}\n", 4,
-                 "target.webhook.secret.value", "unknown key (want file or env)");
-    expect_error("target:\n  url: http://x:1\n  webhook:\n    secret: {file: a, env: B}\n", 4,
-                 "target.webhook.secret", "not both");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: hmac}\n", 3, "target.webhook.sign",
-                 "unknown signing scheme");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: github}\n", 3,
-                 "target.webhook.secret", "missing");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none, secret: {env: X}}\n", 3,
-                 "target.webhook.secret", "with sign: none");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none, path: hooks}\n", 3,
-                 "target.webhook.path", "must start with /");
-    expect_error(
-        "target:\n  url: http://x:1\n  webhook:\n    sign: none\n    body: '{{webhok_id}}'\n", 5,
-        "target.webhook.body", "unknown placeholder {{webhok_id}}");
-    expect_error("target:\n  url: http://x:1\n  webhook:\n    sign: none\n    headers: {Host: x}\n",
-                 5, "target.webhook.headers.Host", "brink sets this header");
-    expect_error("target:\n  url: http://x:1\n  webhook: {sign: none}\n  service_pid: abc\n", 4,
-                 "target.service_pid", "");
+    static const error_case cases[] = {
+        {"target:\n  webhook: {sign: none}\n", 1, "target.url", "missing"},
+        {"target:\n  url: ftp://x\n  webhook: {sign: none}\n", 2, "target.url", ""},
+        {"target:\n  url: http://x:1\n", 1, "target.webhook", "missing"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  pid: 3\n", 4, "target.pid",
+         "unknown key (want url, webhook, metrics, service_pid or service_pid_file)"},
+        /* target.metrics: a plain http:// page without a password */
+        {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: https://x:1/m\n", 4,
+         "target.metrics", "want an http:// URL"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: http://\n", 4,
+         "target.metrics", ""},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: "
+         "http://u:pw@x:1/m\n",
+         4, "target.metrics", "credentials in URLs are not supported"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  metrics: [a]\n", 4,
+         "target.metrics", ""},
+        /* a literal secret is refused, whatever it looks like */
+        {"target:\n  url: http://x:1\n  webhook:\n    secret: whsec_abc\n", 4,
+         "target.webhook.secret", "a literal secret is not allowed"},
+        {"target:\n  url: http://x:1\n  webhook:\n    secret: {value: abc}\n", 4,
+         "target.webhook.secret.value", "unknown key (want file or env)"},
+        {"target:\n  url: http://x:1\n  webhook:\n    secret: {file: a, env: B}\n", 4,
+         "target.webhook.secret", "not both"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: hmac}\n", 3, "target.webhook.sign",
+         "unknown signing scheme"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: github}\n", 3, "target.webhook.secret",
+         "missing"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none, secret: {env: X}}\n", 3,
+         "target.webhook.secret", "with sign: none"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none, path: hooks}\n", 3,
+         "target.webhook.path", "must start with /"},
+        {"target:\n  url: http://x:1\n  webhook:\n    sign: none\n    body: '{{webhok_id}}'\n", 5,
+         "target.webhook.body", "unknown placeholder {{webhok_id}}"},
+        {"target:\n  url: http://x:1\n  webhook:\n    sign: none\n    headers: {Host: x}\n", 5,
+         "target.webhook.headers.Host", "brink sets this header"},
+        {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  service_pid: abc\n", 4,
+         "target.service_pid", ""},
+    };
+    expect_errors(cases, COUNT(cases));
 }
 
 static void test_errors_sections(void **state) {
-    /* probes */
-    expect_error(TARGET "probes: {a: 1}\n", 4, "probes", "expected a list");
-    expect_error(TARGET "probes:\n  - {name: q, url: 'redis://h', command: XLEN q}\n", 5,
-                 "probes[0].kind", "missing");
-    expect_error(TARGET "probes:\n  - {name: q, kind: kafka, url: x}\n", 5, "probes[0].kind",
-                 "unknown kind 'kafka'");
-    expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h'}\n", 5, "probes[0]",
-                 "command: missing");
-    expect_error(TARGET "probes:\n  - {name: q, kind: sql, url: 'postgresql://u:pw@h/d', "
-                        "query: 'SELECT 1'}\n",
-                 5, "probes[0].url", "carries a password");
-    expect_error(TARGET "probes:\n"
-                        "  - {name: q, kind: redis, url: 'redis://h', command: XLEN q}\n"
-                        "  - {name: q, kind: redis, url: 'redis://h', command: XLEN r}\n",
-                 6, "probes[1]", "a second probe named q");
-    expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
-                        "backlog: maybe}\n",
-                 5, "probes[0].backlog", "expected true or false");
-    expect_error(TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
-                        "timout: 1s}\n",
-                 5, "probes[0].timout",
-                 "unknown key (want name, kind, url, url_env, command, "
-                 "query, path, metric, timeout or backlog); did you mean 'timeout'?");
-    /* audit */
-    expect_error(TARGET "audit:\n  url: 'postgresql://app:pw@h/app'\n  stored: x $1\n", 5,
-                 "audit.url", "carries a password");
-    expect_error(TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: SELECT 1\n", 6,
-                 "audit.stored", "must use $1");
-    expect_error(TARGET "audit:\n  url: 'postgresql://app@h/app'\n", 4, "audit.stored", "missing");
-    expect_error(TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: x $1\n"
-                        "  integrity: {Bad-Name: SELECT 1}\n",
-                 7, "audit.integrity.Bad-Name", "snake_case");
-    expect_error(TARGET "audit:\n  url: 'mysql://h'\n", 5, "audit.url", "postgresql://");
-    /* race: race.yaml's parser on the sub-node, keys prefixed */
-    expect_error(TARGET "race:\n  create: {path: /c, body: '{{id}}'}\n"
-                        "  claim: {path: '/o/{{id}}', body: '{{vendr}}'}\n"
-                        "  truth: {http: {path: '/o/{{id}}', winner: v}}\n",
-                 6, "race.claim.body", "unknown placeholder {{vendr}}");
-    expect_error(TARGET "race:\n  target: http://x\n", 5, "race.target", "target.url");
-    expect_error(TARGET "race:\n  claim: {path: '/o/{{id}}', body: '{{vendor}}'}\n"
-                        "  truth: {http: {path: '/o/{{id}}', winner: v}}\n",
-                 5, "race.create", "missing");
-    /* dependencies: deps.c's parser, and toxiproxy */
-    expect_error(TARGET "dependencies:\n  redis:\n    stop_cmd: {a: 1}\n", 6,
-                 "dependencies.redis.stop_cmd", "expected a string or a list of strings");
-    expect_error(TARGET "dependencies:\n  redis:\n    toxiproxy: {api: 'http://h:1'}\n", 6,
-                 "dependencies.redis.toxiproxy.proxy", "missing");
-    expect_error(TARGET "dependencies:\n  redis:\n    pid: 12\n    stop_signal: SIGFOO\n", 7,
-                 "dependencies.redis.stop_signal", "expected a signal");
-    expect_error(TARGET "dependencies:\n  postgres: {pid: 3, ready_check: 'tcp://h:1'}\n"
-                        "  postgresql: {pid: 4, ready_check: 'tcp://h:1'}\n",
-                 5, "dependencies", "name the same dependency");
-    /* thresholds */
-    expect_error(TARGET "thresholds:\n  p99_msec: {red: 1}\n", 5, "thresholds.p99_msec",
-                 "unknown metric 'p99_msec'");
-    expect_error(TARGET "thresholds:\n  nosuch.p99_ms: {red: 1}\n", 5, "thresholds.nosuch.p99_ms",
-                 "unknown metric");
-    expect_error(TARGET "thresholds:\n  p99_ms: {orange: 300, red: 100}\n", 5, "thresholds.p99_ms",
-                 "orange 300 is above red 100");
-    expect_error(TARGET "thresholds:\n  p99_ms: {red: 100}\n", 5, "thresholds.p99_ms",
-                 "give both bounds");
-    expect_error(TARGET "thresholds:\n  rps: {orange: 100, red: 200}\n", 5, "thresholds.rps",
-                 "below red");
-    expect_error(TARGET "thresholds:\n  p99_ms: {yellow: 1}\n", 5, "thresholds.p99_ms.yellow",
-                 "unknown key (want orange or red)");
-    expect_error(TARGET "thresholds:\n  p99_ms: {red: fast}\n", 5, "thresholds.p99_ms.red",
-                 "expected a number");
-    expect_error(TARGET "thresholds:\n  p99_ms: 5\n", 5, "thresholds.p99_ms", "expected a mapping");
+    static const error_case cases[] = {
+        /* probes */
+        {TARGET "probes: {a: 1}\n", 4, "probes", "expected a list"},
+        {TARGET "probes:\n  - {name: q, url: 'redis://h', command: XLEN q}\n", 5, "probes[0].kind",
+         "missing"},
+        {TARGET "probes:\n  - {name: q, kind: kafka, url: x}\n", 5, "probes[0].kind",
+         "unknown kind 'kafka'"},
+        {TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h'}\n", 5, "probes[0]",
+         "command: missing"},
+        {TARGET "probes:\n  - {name: q, kind: sql, url: 'postgresql://u:pw@h/d', "
+                "query: 'SELECT 1'}\n",
+         5, "probes[0].url", "carries a password"},
+        {TARGET "probes:\n"
+                "  - {name: q, kind: redis, url: 'redis://h', command: XLEN q}\n"
+                "  - {name: q, kind: redis, url: 'redis://h', command: XLEN r}\n",
+         6, "probes[1]", "a second probe named q"},
+        {TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
+                "backlog: maybe}\n",
+         5, "probes[0].backlog", "expected true or false"},
+        {TARGET "probes:\n  - {name: q, kind: redis, url: 'redis://h', command: X, "
+                "timout: 1s}\n",
+         5, "probes[0].timout",
+         "unknown key (want name, kind, url, url_env, command, "
+         "query, path, metric, timeout or backlog); did you mean 'timeout'?"},
+        /* audit */
+        {TARGET "audit:\n  url: 'postgresql://app:pw@h/app'\n  stored: x $1\n", 5, "audit.url",
+         "carries a password"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: SELECT 1\n", 6, "audit.stored",
+         "must use $1"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n", 4, "audit.stored", "missing"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: x $1\n"
+                "  integrity: {Bad-Name: SELECT 1}\n",
+         7, "audit.integrity.Bad-Name", "snake_case"},
+        {TARGET "audit:\n  url: 'mysql://h'\n", 5, "audit.url", "postgresql://"},
+        /* race: race.yaml's parser on the sub-node, keys prefixed */
+        {TARGET "race:\n  create: {path: /c, body: '{{id}}'}\n"
+                "  claim: {path: '/o/{{id}}', body: '{{vendr}}'}\n"
+                "  truth: {http: {path: '/o/{{id}}', winner: v}}\n",
+         6, "race.claim.body", "unknown placeholder {{vendr}}"},
+        {TARGET "race:\n  target: http://x\n", 5, "race.target", "target.url"},
+        {TARGET "race:\n  claim: {path: '/o/{{id}}', body: '{{vendor}}'}\n"
+                "  truth: {http: {path: '/o/{{id}}', winner: v}}\n",
+         5, "race.create", "missing"},
+        /* dependencies: deps.c's parser, and toxiproxy */
+        {TARGET "dependencies:\n  redis:\n    stop_cmd: {a: 1}\n", 6, "dependencies.redis.stop_cmd",
+         "expected a string or a list of strings"},
+        {TARGET "dependencies:\n  redis:\n    toxiproxy: {api: 'http://h:1'}\n", 6,
+         "dependencies.redis.toxiproxy.proxy", "missing"},
+        {TARGET "dependencies:\n  redis:\n    pid: 12\n    stop_signal: SIGFOO\n", 7,
+         "dependencies.redis.stop_signal", "expected a signal"},
+        {TARGET "dependencies:\n  postgres: {pid: 3, ready_check: 'tcp://h:1'}\n"
+                "  postgresql: {pid: 4, ready_check: 'tcp://h:1'}\n",
+         5, "dependencies", "name the same dependency"},
+        /* thresholds */
+        {TARGET "thresholds:\n  p99_msec: {red: 1}\n", 5, "thresholds.p99_msec",
+         "unknown metric 'p99_msec'"},
+        {TARGET "thresholds:\n  nosuch.p99_ms: {red: 1}\n", 5, "thresholds.nosuch.p99_ms",
+         "unknown metric"},
+        {TARGET "thresholds:\n  p99_ms: {orange: 300, red: 100}\n", 5, "thresholds.p99_ms",
+         "orange 300 is above red 100"},
+        {TARGET "thresholds:\n  p99_ms: {red: 100}\n", 5, "thresholds.p99_ms", "give both bounds"},
+        {TARGET "thresholds:\n  rps: {orange: 100, red: 200}\n", 5, "thresholds.rps", "below red"},
+        {TARGET "thresholds:\n  p99_ms: {yellow: 1}\n", 5, "thresholds.p99_ms.yellow",
+         "unknown key (want orange or red)"},
+        {TARGET "thresholds:\n  p99_ms: {red: fast}\n", 5, "thresholds.p99_ms.red",
+         "expected a number"},
+        {TARGET "thresholds:\n  p99_ms: 5\n", 5, "thresholds.p99_ms", "expected a mapping"},
+    };
+    expect_errors(cases, COUNT(cases));
 }
 
 static void test_overrides(void **state) {
@@ -372,11 +381,11 @@ static void test_render(void **state) {
 static void test_race_yaml_sniff(void **state) {
     bool race_yaml;
     char err[512];
-    write_file("create: {path: /c, body: '{{id}}'}\nclaim: {path: /x}\n");
-    assert_int_equal(config_is_race_yaml(file, &race_yaml, err, sizeof err), 0);
+    unit_write_file(tmp.file, "create: {path: /c, body: '{{id}}'}\nclaim: {path: /x}\n");
+    assert_int_equal(config_is_race_yaml(tmp.file, &race_yaml, err, sizeof err), 0);
     assert_true(race_yaml);
-    write_file(TARGET);
-    assert_int_equal(config_is_race_yaml(file, &race_yaml, err, sizeof err), 0);
+    unit_write_file(tmp.file, TARGET);
+    assert_int_equal(config_is_race_yaml(tmp.file, &race_yaml, err, sizeof err), 0);
     assert_false(race_yaml);
     assert_int_equal(config_is_race_yaml("/nonexistent.yaml", &race_yaml, err, sizeof err), -1);
 }

@@ -13,28 +13,22 @@
 #include <unistd.h>
 
 #include "race/race.h"
+#include "unit.h"
 
-static char dir[] = "/tmp/brink-test-race-yaml-XXXXXX";
-static char file[256];
+static unit_tmp tmp; /* tmp.file: race.yaml */
 
 static int setup(void **state) {
-    if (!mkdtemp(dir)) return -1;
-    snprintf(file, sizeof file, "%s/race.yaml", dir);
-    return 0;
+    return unit_tmp_make(&tmp, "race-yaml", "race.yaml");
 }
 
 static int teardown(void **state) {
-    unlink(file);
-    rmdir(dir);
+    unit_tmp_remove(&tmp);
     return 0;
 }
 
 static int load(const char *text, race_spec *s, char *err, size_t errlen) {
-    FILE *f = fopen(file, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return race_spec_load(file, s, err, errlen);
+    unit_write_file(tmp.file, text);
+    return race_spec_load(tmp.file, s, err, errlen);
 }
 
 static const char FULL[] = "target: http://127.0.0.1:8080/api\n"
@@ -73,7 +67,7 @@ static void test_full(void **state) {
     assert_string_equal(s.create.headers[1], "Content-Type: application/json");
     assert_int_equal(s.create_sign, SIGN_STANDARD_WEBHOOKS);
     char want[300];
-    snprintf(want, sizeof want, "%s/whsec.txt", dir); /* relative to the file */
+    snprintf(want, sizeof want, "%s/whsec.txt", tmp.dir); /* relative to the file */
     assert_string_equal(s.secret_file, want);
     assert_true(race_status_has(&s.create_ok, 202));
     assert_string_equal(s.visible.method, "GET");
@@ -91,7 +85,7 @@ static void test_full(void **state) {
     assert_string_equal(s.sql_url, "postgresql://app@127.0.0.1:5432/app");
     assert_non_null(strstr(s.sql_query, "$1"));
     assert_null(s.create_id_path);
-    assert_string_equal(s.file, file);
+    assert_string_equal(s.file, tmp.file);
     race_spec_free(&s);
 }
 
@@ -121,7 +115,7 @@ static void expect_error(const char *text, int line, const char *key, const char
     race_spec s;
     char err[400], want[300];
     assert_int_equal(load(text, &s, err, sizeof err), -1);
-    snprintf(want, sizeof want, "%s:%d: %s: ", file, line, key);
+    snprintf(want, sizeof want, "%s:%d: %s: ", tmp.file, line, key);
     if (strncmp(err, want, strlen(want)) || !strstr(err, words)) {
         print_error("got:  %s\nwant: %s...%s\n", err, want, words);
         fail();
