@@ -18,6 +18,8 @@
 
 #include "core/cli.h"
 
+#include "unit.h"
+
 /* ---- a command with one option of every kind ------------------------------------------------ */
 
 typedef struct vals {
@@ -366,13 +368,9 @@ static void test_bad_env(void **state) {
  */
 
 static char *help_of(const cli_cmd *c, const cli_opt *o, size_t n) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    cli_help(f, c, o, n);
-    fclose(f);
-    return buf;
+    unit_mem m;
+    cli_help(unit_mem_open(&m), c, o, n);
+    return unit_mem_close(&m);
 }
 
 /* Every line at most 80 columns (a UTF-8 code point is one column); returns the line count. */

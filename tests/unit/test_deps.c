@@ -24,6 +24,8 @@
 #include "core/clock.h"
 #include "config/deps_yaml.h"
 
+#include "unit.h"
+
 /* The tests run in a fresh directory, so that files are named plainly in messages. */
 static char tmpdir[] = "/tmp/brink-test-deps.XXXXXX";
 static char olddir[4096];
@@ -40,16 +42,9 @@ static int group_teardown(void **state) {
     return 0;
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* Loads text from deps.yaml; returns the result of deps_load. */
 static int load(const char *text, deps **d, char *err, size_t errlen) {
-    write_file("deps.yaml", text);
+    unit_write_file("deps.yaml", text);
     err[0] = '\0';
     return deps_load("deps.yaml", d, err, errlen);
 }

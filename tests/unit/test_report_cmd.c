@@ -16,15 +16,14 @@
 #include "report/report_cmd.h"
 #include "verdict/threshold.h"
 
+#include "unit.h"
+
 static char dir[64];
 
 static void put(const char *name, const char *text) {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    unit_write_file(path, text);
 }
 
 static int setup(void **state) {

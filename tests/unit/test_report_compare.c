@@ -12,14 +12,9 @@
 
 #include "report/compare.h"
 
-#define FIXTURES "tests/integration/fixtures/"
+#include "unit.h"
 
-static json_t *load(const char *name) {
-    json_error_t je;
-    json_t *d = json_load_file(name, 0, &je);
-    if (!d) fail_msg("cannot load %s: %s", name, je.text);
-    return d;
-}
+#define FIXTURES "tests/integration/fixtures/"
 
 static const compare_row *row(const compare_pair *p, const char *metric) {
     for (int i = 0; i < p->nrows; i++)
@@ -69,7 +64,8 @@ static void test_direction(void **state) {
 }
 
 static void test_fixture_regressed(void **state) {
-    json_t *b = load(FIXTURES "load.json"), *a = load(FIXTURES "load-regressed.json");
+    json_t *b = unit_load_json(FIXTURES "load.json"),
+           *a = unit_load_json(FIXTURES "load-regressed.json");
     const char *bn = "load.json", *an = "load-regressed.json";
     compare_result r;
     char err[256];
@@ -110,7 +106,7 @@ static void test_fixture_regressed(void **state) {
 }
 
 static void test_self_and_tolerance(void **state) {
-    json_t *d = load(FIXTURES "race-untuned.json");
+    json_t *d = unit_load_json(FIXTURES "race-untuned.json");
     const char *n = "race-untuned.json";
     compare_result r;
     char err[256];
@@ -134,8 +130,8 @@ static void test_self_and_tolerance(void **state) {
 }
 
 static void test_pairing(void **state) {
-    json_t *race = load(FIXTURES "race.json"), *ld = load(FIXTURES "load.json");
-    json_t *ld2 = load(FIXTURES "load-regressed.json");
+    json_t *race = unit_load_json(FIXTURES "race.json"), *ld = unit_load_json(FIXTURES "load.json");
+    json_t *ld2 = unit_load_json(FIXTURES "load-regressed.json");
     char err[256];
     compare_result r;
     /* different tests: nothing to compare */
@@ -168,7 +164,7 @@ static void test_pairing(void **state) {
 }
 
 static void test_all_runs(void **state) {
-    json_t *d = load(FIXTURES "redis-failure-all.json");
+    json_t *d = unit_load_json(FIXTURES "redis-failure-all.json");
     json_t *worse = json_deep_copy(d);
     json_t *run = json_array_get(json_object_get(worse, "runs"), 0);
     json_object_set_new(json_object_get(run, "stats"), "outage_p99_ms", json_real(5000));

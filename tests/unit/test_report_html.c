@@ -17,32 +17,18 @@
 #include "report/html.h"
 #include "report/svg.h"
 
+#include "unit.h"
+
 #define FIXTURES "tests/integration/fixtures/"
 #define HOSTILE  "</script><img src=x onerror=alert(1)>"
 
-static json_t *load(const char *name) {
-    json_error_t je;
-    json_t *d = json_load_file(name, 0, &je);
-    if (!d) fail_msg("cannot load %s: %s", name, je.text);
-    return d;
-}
-
 static char *render(json_t **docs, int n) {
-    char *buf = NULL;
-    size_t len = 0;
+    unit_mem m;
     char err[256];
-    FILE *f = open_memstream(&buf, &len);
     const char *names[8] = {"a.json", "b.json", "c.json", "d.json",
                             "e.json", "f.json", "g.json", "h.json"};
-    assert_int_equal(html_write(f, docs, names, n, err, sizeof err), 0);
-    fclose(f);
-    return buf;
-}
-
-static int count(const char *hay, const char *needle) {
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
+    assert_int_equal(html_write(unit_mem_open(&m), docs, names, n, err, sizeof err), 0);
+    return unit_mem_close(&m);
 }
 
 static bool contains_ci(const char *hay, const char *needle) {
@@ -113,9 +99,9 @@ static void test_hostile_escaped(void **state) {
     assert_null(strstr(html, "<link"));
     assert_null(strstr(html, "<iframe"));
     /* the charts of the hostile document were drawn, with escaped labels */
-    assert_int_equal(count(html, "class=\"chart chart-timeline\""), 1);
-    assert_int_equal(count(html, "class=\"chart chart-spectrum\""), 1);
-    assert_int_equal(count(html, "class=\"chart chart-backlog\""), 1);
+    assert_int_equal(unit_count(html, "class=\"chart chart-timeline\""), 1);
+    assert_int_equal(unit_count(html, "class=\"chart chart-spectrum\""), 1);
+    assert_int_equal(unit_count(html, "class=\"chart chart-backlog\""), 1);
     free(h2);
     json_decref(q);
     free(html);
@@ -140,14 +126,14 @@ static void test_fixtures_charts(void **state) {
         {FIXTURES "capacity.json", 1, 0, 0, 0, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *d = load(cases[i].file);
+        json_t *d = unit_load_json(cases[i].file);
         char *html = render(&d, 1);
-        assert_int_equal(count(html, "chart-timeline\""), cases[i].timeline);
-        assert_int_equal(count(html, "chart-spectrum\""), cases[i].spectrum);
-        assert_int_equal(count(html, "chart-backlog\""), cases[i].backlog);
-        assert_int_equal(count(html, "chart-race\""), cases[i].race);
-        assert_int_equal(count(html, "chart-capacity\""), cases[i].capacity);
-        assert_int_equal(count(html, "<svg"), count(html, "</svg>"));
+        assert_int_equal(unit_count(html, "chart-timeline\""), cases[i].timeline);
+        assert_int_equal(unit_count(html, "chart-spectrum\""), cases[i].spectrum);
+        assert_int_equal(unit_count(html, "chart-backlog\""), cases[i].backlog);
+        assert_int_equal(unit_count(html, "chart-race\""), cases[i].race);
+        assert_int_equal(unit_count(html, "chart-capacity\""), cases[i].capacity);
+        assert_int_equal(unit_count(html, "<svg"), unit_count(html, "</svg>"));
         no_bad_numbers(html);
         free(html);
         json_decref(d);
@@ -158,7 +144,7 @@ static void test_missing_data(void **state) {
     /* a bare document: header and verdict, no chart, no crash */
     json_t *d = json_pack("{s:s}", "schema", "brink.result/1");
     char *html = render(&d, 1);
-    assert_int_equal(count(html, "<svg"), 0);
+    assert_int_equal(unit_count(html, "<svg"), 0);
     assert_non_null(strstr(html, "not judged"));
     free(html);
     json_decref(d);
@@ -168,7 +154,7 @@ static void test_missing_data(void **state) {
                   "t", "x", "latency", "hdr", 4, "backlog", 2, "capacity", "no", "stats", "p99_ms",
                   1);
     html = render(&d, 1);
-    assert_int_equal(count(html, "<svg"), 0);
+    assert_int_equal(unit_count(html, "<svg"), 0);
     no_bad_numbers(html);
     free(html);
     json_decref(d);
@@ -176,7 +162,7 @@ static void test_missing_data(void **state) {
     d = json_pack("{s:s, s:{s:{s:s}}}", "schema", "brink.result/1", "latency", "corrected", "hdr",
                   "HISTFAAAAbad");
     html = render(&d, 1);
-    assert_int_equal(count(html, "<svg"), 0);
+    assert_int_equal(unit_count(html, "<svg"), 0);
     free(html);
     json_decref(d);
     /* nulls and gaps in a timeline break the line instead of drawing NaN */
@@ -187,7 +173,7 @@ static void test_missing_data(void **state) {
                                             t == 3 ? json_null() : json_real(1.5)));
     d = json_pack("{s:s, s:o}", "schema", "brink.result/1", "timeline", tl);
     html = render(&d, 1);
-    assert_int_equal(count(html, "chart-timeline\""), 1);
+    assert_int_equal(unit_count(html, "chart-timeline\""), 1);
     no_bad_numbers(html);
     free(html);
     json_decref(d);
@@ -203,7 +189,7 @@ static void test_downsampled(void **state) {
                                             t == 12345 ? 999.0 : 2.0));
     json_t *d = json_pack("{s:s, s:o}", "schema", "brink.result/1", "timeline", tl);
     char *html = render(&d, 1);
-    assert_int_equal(count(html, "chart-timeline\""), 1);
+    assert_int_equal(unit_count(html, "chart-timeline\""), 1);
     assert_true(strlen(html) < 400 * 1024);
     /* the series paths hold at most HTML_MAX_POINTS points each */
     const char *p = strstr(html, "class=\"series\"");
@@ -219,6 +205,19 @@ static void test_downsampled(void **state) {
     assert_non_null(strstr(html, "downsampled"));
     free(html);
     json_decref(d);
+}
+
+/* The labels of the percentile axis (u: how many nines) and of a value axis. */
+static const char *pct(double u) {
+    static char b[32];
+    svg_pct_label(u, b, sizeof b);
+    return b;
+}
+
+static const char *tick(double v) {
+    static char b[32];
+    svg_tick_label(v, b, sizeof b);
+    return b;
 }
 
 static void test_svg_helpers(void **state) {
@@ -241,25 +240,15 @@ static void test_svg_helpers(void **state) {
     hi = 1;
     svg_axis_nice(&lo, &hi, true);
     assert_true(lo == 0 && hi == 1);
-    char b[32];
-    svg_pct_label(0, b, sizeof b);
-    assert_string_equal(b, "0%");
-    svg_pct_label(1, b, sizeof b);
-    assert_string_equal(b, "90%");
-    svg_pct_label(2, b, sizeof b);
-    assert_string_equal(b, "99%");
-    svg_pct_label(3, b, sizeof b);
-    assert_string_equal(b, "99.9%");
-    svg_pct_label(5, b, sizeof b);
-    assert_string_equal(b, "99.999%");
-    svg_tick_label(0.30000000000000004, b, sizeof b);
-    assert_string_equal(b, "0.3");
-    svg_tick_label(25000, b, sizeof b);
-    assert_string_equal(b, "25k");
-    svg_tick_label(1e-17, b, sizeof b);
-    assert_string_equal(b, "0");
-    svg_tick_label(2500, b, sizeof b);
-    assert_string_equal(b, "2500");
+    assert_string_equal(pct(0), "0%");
+    assert_string_equal(pct(1), "90%");
+    assert_string_equal(pct(2), "99%");
+    assert_string_equal(pct(3), "99.9%");
+    assert_string_equal(pct(5), "99.999%");
+    assert_string_equal(tick(0.30000000000000004), "0.3");
+    assert_string_equal(tick(25000), "25k");
+    assert_string_equal(tick(1e-17), "0");
+    assert_string_equal(tick(2500), "2500");
 }
 
 int main(void) {

@@ -17,38 +17,21 @@
 #include "report/junit.h"
 #include "report/xml.h"
 
+#include "unit.h"
+
 #define FIXTURES "tests/integration/fixtures/"
 
 static char *capture_escape(const char *s, unsigned flags) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    report_xml_escape(f, s, flags);
-    fclose(f);
-    return buf;
+    unit_mem m;
+    report_xml_escape(unit_mem_open(&m), s, flags);
+    return unit_mem_close(&m);
 }
 
 static char *capture_junit(json_t **docs, int n) {
-    char *buf = NULL;
-    size_t len = 0;
+    unit_mem m;
     char err[256];
-    FILE *f = open_memstream(&buf, &len);
-    assert_int_equal(junit_write(f, docs, n, err, sizeof err), 0);
-    fclose(f);
-    return buf;
-}
-
-static json_t *load(const char *name) {
-    json_error_t je;
-    json_t *d = json_load_file(name, 0, &je);
-    if (!d) fail_msg("cannot load %s: %s", name, je.text);
-    return d;
-}
-
-static int count(const char *hay, const char *needle) {
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
+    assert_int_equal(junit_write(unit_mem_open(&m), docs, n, err, sizeof err), 0);
+    return unit_mem_close(&m);
 }
 
 /* ---- a small XML well-formedness scanner --------------------------------------------------- */
@@ -175,7 +158,7 @@ static void test_escape(void **state) {
 }
 
 static void test_counts_fixture(void **state) {
-    json_t *d = load(FIXTURES "race-untuned.json");
+    json_t *d = unit_load_json(FIXTURES "race-untuned.json");
     junit_counts c;
     junit_count(d, &c);
     assert_int_equal(c.tests, 6);
@@ -188,9 +171,9 @@ static void test_counts_fixture(void **state) {
     assert_non_null(strstr(x, "<testsuites name=\"brink\" tests=\"6\" failures=\"3\" errors=\"0\" "
                               "skipped=\"0\""));
     assert_non_null(strstr(x, "<testsuite name=\"race\""));
-    assert_int_equal(count(x, "<testcase "), 6);
-    assert_int_equal(count(x, "<failure "), 3);
-    assert_int_equal(count(x, "classname=\"brink.race\""), 6);
+    assert_int_equal(unit_count(x, "<testcase "), 6);
+    assert_int_equal(unit_count(x, "<failure "), 3);
+    assert_int_equal(unit_count(x, "classname=\"brink.race\""), 6);
     assert_non_null(strstr(x, "name=\"race_conditions\""));
     /* the failure message: value vs bound, evidence and remedy */
     const char *f = strstr(x, "<failure type=\"red\" message=\"race_conditions = 50; red &gt; 0");
@@ -202,17 +185,17 @@ static void test_counts_fixture(void **state) {
 }
 
 static void test_hostile_and_many(void **state) {
-    json_t *docs[3] = {load(FIXTURES "hostile.json"), load(FIXTURES "race.json"),
-                       load(FIXTURES "load.json")};
+    json_t *docs[3] = {unit_load_json(FIXTURES "hostile.json"),
+                       unit_load_json(FIXTURES "race.json"), unit_load_json(FIXTURES "load.json")};
     char *x = capture_junit(docs, 3);
     const char *why = xml_check(x);
     if (why) fail_msg("not well-formed: %s\n%s", why, x);
     /* hostile: 5 thresholds, 2 red, 1 orange, 1 skipped; race: 6 green; load: none */
     assert_non_null(strstr(x, "<testsuites name=\"brink\" tests=\"11\" failures=\"2\" errors=\"0\" "
                               "skipped=\"1\""));
-    assert_int_equal(count(x, "<testsuite "), 3);
-    assert_int_equal(count(x, "<skipped "), 1);
-    assert_int_equal(count(x, "<system-out>orange: p999_ms"), 1);
+    assert_int_equal(unit_count(x, "<testsuite "), 3);
+    assert_int_equal(unit_count(x, "<skipped "), 1);
+    assert_int_equal(unit_count(x, "<system-out>orange: p999_ms"), 1);
     assert_null(strstr(x, "<script"));
     assert_null(strstr(x, "<img"));
     assert_non_null(strstr(x, "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));

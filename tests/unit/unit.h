@@ -36,8 +36,8 @@ static inline void unit_tmp_remove(const unit_tmp *t) {
 static inline void unit_write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     if (!f) fail_msg("cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
 }
 
 /* A JSON document from a file (a fixture); fails the test when it cannot be read. */
