@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -157,38 +158,31 @@ static void echo_stop(echo_server *es) {
 
 /* ---------------------------------------------------------------- client helpers */
 
-/* Connects to "HOST:PORT" / "[V6]:PORT"; the fd, or -errno. */
+/* Connects to "HOST:PORT" / "[V6]:PORT" (numeric addresses); the fd, or -errno. */
 static int tcp_connect(const char *addr) {
     char host[128];
-    int port;
-    struct sockaddr_storage ss = {0};
-    socklen_t len;
+    const char *port;
     if (addr[0] == '[') {
         const char *end = strchr(addr, ']');
         snprintf(host, sizeof host, "%.*s", (int)(end - addr - 1), addr + 1);
-        port = atoi(end + 2);
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        inet_pton(AF_INET6, host, &s6->sin6_addr);
-        len = sizeof *s6;
+        port = end + 2;
     } else {
         const char *colon = strrchr(addr, ':');
         snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
-        port = atoi(colon + 1);
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        inet_pton(AF_INET, host, &s4->sin_addr);
-        len = sizeof *s4;
+        port = colon + 1;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-        int e = errno;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *ai;
+    if (getaddrinfo(host, port, &hints, &ai) != 0) return -EINVAL;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        e = errno;
         close(fd);
-        return -e;
     }
+    freeaddrinfo(ai);
+    if (e) return -e;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
@@ -228,6 +222,13 @@ static void send_all(int fd, const void *buf, size_t len) {
     }
 }
 
+/* A connection to "HOST:PORT" / "[V6]:PORT" that must succeed. */
+static int dial(const char *addr) {
+    int fd = tcp_connect(addr);
+    if (fd < 0) fail_msg("connect %s: %s", addr, strerror(-fd));
+    return fd;
+}
+
 /* One request/response round trip through the echo server, in ms. */
 static double round_trip(int fd) {
     char out[16] = "ping-0123456789", in[16];
@@ -236,6 +237,13 @@ static double round_trip(int fd) {
     assert_int_equal(recv_all(fd, in, sizeof in, 5000), sizeof in);
     assert_memory_equal(in, out, sizeof out);
     return now_ms() - t0;
+}
+
+/* Connects, makes one round trip through the echo server and closes. */
+static void echo_once(const char *addr) {
+    int fd = dial(addr);
+    round_trip(fd);
+    close(fd);
 }
 
 static uint8_t pattern(uint64_t i) {
@@ -326,14 +334,17 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* v (for its parameters) named NAME, of this type and stream, always applied (toxicity 1). */
+static toxic_spec spec_with(const char *name, toxic_type type, toxic_stream stream, toxic_spec v) {
+    snprintf(v.name, sizeof v.name, "%s", name);
+    v.type = type;
+    v.stream = stream;
+    v.toxicity = 1.0;
+    return v;
+}
+
 static toxic_spec spec(const char *name, toxic_type type, toxic_stream stream) {
-    toxic_spec t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "%s", name);
-    t.type = type;
-    t.stream = stream;
-    t.toxicity = 1.0;
-    return t;
+    return spec_with(name, type, stream, (toxic_spec){0});
 }
 
 static void add(fixture *f, const toxic_spec *t) {
@@ -341,6 +352,23 @@ static void add(fixture *f, const toxic_spec *t) {
     proxy_status st = proxy_toxic_add(f->srv, "t", t, err, sizeof err);
     if (st != PROXY_OK) fprintf(stderr, "toxic_add: %s\n", err);
     assert_int_equal(st, PROXY_OK);
+}
+
+/* Adds the toxic NAME of this type and stream, always applied, with the parameters set in v:
+ * add_toxic(f, "lat", TOXIC_LATENCY, STREAM_DOWNSTREAM, (toxic_spec){.latency = 10}). */
+static void add_toxic(fixture *f, const char *name, toxic_type type, toxic_stream stream,
+                      toxic_spec v) {
+    toxic_spec t = spec_with(name, type, stream, v);
+    add(f, &t);
+}
+
+/* A connection through the proxy, shown live by a round trip, and then the toxic added. */
+static int live_then_toxic(fixture *f, const char *name, toxic_type type, toxic_stream stream,
+                           toxic_spec v) {
+    int fd = dial(f->listen);
+    round_trip(fd);
+    add_toxic(f, name, type, stream, v);
+    return fd;
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -364,8 +392,7 @@ static void test_names(void **state) {
 }
 
 static void transfer_10mb(fixture *f) {
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     assert_int_equal(pump(fd, MB10, 20000), MB10);
     close(fd);
 }
@@ -385,41 +412,26 @@ static void test_transfer_plain(void **state) {
 
 static void test_transfer_latency(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("lat", TOXIC_LATENCY, STREAM_DOWNSTREAM);
-    t.latency = 10;
-    t.jitter = 5;
-    add(f, &t);
-    t = spec("lat_up", TOXIC_LATENCY, STREAM_UPSTREAM);
-    t.latency = 3;
-    add(f, &t);
+    add_toxic(f, "lat", TOXIC_LATENCY, STREAM_DOWNSTREAM, (toxic_spec){.latency = 10, .jitter = 5});
+    add_toxic(f, "lat_up", TOXIC_LATENCY, STREAM_UPSTREAM, (toxic_spec){.latency = 3});
     transfer_10mb(f);
 }
 
 static void test_transfer_slicer(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("sl", TOXIC_SLICER, STREAM_UPSTREAM);
-    t.average_size = 1000;
-    t.size_variation = 500;
-    t.delay = 0;
-    add(f, &t);
-    t = spec("sl2", TOXIC_SLICER, STREAM_DOWNSTREAM);
-    t.average_size = 4000;
-    t.size_variation = 3000;
-    t.delay = 1;
-    add(f, &t);
+    add_toxic(f, "sl", TOXIC_SLICER, STREAM_UPSTREAM,
+              (toxic_spec){.average_size = 1000, .size_variation = 500, .delay = 0});
+    add_toxic(f, "sl2", TOXIC_SLICER, STREAM_DOWNSTREAM,
+              (toxic_spec){.average_size = 4000, .size_variation = 3000, .delay = 1});
     transfer_10mb(f);
 }
 
 /* Slicer with no variation: 400 bytes → pieces of 100 bytes, 20 ms apart. */
 static void test_slicer_pieces(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("sl", TOXIC_SLICER, STREAM_DOWNSTREAM);
-    t.average_size = 100;
-    t.size_variation = 0;
-    t.delay = 20000; /* µs */
-    add(f, &t);
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    add_toxic(f, "sl", TOXIC_SLICER, STREAM_DOWNSTREAM,
+              (toxic_spec){.average_size = 100, .size_variation = 0, .delay = 20000 /* µs */});
+    int fd = dial(f->listen);
     char out[400], in[400];
     memset(out, 's', sizeof out);
     double t0 = now_ms();
@@ -435,9 +447,8 @@ static void test_slicer_pieces(void **state) {
 
 static void test_transfer_bandwidth(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("bw", TOXIC_BANDWIDTH, STREAM_UPSTREAM);
-    t.rate = 200000; /* 200 MB/s */
-    add(f, &t);
+    add_toxic(f, "bw", TOXIC_BANDWIDTH, STREAM_UPSTREAM,
+              (toxic_spec){.rate = 200000 /* 200 MB/s */});
     double t0 = now_ms();
     transfer_10mb(f);
     assert_true(now_ms() - t0 >= 45.0); /* 10 MB at 200 MB/s cannot take less than 50 ms */
@@ -445,27 +456,17 @@ static void test_transfer_bandwidth(void **state) {
 
 static void test_transfer_chain(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("lat", TOXIC_LATENCY, STREAM_UPSTREAM);
-    t.latency = 2;
-    t.jitter = 2;
-    add(f, &t);
-    t = spec("sl", TOXIC_SLICER, STREAM_UPSTREAM);
-    t.average_size = 3000;
-    t.size_variation = 1000;
-    add(f, &t);
-    t = spec("bw", TOXIC_BANDWIDTH, STREAM_UPSTREAM);
-    t.rate = 500000;
-    add(f, &t);
-    t = spec("sc", TOXIC_SLOW_CLOSE, STREAM_DOWNSTREAM);
-    t.delay = 1;
-    add(f, &t);
+    add_toxic(f, "lat", TOXIC_LATENCY, STREAM_UPSTREAM, (toxic_spec){.latency = 2, .jitter = 2});
+    add_toxic(f, "sl", TOXIC_SLICER, STREAM_UPSTREAM,
+              (toxic_spec){.average_size = 3000, .size_variation = 1000});
+    add_toxic(f, "bw", TOXIC_BANDWIDTH, STREAM_UPSTREAM, (toxic_spec){.rate = 500000});
+    add_toxic(f, "sc", TOXIC_SLOW_CLOSE, STREAM_DOWNSTREAM, (toxic_spec){.delay = 1});
     transfer_10mb(f);
 }
 
 static void test_latency_round_trip(void **state) {
     fixture *f = *state;
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     double base[9], lat[9];
     for (int i = 0; i < 9; i++) base[i] = round_trip(fd);
     toxic_spec t = spec("lat", TOXIC_LATENCY, STREAM_DOWNSTREAM);
@@ -492,8 +493,7 @@ static void test_toxicity_zero(void **state) {
     t.toxicity = 0.0;
     add(f, &t);
     for (int c = 0; c < 5; c++) { /* drawn per connection: never applies */
-        int fd = tcp_connect(f->listen);
-        assert_true(fd >= 0);
+        int fd = dial(f->listen);
         assert_true(round_trip(fd) < 100.0);
         close(fd);
     }
@@ -501,11 +501,8 @@ static void test_toxicity_zero(void **state) {
 
 static void test_bandwidth_rate(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("bw", TOXIC_BANDWIDTH, STREAM_UPSTREAM);
-    t.rate = 100; /* KB/s */
-    add(f, &t);
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    add_toxic(f, "bw", TOXIC_BANDWIDTH, STREAM_UPSTREAM, (toxic_spec){.rate = 100 /* KB/s */});
+    int fd = dial(f->listen);
     enum { N = 200000 };
     char *buf = malloc(N), *in = malloc(N);
     for (int i = 0; i < N; i++) buf[i] = (char)pattern((uint64_t)i);
@@ -524,12 +521,7 @@ static void test_bandwidth_rate(void **state) {
 
 static void test_timeout_zero_holds(void **state) {
     fixture *f = *state;
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
-    round_trip(fd);
-    toxic_spec t = spec("to", TOXIC_TIMEOUT, STREAM_DOWNSTREAM);
-    t.timeout = 0;
-    add(f, &t);
+    int fd = live_then_toxic(f, "to", TOXIC_TIMEOUT, STREAM_DOWNSTREAM, (toxic_spec){.timeout = 0});
     send_all(fd, "lost", 4);
     char buf[16];
     assert_int_equal(recv_wait(fd, buf, sizeof buf, 500), -ETIMEDOUT); /* no data, not closed */
@@ -545,12 +537,8 @@ static void test_timeout_zero_holds(void **state) {
 
 static void test_timeout_closes(void **state) {
     fixture *f = *state;
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
-    round_trip(fd);
-    toxic_spec t = spec("to", TOXIC_TIMEOUT, STREAM_DOWNSTREAM);
-    t.timeout = 300;
-    add(f, &t);
+    int fd =
+        live_then_toxic(f, "to", TOXIC_TIMEOUT, STREAM_DOWNSTREAM, (toxic_spec){.timeout = 300});
     double t0 = now_ms();
     send_all(fd, "x", 1);
     char buf[16];
@@ -567,8 +555,7 @@ static void test_reset_peer(void **state) {
     toxic_spec t = spec("rp", TOXIC_RESET_PEER, STREAM_UPSTREAM);
     t.timeout = 0;
     add(f, &t);
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     send_all(fd, "hello", 5);
     char buf[16];
     assert_int_equal(recv_wait(fd, buf, sizeof buf, 2000), -ECONNRESET);
@@ -578,8 +565,7 @@ static void test_reset_peer(void **state) {
     char err[256];
     t.timeout = 200;
     assert_int_equal(proxy_toxic_update(f->srv, "t", "rp", &t, err, sizeof err), PROXY_OK);
-    fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    fd = dial(f->listen);
     double t0 = now_ms();
     send_all(fd, "hello", 5);
     assert_int_equal(recv_wait(fd, buf, sizeof buf, 2000), -ECONNRESET);
@@ -590,11 +576,8 @@ static void test_reset_peer(void **state) {
 
 static void test_limit_data(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("lim", TOXIC_LIMIT_DATA, STREAM_DOWNSTREAM);
-    t.bytes = 1000;
-    add(f, &t);
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    add_toxic(f, "lim", TOXIC_LIMIT_DATA, STREAM_DOWNSTREAM, (toxic_spec){.bytes = 1000});
+    int fd = dial(f->listen);
     char out[5000], in[6000];
     for (int i = 0; i < 5000; i++) out[i] = (char)pattern((uint64_t)i);
     send_all(fd, out, 300); /* in pieces: the limit counts across chunks */
@@ -612,8 +595,7 @@ static void test_limit_data(void **state) {
 }
 
 static double close_delay(fixture *f) {
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     round_trip(fd);
     double t0 = now_ms();
     shutdown(fd, SHUT_WR); /* the echo server closes on EOF */
@@ -628,9 +610,7 @@ static double close_delay(fixture *f) {
 static void test_slow_close(void **state) {
     fixture *f = *state;
     assert_true(close_delay(f) < 100.0);
-    toxic_spec t = spec("sc", TOXIC_SLOW_CLOSE, STREAM_DOWNSTREAM);
-    t.delay = 300;
-    add(f, &t);
+    add_toxic(f, "sc", TOXIC_SLOW_CLOSE, STREAM_DOWNSTREAM, (toxic_spec){.delay = 300});
     double el = close_delay(f);
     print_message("# slow_close 300 ms: EOF after %.1f ms\n", el);
     assert_true(el >= 290.0 && el <= 450.0);
@@ -638,8 +618,7 @@ static void test_slow_close(void **state) {
 
 static void test_enable_disable(void **state) {
     fixture *f = *state;
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     round_trip(fd);
     char err[256];
     proxy_info info;
@@ -655,22 +634,16 @@ static void test_enable_disable(void **state) {
     assert_int_equal(proxy_update(f->srv, "t", NULL, NULL, 1, &info, err, sizeof err), PROXY_OK);
     assert_true(info.enabled);
     assert_string_equal(info.listen, f->listen); /* the same port */
-    fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
-    round_trip(fd);
-    close(fd);
+    echo_once(f->listen);
 
     /* proxy_reset enables again and removes the toxics */
-    toxic_spec t = spec("lat", TOXIC_LATENCY, STREAM_DOWNSTREAM);
-    t.latency = 300;
-    add(f, &t);
+    add_toxic(f, "lat", TOXIC_LATENCY, STREAM_DOWNSTREAM, (toxic_spec){.latency = 300});
     assert_int_equal(proxy_update(f->srv, "t", NULL, NULL, 0, NULL, err, sizeof err), PROXY_OK);
     assert_int_equal(proxy_reset(f->srv), PROXY_OK);
     assert_int_equal(proxy_get(f->srv, "t", &info), PROXY_OK);
     assert_true(info.enabled);
     assert_int_equal(info.ntoxics, 0);
-    fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    fd = dial(f->listen);
     assert_true(round_trip(fd) < 100.0);
     close(fd);
 }
@@ -689,8 +662,7 @@ static void test_upstream_down(void **state) {
     proxy_info info;
     assert_int_equal(proxy_create(f->srv, "down", "127.0.0.1:0", up, true, &info, err, sizeof err),
                      PROXY_OK);
-    int fd = tcp_connect(info.listen);
-    assert_true(fd >= 0);
+    int fd = dial(info.listen);
     char buf[16];
     ssize_t n = recv_wait(fd, buf, sizeof buf, 2000);
     assert_true(n == 0 || n == -ECONNRESET); /* closed, not left hanging */
@@ -700,10 +672,7 @@ static void test_upstream_down(void **state) {
     assert_int_equal(proxy_update(f->srv, "down", NULL, f->upstream, -1, &info, err, sizeof err),
                      PROXY_OK);
     assert_string_equal(info.upstream, f->upstream);
-    fd = tcp_connect(info.listen);
-    assert_true(fd >= 0);
-    round_trip(fd);
-    close(fd);
+    echo_once(info.listen);
 }
 
 static void test_errors(void **state) {
@@ -821,8 +790,7 @@ static void test_list_delete(void **state) {
     assert_string_equal(list[1].listen, "127.0.0.1:0"); /* never bound yet */
     free(list);
 
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     round_trip(fd);
     assert_int_equal(proxy_delete(f->srv, "t"), PROXY_OK);
     char buf[8];
@@ -850,10 +818,7 @@ static void test_port_zero_resolves(void **state) {
     char err[256];
     assert_int_equal(proxy_update(f->srv, "t", "127.0.0.1:0", NULL, -1, &info, err, sizeof err),
                      PROXY_OK);
-    int fd = tcp_connect(info.listen);
-    assert_true(fd >= 0);
-    round_trip(fd);
-    close(fd);
+    echo_once(info.listen);
 }
 
 static bool ipv6_loopback(void) {
@@ -874,8 +839,7 @@ static void test_ipv6_listen(void **state) {
         proxy_create(f->srv, "v6", "[::1]:0", f->upstream, true, &info, err, sizeof err), PROXY_OK);
     assert_true(strncmp(info.listen, "[::1]:", 6) == 0);
     assert_true(atoi(info.listen + 6) > 0);
-    int fd = tcp_connect(info.listen);
-    assert_true(fd >= 0);
+    int fd = dial(info.listen);
     round_trip(fd);
     assert_int_equal(pump(fd, 1000000, 10000), 1000000);
     close(fd);
@@ -884,10 +848,7 @@ static void test_ipv6_listen(void **state) {
     assert_int_equal(
         proxy_create(f->srv, "v6b", "127.0.0.1:0", info.listen, true, &info2, err, sizeof err),
         PROXY_OK);
-    fd = tcp_connect(info2.listen);
-    assert_true(fd >= 0);
-    round_trip(fd);
-    close(fd);
+    echo_once(info2.listen);
 }
 
 static void test_many_connections(void **state) {
@@ -895,8 +856,7 @@ static void test_many_connections(void **state) {
     enum { C = 40 };
     int fds[C];
     for (int i = 0; i < C; i++) {
-        fds[i] = tcp_connect(f->listen);
-        assert_true(fds[i] >= 0);
+        fds[i] = dial(f->listen);
     }
     for (int r = 0; r < 3; r++)
         for (int i = 0; i < C; i++) round_trip(fds[i]);
@@ -908,11 +868,9 @@ static void test_many_connections(void **state) {
 
 static void test_bandwidth_zero_then_removed(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("bw0", TOXIC_BANDWIDTH, STREAM_UPSTREAM);
-    t.rate = 0; /* nothing passes */
-    add(f, &t);
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    add_toxic(f, "bw0", TOXIC_BANDWIDTH, STREAM_UPSTREAM,
+              (toxic_spec){.rate = 0 /* nothing passes */});
+    int fd = dial(f->listen);
     send_all(fd, "held", 4);
     char buf[8];
     assert_int_equal(recv_wait(fd, buf, sizeof buf, 300), -ETIMEDOUT);
@@ -934,24 +892,16 @@ static double cpu_ms(void) {
  * cost no CPU: the loop sleeps until the next deadline instead of polling. */
 static void test_idle_no_spin(void **state) {
     fixture *f = *state;
-    toxic_spec t = spec("bw0", TOXIC_BANDWIDTH, STREAM_UPSTREAM);
-    add(f, &t); /* rate 0: held */
-    t = spec("lat", TOXIC_LATENCY, STREAM_DOWNSTREAM);
-    t.latency = 10000;
-    add(f, &t);
+    add_toxic(f, "bw0", TOXIC_BANDWIDTH, STREAM_UPSTREAM, (toxic_spec){0}); /* rate 0: held */
+    add_toxic(f, "lat", TOXIC_LATENCY, STREAM_DOWNSTREAM, (toxic_spec){.latency = 10000});
     int fds[4];
     for (int i = 0; i < 4; i++) {
-        fds[i] = tcp_connect(f->listen);
-        assert_true(fds[i] >= 0);
+        fds[i] = dial(f->listen);
         send_all(fds[i], "data", 4);
     }
     shutdown(fds[1], SHUT_WR); /* EOF behind held data */
-    t = spec("to", TOXIC_TIMEOUT, STREAM_UPSTREAM);
-    t.timeout = 0;
-    add(f, &t);
-    t = spec("rp", TOXIC_RESET_PEER, STREAM_UPSTREAM);
-    t.timeout = 60000;
-    add(f, &t);
+    add_toxic(f, "to", TOXIC_TIMEOUT, STREAM_UPSTREAM, (toxic_spec){.timeout = 0});
+    add_toxic(f, "rp", TOXIC_RESET_PEER, STREAM_UPSTREAM, (toxic_spec){.timeout = 60000});
     send_all(fds[2], "more", 4); /* swallowed; arms the reset */
     usleep(50000);
     double c0 = cpu_ms(), t0 = now_ms();
@@ -1063,8 +1013,7 @@ static void test_toxic_churn(void **state) {
                   (long long)info.connections_total);
     assert_int_equal(info.connections_active, 0);
     assert_true(rounds > 0);
-    int fd = tcp_connect(f->listen);
-    assert_true(fd >= 0);
+    int fd = dial(f->listen);
     assert_int_equal(pump(fd, 1000000, 10000), 1000000);
     close(fd);
 }
