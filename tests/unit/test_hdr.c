@@ -17,6 +17,8 @@
 #include "core/b64.h"
 #include "core/hdr.h"
 
+#include "unit_hdr.h"
+
 /* ---- helpers ----------------------------------------------------------------------------------
  */
 
@@ -32,22 +34,6 @@ static int64_t random_latency(uint64_t *s) {
     uint64_t r = splitmix64(s);
     int bits = (int)(r % 31) + 1;
     return 1 + (int64_t)((r >> 8) & ((UINT64_C(1) << bits) - 1));
-}
-
-static void assert_same_hist(const hdr_hist *a, const hdr_hist *b) {
-    assert_int_equal(a->lowest, b->lowest);
-    assert_int_equal(a->highest, b->highest);
-    assert_int_equal(a->sigfigs, b->sigfigs);
-    assert_int_equal(a->counts_len, b->counts_len);
-    assert_int_equal(a->bucket_count, b->bucket_count);
-    assert_int_equal(hdr_total(a), hdr_total(b));
-    assert_int_equal(hdr_min(a), hdr_min(b));
-    assert_int_equal(hdr_max(a), hdr_max(b));
-    for (int32_t i = 0; i < a->counts_len; i++) {
-        if (a->counts[i] != b->counts[i])
-            fail_msg("bucket %d differs: %lld vs %lld", i, (long long)a->counts[i],
-                     (long long)b->counts[i]);
-    }
 }
 
 static hdr_hist *decode_ok(const char *b64) {
@@ -121,6 +107,25 @@ static size_t make_compressed(uint8_t *out, size_t cap, const uint8_t *plain, si
 /* ---- layout -----------------------------------------------------------------------------------
  */
 
+/* hdr_new(lowest, highest, digits) with this layout (-1: not checked); the caller frees it. */
+static hdr_hist *layout(int64_t lowest, int64_t highest, int digits, int32_t bucket_count,
+                        int32_t sub_bucket_count, int32_t counts_len) {
+    hdr_hist *h = hdr_new(lowest, highest, digits);
+    if (!h)
+        fail_msg("hdr_new(%lld, %lld, %d) failed", (long long)lowest, (long long)highest, digits);
+    const struct {
+        const char *name;
+        int32_t got, want;
+    } f[] = {{"bucket_count", h->bucket_count, bucket_count},
+             {"sub_bucket_count", h->sub_bucket_count, sub_bucket_count},
+             {"counts_len", h->counts_len, counts_len}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].want >= 0 && f[i].got != f[i].want)
+            fail_msg("hdr_new(%lld, %lld, %d): %s %d, want %d", (long long)lowest,
+                     (long long)highest, digits, f[i].name, f[i].got, f[i].want);
+    return h;
+}
+
 static void test_layout_matches_hdrhistogram(void **state) {
     (void)state;
     /* HdrHistogram/HdrHistogram_py test/test_hdrhistogram.py test_basic: 1 .. 1 h in µs, 3 digits
@@ -139,29 +144,17 @@ static void test_layout_matches_hdrhistogram(void **state) {
     hdr_free(h);
 
     /* lcallarec/HdrHistogram_vala tests/Histogram.test.vala "/HdrHistogram/Histogram/init" */
-    h = hdr_new(1, 9007199254740991LL, 3);
-    assert_non_null(h);
-    assert_int_equal(h->bucket_count, 43);
-    assert_int_equal(h->sub_bucket_count, 2048);
-    assert_int_equal(h->counts_len, 45056);
-    hdr_free(h);
+    hdr_free(layout(1, 9007199254740991LL, 3, 43, 2048, 45056));
 
-    /* by hand: lowest 1000 -> unit magnitude 9; 2 digits -> 200 -> 256 sub-buckets */
-    h = hdr_new(1000, 1000000000LL, 2);
-    assert_non_null(h);
+    /* by hand: lowest 1000 -> unit magnitude 9; 2 digits -> 200 -> 256 sub-buckets;
+     * 256 << 9 = 131072; doubling to exceed 1e9 takes 13 more buckets */
+    h = layout(1000, 1000000000LL, 2, 14, 256, 15 * 128);
     assert_int_equal(h->unit_magnitude, 9);
-    assert_int_equal(h->sub_bucket_count, 256);
     assert_int_equal(h->sub_bucket_half_count_magnitude, 7);
-    /* 256 << 9 = 131072; doubling to exceed 1e9 takes 13 more buckets */
-    assert_int_equal(h->bucket_count, 14);
-    assert_int_equal(h->counts_len, 15 * 128);
     hdr_free(h);
 
     /* 5 digits: 2 * 10^5 -> 2^18 sub-buckets */
-    h = hdr_new(1, 1000000, 5);
-    assert_non_null(h);
-    assert_int_equal(h->sub_bucket_count, 262144);
-    hdr_free(h);
+    hdr_free(layout(1, 1000000, 5, -1, 262144, -1));
 }
 
 static void test_new_rejects_bad_arguments(void **state) {

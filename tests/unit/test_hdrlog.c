@@ -15,16 +15,7 @@
 
 #include "core/hdrlog.h"
 
-static void assert_same_hist(const hdr_hist *a, const hdr_hist *b) {
-    assert_int_equal(a->lowest, b->lowest);
-    assert_int_equal(a->highest, b->highest);
-    assert_int_equal(a->sigfigs, b->sigfigs);
-    assert_int_equal(a->counts_len, b->counts_len);
-    assert_int_equal(hdr_total(a), hdr_total(b));
-    assert_int_equal(hdr_min(a), hdr_min(b));
-    assert_int_equal(hdr_max(a), hdr_max(b));
-    assert_memory_equal(a->counts, b->counts, (size_t)a->counts_len * sizeof a->counts[0]);
-}
+#include "unit_hdr.h"
 
 /* Reads the whole stream into a NULL-terminated array of lines (without their newlines). */
 static char **read_lines(FILE *f, size_t *count) {
@@ -55,15 +46,22 @@ static void free_lines(char **lines) {
     free(lines);
 }
 
-static void test_header_lines(void **state) {
-    (void)state;
+/* The header hdrlog_open writes for this start time and comment, as lines (*n of them). */
+static char **header_of(double start, const char *comment, size_t *n) {
     FILE *f = tmpfile();
     assert_non_null(f);
     hdrlog log;
-    /* 2023-11-14 22:13:20.123 UTC */
-    assert_int_equal(hdrlog_open(&log, f, 1700000000.123, "brink webhook\ntest"), 0);
+    assert_int_equal(hdrlog_open(&log, f, start, comment), 0);
+    char **lines = read_lines(f, n);
+    fclose(f);
+    return lines;
+}
+
+static void test_header_lines(void **state) {
+    (void)state;
     size_t n = 0;
-    char **lines = read_lines(f, &n);
+    /* 2023-11-14 22:13:20.123 UTC */
+    char **lines = header_of(1700000000.123, "brink webhook\ntest", &n);
     assert_int_equal(n, 5);
     assert_string_equal(lines[0], "#[brink webhook test]");
     assert_string_equal(lines[1], "#[Histogram log format version 1.3]");
@@ -80,28 +78,22 @@ static void test_header_lines(void **state) {
         assert_null(h);
     }
     free_lines(lines);
-    fclose(f);
 
     /* without a comment the version line comes first */
-    f = tmpfile();
-    assert_int_equal(hdrlog_open(&log, f, 0.0, NULL), 0);
-    lines = read_lines(f, &n);
+    lines = header_of(0.0, NULL, &n);
     assert_int_equal(n, 4);
     assert_string_equal(lines[0], "#[Histogram log format version 1.3]");
     assert_string_equal(lines[1],
                         "#[StartTime: 0.000 (seconds since epoch), Thu Jan 01 00:00:00 UTC 1970]");
     free_lines(lines);
-    fclose(f);
 
     /* an absurd start time still gives a well-formed header */
-    f = tmpfile();
-    assert_int_equal(hdrlog_open(&log, f, 1e300, NULL), 0);
-    lines = read_lines(f, &n);
+    lines = header_of(1e300, NULL, &n);
     assert_int_equal(n, 4);
     assert_non_null(strstr(lines[1], "unknown date]"));
     free_lines(lines);
-    fclose(f);
 
+    hdrlog log;
     errno = 0;
     assert_int_equal(hdrlog_open(&log, NULL, 0.0, NULL), -1);
     assert_int_equal(errno, EINVAL);
