@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,20 @@ static void test_header_lines(void **state) {
     assert_int_equal(errno, EINVAL);
 }
 
+/* Parses line i of a log whose first nheader lines are its header: those must read as "not an
+ * interval", every later one as an interval. Whether line i is an interval. */
+static bool parse_logged(const char *line, size_t i, size_t nheader, char *tag, size_t taglen,
+                         double *start, double *length, hdr_hist **h) {
+    char err[256] = "";
+    int rc = hdrlog_parse_line(line, tag, taglen, start, length, h, err, sizeof err);
+    if (i < nheader) {
+        assert_int_equal(rc, 0);
+        return false;
+    }
+    if (rc != 1) fail_msg("line %zu: %s", i, err);
+    return true;
+}
+
 static void test_three_intervals_round_trip(void **state) {
     (void)state;
     FILE *f = tmpfile();
@@ -132,16 +147,10 @@ static void test_three_intervals_round_trip(void **state) {
 
     int intervals = 0;
     for (size_t i = 0; i < n; i++) {
-        char tag[32] = "junk", err[128] = "";
+        char tag[32] = "junk";
         double start = -1, length = -1;
         hdr_hist *got = NULL;
-        int rc =
-            hdrlog_parse_line(lines[i], tag, sizeof tag, &start, &length, &got, err, sizeof err);
-        if (i < 5) {
-            assert_int_equal(rc, 0);
-            continue;
-        }
-        if (rc != 1) fail_msg("line %zu: %s", i, err);
+        if (!parse_logged(lines[i], i, 5, tag, sizeof tag, &start, &length, &got)) continue;
         int k = intervals++;
         assert_string_equal(tag, tags[k] ? tags[k] : "");
         char written[32];
@@ -205,16 +214,10 @@ static void test_reads_java_written_lines(void **state) {
     const char *maxes[] = {"1.933", "0.377", "0.328", "2.769"};
     int k = 0;
     for (size_t i = 0; i < sizeof java_lines / sizeof java_lines[0]; i++) {
-        char tag[16], err[256] = "";
+        char tag[16];
         double start = 0, length = 0;
         hdr_hist *h = NULL;
-        int rc =
-            hdrlog_parse_line(java_lines[i], tag, sizeof tag, &start, &length, &h, err, sizeof err);
-        if (i < 4) {
-            assert_int_equal(rc, 0);
-            continue;
-        }
-        if (rc != 1) fail_msg("line %zu: %s", i, err);
+        if (!parse_logged(java_lines[i], i, 4, tag, sizeof tag, &start, &length, &h)) continue;
         assert_string_equal(tag, k == 3 ? "A" : "");
         assert_true(start == starts[k]);
         assert_true(length == lengths[k]);
