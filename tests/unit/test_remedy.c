@@ -27,6 +27,7 @@ static char *const UNTUNED_QUEUE[] = {"/opt/brink/bin/dispatchd",
                                       "--ingest",
                                       "queue",
                                       NULL};
+static char *const UNTUNED[] = {"dispatchd", "--untuned", NULL};
 static char *const TUNED[] = {"/opt/brink/bin/dispatchd", "--listen", "127.0.0.1:1", NULL};
 
 static void scraped(probe_metrics *m) {
@@ -41,6 +42,13 @@ static void two_pages(probe_metrics *m, char *const *argv, const char *start, co
     if (argv) probe_metrics_set_dispatchd(m, argv);
     probe_metrics_parse(m, PROBE_METRICS_START, start, strlen(start));
     probe_metrics_parse(m, PROBE_METRICS_END, end, strlen(end));
+}
+
+/* One verdict (test, metric, value, evidence), annotated from m's pages. */
+static void judge(const probe_metrics *m, th_result *r, const char *test, const char *metric,
+                  double value, const char *evidence) {
+    threshold_judge(r, test, metric, value, evidence);
+    remedy_annotate(m, r, 1);
 }
 
 static const th_service_metric *find_series(const th_result *r, const char *series) {
@@ -173,16 +181,14 @@ static void test_outage_config(void **state) {
     probe_metrics_set_dispatchd(&m, TUNED);
     scraped(&m);
     th_result r;
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, "all failed");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "redis", "outage_error_rate", 1.0, "all failed");
     assert_non_null(strstr(r.evidence, "webhooks unavailable +2,001")); /* the numbers stay */
     assert_null(strstr(r.service_remedy, "fallback")); /* it was on: not that knob */
 
     probe_metrics_init(&m, "http://127.0.0.1:1/metrics"); /* a service of the user's */
     scraped(&m);
     assert_false(m.cfg.known);
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, "all failed");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "redis", "outage_error_rate", 1.0, "all failed");
     assert_non_null(strstr(r.service_remedy, "add a fallback for when Redis fails"));
     assert_null(strstr(r.service_remedy, "dispatchd"));
 
@@ -198,8 +204,7 @@ static void test_pool(void **state) {
     probe_metrics m;
     two_pages(&m, UNTUNED_QUEUE, PAGE_START, PAGE_END);
     th_result r;
-    threshold_judge(&r, "webhook", "p99_ms", 812, "p99 812 ms");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "webhook", "p99_ms", 812, "p99 812 ms");
     assert_string_equal(r.evidence, "p99 812 ms (service metrics: pg pool waits +1,204, pg pool "
                                     "timeouts +3, webhooks unavailable +2,001, pg pool size 1)");
     assert_non_null(strstr(r.service_remedy, "raise the PostgreSQL pool (dispatchd --pg-pool, 1 "
@@ -211,8 +216,7 @@ static void test_pool(void **state) {
     assert_true(isnan(sz->fault_end)); /* no fault scrape in this test */
 
     /* the race's resolution time reads the same pool */
-    threshold_judge(&r, "race", "resolution_p99_ms", 2000, "p99 2 s");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "race", "resolution_p99_ms", 2000, "p99 2 s");
     assert_non_null(strstr(r.evidence, "pg pool waits +1,204"));
     assert_non_null(strstr(r.service_remedy, "--pg-pool"));
 }
@@ -223,14 +227,12 @@ static void test_gauges(void **state) {
     probe_metrics_init(&m, "x");
     scraped(&m);
     th_result r;
-    threshold_judge(&r, "redis", "max_backlog", 5000, "the backlog peaked at 5000");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "redis", "max_backlog", 5000, "the backlog peaked at 5000");
     assert_non_null(strstr(r.evidence, "inbox depth 0 → 812 → 0"));
     assert_null(strstr(r.evidence, "stream lag"));     /* 0 throughout */
     assert_null(strstr(r.evidence, "stream pending")); /* -1: dispatchd could not read it */
     assert_string_equal(r.service_remedy, "");         /* no rule for the backlog */
-    threshold_judge(&r, "redis", "recovery_s", 40, "back after 40 s");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "redis", "recovery_s", 40, "back after 40 s");
     assert_non_null(strstr(r.evidence, "circuit state 0 → 1 → 0"));
 }
 
@@ -238,19 +240,16 @@ static void test_gauges(void **state) {
 static void test_reconnect(void **state) {
     static const char a[] = "dispatchd_pg_reconnects_total 0\ndispatchd_pg_pool_broken 0\n";
     static const char b[] = "dispatchd_pg_reconnects_total 1\ndispatchd_pg_pool_broken 1\n";
-    char *const argv[] = {"dispatchd", "--untuned", NULL};
     probe_metrics m;
-    two_pages(&m, argv, a, b);
+    two_pages(&m, UNTUNED, a, b);
     th_result r;
-    threshold_judge(&r, "db", "recovery_s", 14, "back after 14 s");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "db", "recovery_s", 14, "back after 14 s");
     assert_non_null(strstr(r.evidence, "pg reconnects +1, pg pool broken 0 → 1"));
     assert_non_null(strstr(r.service_remedy, "enable the health probe (dispatchd --pg-reconnect "
                                              "probe): recovery_s 14 s with lazy reconnect"));
     /* probe reconnects already: nothing to name */
     probe_metrics_set_dispatchd(&m, TUNED);
-    threshold_judge(&r, "db", "recovery_s", 14, "back after 14 s");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "db", "recovery_s", 14, "back after 14 s");
     assert_string_equal(r.service_remedy, "");
     assert_non_null(strstr(r.evidence, "pg reconnects +1"));
 }
@@ -262,8 +261,7 @@ static void test_nothing(void **state) {
     probe_metrics_init(&m, NULL);
     assert_int_equal(probe_metrics_scrape(&m, PROBE_METRICS_START), -1);
     th_result r;
-    threshold_judge(&r, "webhook", "error_rate", 1, "all failed");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "webhook", "error_rate", 1, "all failed");
     assert_string_equal(r.evidence, "all failed");
 
     static const char other[] = "# TYPE http_requests_total counter\nhttp_requests_total 5\n";
@@ -301,8 +299,7 @@ static void test_bounds(void **state) {
 
     memset(ev, 'x', 500);
     ev[500] = '\0';
-    threshold_judge(&r, "redis", "outage_error_rate", 1.0, ev);
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "redis", "outage_error_rate", 1.0, ev);
     assert_int_equal(strlen(r.evidence), 500);
     assert_null(strstr(r.evidence, "service metrics"));
     assert_true(r.nservice > 0); /* the JSON still has them */
@@ -315,31 +312,26 @@ static void test_ingest_accept(void **state) {
                             "dispatchd_accepts_total{result=\"won\"} 5\n";
     static const char b[] = "dispatchd_webhooks_total{outcome=\"stored_sync\"} 1510\n"
                             "dispatchd_accepts_total{result=\"won\"} 1205\n";
-    char *const argv[] = {"dispatchd", "--untuned", NULL};
     probe_metrics m;
-    two_pages(&m, argv, a, b);
+    two_pages(&m, UNTUNED, a, b);
     th_result r;
-    threshold_judge(&r, "webhook", "p99_ms", 900, "p99 900 ms");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "webhook", "p99_ms", 900, "p99 900 ms");
     assert_string_equal(r.service_remedy,
                         "queue the webhooks in Redis instead of inserting them inside the request "
                         "(dispatchd --ingest queue): it ran with --ingest sync (1,500 webhooks "
                         "stored inside the request)");
-    threshold_judge(&r, "race", "race_conditions", 3, "3 double wins");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "race", "race_conditions", 3, "3 double wins");
     assert_string_equal(r.service_remedy,
                         "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it "
                         "ran with --accept-mode naive, which reads, waits, then updates (accepts "
                         "won +1,200)");
     /* the counters did not rise: the knob alone */
     probe_metrics_parse(&m, PROBE_METRICS_END, a, strlen(a));
-    threshold_judge(&r, "webhook", "p99_ms", 900, "p99 900 ms");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "webhook", "p99_ms", 900, "p99 900 ms");
     assert_string_equal(r.service_remedy,
                         "queue the webhooks in Redis instead of inserting them inside the request "
                         "(dispatchd --ingest queue): it ran with --ingest sync");
-    threshold_judge(&r, "race", "race_conditions", 3, "3 double wins");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "race", "race_conditions", 3, "3 double wins");
     assert_string_equal(r.service_remedy,
                         "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it "
                         "ran with --accept-mode naive, which reads, waits, then updates");
@@ -347,8 +339,7 @@ static void test_ingest_accept(void **state) {
     probe_metrics_parse(&m, PROBE_METRICS_END, b, strlen(b));
     char *const tuned[] = {"dispatchd", NULL};
     probe_metrics_set_dispatchd(&m, tuned);
-    threshold_judge(&r, "race", "race_conditions", 3, "3 double wins");
-    remedy_annotate(&m, &r, 1);
+    judge(&m, &r, "race", "race_conditions", 3, "3 double wins");
     assert_string_equal(r.service_remedy, "");
 }
 
