@@ -115,12 +115,17 @@ static void test_reading(void **state) {
     assert_true(probe_metrics_change(&m, PROBE_METRICS_S_PG_RECONNECTS) == 3);
 }
 
+/* m, with what the command line argv says of dispatchd's configuration. */
+static void config_of(probe_metrics *m, char *const *argv) {
+    probe_metrics_init(m, NULL);
+    probe_metrics_set_dispatchd(m, argv);
+}
+
 static void test_config(void **state) {
     probe_metrics m;
     char *const a[] = {"dispatchd", "--pg-pool=4", "--pg-reconnect", "lazy", "--redis-timeout",
                        "0",         NULL};
-    probe_metrics_init(&m, NULL);
-    probe_metrics_set_dispatchd(&m, a);
+    config_of(&m, a);
     assert_string_equal(m.cfg.profile, "tuned");
     assert_int_equal(m.cfg.pg_pool, 4);
     assert_int_equal(m.cfg.lazy_reconnect, 1);
@@ -128,8 +133,7 @@ static void test_config(void **state) {
     assert_int_equal(m.cfg.fallback, 1);
     assert_int_equal(m.cfg.naive_accept, 0);
     char *const b[] = {"./dispatchd", "--profile", "untuned", NULL};
-    probe_metrics_init(&m, NULL);
-    probe_metrics_set_dispatchd(&m, b);
+    config_of(&m, b);
     assert_string_equal(m.cfg.profile, "untuned");
     assert_int_equal(m.cfg.pg_pool, 1);
     assert_int_equal(m.cfg.sync_ingest, 1);
@@ -138,8 +142,7 @@ static void test_config(void **state) {
     setenv("DISPATCHD_REDIS_FALLBACK", "off", 1);
     setenv("DISPATCHD_PG_POOL", "16", 1);
     char *const c[] = {"dispatchd", "--pg-pool", "2", NULL};
-    probe_metrics_init(&m, NULL);
-    probe_metrics_set_dispatchd(&m, c);
+    config_of(&m, c);
     unsetenv("DISPATCHD_REDIS_FALLBACK");
     unsetenv("DISPATCHD_PG_POOL");
     assert_int_equal(m.cfg.fallback, 0);
