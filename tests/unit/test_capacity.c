@@ -104,14 +104,25 @@ static void assert_bisect_consistent(const capacity_result *r) {
     }
 }
 
-static void test_breaks_at_3000(void **state) {
+/* The default parameters. */
+static capacity_params defaults(void) {
     capacity_params p;
     capacity_params_default(&p);
+    return p;
+}
+
+/* A search of f with p that must succeed and stop for this reason (-1: not checked here). */
+static void search_ok(fake *f, const capacity_params *p, capacity_result *r, int stop) {
+    char err[256] = "";
+    if (search(f, p, r, err) != 0) fail_msg("search failed: %s", err);
+    if (stop >= 0) assert_int_equal(r->stop, stop);
+}
+
+static void test_breaks_at_3000(void **state) {
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_P99_CLIFF, .limit = 3000};
     capacity_result r;
-    char err[256] = "";
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_RESOLVED);
+    search_ok(&f, &p, &r, CAPACITY_RESOLVED);
     assert_true(r.max_sustainable_rps <= 3000);
     assert_true(r.first_bad_rps > 3000);
     assert_true(r.max_sustainable_rps >= 3000 - r.resolution_rps);
@@ -135,13 +146,10 @@ static void test_breaks_at_3000(void **state) {
 }
 
 static void test_throughput_limited(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_THROUGHPUT, .limit = 3000};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_RESOLVED);
+    search_ok(&f, &p, &r, CAPACITY_RESOLVED);
     /* achieved >= 97 % of offered holds up to 3000 / 0.97 = 3092.8/s */
     double brk = 3000 / 0.97;
     assert_true(r.max_sustainable_rps <= brk);
@@ -151,13 +159,10 @@ static void test_throughput_limited(void **state) {
 }
 
 static void test_error_limit(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_ERRORS, .limit = 5000};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_RESOLVED);
+    search_ok(&f, &p, &r, CAPACITY_RESOLVED);
     assert_true(r.max_sustainable_rps <= 5000 && r.first_bad_rps > 5000);
     assert_true(r.max_sustainable_rps >= 5000 * (1 - p.resolution));
     assert_non_null(strstr(r.message, "error rate 1% > 0.1%"));
@@ -165,18 +170,14 @@ static void test_error_limit(void **state) {
     p.error_limit = 0.02;
     p.max_rps = 20000;
     fake g = {.kind = FAKE_ERRORS, .limit = 5000};
-    assert_int_equal(search(&g, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_MAX_RATE);
+    search_ok(&g, &p, &r, CAPACITY_MAX_RATE);
 }
 
 static void test_never_breaks(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_NEVER};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_MAX_RATE);
+    search_ok(&f, &p, &r, CAPACITY_MAX_RATE);
     assert_near(r.max_sustainable_rps, 100000, 0);
     assert_true(isnan(r.first_bad_rps));
     assert_true(isnan(r.resolution_rps));
@@ -190,13 +191,10 @@ static void test_never_breaks(void **state) {
 }
 
 static void test_first_step_breaks(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_P99_CLIFF, .limit = 100};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_FIRST_STEP);
+    search_ok(&f, &p, &r, CAPACITY_FIRST_STEP);
     assert_int_equal(r.nsteps, 1);
     assert_near(r.max_sustainable_rps, 0, 0);
     assert_near(r.first_bad_rps, 200, 0);
@@ -208,17 +206,14 @@ static void test_first_step_breaks(void **state) {
 }
 
 static void test_noisy_p99(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     /* without noise p99 = 2 + 500 (r/3000)^8 crosses 500 ms at 2999/s; with ±30 % noise the
      * crossing lies between 2900/s (noise +30 %) and 3135/s (-30 %): every search must land
      * there, give or take its resolution */
     for (uint32_t seed = 1; seed <= 40; seed++) {
         fake f = {.kind = FAKE_NOISY, .limit = 3000, .seed = seed * 7919};
         capacity_result r;
-        char err[256];
-        assert_int_equal(search(&f, &p, &r, err), 0);
-        assert_int_equal(r.stop, CAPACITY_RESOLVED);
+        search_ok(&f, &p, &r, CAPACITY_RESOLVED);
         assert_true(r.max_sustainable_rps >= 2900 * (1 - p.resolution));
         assert_true(r.max_sustainable_rps <= 3135);
         assert_true(r.resolution_rps < p.resolution * r.max_sustainable_rps);
@@ -227,12 +222,10 @@ static void test_noisy_p99(void **state) {
 }
 
 static void test_knee(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_KNEE};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
+    search_ok(&f, &p, &r, -1);
     /* 200..800: 1.0 ms (the base), 1600: 1.5 ms (≤ 2 × 1.0), 3200..8000: 10 ms (> 2 ms): the
      * knee is 1600/s, even though 3200..8000/s are still good */
     assert_near(r.knee_base_p99_ms, 1.0, 0);
@@ -280,13 +273,11 @@ static void test_knee(void **state) {
 }
 
 static void test_max_time(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     p.max_time_s = 20;
     fake f = {.kind = FAKE_P99_CLIFF, .limit = 3000};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
+    search_ok(&f, &p, &r, -1);
     /* 6 s a step: 0-6, 6-12, 12-18; a fourth would end at 24 > 20 */
     assert_int_equal(r.nsteps, 3);
     assert_int_equal(r.stop, CAPACITY_MAX_TIME);
@@ -297,27 +288,23 @@ static void test_max_time(void **state) {
     /* a runner slower than the estimate: the last step's real length is the estimate */
     fake g = {.kind = FAKE_P99_CLIFF, .limit = 3000, .elapsed_s = 15};
     p.max_time_s = 40;
-    assert_int_equal(search(&g, &p, &r, err), 0);
+    search_ok(&g, &p, &r, -1);
     assert_int_equal(r.nsteps, 2); /* 15 + 15 = 30; a third would end at 45 */
     assert_true(r.elapsed_s <= p.max_time_s);
 }
 
 static void test_max_steps(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     p.max_steps = 3;
     fake f = {.kind = FAKE_P99_CLIFF, .limit = 3000};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_MAX_STEPS);
+    search_ok(&f, &p, &r, CAPACITY_MAX_STEPS);
     assert_int_equal(r.nsteps, 3);
     assert_non_null(strstr(r.message, "--max-steps"));
     /* stopped inside the bisection: the interval is reported, coarser than asked */
     p.max_steps = 7;
     fake g = {.kind = FAKE_P99_CLIFF, .limit = 3000};
-    assert_int_equal(search(&g, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_MAX_STEPS);
+    search_ok(&g, &p, &r, CAPACITY_MAX_STEPS);
     assert_int_equal(r.nsteps, 7);
     assert_true(r.max_sustainable_rps <= 3000 && r.first_bad_rps > 3000);
     assert_true(r.resolution_rps >= p.resolution * r.max_sustainable_rps);
@@ -336,13 +323,10 @@ static void test_runner_failure(void **state) {
 }
 
 static void test_interrupted(void **state) {
-    capacity_params p;
-    capacity_params_default(&p);
+    capacity_params p = defaults();
     fake f = {.kind = FAKE_P99_CLIFF, .limit = 3000, .interrupt_at = 4};
     capacity_result r;
-    char err[256];
-    assert_int_equal(search(&f, &p, &r, err), 0);
-    assert_int_equal(r.stop, CAPACITY_INTERRUPTED);
+    search_ok(&f, &p, &r, CAPACITY_INTERRUPTED);
     assert_int_equal(r.nsteps, 3);
     assert_near(r.max_sustainable_rps, 800, 0);
     assert_non_null(strstr(r.message, "interruption"));
