@@ -154,15 +154,19 @@ static yaml_node_t *find(mset *m, const char *kind, int indexed, int *di) {
     return NULL;
 }
 
-/* The value of env var name in container c ("" when it comes from valueFrom). */
-static yaml_node_t *env(yaml_document_t *d, yaml_node_t *c, const char *name) {
-    yaml_node_t *e = get(d, c, "env");
-    for (int i = 0; i < seq_len(e); i++) {
-        yaml_node_t *v = seq_at(d, e, i);
+/* The item of the sequence seq whose "name" is name; NULL when none is. */
+static yaml_node_t *named(yaml_document_t *d, yaml_node_t *seq, const char *name) {
+    for (int i = 0; i < seq_len(seq); i++) {
+        yaml_node_t *v = seq_at(d, seq, i);
         const char *n = str(get(d, v, "name"));
         if (n && !strcmp(n, name)) return v;
     }
     return NULL;
+}
+
+/* The value of env var name in container c ("" when it comes from valueFrom). */
+static yaml_node_t *env(yaml_document_t *d, yaml_node_t *c, const char *name) {
+    return named(d, get(d, c, "env"), name);
 }
 
 /* The container's shell script: command ["/bin/sh", "-c"], args [script]. */
@@ -198,12 +202,8 @@ static yaml_node_t *volume_for(yaml_document_t *d, yaml_node_t *podspec, yaml_no
         size_t l = mp ? strlen(mp) : 0;
         if (!mp || !name || strncmp(p, mp, l) || p[l] != '/') continue;
         *mount = mp;
-        yaml_node_t *vols = get(d, podspec, "volumes");
-        for (int k = 0; k < seq_len(vols); k++) {
-            yaml_node_t *v = seq_at(d, vols, k);
-            const char *vn = str(get(d, v, "name"));
-            if (vn && !strcmp(vn, name)) return v;
-        }
+        yaml_node_t *v = named(d, get(d, podspec, "volumes"), name);
+        if (v) return v;
     }
     return NULL;
 }

@@ -228,6 +228,20 @@ static void test_probe_tcp_and_timeouts(void **state) {
     assert_int_equal(stack_ready_check("ftp://x", NS_PER_S, err, sizeof err), -1);
 }
 
+/* ready_probe on PATH of a server that answers response once: it must fail, naming words. */
+static void probe_refused(const char *response, const char *path, const char *words) {
+    char err[300], url[128];
+    int port;
+    http_srv h = {.fd = listen_any(&port, 4), .response = response, .requests = 1};
+    pthread_t th;
+    pthread_create(&th, NULL, http_serve, &h);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    assert_int_equal(ready_probe(url, NS_PER_S, err, sizeof err), -1);
+    if (!strstr(err, words)) fail_msg("%s: error \"%s\" lacks \"%s\"", url, err, words);
+    pthread_join(th, NULL);
+    close(h.fd);
+}
+
 static void test_probe_http(void **state) {
     char err[300], url[128];
     int port;
@@ -244,23 +258,9 @@ static void test_probe_http(void **state) {
     pthread_join(th, NULL);
     close(h.fd);
 
-    http_srv h2 = {.fd = listen_any(&port, 4),
-                   .response = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
-                   .requests = 1};
-    pthread_create(&th, NULL, http_serve, &h2);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
-    assert_int_equal(ready_probe(url, NS_PER_S, err, sizeof err), -1);
-    assert_non_null(strstr(err, "503"));
-    pthread_join(th, NULL);
-    close(h2.fd);
-
-    http_srv h3 = {.fd = listen_any(&port, 4), .response = "garbage\r\n\r\n", .requests = 1};
-    pthread_create(&th, NULL, http_serve, &h3);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    assert_int_equal(ready_probe(url, NS_PER_S, err, sizeof err), -1);
-    assert_non_null(strstr(err, "no HTTP status line"));
-    pthread_join(th, NULL);
-    close(h3.fd);
+    probe_refused("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", "/readyz",
+                  "503");
+    probe_refused("garbage\r\n\r\n", "/", "no HTTP status line");
 }
 
 /* ---- processes ------------------------------------------------------------------------------ */
