@@ -162,6 +162,26 @@ static json_t *merge(json_t **docs, int n, merge_verdicts *v, char *err, size_t 
     return merge_docs(docs, names, n, v, err, errlen);
 }
 
+/* The merge of docs, which must succeed (v: NULL, or where the verdicts go). */
+static json_t *merged(json_t **docs, int n, merge_verdicts *v) {
+    char err[512] = "";
+    json_t *m = merge(docs, n, v, err, sizeof err);
+    if (!m) fail_msg("%s", err);
+    return m;
+}
+
+/* The documents of segments a and b (into docs) and their merge, which must succeed. */
+static json_t *merged_pair(const synth *a, const synth *b, json_t *docs[2]) {
+    docs[0] = make_doc(a);
+    docs[1] = make_doc(b);
+    return merged(docs, 2, NULL);
+}
+
+/* n latencies drawn uniformly from lo..hi µs. */
+static void fill(int64_t *lat, int n, int64_t lo, int64_t hi) {
+    for (int i = 0; i < n; i++) lat[i] = rnd(lo, hi);
+}
+
 static void free_docs(json_t **docs, int n) {
     for (int i = 0; i < n; i++) json_decref(docs[i]);
 }
@@ -188,10 +208,8 @@ static void test_histograms_exact(void **state) {
         hdr_merge(sum, h);
         hdr_free(h);
     }
-    char err[512] = "";
     merge_verdicts v;
-    json_t *m = merge(docs, N, &v, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *m = merged(docs, N, &v);
     hdr_hist *got = decoded(m);
     assert_same_buckets(got, all); /* one histogram of every sample */
     assert_same_buckets(got, sum); /* the sum of the segments' decoded histograms */
@@ -220,10 +238,8 @@ static void test_percentiles_not_averaged(void **state) {
     synth a = {0, 2, T0, fast, 990, 1, 0, 0, 400, true};
     synth b = {1, 2, T0, slow, 10, 1, 0, 0, 400, true};
     json_t *docs[2] = {make_doc(&a), make_doc(&b)};
-    char err[512] = "";
     merge_verdicts v;
-    json_t *m = merge(docs, 2, &v, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *m = merged(docs, 2, &v);
     /* rank ceil(0.99 * 1000) = 990 is the last fast sample; 99.9 % is slow */
     assert_true(stat(m, "p99_ms") == 0.1);
     assert_true(fabs(stat(m, "p999_ms") - 800.0) < 800 * 0.001);
@@ -239,14 +255,11 @@ static void test_percentiles_not_averaged(void **state) {
 static void test_counts_and_rates(void **state) {
     (void)state;
     int64_t l1[300], l2[500];
-    for (int i = 0; i < 300; i++) l1[i] = rnd(500, 5000);
-    for (int i = 0; i < 500; i++) l2[i] = rnd(500, 5000);
+    fill(l1, 300, 500, 5000);
+    fill(l2, 500, 500, 5000);
     synth a = {0, 2, T0, l1, 300, 3, 7, 2, 250, false};
     synth b = {1, 2, T0, l2, 500, 3, 11, 5, 250, false};
-    json_t *docs[2] = {make_doc(&a), make_doc(&b)};
-    char err[512] = "";
-    json_t *m = merge(docs, 2, NULL, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *docs[2], *m = merged_pair(&a, &b, docs);
     assert_int_equal((int64_t)stat(m, "requests"), 800);
     assert_int_equal((int64_t)stat(m, "http_errors"), 18);
     assert_int_equal((int64_t)stat(m, "transport_errors"), 7);
@@ -277,15 +290,12 @@ static void test_counts_and_rates(void **state) {
 static void test_timeline_aligned(void **state) {
     (void)state;
     int64_t l1[400], l2[400];
-    for (int i = 0; i < 400; i++) l1[i] = rnd(100, 1000);
-    for (int i = 0; i < 400; i++) l2[i] = rnd(20000, 90000);
+    fill(l1, 400, 100, 1000);
+    fill(l2, 400, 20000, 90000);
     /* b started one second after a: its second 0 is a's second 1 */
     synth a = {0, 2, T0, l1, 400, 4, 0, 0, 200, false};
     synth b = {1, 2, T0 + NS_PER_S, l2, 400, 4, 0, 0, 200, false};
-    json_t *docs[2] = {make_doc(&a), make_doc(&b)};
-    char err[512] = "";
-    json_t *m = merge(docs, 2, NULL, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *docs[2], *m = merged_pair(&a, &b, docs);
     assert_true(json_is_true(json_object_get(json_object_get(m, "merge"), "aligned")));
     json_t *tl = json_object_get(m, "timeline");
     assert_int_equal(json_array_size(tl), 5);
@@ -315,13 +325,10 @@ static void test_timeline_aligned(void **state) {
 static void test_timeline_unaligned_and_unmergeable(void **state) {
     (void)state;
     int64_t l[200];
-    for (int i = 0; i < 200; i++) l[i] = rnd(100, 1000);
+    fill(l, 200, 100, 1000);
     synth a = {0, 2, T0, l, 200, 2, 0, 0, 200, false};
     synth b = {1, 2, T0 + NS_PER_S / 2, l, 200, 2, 0, 0, 200, false};
-    json_t *docs[2] = {make_doc(&a), make_doc(&b)};
-    char err[512] = "";
-    json_t *m = merge(docs, 2, NULL, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *docs[2], *m = merged_pair(&a, &b, docs);
     assert_true(json_is_false(json_object_get(json_object_get(m, "merge"), "aligned")));
     int64_t total = 0;
     size_t i;
@@ -332,8 +339,7 @@ static void test_timeline_unaligned_and_unmergeable(void **state) {
     json_decref(m);
     /* a sample without its histogram: percentiles null, marked, never averaged */
     json_object_del(json_array_get(json_object_get(docs[1], "timeline"), 1), "hdr");
-    m = merge(docs, 2, NULL, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    m = merged(docs, 2, NULL);
     const char *tp =
         json_string_value(json_object_get(json_object_get(m, "merge"), "timeline_percentiles"));
     assert_non_null(strstr(tp, "not mergeable"));
@@ -365,7 +371,7 @@ static const char *status_of(const json_t *m, const char *metric) {
 static void test_rejudge_webhook(void **state) {
     (void)state;
     int64_t fast[600], slow[600];
-    for (int i = 0; i < 600; i++) fast[i] = rnd(1000, 3000);
+    fill(fast, 600, 1000, 3000);
     for (int i = 0; i < 600; i++) slow[i] = i < 30 ? 700000 : rnd(1000, 3000); /* 5 % at 700 ms */
     synth a = {0, 2, T0, fast, 600, 3, 0, 0, 400, true};
     synth b = {1, 2, T0, slow, 600, 3, 0, 0, 400, true};
@@ -374,8 +380,7 @@ static void test_rejudge_webhook(void **state) {
     assert_string_equal(status_of(docs[1], "p99_ms"), "red");
     char err[512] = "";
     merge_verdicts v;
-    json_t *m = merge(docs, 2, &v, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *m = merged(docs, 2, &v);
     /* 2.5 % of all samples at 700 ms: the merged p99 is red */
     assert_string_equal(status_of(m, "p99_ms"), "red");
     assert_int_equal(threshold_worst(v.r, v.n), TH_RED);
@@ -405,8 +410,7 @@ static void test_rejudge_webhook(void **state) {
         json_object_set_new(t, "orange", json_real(600));
         json_object_set_new(t, "red", json_real(900));
     }
-    m = merge(docs, 2, &v, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    m = merged(docs, 2, &v);
     assert_string_equal(status_of(m, "p99_ms"), "orange");
     assert_true(json_is_true(json_object_get(verdict(m, "p99_ms"), "overridden")));
     json_decref(m);
@@ -422,12 +426,10 @@ static void test_rejudge_webhook(void **state) {
 static void test_single_segment_identity(void **state) {
     (void)state;
     int64_t l[777];
-    for (int i = 0; i < 777; i++) l[i] = rnd(200, 90000);
+    fill(l, 777, 200, 90000);
     synth a = {0, 1, T0, l, 777, 3, 5, 1, 300, true};
     json_t *doc = make_doc(&a);
-    char err[512] = "";
-    json_t *m = merge(&doc, 1, NULL, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *m = merged(&doc, 1, NULL);
     const char *k;
     json_t *val;
     json_object_foreach(json_object_get(doc, "stats"), k, val) {
@@ -462,7 +464,7 @@ static void refused(json_t **docs, int n, const char *want) {
 static void test_refusals(void **state) {
     (void)state;
     int64_t l[50];
-    for (int i = 0; i < 50; i++) l[i] = rnd(100, 1000);
+    fill(l, 50, 100, 1000);
     json_t *d[4];
     synth s[4];
     for (int i = 0; i < 4; i++) s[i] = (synth){i, 3, T0, l, 50, 1, 0, 0, 90, false};
@@ -502,9 +504,7 @@ static void test_refusals(void **state) {
     json_object_set_new(json_object_get(d[3], "config"), "threads", json_integer(3));
     /* a number is the same setting written 5 or 5.0 (documents that went through jq) */
     json_object_set_new(json_object_get(d[3], "config"), "timeout_s", json_integer(5));
-    char err[512];
-    json_t *m = merge(x, 3, NULL, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *m = merged(x, 3, NULL);
     json_decref(m);
     /* histograms missing or broken */
     json_t *cor = json_object_get(json_object_get(d[3], "latency"), "corrected");
@@ -585,10 +585,8 @@ static void test_capacity(void **state) {
                   {400, 1000, 5000, 1000, 0},
                   {800, 1000, 5000, 2000, 0}};
     json_t *docs[2] = {cap_doc(0, 2, a, 3, "resolved"), cap_doc(1, 2, b, 4, "max_steps")};
-    char err[512] = "";
     merge_verdicts v;
-    json_t *m = merge(docs, 2, &v, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    json_t *m = merged(docs, 2, &v);
     /* step 3 merged: half of the samples up to 900 ms, p99 far above 500 ms: bad */
     assert_string_equal(json_string_value(json_object_get(cap_step(m, 2), "verdict")), "bad");
     assert_int_equal(json_integer_value(json_object_get(cap_step(m, 2), "requests")), 2000);
@@ -633,8 +631,7 @@ static void test_capacity(void **state) {
     cstep d[3] = {
         {100, 1000, 5000, 250, 0}, {200, 1000, 5000, 5000, 0}, {400, 1000, 5000, 1000, 0}};
     json_t *docs2[2] = {cap_doc(0, 2, c, 2, "resolved"), cap_doc(1, 2, d, 3, "max_steps")};
-    m = merge(docs2, 2, &v, err, sizeof err);
-    if (!m) fail_msg("%s", err);
+    m = merged(docs2, 2, &v);
     assert_string_equal(json_string_value(json_object_get(cap_step(m, 1), "verdict")), "good");
     assert_string_equal(json_string_value(json_object_get(json_object_get(m, "capacity"), "stop")),
                         "segments_diverged");
