@@ -35,7 +35,9 @@ static void stages_ok(sched *s, double start_rps, const parse_stage *st, int n, 
                       double total_requests, double tol) {
     if (sched_stages(s, start_rps, st, n) != 0)
         fail_msg("%d stages from %g/s refused", n, start_rps);
-    if (total_ns >= 0) assert_int_equal(s->total_ns, total_ns);
+    if (total_ns >= 0 && s->total_ns != total_ns)
+        fail_msg("%d stages from %g/s: %lld ns, want %lld", n, start_rps, (long long)s->total_ns,
+                 (long long)total_ns);
     assert_near(s->total_requests, total_requests, tol);
 }
 

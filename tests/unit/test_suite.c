@@ -271,8 +271,9 @@ static suite_overall overall(const suite_result *rs, int n, bool interrupted, in
                              int code) {
     suite_overall o;
     suite_overall_of(rs, n, interrupted, &o);
-    if (status >= 0) assert_int_equal(o.status, status);
-    assert_int_equal(o.exit_code, code);
+    if ((status >= 0 && (int)o.status != status) || o.exit_code != code)
+        fail_msg("overall of %d results%s: status %d exit %d, want status %d exit %d", n,
+                 interrupted ? " (interrupted)" : "", (int)o.status, o.exit_code, status, code);
     return o;
 }
 
