@@ -50,6 +50,16 @@ all() {
 }
 # not CMD...: true when the command fails
 not() { ! "$@"; }
+# has FILE PATTERN...: FILE has a line matching each PATTERN (grep's basic regular expressions)
+has() {
+    local p
+    for p in "${@:2}"; do grep -q -e "$p" "$1" || return 1; done
+}
+# first_line FILE PATTERN, last_line FILE PATTERN: its first (last) line matches PATTERN
+first_line() { head -1 "$1" | grep -q -e "$2"; }
+last_line() { tail -1 "$1" | grep -q -e "$2"; }
+# prints PATTERN COMMAND...: the command's output (stdout) has a line matching PATTERN (grep's)
+prints() { "${@:2}" | grep -q -e "$1"; }
 # in_text TEXT REGEX: true when a line of TEXT matches the extended REGEX
 in_text() { grep -qE -e "$2" <<<"$1"; }
 # lines FILE: its number of lines
@@ -73,20 +83,22 @@ http_status() { curl -s --max-time 5 -o /dev/null -w '%{http_code}' "${@:2}" "$1
 http_jq() { curl -s --max-time 5 "$1" | jq -e "$2" >/dev/null 2>&1; }
 
 # refuses NAME EXIT WANT COMMAND...: ok "NAME → exit EXIT, one line" when COMMAND exits EXIT with
-# exactly one line on stderr that contains WANT (and REFUSES_ALSO, a command, succeeds when
-# set); otherwise not ok with the status, the line count and stderr. The output is kept in
-# $TMP/refused.out and $TMP/refused.err.
+# exactly one line on stderr that contains WANT; otherwise not ok with the status, the line count
+# and stderr. REFUSES_ALSO names a command that must succeed too (it may set REFUSES_NOTE, shown
+# when not ok), REFUSES_SAYS what the ok line adds. The output is kept in $TMP/refused.out and
+# $TMP/refused.err.
 refuses() {
-    local name=$1 want_rc=$2 want=$3 rc n
+    local name=$1 want_rc=$2 want=$3 rc n also=0
     shift 3
     "$@" >"$TMP/refused.out" 2>"$TMP/refused.err"
     rc=$?
     n=$(lines "$TMP/refused.err")
-    if [ $rc -eq "$want_rc" ] && [ "$n" -eq 1 ] && grep -qF -- "$want" "$TMP/refused.err" &&
-        ${REFUSES_ALSO:-true}; then
+    REFUSES_NOTE=
+    ${REFUSES_ALSO:-true} || also=1
+    if [ $rc -eq "$want_rc" ] && [ "$n" -eq 1 ] && grep -qF -- "$want" "$TMP/refused.err" && [ $also = 0 ]; then
         ok "$name → exit $want_rc, one line${REFUSES_SAYS:-}"
     else
-        not_ok "$name (exit $rc, $n lines${REFUSES_WHY:-})"
+        not_ok "$name (exit $rc, $n lines$REFUSES_NOTE)"
         sed 's/^/#   /' "$TMP/refused.err" | head -5
     fi
 }
@@ -332,3 +344,40 @@ dd_logs_check() {
         ok "every log line has a timestamp and a level"
     fi
 }
+
+# ---- brink's tests as a user runs them --------------------------------------------------------
+
+# brink_run NAME ARGS...: runs brink ARGS --json $TMP/NAME.json (at most RUN_LIMIT s, 150), its
+# output in $TMP/NAME.out, its exit status in $TMP/NAME.rc (see rc NAME); prints "# NAME: exit N
+# in S s" and what the document says (RUN_SUMMARY, a jq filter: by default the red thresholds),
+# or the output's tail when there is no document
+brink_run() {
+    local name=$1 t0=$SECONDS
+    shift
+    timeout -k 5 "${RUN_LIMIT:-150}" "$BRINK" "$@" --json "$TMP/$name.json" >"$TMP/$name.out" 2>&1
+    echo $? >"$TMP/$name.rc"
+    echo "# $name: exit $(rc "$name") in $((SECONDS - t0)) s"
+    if [ -s "$TMP/$name.json" ]; then
+        jq -r "${RUN_SUMMARY:-"\"red: \" + ([.thresholds[] | select(.status == \"red\") | \"\(.metric) \(.value)\"] | join(\", \"))"}" \
+            "$TMP/$name.json" | sed 's/^/#   /'
+    else
+        tail -5 "$TMP/$name.out" | sed 's/^/#   /'
+    fi
+}
+rc() { cat "$TMP/$1.rc"; }
+# needs_dispatchd WHAT: ends the test (skipped) when brink or dispatchd is not built
+needs_dispatchd() {
+    if [ ! -x "$BRINK" ]; then
+        not_ok "brink is built in $BUILD"
+        exit 0
+    fi
+    if [ ! -x "$DISPATCHD" ] && [ ! -x "$ROOT/bin/dispatchd" ]; then
+        echo "ok - $1 # SKIP dispatchd is not built"
+        exit 0
+    fi
+}
+# the resilience tests' short phases (1 s warm-up, 3 s baseline, 5 s fault, 8 s recovery: about
+# 20 s a run) and their summary of a run
+RESIL_PHASES=(--warmup 1s --baseline 3s --fault 5s --recovery 8s --drain-timeout 20s -q)
+RESIL_SUMMARY='.stats | {outage_error_rate, outage_p99_ms, outage_timeouts, max_backlog, drain_s,
+    downtime_s, recovery_s, pool_recovery_s, accepted, lost, duplicated, integrity_violations} | tojson'
