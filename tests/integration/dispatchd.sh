@@ -196,12 +196,9 @@ check "... and the workers store exactly 3000 orders" \
 # the race: 50 vendors at once on each of 200 orders
 webhook_load "$P" "race-$run" "$TMP/race-orders.json" -n 200 -c 8
 if wait_sql "select count(*) from orders where order_id ~ '^race-$run-([0-9]|[1-9][0-9]|1[0-9][0-9])\$'" 200 30; then
-    "$RACE" --port "$P" --orders 200 --vendors 50 --prefix "race-$run-" >"$TMP/race.out" 2>&1
-    summary=$(tail -1 "$TMP/race.out")
-    check "atomic accept, 50 vendors x 200 orders: one 200 per order, 49 409s naming it ($summary)" \
-        grep -q 'summary orders 200 single 200 double 0 none 0 inconsistent 0 other 0' <<<"$summary"
-    check "the database agrees: each order accepted by the vendor that got 200, one assignment each" \
-        race_agrees "$TMP/race.out" "^race-$run-"
+    accept_race "$P" 200 50 "race-$run-" "^race-$run-" \
+        "atomic accept, 50 vendors x 200 orders: one 200 per order, 49 409s naming it" \
+        "the database agrees: each order accepted by the vendor that got 200, one assignment each"
 else
     not_ok "the 200 race orders were stored"
 fi

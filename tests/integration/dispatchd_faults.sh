@@ -19,7 +19,14 @@ run=$RANDOM$RANDOM
 fault() { "$BRINK" stack fault "$1" "$2" --dir "$STACK_DIR" >"$TMP/fault.json" 2>&1; }
 # wh_load PORT PREFIX RATE DURATION JSON: an open-model webhook load on 16 connections
 wh_load() { webhook_load "$1" "$2" "$5" -R "$3" -d "$4" -c 16 --timeout 3s; }
-circuit_closed() { [ "$(metric "$P" dispatchd_redis_circuit_state)" = 0 ]; }
+# answers JSON: what a load's requests were answered, for a message
+answers() { echo "status $(jq -c .status "$1"), transport errors $(jq .stats.transport_errors "$1")"; }
+# circuit_closes: a webhook (the circuit lets one through as a probe once it has been open for
+# --breaker-open), then the circuit is closed
+circuit_closes() {
+    post "$P" "msg_probe_${run}_$RANDOM" "$(order_body "probe-$run-$RANDOM")" >/dev/null
+    [ "$(metric "$P" dispatchd_redis_circuit_state)" = 0 ]
+}
 
 # ---- Redis outages ------------------------------------------------------------------------------
 
@@ -34,7 +41,7 @@ fault redis start
 wait $lpid
 nreq=$(jq -r '.stats.requests' "$TMP/rdown.json")
 n202=$(jq -r '.status["202"] // 0' "$TMP/rdown.json")
-check "tuned, Redis stopped for 2 s under load: every webhook still answered 202 ($n202 of $nreq)" \
+check "tuned, Redis stopped for 2 s under load: every webhook still answered 202 ($n202 of $nreq; $(answers "$TMP/rdown.json"))" \
     [ "$n202" = "$nreq" -a "$nreq" -gt 1000 ]
 check "... the circuit opened and the inbox took webhooks" \
     [ "$(metric "$P" dispatchd_redis_circuit_opens_total)" -gt "${opens0:-0}" -a \
@@ -42,7 +49,7 @@ check "... the circuit opened and the inbox took webhooks" \
 check "... every 202 became exactly one order (stream and inbox drained)" \
     wait_sql "select count(*) from orders where order_id like 'rdown-$run-%'" "$n202" 30
 check "... the inbox is empty again" wait_sql "select count(*) from webhook_inbox" 0 10
-check "... and the circuit closed again after Redis came back" wait_for 5 circuit_closed
+check "... and the circuit closed again after Redis came back (at the next webhooks)" wait_for 10 circuit_closes
 
 # untuned (--redis-fallback off): the same outage answers 503 — the detector's evidence
 if start_dd nofb --redis-fallback off --workers 0; then
@@ -71,7 +78,7 @@ curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":true}'
 wait $lpid
 nreq=$(jq -r '.stats.requests' "$TMP/pdown.json")
 n202=$(jq -r '.status["202"] // 0' "$TMP/pdown.json")
-check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($n202 of $nreq; status $(jq -c .status "$TMP/pdown.json"), transport errors $(jq .stats.transport_errors "$TMP/pdown.json"))" \
+check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($n202 of $nreq; $(answers "$TMP/pdown.json"))" \
     [ "$n202" = "$nreq" -a "$nreq" -gt 1000 ]
 check "... every 202 became exactly one order" \
     wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$n202" 30
@@ -79,10 +86,13 @@ check "... every 202 became exactly one order" \
 # ---- PostgreSQL stopped: accept answers 503 fast, never hangs; back within 1 s of a restart --------
 
 # an order that vendor va has won: once PostgreSQL is back, another accept of it answers 409
+won_by_va() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"vendor_id":"va"}' \
+        "http://127.0.0.1:$P/orders/acc-$run/accept")" = 200 ]
+}
 check "an order to accept during the outage: 202, stored, won by va" \
     all [ "$(post "$P" "msg_acc_$run" "$(order_body "acc-$run")")" = 202 ] -- \
-    wait_sql "select count(*) from orders where order_id = 'acc-$run'" 1 10 -- \
-    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"vendor_id":"va"}' "http://127.0.0.1:$P/orders/acc-$run/accept")" = 200 ]
+    wait_sql "select count(*) from orders where order_id = 'acc-$run'" 1 10 -- won_by_va
 acc_t() { curl -s --max-time 5 -o "$TMP/resp" -D "$TMP/hdr" -w '%{http_code} %{time_total}' \
     -H 'Content-Type: application/json' -d '{"vendor_id":"vz"}' "http://127.0.0.1:$P/orders/acc-$run/accept"; }
 fault postgres stop

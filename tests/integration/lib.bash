@@ -48,6 +48,8 @@ all() {
     done
     [ ${#cmd[@]} -eq 0 ] || "${cmd[@]}"
 }
+# quietly CMD...: the command, its output dropped
+quietly() { "$@" >/dev/null 2>&1; }
 # not CMD...: true when the command fails
 not() { ! "$@"; }
 # has FILE PATTERN...: FILE has a line matching each PATTERN (grep's basic regular expressions)
@@ -74,7 +76,7 @@ jqcheck() {
     else
         not_ok "$name"
         echo "#   jq: $expr"
-        jq -c '.stats' "$file" 2>&1 | sed 's/^/#   stats: /' | head -5
+        jq -c '.stats, .status // empty' "$file" 2>&1 | sed 's/^/#   stats, status: /' | head -5
     fi
 }
 # http_status URL [curl options]: the status code of a GET (000 when nothing answered)
@@ -103,22 +105,24 @@ refuses() {
     fi
 }
 
-# wait_for SECONDS COMMAND...: polls the command (every 50 ms) until it succeeds; false after
+# wait_for SECONDS COMMAND...: polls the command (every 50 ms) until it succeeds; false when it
+# still fails after SECONDS
 wait_for() {
-    local limit=$1 i
+    local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
     shift
-    for ((i = 0; i < limit * 20; i++)); do
-        "$@" && return 0
+    until "$@"; do
+        [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
         sleep 0.05
     done
-    "$@"
 }
 # wait_line FILE REGEX: waits (at most 10 s) until FILE has a line matching REGEX
 wait_line() { wait_for 10 grep -qE "$2" "$1" 2>/dev/null; }
 # alive PID: the process exists and is not a zombie
 alive() {
     local st
-    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+    { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+    st=${st##*) }
+    st=${st%% *}
     [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 none_alive() { # PIDS...: true when none of them is alive
@@ -218,14 +222,13 @@ sql() { psql "$PG_DIRECT" -X -q -t -A -v ON_ERROR_STOP=1 -c "$1" 2>>"$TMP/psql.e
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 # wait_sql QUERY EXPECTED SECONDS: polls until the query's answer is EXPECTED
 wait_sql() {
-    local got i
-    for ((i = 0; i < $3 * 10; i++)); do
-        got=$(sql "$1")
-        [ "$got" = "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "#   $1 → $got (expected $2)"
+    wait_for "$3" sql_is "$1" "$2" && return 0
+    echo "#   $1 → $SQL_GOT (expected $2)"
     return 1
+}
+sql_is() { # QUERY EXPECTED: the query's answer (in SQL_GOT) is EXPECTED
+    SQL_GOT=$(sql "$1")
+    [ "$SQL_GOT" = "$2" ]
 }
 # metric PORT NAME: the value of one sample of the /metrics page on 127.0.0.1:PORT
 metric() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
@@ -303,6 +306,16 @@ webhook_load() {
 }
 # n2xx JSON: the 2xx answers of a brink load document
 n2xx() { jq -r '[.status // {} | to_entries[] | select(.key | test("^2")) | .value] | add // 0' "$1" 2>/dev/null; }
+# accept_race PORT ORDERS VENDORS PREFIX ID_REGEX NAME DB_NAME: servers/dispatchd_race's VENDORS
+# at once on each of the ORDERS orders PREFIX<i> of dispatchd on PORT; ok NAME (with its summary)
+# when each order had one winner whom every loser's 409 names, ok DB_NAME when the database agrees
+accept_race() {
+    local out=$TMP/race-$4out summary
+    "$BUILD/servers/dispatchd_race" --port "$1" --orders "$2" --vendors "$3" --prefix "$4" >"$out" 2>&1
+    summary=$(tail -1 "$out")
+    check "$6 ($summary)" [ "$summary" = "summary orders $2 single $2 double 0 none 0 inconsistent 0 other 0" ]
+    check "$7" race_agrees "$out" "$5"
+}
 race_agrees() { # RACE_OUT ID_REGEX: the winners dispatchd_race saw are those the database stored
     awk '$1 == "order" { print $2 "|" $10 }' "$1" | sort >"$1.http"
     sql "select o.order_id || '|' || o.vendor_id from orders o join order_assignments a on a.order_id = o.order_id and a.vendor_id = o.vendor_id where o.order_id ~ '$2' and o.status = 'accepted'" | sort >"$1.db"
@@ -358,12 +371,12 @@ brink_run() {
     echo $? >"$TMP/$name.rc"
     echo "# $name: exit $(rc "$name") in $((SECONDS - t0)) s"
     if [ -s "$TMP/$name.json" ]; then
-        jq -r "${RUN_SUMMARY:-"\"red: \" + ([.thresholds[] | select(.status == \"red\") | \"\(.metric) \(.value)\"] | join(\", \"))"}" \
-            "$TMP/$name.json" | sed 's/^/#   /'
+        jq -r "${RUN_SUMMARY:-$RED_SUMMARY}" "$TMP/$name.json" | sed 's/^/#   /'
     else
         tail -5 "$TMP/$name.out" | sed 's/^/#   /'
     fi
 }
+RED_SUMMARY='"red: " + ([.thresholds[] | select(.status == "red") | "\(.metric) \(.value)"] | join(", "))'
 rc() { cat "$TMP/$1.rc"; }
 # needs_dispatchd WHAT: ends the test (skipped) when brink or dispatchd is not built
 needs_dispatchd() {

@@ -47,7 +47,7 @@ if grep -q 'notbase64' "$TMP/refused.err"; then not_ok "secret text never printe
 
 # --- help
 check "brink load --help exits 0 and documents -R" prints '--rate RPS' "$BRINK" load --help
-check "brink --help exits 0" "$BRINK" --help >/dev/null
+check "brink --help exits 0" quietly "$BRINK" --help
 "$BRINK" frobnicate >/dev/null 2>&1
 check "unknown command exits 2" [ $? -eq 2 ]
 

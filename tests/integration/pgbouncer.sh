@@ -97,12 +97,9 @@ check "GET /orders/ID through PgBouncer: 200 with the order ($code)" \
     all [ "$code" = 200 ] -- jqt ".order_id == \"pb-$run-7\" and .status == \"open\"" "$TMP/get"
 check "GET /orders/unknown: 404" [ "$(http_status "http://127.0.0.1:$P/orders/none-$run")" = 404 ]
 
-"$RACE" --port "$P" --orders 100 --vendors 20 --prefix "pb-$run-" >"$TMP/race.out" 2>&1
-summary=$(tail -1 "$TMP/race.out")
-check "accept race through PgBouncer, 20 vendors x 100 orders: exactly one winner each ($summary)" \
-    grep -q 'summary orders 100 single 100 double 0 none 0 inconsistent 0 other 0' <<<"$summary"
-check "... and the database agrees (one assignment each, the vendor that got 200)" \
-    race_agrees "$TMP/race.out" "^pb-$run-([0-9]|[1-9][0-9])\$"
+accept_race "$P" 100 20 "pb-$run-" "^pb-$run-([0-9]|[1-9][0-9])\$" \
+    "accept race through PgBouncer, 20 vendors x 100 orders: exactly one winner each" \
+    "... and the database agrees (one assignment each, the vendor that got 200)"
 
 # PostgreSQL restarted behind PgBouncer: the pooler drops its server connections and makes new
 # ones; dispatchd's client connections to PgBouncer stay, and it reads and stores again

@@ -17,7 +17,7 @@ timeout $T "$BRINK" report "$TMP/fx" --html "$TMP/r.html" --junit "$TMP/j.xml" >
 rc=$?
 check "report: a directory of documents → exit 0 ($rc)" [ $rc -eq 0 ]
 check "report: HTML and JUnit written, no temporary left" \
-    all [ -s "$TMP/r.html" ] -- [ -s "$TMP/j.xml" ] -- not ls "$TMP"/*.tmp >/dev/null 2>&1
+    all [ -s "$TMP/r.html" ] -- [ -s "$TMP/j.xml" ] -- not quietly ls "$TMP"/*.tmp
 ndocs=$(ls "$FIX"/*.json | wc -l)
 
 # ---- JUnit: structure and counts (no xmllint: counted with grep, cross-checked with jq) --------
@@ -61,15 +61,20 @@ fi
 
 # ---- HTML ------------------------------------------------------------------------------------
 H=$TMP/r.html
-hcnt() { grep -o -- "$1" "$H" | wc -l; }
 check "html: one page, doctype, CSP forbids scripts and the network" \
     all first_line "$H" '^<!DOCTYPE html>' -- has "$H" "default-src 'none'" -- [ "$(grep -c '</html>' "$H")" -eq 1 ]
 check "html: nothing external or executable (no script, link, src=, url(http)" \
     not grep -qi '<script\|<link\|<iframe\|<img\|src="\|href="http\|url(http\|@import' "$H"
+# charts FILE [BEFORE]: how many charts of each kind FILE has (BEFORE: what precedes the class)
+charts() {
+    local k
+    for k in timeline spectrum backlog race capacity; do
+        echo -n "$k $(grep -o -- "${2:-}class=\"chart chart-$k\"" "$1" | wc -l), "
+    done
+}
+CHARTS='timeline 7, spectrum 5, backlog 4, race 2, capacity 1, '
 check "html: the charts the data allows (timeline 7, spectrum 5, backlog 4, race 2, capacity 1)" \
-    [ "$(hcnt 'class="chart chart-timeline"')" -eq 7 -a "$(hcnt 'class="chart chart-spectrum"')" -eq 5 -a \
-      "$(hcnt 'class="chart chart-backlog"')" -eq 4 -a "$(hcnt 'class="chart chart-race"')" -eq 2 -a \
-      "$(hcnt 'class="chart chart-capacity"')" -eq 1 ]
+    [ "$(charts "$H")" = "$CHARTS" ]
 check "html: no NaN, inf or undefined" not grep -qiw 'nan\|inf\|undefined' "$H"
 check "html: hostile target escaped" \
     all has "$H" '&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;' -- not grep -qF '</script><img' "$H"
@@ -144,12 +149,9 @@ if [ -x "$CHROMIUM" ]; then
         --disable-background-networking --disable-component-update --disable-sync
         --user-data-dir="$TMP/chr")
     timeout 90 "$CHROMIUM" "${flags[@]}" --dump-dom "file://$H" >"$TMP/dom.html" 2>"$TMP/chr.err"
-    dcnt() { grep -o -- "$1" "$TMP/dom.html" | wc -l; }
     check "browser: DOM rendered" grep -q '</html>' "$TMP/dom.html"
     check "browser: every chart in the DOM (timeline 7, spectrum 5, backlog 4, race 2, capacity 1)" \
-        [ "$(dcnt '<svg class="chart chart-timeline"')" -eq 7 -a "$(dcnt '<svg class="chart chart-spectrum"')" -eq 5 -a \
-          "$(dcnt '<svg class="chart chart-backlog"')" -eq 4 -a "$(dcnt '<svg class="chart chart-race"')" -eq 2 -a \
-          "$(dcnt '<svg class="chart chart-capacity"')" -eq 1 ]
+        [ "$(charts "$TMP/dom.html" '<svg ')" = "$CHARTS" ]
     check "browser: no NaN or undefined in the DOM" not grep -q 'NaN\|undefined' "$TMP/dom.html"
     check "browser: no injected element (img, script, b) from the hostile document" \
         not grep -qi '<img\|<script\|<b>mode' "$TMP/dom.html"

@@ -50,6 +50,6 @@ jqcheck "SIGINT: summary.json written: the finished test, then the interrupted o
 check "SIGINT: reports still written" [ -s "$OUT/$run3/junit.xml" -a -s "$OUT/$run3/report.html" ]
 # (the pattern's [n] keeps it from matching this shell's own command line)
 check "SIGINT: the interrupted test's process is gone" \
-    not pgrep -f -- "$OUT/$run3/db-restart.jso[n]" >/dev/null
+    not quietly pgrep -f -- "$OUT/$run3/db-restart.jso[n]"
 check "SIGINT: the terminal says what happened" \
     has "$TMP/int.out" 'interrupted — stopping brink db-restart' '^  overall \+interrupted .*exit 130$'

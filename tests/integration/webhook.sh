@@ -53,20 +53,20 @@ jqcheck "stats: the load keys, availability and the service's resources" "$TMP/l
     '.stats | (["requests","rps","offered_rps","errors","error_rate","timeouts","p50_ms","p95_ms","p99_ms","p999_ms","max_ms","availability","service_cpu_pct","service_rss_mib"] - keys) == []'
 jqcheck "about 500 webhooks at 100/s, every one answered 202" "$TMP/light.json" \
     '.stats.requests == .stats.scheduled and .stats.requests >= 495 and .stats.offered_rps >= 99 and .stats.errors == 0 and .status["202"] == .stats.requests and .stats.availability == 1'
-jqcheck "thresholds: every webhook metric and the resources judged, all green" "$TMP/light.json" \
-    '([.thresholds[].metric] | sort) == (["availability","error_rate","p50_ms","p95_ms","p999_ms","p99_ms","rps","service_cpu_pct","service_rss_mib","timeouts"] | sort) and all(.thresholds[]; .status == "green") and .advice == []'
+# (latency on a machine busy with other tests may be orange, as brink suite allows: never red)
+jqcheck "thresholds: every webhook metric and the resources judged, all green (latency at worst orange)" "$TMP/light.json" \
+    '([.thresholds[].metric] | sort) == (["availability","error_rate","p50_ms","p95_ms","p999_ms","p99_ms","rps","service_cpu_pct","service_rss_mib","timeouts"] | sort)
+     and all(.thresholds[]; .status == "green" or (.status == "orange" and (.metric | test("^p[0-9]+_ms$"))))
+     and all(.advice[]; .metric | test("^p[0-9]+_ms$"))'
 jqcheck "resources: the service's pid, CPU and RSS sampled once a second" "$TMP/light.json" \
     '.resources.pid > 0 and (.resources.samples | length) >= 4 and .stats.service_rss_mib > 1 and .stats.service_cpu_pct >= 0 and (.timeline[1].service_rss_mib > 1)'
 check "terminal: thresholds printed" grep -q 'availability' "$TMP/light.out"
 
 # --- a running service with the wrong secret: 401s, the error-rate detector fires
-S=$("$BRINK" stack up --ready-timeout 30s 2>"$TMP/stack.err")
-if [ -z "$S" ] || [ ! -f "$S" ]; then
+if ! stack_up S target --ready-timeout 30s 2>"$TMP/stack.err"; then
     not_ok "stack up for the target cases: $(head -3 "$TMP/stack.err")"
     exit 0
 fi
-STACKDIR=$(dirname "$S")
-trap '"$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1; cleanup' EXIT
 URL=$(jq -r .service.url "$S")
 GOOD=$(jq -r .service.secret_file "$S")
 printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64)" >"$TMP/wrong.secret"
@@ -111,7 +111,7 @@ if grep -rqF -- "${SECRET_TEXT#whsec_}" "$TMP"/*.json "$TMP"/*.out "$TMP"/*.err;
 else
     ok "the secret never appears in output or results"
 fi
-"$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1
+"$BRINK" stack down --state "$S" >/dev/null 2>&1
 check "stack down" [ ! -e "$S" ]
 
 # --- a target whose metrics page does not exist (testsrv: every webhook 503, the page 404): the
