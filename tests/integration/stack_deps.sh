@@ -22,10 +22,10 @@ echo "# the user-managed redis-server: 127.0.0.1:$P"
 
 # our_redis: pids of live redis-servers on our port (their title is "redis-server 127.0.0.1:P")
 our_redis() {
-    local p out=""
+    local p comm out=""
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
-        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = redis-server ] || continue
+        { read -r comm <"/proc/$p/comm"; } 2>/dev/null && [ "$comm" = redis-server ] || continue
         alive "$p" || continue
         tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q ":$P\b" && out+=" $p"
     done
