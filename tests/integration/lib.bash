@@ -392,5 +392,6 @@ needs_dispatchd() {
 # the resilience tests' short phases (1 s warm-up, 3 s baseline, 5 s fault, 8 s recovery: about
 # 20 s a run) and their summary of a run
 RESIL_PHASES=(--warmup 1s --baseline 3s --fault 5s --recovery 8s --drain-timeout 20s -q)
-RESIL_SUMMARY='.stats | {outage_error_rate, outage_p99_ms, outage_timeouts, max_backlog, drain_s,
-    downtime_s, recovery_s, pool_recovery_s, accepted, lost, duplicated, integrity_violations} | tojson'
+RESIL_SUMMARY='(.stats | {outage_error_rate, outage_p99_ms, outage_timeouts, max_backlog, drain_s,
+    downtime_s, recovery_s, pool_recovery_s, accepted, lost, duplicated, integrity_violations} | tojson),
+    "errors by phase: " + ([.phases[]? | "\(.name) \(.errors_by_class // {} | tojson)"] | join(", "))'
