@@ -41,9 +41,9 @@ check "no secret: refuses to start, naming what to set (exit 2)" \
 # ---- the tuned service ----------------------------------------------------------------------
 
 dd_stack
-# load shedding (--queue-timeout) has its own instance in dispatchd_faults.sh; this one must not
-# shed because the machine is busy with other tests
-if ! start_dd main --claim-idle 1000 --queue-timeout 30000; then
+# load shedding (--queue-timeout, --pg-acquire-timeout) has its own instance in
+# dispatchd_faults.sh; this one must not shed because the machine is busy with other tests
+if ! start_dd main --claim-idle 1000 --queue-timeout 30000 --pg-acquire-timeout 5000; then
     not_ok "dispatchd (tuned) starts and becomes ready"
     exit 0
 fi
