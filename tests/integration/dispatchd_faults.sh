@@ -8,9 +8,9 @@
 . "$(dirname "$0")/lib.bash"
 
 dd_stack
-# load shedding (--queue-timeout) has its own instance below; the others must not shed (nor give
-# up waiting for a pooled connection) because the machine is busy with other tests
-if ! start_dd main --claim-idle 1000 --queue-timeout 30000 --pg-acquire-timeout 5000; then
+# load shedding (--queue-timeout) has its own instance below; the others must not shed because
+# the machine is busy with other tests
+if ! start_dd main --claim-idle 1000 --queue-timeout 30000; then
     not_ok "dispatchd (tuned) starts and becomes ready"
     exit 0
 fi
