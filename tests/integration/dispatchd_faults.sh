@@ -9,8 +9,9 @@
 
 dd_stack
 # load shedding (--queue-timeout) has its own instance below; the others must not shed because
-# the machine is busy with other tests
-if ! start_dd main --claim-idle 1000 --queue-timeout 30000; then
+# the machine is busy with other tests; for the same reason the last resort may wait for Redis up to
+# 2.5 s (the default 1 s, under the loads' 3 s timeout; its other side is --last-resort-timeout 0)
+if ! start_dd main --claim-idle 1000 --queue-timeout 30000 --last-resort-timeout 2500; then
     not_ok "dispatchd (tuned) starts and becomes ready"
     exit 0
 fi
@@ -23,6 +24,27 @@ wh_load() { webhook_load "$1" "$2" "$5" -R "$3" -d "$4" -c 16 --timeout 3s; }
 answers() { echo "status $(jq -c .status "$1"), transport errors $(jq .stats.transport_errors "$1")"; }
 # circuit_closes: a webhook (the circuit lets one through as a probe once it has been open for
 # --breaker-open), then the circuit is closed
+# outage PORT PREFIX RATE DURATION JSON AFTER LENGTH BREAK MEND: a webhook load (wh_load) with an
+# outage in it: the command BREAK AFTER seconds in, the command MEND LENGTH seconds later
+outage() {
+    wh_load "$1" "$2" "$3" "$4" "$5" &
+    local lpid=$!
+    sleep "$6"
+    $8
+    sleep "$7"
+    $9
+    wait $lpid
+}
+redis_stop() { fault redis stop; }
+redis_start() { fault redis start; }
+proxy_off() { curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":false}'; }
+proxy_on() { curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":true}'; }
+# all_202 JSON: every request of the load was answered 202, more than 1000 of them (N202 of NREQ)
+all_202() {
+    NREQ=$(jq -r '.stats.requests' "$1")
+    N202=$(jq -r '.status["202"] // 0' "$1")
+    [ "$N202" = "$NREQ" ] && [ "$NREQ" -gt 1000 ]
+}
 circuit_closes() {
     post "$P" "msg_probe_${run}_$RANDOM" "$(order_body "probe-$run-$RANDOM")" >/dev/null
     [ "$(metric "$P" dispatchd_redis_circuit_state)" = 0 ]
@@ -32,34 +54,21 @@ circuit_closes() {
 
 # tuned: Redis stops under load → the circuit opens, webhooks go to the inbox, nothing fails
 opens0=$(metric "$P" dispatchd_redis_circuit_opens_total)
-wh_load "$P" "rdown-$run" 400 6s "$TMP/rdown.json" &
-lpid=$!
-sleep 1.5
-fault redis stop
-sleep 2
-fault redis start
-wait $lpid
-nreq=$(jq -r '.stats.requests' "$TMP/rdown.json")
-n202=$(jq -r '.status["202"] // 0' "$TMP/rdown.json")
-check "tuned, Redis stopped for 2 s under load: every webhook still answered 202 ($n202 of $nreq; $(answers "$TMP/rdown.json"))" \
-    [ "$n202" = "$nreq" -a "$nreq" -gt 1000 ]
+outage "$P" "rdown-$run" 400 6s "$TMP/rdown.json" 1.5 2 redis_stop redis_start
+all_202 "$TMP/rdown.json"
+check "tuned, Redis stopped for 2 s under load: every webhook still answered 202 ($N202 of $NREQ; $(answers "$TMP/rdown.json"))" \
+    all_202 "$TMP/rdown.json"
 check "... the circuit opened and the inbox took webhooks" \
     [ "$(metric "$P" dispatchd_redis_circuit_opens_total)" -gt "${opens0:-0}" -a \
     "$(metric "$P" 'dispatchd_webhooks_total{outcome="queued_inbox"}')" -gt 0 ]
 check "... every 202 became exactly one order (stream and inbox drained)" \
-    wait_sql "select count(*) from orders where order_id like 'rdown-$run-%'" "$n202" 30
+    wait_sql "select count(*) from orders where order_id like 'rdown-$run-%'" "$N202" 30
 check "... the inbox is empty again" wait_sql "select count(*) from webhook_inbox" 0 10
 check "... and the circuit closed again after Redis came back (at the next webhooks)" wait_for 10 circuit_closes
 
 # untuned (--redis-fallback off): the same outage answers 503 — the detector's evidence
 if start_dd nofb --redis-fallback off --workers 0; then
-    wh_load "$PORT_nofb" "rdown2-$run" 200 4s "$TMP/rdown2.json" &
-    lpid=$!
-    sleep 1
-    fault redis stop
-    sleep 1.5
-    fault redis start
-    wait $lpid
+    outage "$PORT_nofb" "rdown2-$run" 200 4s "$TMP/rdown2.json" 1 1.5 redis_stop redis_start
     n503=$(jq -r '.status["503"] // 0' "$TMP/rdown2.json")
     check "--redis-fallback off, Redis stopped: webhooks are refused with 503 ($n503)" [ "$n503" -gt 0 ]
     stop "$PID_nofb"
@@ -69,19 +78,12 @@ fi
 
 # tuned: the Redis proxy goes down (connections refused and closed) under load — the same
 # promise as a stopped Redis: every webhook answered 202, every 202 exactly one order
-wh_load "$P" "pdown-$run" 400 5s "$TMP/pdown.json" &
-lpid=$!
-sleep 1.5
-curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":false}'
-sleep 2
-curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":true}'
-wait $lpid
-nreq=$(jq -r '.stats.requests' "$TMP/pdown.json")
-n202=$(jq -r '.status["202"] // 0' "$TMP/pdown.json")
-check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($n202 of $nreq; $(answers "$TMP/pdown.json"))" \
-    [ "$n202" = "$nreq" -a "$nreq" -gt 1000 ]
+outage "$P" "pdown-$run" 400 5s "$TMP/pdown.json" 1.5 2 proxy_off proxy_on
+all_202 "$TMP/pdown.json"
+check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($N202 of $NREQ; $(answers "$TMP/pdown.json"))" \
+    all_202 "$TMP/pdown.json"
 check "... every 202 became exactly one order" \
-    wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$n202" 30
+    wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$N202" 30
 
 # ---- PostgreSQL stopped: accept answers 503 fast, never hangs; back within 1 s of a restart --------
 

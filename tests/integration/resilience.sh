@@ -5,7 +5,7 @@
 # untuned one is caught (red, exit 99) and its advice carries dispatchd's own count of the
 # webhooks it answered "unavailable" and names the knob it ran without. The other faults are in
 # resilience_kill.sh, resilience_timeout.sh and resilience_db.sh. Short phases (1 s warm-up, 3 s
-# baseline, 5 s fault, 8 s recovery) keep each run near 20 s; everything is on loopback and every
+# baseline, 5 s fault, 8 s recovery, 12 s for the tuned run) keep each run near 20 s; everything is on loopback and every
 # wait is bounded.
 . "$(dirname "$0")/lib.bash"
 
@@ -37,7 +37,7 @@ check "a stack that cannot start exits 3 with the reason" all [ $? -eq 3 ] -- gr
 
 # ---- Redis down ----------------------------------------------------------------------------------
 
-brink_run redis-down-tuned redis-failure down --rate 200 "${RESIL_PHASES[@]}" \
+brink_run redis-down-tuned redis-failure down --rate 200 "${RESIL_TUNED[@]}" \
     --probe '{"kind":"http","name":"circuit","url":"{service_url}/metrics","metric":"dispatchd_redis_circuit_state"}' \
     --probe '{"kind":"sql","name":"orders","url":"{pg_url}","query":"SELECT count(*) FROM orders"}'
 F=$TMP/redis-down-tuned.json

@@ -9,7 +9,7 @@
 needs_dispatchd "db-restart crash"
 RUN_SUMMARY=$RESIL_SUMMARY
 
-brink_run db-crash-tuned db-restart crash --rate 50 --accept-rate 20 "${RESIL_PHASES[@]}"
+brink_run db-crash-tuned db-restart crash --rate 50 --accept-rate 20 "${RESIL_TUNED[@]}"
 F=$TMP/db-crash-tuned.json
 check "tuned, PostgreSQL crash: exit 0" [ "$(rc db-crash-tuned)" = 0 ]
 jqcheck "tuned, PostgreSQL crash: ingest error rate ~ 0, 0 lost, 0 duplicated, integrity kept" "$F" \

@@ -7,7 +7,7 @@
 needs_dispatchd "redis-failure kill"
 RUN_SUMMARY=$RESIL_SUMMARY
 
-brink_run redis-kill-tuned redis-failure kill --rate 200 "${RESIL_PHASES[@]}"
+brink_run redis-kill-tuned redis-failure kill --rate 200 "${RESIL_TUNED[@]}"
 F=$TMP/redis-kill-tuned.json
 check "tuned, Redis killed: exit 0" [ "$(rc redis-kill-tuned)" = 0 ]
 jqcheck "tuned, Redis killed: outage error rate < 1%, 0 lost, 0 duplicated" "$F" \
