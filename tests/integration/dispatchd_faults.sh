@@ -39,11 +39,13 @@ redis_stop() { fault redis stop; }
 redis_start() { fault redis start; }
 proxy_off() { curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":false}'; }
 proxy_on() { curl -s -o /dev/null -XPOST "$API/proxies/redis" -d '{"enabled":true}'; }
-# all_202 JSON: every request of the load was answered 202, more than 1000 of them (N202 of NREQ)
-all_202() {
+# all_2xx JSON: every request of the load was answered 2xx, more than 1000 of them (N2XX of
+# NREQ): 202, or 200 when its webhook-id was already received — the request's own write reached
+# Redis before its reply timed out (a busy machine): the webhook is queued once, the 200 adds nothing
+all_2xx() {
     NREQ=$(jq -r '.stats.requests' "$1")
-    N202=$(jq -r '.status["202"] // 0' "$1")
-    [ "$N202" = "$NREQ" ] && [ "$NREQ" -gt 1000 ]
+    N2XX=$(n2xx "$1")
+    [ "$N2XX" = "$NREQ" ] && [ "$NREQ" -gt 1000 ]
 }
 circuit_closes() {
     post "$P" "msg_probe_${run}_$RANDOM" "$(order_body "probe-$run-$RANDOM")" >/dev/null
@@ -55,14 +57,14 @@ circuit_closes() {
 # tuned: Redis stops under load → the circuit opens, webhooks go to the inbox, nothing fails
 opens0=$(metric "$P" dispatchd_redis_circuit_opens_total)
 outage "$P" "rdown-$run" 400 6s "$TMP/rdown.json" 1.5 2 redis_stop redis_start
-all_202 "$TMP/rdown.json"
-check "tuned, Redis stopped for 2 s under load: every webhook still answered 202 ($N202 of $NREQ; $(answers "$TMP/rdown.json"))" \
-    all_202 "$TMP/rdown.json"
+all_2xx "$TMP/rdown.json"
+check "tuned, Redis stopped for 2 s under load: every webhook still answered 2xx ($N2XX of $NREQ; $(answers "$TMP/rdown.json"))" \
+    all_2xx "$TMP/rdown.json"
 check "... the circuit opened and the inbox took webhooks" \
     [ "$(metric "$P" dispatchd_redis_circuit_opens_total)" -gt "${opens0:-0}" -a \
     "$(metric "$P" 'dispatchd_webhooks_total{outcome="queued_inbox"}')" -gt 0 ]
-check "... every 202 became exactly one order (stream and inbox drained)" \
-    wait_sql "select count(*) from orders where order_id like 'rdown-$run-%'" "$N202" 30
+check "... every 2xx became exactly one order (stream and inbox drained)" \
+    wait_sql "select count(*) from orders where order_id like 'rdown-$run-%'" "$N2XX" 30
 check "... the inbox is empty again" wait_sql "select count(*) from webhook_inbox" 0 10
 check "... and the circuit closed again after Redis came back (at the next webhooks)" wait_for 10 circuit_closes
 
@@ -79,11 +81,11 @@ fi
 # tuned: the Redis proxy goes down (connections refused and closed) under load — the same
 # promise as a stopped Redis: every webhook answered 202, every 202 exactly one order
 outage "$P" "pdown-$run" 400 5s "$TMP/pdown.json" 1.5 2 proxy_off proxy_on
-all_202 "$TMP/pdown.json"
-check "tuned, Redis proxy down for 2 s under load: every webhook answered 202 ($N202 of $NREQ; $(answers "$TMP/pdown.json"))" \
-    all_202 "$TMP/pdown.json"
-check "... every 202 became exactly one order" \
-    wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$N202" 30
+all_2xx "$TMP/pdown.json"
+check "tuned, Redis proxy down for 2 s under load: every webhook answered 2xx ($N2XX of $NREQ; $(answers "$TMP/pdown.json"))" \
+    all_2xx "$TMP/pdown.json"
+check "... every 2xx became exactly one order" \
+    wait_sql "select count(*) from orders where order_id like 'pdown-$run-%'" "$N2XX" 30
 
 # ---- PostgreSQL stopped: accept answers 503 fast, never hangs; back within 1 s of a restart --------
 

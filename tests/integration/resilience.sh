@@ -5,8 +5,8 @@
 # untuned one is caught (red, exit 99) and its advice carries dispatchd's own count of the
 # webhooks it answered "unavailable" and names the knob it ran without. The other faults are in
 # resilience_kill.sh, resilience_timeout.sh and resilience_db.sh. Short phases (1 s warm-up, 3 s
-# baseline, 5 s fault, 8 s recovery, 12 s for the tuned run) keep each run near 20 s; everything is on loopback and every
-# wait is bounded.
+# baseline, 5 s fault, 8 s recovery, 12 s for the tuned run) keep each run near 20 s; everything
+# is on loopback and every wait is bounded.
 . "$(dirname "$0")/lib.bash"
 
 needs_dispatchd "resilience runs"
