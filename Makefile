@@ -1,7 +1,9 @@
 # brink — build, test and demo.
 #   make            release build: bin/brink
 #   make asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build/asan/
-#   make test       install deps, build the asan variant, run every test (tests/run)
+#   make test       install deps, build the asan variant, run every test (tests/run, files in parallel)
+#   make check      the fast tier while working (deps installed): build the asan variant, run the
+#                   unit tests and the fast integration tests (tests/run --fast; < 90 s once built)
 #   make demo       install deps, build, run brink suite quick (the four tests on the embedded stack)
 #   make demo-untuned   the same on dispatchd's untuned configuration: red, with advice
 #   make format     format the sources with .clang-format
@@ -37,7 +39,7 @@ SRV_SRC  := $(wildcard tests/servers/*.c)
 SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
 
 .SECONDARY:
-.PHONY: all asan test demo demo-untuned format clean bench check-format variant-all
+.PHONY: all asan test check demo demo-untuned format clean bench check-format variant-all
 
 all:
 	@$(MAKE) --no-print-directory VARIANT=release variant-all
@@ -77,6 +79,10 @@ test:
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory all
 	tests/run build/asan
+
+check:
+	@$(MAKE) --no-print-directory asan
+	tests/run --fast build/asan
 
 demo:
 	scripts/install-deps

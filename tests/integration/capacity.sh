@@ -9,20 +9,7 @@
 # 2. Loopback only; every search is bounded by --max-time.
 . "$(dirname "$0")/lib.bash"
 
-usage_case() {
-    local name=$1 want=$2
-    shift 2
-    local rc lines
-    timeout 20 "$BRINK" "$@" >"$TMP/u.out" 2>"$TMP/u.err"
-    rc=$?
-    lines=$(wc -l <"$TMP/u.err")
-    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$TMP/u.err"; then
-        ok "bad input: $name → exit 2, one line"
-    else
-        not_ok "bad input: $name (exit $rc, $lines lines)"
-        sed 's/^/#   /' "$TMP/u.err" | head -5
-    fi
-}
+usage_case() { refuses "bad input: $1" 2 "$2" timeout 20 "$BRINK" "${@:3}"; } # NAME WANT ARGS...
 
 usage_case "step too short" "--step" capacity --step 0
 usage_case "max-rate below start" "--max-rate (10/s) must be at least --start-rate (200/s)" capacity --max-rate 10
@@ -33,7 +20,7 @@ usage_case "max-time shorter than a step" "--max-time" capacity --step 10s --max
 usage_case "rate does not go with capacity" "--rate does not go with brink capacity" capacity --rate 100
 usage_case "positional argument" "unexpected argument 'heavy'" capacity heavy
 usage_case "too many steps" "invalid number" capacity --max-steps 1000
-check "brink capacity --help documents --p99-limit" bash -c "'$BRINK' capacity --help | grep -q -- '--p99-limit'"
+check "brink capacity --help documents --p99-limit" prints '--p99-limit' "$BRINK" capacity --help
 
 start_srv slow || exit 1
 T=http://127.0.0.1:$PORT_slow
@@ -79,12 +66,12 @@ rc=$?
 check "broken from the first step → exit 99" [ $rc -eq 99 ]
 jqcheck "first step broke: 0/s, one step, stop first_step, a clear message" "$TMP/first.json" \
     '.stats.max_sustainable_rps == 0 and (.capacity.steps | length) == 1 and .capacity.stop == "first_step" and (.capacity.message | test("first step")) and (.thresholds[] | select(.metric == "max_sustainable_rps") | .status) == "red"'
-check "first step broke: the one stderr line says so" bash -c "[ \$(wc -l <'$TMP/first.err') -eq 1 ] && grep -q 'first step' '$TMP/first.err'"
+check "first step broke: the one stderr line says so" all [ "$(lines "$TMP/first.err")" -eq 1 ] -- grep -q 'first step' "$TMP/first.err"
 
 # --- unreachable: the warm-up gets no response → exit 3
 "$BRINK" capacity --target http://127.0.0.1:1/ --sign none --step 1s --max-time 10s -q >"$TMP/down.out" 2>"$TMP/down.err"
 rc=$?
-check "unreachable target → exit 3, no response named" bash -c "[ $rc -eq 3 ] && grep -q 'no response from' '$TMP/down.err'"
+check "unreachable target → exit 3, no response named" all [ $rc -eq 3 ] -- grep -q 'no response from' "$TMP/down.err"
 
 # --- SIGINT: stops, writes the partial result, exit 130
 "$BRINK" capacity --target "$T/slow/20" --sign none -c 40 --step 2s --max-time 60s -q \

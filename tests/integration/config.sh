@@ -12,39 +12,8 @@
 . "$(dirname "$0")/lib.bash"
 
 PH=(--warmup 1s --baseline 2s --fault 3s --recovery 6s --drain-timeout 15s -q)
-
-if [ ! -x "$BRINK" ]; then
-    not_ok "brink is built in $BUILD"
-    exit 0
-fi
-if [ ! -x "$BUILD/dispatchd" ] && [ ! -x "$ROOT/bin/dispatchd" ]; then
-    echo "ok - brink.yaml runs # SKIP dispatchd is not built"
-    exit 0
-fi
-
-STATES=()
-cleanup_stacks() {
-    local s
-    for s in "${STATES[@]:-}"; do
-        [ -n "$s" ] && [ -f "$s" ] && "$BRINK" stack down --state "$s" >/dev/null 2>&1
-    done
-    cleanup
-}
-trap cleanup_stacks EXIT
-chmod 711 "$TMP" # the postgres account must reach the stacks' directories
-
-# stack_up VAR NAME [options]: a stack in $TMP/NAME; its state file in $VAR. Not in a subshell:
-# STATES must see it, or the stack outlives the test.
-stack_up() {
-    local var=$1 name=$2 s
-    shift 2
-    if ! s=$("$BRINK" stack up --dir "$TMP/$name" "$@" 2>"$TMP/$name.err"); then
-        echo "# stack up $name: $(head -c 300 "$TMP/$name.err")" >&2
-        return 1
-    fi
-    STATES+=("$s")
-    printf -v "$var" '%s' "$s"
-}
+needs_dispatchd "brink.yaml runs"
+RUN_LIMIT=120
 
 # write_config FILE STATE [STORED_QUERY]: a brink.yaml describing the stack of STATE
 write_config() {
@@ -110,23 +79,6 @@ dependencies:
 EOF
 }
 
-# run NAME ARGS...: runs brink, keeps its output, exit status and document
-run() {
-    local name=$1
-    shift
-    local t0=$SECONDS
-    timeout -k 5 120 "$BRINK" "$@" --json "$TMP/$name.json" >"$TMP/$name.out" 2>&1
-    echo $? >"$TMP/$name.rc"
-    echo "# $name: exit $(cat "$TMP/$name.rc") in $((SECONDS - t0)) s"
-    if [ -s "$TMP/$name.json" ]; then
-        jq -r '"#   red: " + ([.thresholds[] | select(.status == "red") |
-            "\(.metric) \(.value)"] | join(", "))' "$TMP/$name.json"
-    else
-        tail -3 "$TMP/$name.out" | sed 's/^/#   /'
-    fi
-}
-rc() { cat "$TMP/$1.rc"; }
-
 stack_up S user || {
     not_ok "brink stack up (the stand-in for a user's stack)"
     exit 0
@@ -143,21 +95,22 @@ write_config "$C" "$S"
 printf 'target:\n  url: http://127.0.0.1:1\n  webhook:\n    secret: whsec_literal\n' >"$TMP/bad.yaml"
 "$BRINK" webhook light -f "$TMP/bad.yaml" >"$TMP/bad.out" 2>&1
 check "a literal secret: exit 2, FILE:LINE: KEY on one line" \
-    bash -c "[ $? -eq 2 ] && grep -q 'bad.yaml:4: target.webhook.secret: a literal secret' '$TMP/bad.out' && [ \$(wc -l <'$TMP/bad.out') -eq 1 ]"
+    all [ $? -eq 2 ] -- grep -q 'bad.yaml:4: target.webhook.secret: a literal secret' "$TMP/bad.out" -- \
+    [ "$(lines "$TMP/bad.out")" -eq 1 ]
 sed 's/^probes:/probe:/' "$C" >"$TMP/typo.yaml"
 "$BRINK" race light -f "$TMP/typo.yaml" >"$TMP/typo.out" 2>&1
 check "an unknown key (race -f): exit 2 naming it" \
-    bash -c "[ $? -eq 2 ] && grep -q 'typo.yaml:[0-9]*: probe: unknown key' '$TMP/typo.out'"
+    all [ $? -eq 2 ] -- grep -q 'typo.yaml:[0-9]*: probe: unknown key' "$TMP/typo.out"
 grep -v toxiproxy "$C" >"$TMP/notoxi.yaml"
 "$BRINK" redis-failure down -f "$TMP/notoxi.yaml" "${PH[@]}" >"$TMP/notoxi.out" 2>&1
 check "a network mode without toxiproxy: exit 2 naming dependencies.redis.toxiproxy" \
-    bash -c "[ $? -eq 2 ] && grep -q 'dependencies.redis.toxiproxy: missing' '$TMP/notoxi.out'"
+    all [ $? -eq 2 ] -- grep -q 'dependencies.redis.toxiproxy: missing' "$TMP/notoxi.out"
 "$BRINK" db-restart crash -f "$C" --stack-profile untuned "${PH[@]}" >"$TMP/prof.out" 2>&1
 check "--stack-profile with -f: exit 2" [ $? -eq 2 ]
 
 # ---- webhook, race -----------------------------------------------------------------------------
 
-run webhook webhook light -f "$C" -d 3s -q
+brink_run webhook webhook light -f "$C" -d 3s -q
 F=$TMP/webhook.json
 check "webhook light -f: exit 0" [ "$(rc webhook)" = 0 ]
 jqcheck "webhook light -f: the user's URL, the file, signed, every webhook answered" "$F" \
@@ -165,7 +118,7 @@ jqcheck "webhook light -f: the user's URL, the file, signed, every webhook answe
      and .config.sign == "standard-webhooks" and .stats.requests >= 290 and .stats.errors == 0
      and .resources.pid > 0'
 
-run race race light -f "$C" -q
+brink_run race race light -f "$C" -q
 F=$TMP/race.json
 check "race light -f: exit 0" [ "$(rc race)" = 0 ]
 jqcheck "race light -f: 50 orders, no race condition, HTTP and SQL truth (audit.url)" "$F" \
@@ -179,8 +132,8 @@ p_rc=$?
 "$BRINK" stack fault redis resume --config "$C" >"$TMP/resume.json" 2>"$TMP/resume.err"
 r_rc=$?
 check "stack fault redis pause/resume --config: SIGSTOP/SIGCONT to the pid file's process" \
-    bash -c "[ $p_rc -eq 0 ] && [ $r_rc -eq 0 ] && jq -e --argjson p $(cat "$TMP/redis.pid") \
-        '.ok and .pid_before == \$p' '$TMP/pause.json' >/dev/null && jq -e '.ok and .ready_ns > 0' '$TMP/resume.json' >/dev/null"
+    all [ $p_rc -eq 0 ] -- [ $r_rc -eq 0 ] -- jqt ".ok and .pid_before == $(cat "$TMP/redis.pid")" "$TMP/pause.json" -- \
+    jqt '.ok and .ready_ns > 0' "$TMP/resume.json"
 
 # ---- resilience on the user's stack --------------------------------------------------------------
 
@@ -189,7 +142,7 @@ audit_ok='.audit.done and .audit.source == "config" and .stats.lost == 0 and .st
     and (.audit.queries.stored | startswith("SELECT webhook_id, count(*) FROM orders"))
     and ([.audit.integrity.checks[].name] == ["accepted_without_assignment","assignment_without_accept"])'
 
-run kill redis-failure kill -f "$C" --rate 200 "${PH[@]}"
+brink_run kill redis-failure kill -f "$C" --rate 200 "${PH[@]}"
 F=$TMP/kill.json
 check "redis-failure kill -f (kill_cmd/start_cmd hooks): exit 0" [ "$(rc kill)" = 0 ]
 jqcheck "redis-failure kill -f: 0 lost, 0 duplicated, audited with the file's queries" "$F" "$audit_ok"
@@ -202,16 +155,16 @@ jqcheck "redis-failure kill -f: the document — user stack, phases, fault times
      and .resources.phases[1].service.cpu_pct != null'
 
 jq -r .redis.pid "$S" >"$TMP/redis.pid" # the restarted redis-server's, for the resource samples
-run down redis-failure down -f "$C" --rate 200 "${PH[@]}"
+brink_run down redis-failure down -f "$C" --rate 200 "${PH[@]}"
 F=$TMP/down.json
 check "redis-failure down -f (the Toxiproxy API): exit 0" [ "$(rc down)" = 0 ]
 jqcheck "redis-failure down -f: 0 lost, outage answered, audited with the file's queries" "$F" \
     "$audit_ok and .stats.outage_error_rate < 0.01 and .fault.downtime_s >= 2.9"
 
-run crash db-restart crash -f "$C" --rate 200 "${PH[@]}"
+brink_run crash db-restart crash -f "$C" --rate 200 "${PH[@]}"
 F=$TMP/crash.json
 check "db-restart crash -f: a verdict (exit 0, or 99 for a slow recovery on a busy machine)" \
-    bash -c "[ $(rc crash) = 0 ] || [ $(rc crash) = 99 ]"
+    in_text "$(rc crash)" '^(0|99)$'
 jqcheck "db-restart crash -f: PostgreSQL killed and started by the hooks, 0 lost, integrity 0" "$F" \
     "$audit_ok and .test == \"db-restart\" and .fault.signal_s > 0 and .fault.ready_s > .fault.signal_s
      and (.stats | has(\"pool_recovery_s\")) and .config.accept_rate == 0"
@@ -221,7 +174,7 @@ jqcheck "db-restart crash -f: PostgreSQL killed and started by the hooks, 0 lost
 # an audit whose query "loses" every id ending in 7: the same run must be red for lost
 write_config "$TMP/lossy.yaml" "$S" \
     "SELECT webhook_id, count(*) FROM orders WHERE webhook_id = ANY(\$1) AND right(webhook_id, 1) <> '7' GROUP BY webhook_id"
-run lossy redis-failure down -f "$TMP/lossy.yaml" --rate 200 --warmup 0s --baseline 1s \
+brink_run lossy redis-failure down -f "$TMP/lossy.yaml" --rate 200 --warmup 0s --baseline 1s \
     --fault 1s --recovery 3s --drain-timeout 3s -q
 F=$TMP/lossy.json
 check "an audit that reports missing rows: red, exit 99" [ "$(rc lossy)" = 99 ]
@@ -232,7 +185,7 @@ jqcheck "the lossy audit: lost > 0, first_lost ends in 7, lost is red" "$F" \
 # a threshold override that turns a green metric red
 cp "$C" "$TMP/strict.yaml"
 printf 'thresholds:\n  p50_ms: {orange: 0.0005, red: 0.001}\n' >>"$TMP/strict.yaml"
-run strict webhook light -f "$TMP/strict.yaml" -d 2s -q
+brink_run strict webhook light -f "$TMP/strict.yaml" -d 2s -q
 F=$TMP/strict.json
 check "a threshold override (p50_ms red > 0.001 ms): exit 99" [ "$(rc strict)" = 99 ]
 jqcheck "the override is in the document: p50_ms red, overridden, red bound 0.001" "$F" \
@@ -245,7 +198,7 @@ if stack_up S2 untuned --profile untuned; then
     sed -i '/^race:/,/^probes:/{/^probes:/!d}' "$TMP/untuned.yaml" # dispatchd's built-in protocol
     found=0
     for attempt in 1 2 3; do
-        run "untuned$attempt" race -f "$TMP/untuned.yaml" --orders 100 --vendors 10 -q
+        brink_run "untuned$attempt" race -f "$TMP/untuned.yaml" --orders 100 --vendors 10 -q
         if [ "$(rc "untuned$attempt")" = 99 ] &&
             jq -e '.stats.race_conditions > 0' "$TMP/untuned$attempt.json" >/dev/null 2>&1; then
             found=1
@@ -253,7 +206,6 @@ if stack_up S2 untuned --profile untuned; then
         fi
     done
     check "race -f against an untuned user's stack: race conditions found, exit 99" [ $found -eq 1 ]
-    "$BRINK" stack down --state "$S2" >/dev/null 2>&1
 else
     not_ok "brink stack up --profile untuned"
 fi

@@ -149,7 +149,7 @@ else
     sed 's/^/#   /' <<<"$out"
 fi
 check "README.md and docs/reports.md link to the guide" \
-    bash -c "grep -q '(docs/guide.md)' '$ROOT/README.md' && grep -q '(guide.md)' '$ROOT/docs/reports.md'"
+    all grep -q '(docs/guide.md)' "$ROOT/README.md" -- grep -q '(guide.md)' "$ROOT/docs/reports.md"
 
 # ---- the check fires ---------------------------------------------------------------------------
 # a metric added to the code without documentation

@@ -97,5 +97,5 @@ jqcheck "POST with templates: 50 responses" "$TMP/p.json" '.stats.requests == 50
 
 # --- hdr interval log
 "$BRINK" load -q -c 4 -t 2 -d 2s --hdr-log "$TMP/h.log" "$A/" >/dev/null
-check "hdr-log: header and one Tag=latency interval per second" bash -c \
-    "grep -q '^#\[Histogram log format version 1.3\]' '$TMP/h.log' && [ \$(grep -c '^Tag=latency,' '$TMP/h.log') -ge 2 ]"
+check "hdr-log: header and one Tag=latency interval per second" \
+    all grep -q '^#\[Histogram log format version 1.3\]' "$TMP/h.log" -- [ "$(grep -c '^Tag=latency,' "$TMP/h.log")" -ge 2 ]

@@ -61,6 +61,6 @@ fi
 "$BRINK" load --dry-run -H 'X-T: {{seq}}|{{uuid}}|{{rand:5-5}}|{{now_s}}|{{now_ms}}|{{conn}}|{{thread}}' \
     "http://127.0.0.1:9/p/{{seq}}" >"$TMP/t.txt"
 x=$(hdr x-t "$TMP/t.txt")
-check "templates: all placeholders render ($x)" bash -c \
-    "[[ '$x' =~ ^0\|[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\|5\|[0-9]{10}\|[0-9]{13}\|0\|0$ ]]"
+check "templates: all placeholders render ($x)" \
+    in_text "$x" '^0\|[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\|5\|[0-9]{10}\|[0-9]{13}\|0\|0$'
 check "templates: URL path rendered" grep -q '^GET /p/0 HTTP/1.1' "$TMP/t.txt"

@@ -20,11 +20,7 @@ start_broken() {
     local name=$1 mode=$2 pf=$TMP/$1.port
     "$RACEBROKEN" --port 0 --port-file "$pf" --mode "$mode" --max-seconds 300 >"$TMP/$name.out" 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 1 200); do
-        [ -s "$pf" ] && break
-        sleep 0.02
-    done
-    [ -s "$pf" ] || { echo "# racebroken --mode $mode did not start: $(cat "$TMP/$name.out")"; return 1; }
+    wait_for 4 test -s "$pf" || { echo "# racebroken --mode $mode did not start: $(cat "$TMP/$name.out")"; return 1; }
     printf -v "PORT_$name" '%s' "$(cat "$pf")"
 }
 
@@ -32,7 +28,7 @@ start_broken() {
 
 "$BRINK" race --help >"$TMP/help.out" 2>&1
 check "race --help exits 0 and names the profiles" \
-    bash -c "[ $? -eq 0 ] && grep -q 'light|moderate|heavy|stress' '$TMP/help.out'"
+    all [ $? -eq 0 ] -- grep -q 'light|moderate|heavy|stress' "$TMP/help.out"
 bad_usage() { # NAME ARGS...: exit 2 and one line on stderr
     local name=$1 rc
     shift
@@ -55,12 +51,12 @@ bad_usage "a bad target URL" --target ftp://127.0.0.1:1
 bad_usage "an unknown option" --frobnicate
 
 # an unreachable target: exit 3, nothing written
-port_free=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 1)
+port_free=$(free_port || echo 1)
 "$BRINK" race --target "http://127.0.0.1:$port_free" --orders 3 --vendors 2 --timeout 2s \
     --json "$TMP/unreach.json" >"$TMP/unreach.out" 2>&1
 rc=$?
 check "an unreachable target exits 3 with a reason" \
-    bash -c "[ $rc -eq 3 ] && grep -q 'does not answer' '$TMP/unreach.out' && [ ! -s '$TMP/unreach.json' ]"
+    all [ $rc -eq 3 ] -- grep -q 'does not answer' "$TMP/unreach.out" -- [ ! -s "$TMP/unreach.json" ]
 
 # ---- the detectors against racebroken -------------------------------------------------------
 
@@ -156,8 +152,8 @@ printf 'create: {path: /orders, body: x, id_from: id}\nclaim:\n  path: /o/{{id}}
 "$BRINK" race -f "$TMP/bad.yaml" >"$TMP/bad.out" 2>&1
 rc=$?
 check "race.yaml with an unknown placeholder: exit 2, FILE:LINE: KEY" \
-    bash -c "[ $rc -eq 2 ] && [ \$(wc -l <'$TMP/bad.out') -eq 1 ] &&
-             grep -q 'bad.yaml:4: claim.body: unknown placeholder {{vendr}}' '$TMP/bad.out'"
+    all [ $rc -eq 2 ] -- [ "$(lines "$TMP/bad.out")" -eq 1 ] -- \
+    grep -q 'bad.yaml:4: claim.body: unknown placeholder {{vendr}}' "$TMP/bad.out"
 
 # ---- dispatchd on the embedded stack --------------------------------------------------------
 

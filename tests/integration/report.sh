@@ -17,7 +17,7 @@ timeout $T "$BRINK" report "$TMP/fx" --html "$TMP/r.html" --junit "$TMP/j.xml" >
 rc=$?
 check "report: a directory of documents → exit 0 ($rc)" [ $rc -eq 0 ]
 check "report: HTML and JUnit written, no temporary left" \
-    bash -c "[ -s '$TMP/r.html' ] && [ -s '$TMP/j.xml' ] && ! ls '$TMP'/*.tmp >/dev/null 2>&1"
+    all [ -s "$TMP/r.html" ] -- [ -s "$TMP/j.xml" ] -- not quietly ls "$TMP"/*.tmp
 ndocs=$(ls "$FIX"/*.json | wc -l)
 
 # ---- JUnit: structure and counts (no xmllint: counted with grep, cross-checked with jq) --------
@@ -30,8 +30,8 @@ exp_tests=$(cat "$FIX"/*.json | jq -s '[.[].thresholds | length] | add')
 exp_red=$(cat "$FIX"/*.json | jq -s '[.[].thresholds[] | select(.status == "red")] | length')
 exp_skip=$(cat "$FIX"/*.json | jq -s '[.[].thresholds[] | select(.status == "skipped")] | length')
 check "junit: XML declaration first, one <testsuites> root closed last" \
-    bash -c "head -1 '$J' | grep -q '^<?xml version=\"1.0\" encoding=\"UTF-8\"?>$' &&
-             [ \$(grep -c '<testsuites ' '$J') -eq 1 ] && tail -1 '$J' | grep -q '^</testsuites>$'"
+    all first_line "$J" '^<?xml version="1.0" encoding="UTF-8"?>$' -- [ "$(grep -c '<testsuites ' "$J")" -eq 1 ] -- \
+    last_line "$J" '^</testsuites>$'
 check "junit: one <testsuite> per document ($ndocs), each closed" \
     [ "$(cnt '<testsuite ')" -eq "$ndocs" -a "$(cnt '</testsuite>')" -eq "$ndocs" ]
 check "junit: one <testcase> per threshold ($exp_tests), each closed" \
@@ -43,15 +43,15 @@ check "junit: testsuite attributes add up (tests, failures, skipped)" \
 check "junit: testsuites totals" \
     [ "$(attr_sum testsuites tests)" -eq "$exp_tests" -a "$(attr_sum testsuites failures)" -eq "$exp_red" ]
 check "junit: classname brink.<test>, suite named by test" \
-    bash -c "grep -q '<testcase classname=\"brink.race\" name=\"race_conditions\"' '$J' &&
-             grep -q '<testsuite name=\"capacity\"' '$J'"
+    has "$J" '<testcase classname="brink.race" name="race_conditions"' '<testsuite name="capacity"'
 check "junit: failure message has value, bound, evidence, remedy" \
     grep -q 'message="race_conditions = 50; red &gt; 0, orange &gt; 0. Evidence: 50 of 50 orders.*Remedy: accept with one atomic' "$J"
 check "junit: hostile strings escaped (no raw tag, no raw quote break-out)" \
-    bash -c "! grep -q '<script\|<img\|<b>' '$J' && grep -q '&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;' '$J'"
+    all not grep -q '<script\|<img\|<b>' "$J" -- has "$J" '&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;'
 # between tags there is only markup: every '<' starts a known element or the declaration
+elements() { grep -o '<[^ >/?]*' "$1" | sed 's/^<//' | sort -u; } # FILE: the names of its elements
 check "junit: only JUnit elements" \
-    bash -c "! grep -o '<[^ >/?]*' '$J' | sed 's/^<//' | grep -vxE 'testsuites|testsuite|properties|property|testcase|failure|skipped|error|system-out' | grep -q ."
+    [ -z "$(elements "$J" | grep -vxE 'testsuites|testsuite|properties|property|testcase|failure|skipped|error|system-out')" ]
 if command -v python3 >/dev/null 2>&1; then
     check "junit: parses as XML (python3 xml.etree, when present)" \
         timeout $T python3 -c "import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if r.tag == 'testsuites' and len(r) == int(sys.argv[2]) else 1)" "$J" "$ndocs"
@@ -61,18 +61,23 @@ fi
 
 # ---- HTML ------------------------------------------------------------------------------------
 H=$TMP/r.html
-hcnt() { grep -o -- "$1" "$H" | wc -l; }
 check "html: one page, doctype, CSP forbids scripts and the network" \
-    bash -c "head -1 '$H' | grep -q '^<!DOCTYPE html>' && grep -q \"default-src 'none'\" '$H' && [ \$(grep -c '</html>' '$H') -eq 1 ]"
+    all first_line "$H" '^<!DOCTYPE html>' -- has "$H" "default-src 'none'" -- [ "$(grep -c '</html>' "$H")" -eq 1 ]
 check "html: nothing external or executable (no script, link, src=, url(http)" \
-    bash -c "! grep -qi '<script\|<link\|<iframe\|<img\|src=\"\|href=\"http\|url(http\|@import' '$H'"
+    not grep -qi '<script\|<link\|<iframe\|<img\|src="\|href="http\|url(http\|@import' "$H"
+# charts FILE [BEFORE]: how many charts of each kind FILE has (BEFORE: what precedes the class)
+charts() {
+    local k
+    for k in timeline spectrum backlog race capacity; do
+        echo -n "$k $(grep -o -- "${2:-}class=\"chart chart-$k\"" "$1" | wc -l), "
+    done
+}
+CHARTS='timeline 7, spectrum 5, backlog 4, race 2, capacity 1, '
 check "html: the charts the data allows (timeline 7, spectrum 5, backlog 4, race 2, capacity 1)" \
-    [ "$(hcnt 'class="chart chart-timeline"')" -eq 7 -a "$(hcnt 'class="chart chart-spectrum"')" -eq 5 -a \
-      "$(hcnt 'class="chart chart-backlog"')" -eq 4 -a "$(hcnt 'class="chart chart-race"')" -eq 2 -a \
-      "$(hcnt 'class="chart chart-capacity"')" -eq 1 ]
-check "html: no NaN, inf or undefined" bash -c "! grep -qiw 'nan\|inf\|undefined' '$H'"
+    [ "$(charts "$H")" = "$CHARTS" ]
+check "html: no NaN, inf or undefined" not grep -qiw 'nan\|inf\|undefined' "$H"
 check "html: hostile target escaped" \
-    bash -c "grep -q '&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;' '$H' && ! grep -qF '</script><img' '$H'"
+    all has "$H" '&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;' -- not grep -qF '</script><img' "$H"
 check "html: overall verdict red with counts" grep -q 'Overall verdict: <span class="st st-red">' "$H"
 size=$(wc -c <"$H")
 check "html: reasonable size ($size bytes < 1 MiB)" [ "$size" -lt 1048576 ]
@@ -81,21 +86,22 @@ check "html: reasonable size ($size bytes < 1 MiB)" [ "$size" -lt 1048576 ]
 timeout $T "$BRINK" report "$FIX/race-untuned.json" "$FIX/load.json" >"$TMP/t.out" 2>&1
 rc=$?
 check "terminal: exit 0, verdicts in words when stdout is not a terminal" \
-    bash -c "[ $rc -eq 0 ] && grep -q '^  RED    race_conditions' '$TMP/t.out' && grep -q '^  GREEN  race_error_rate' '$TMP/t.out' && ! grep -q '🔴' '$TMP/t.out'"
+    all [ $rc -eq 0 ] -- has "$TMP/t.out" '^  RED    race_conditions' '^  GREEN  race_error_rate' -- not grep -q '🔴' "$TMP/t.out"
 check "terminal: advice with evidence and remedy" \
-    bash -c "grep -q 'RED    integrity: the stored winner differs' '$TMP/t.out' && grep -q '→ the service answered one winner' '$TMP/t.out'"
+    has "$TMP/t.out" 'RED    integrity: the stored winner differs' '→ the service answered one winner'
 check "terminal: a document without thresholds shows its headline" \
     grep -q 'requests 800, rps 200.221' "$TMP/t.out"
 timeout $T "$BRINK" report --terminal "$FIX/redis-failure-all.json" --junit - >"$TMP/t2.out" 2>"$TMP/t2.err"
 check "terminal + --junit -: XML on stdout, verdicts per run on stderr" \
-    bash -c "head -1 '$TMP/t2.out' | grep -q '^<?xml' && grep -q 'redis-failure timeout' '$TMP/t2.err' && grep -q 'RED    recovery_s' '$TMP/t2.err'"
+    all first_line "$TMP/t2.out" '^<?xml' -- has "$TMP/t2.err" 'redis-failure timeout' 'RED    recovery_s'
 
 # ---- brink compare -----------------------------------------------------------------------------
 timeout $T "$BRINK" compare "$FIX/load.json" "$FIX/load-regressed.json" --json "$TMP/c.json" >"$TMP/c.out" 2>&1
 rc=$?
 check "compare: a slower run → exit 1 ($rc)" [ $rc -eq 1 ]
 check "compare: p99_ms flagged, unknown metrics shown but not flagged" \
-    bash -c "grep -q '^  p99_ms .*REGRESSION (higher is worse)' '$TMP/c.out' && grep -q '^  bytes_read ' '$TMP/c.out' && ! grep -q '^  bytes_read .*REGRESSION' '$TMP/c.out'"
+    all has "$TMP/c.out" '^  p99_ms .*REGRESSION (higher is worse)' '^  bytes_read ' -- \
+    not grep -q '^  bytes_read .*REGRESSION' "$TMP/c.out"
 jqcheck "compare: --json has before, after, ratio, regression" "$TMP/c.json" \
     '.schema == "brink.compare/1" and .regressions > 0 and (.tests[0].metrics[] | select(.metric == "p99_ms") | .regression and .before == 4.495 and .ratio > 10 and .direction == "above")'
 timeout $T "$BRINK" compare "$FIX/load.json" "$FIX/load.json" >"$TMP/c2.out" 2>&1
@@ -111,7 +117,7 @@ cp "$FIX/race.json" "$TMP/after/race.json"
 timeout $T "$BRINK" compare "$TMP/before" "$TMP/after" >"$TMP/c3.out" 2>&1
 rc=$?
 check "compare: directories matched by test name → exit 1 ($rc)" \
-    bash -c "[ $rc -eq 1 ] && grep -q '^load: .*load.json → .*run-2.json' '$TMP/c3.out' && grep -q '^race: ' '$TMP/c3.out'"
+    all [ $rc -eq 1 ] -- has "$TMP/c3.out" '^load: .*load.json → .*run-2.json' '^race: '
 timeout $T "$BRINK" compare "$TMP/fx" "$TMP/fx" >"$TMP/c4.out" 2>&1
 check "compare: the fixture directory against itself → exit 0" [ $? -eq 0 ]
 
@@ -120,19 +126,7 @@ echo '{"schema": "brink.result/2"}' >"$TMP/v2.json"
 echo 'not json' >"$TMP/bad.json"
 echo '{"test": "load"}' >"$TMP/noschema.json"
 mkdir -p "$TMP/empty"
-bad() { # bad NAME WANT CMD...
-    local name=$1 want=$2 rc lines
-    shift 2
-    timeout $T "$BRINK" "$@" >"$TMP/b.out" 2>"$TMP/b.err"
-    rc=$?
-    lines=$(wc -l <"$TMP/b.err")
-    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$TMP/b.err"; then
-        ok "bad input: $name → exit 2, one line"
-    else
-        not_ok "bad input: $name (exit $rc, $lines lines)"
-        sed 's/^/#   /' "$TMP/b.err" | head -5
-    fi
-}
+bad() { refuses "bad input: $1" 2 "$2" timeout $T "$BRINK" "${@:3}"; } # bad NAME WANT ARGS...
 bad "report: no inputs" "no result documents given" report
 bad "report: missing file" "nope.json: No such file or directory" report "$TMP/nope.json"
 bad "report: not JSON" "bad.json: not valid JSON" report "$TMP/bad.json" --html "$TMP/x.html"
@@ -146,7 +140,7 @@ bad "compare: different tests" "nothing to compare" compare "$FIX/race.json" "$F
 bad "compare: bad tolerance" "--tolerance 'lots'" compare --tolerance lots "$FIX/load.json" "$FIX/load.json"
 bad "compare: negative tolerance" "is not a fraction" compare --tolerance -0.1 "$FIX/load.json" "$FIX/load.json"
 bad "compare: not a document" "not a brink result document" compare "$TMP/noschema.json" "$FIX/load.json"
-check "bad input: no output file left behind" bash -c "[ ! -e '$TMP/x.html' ] && [ ! -e '$TMP/x.html.tmp' ]"
+check "bad input: no output file left behind" [ ! -e "$TMP/x.html" -a ! -e "$TMP/x.html.tmp" ]
 
 # ---- in a browser ------------------------------------------------------------------------------
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -155,19 +149,16 @@ if [ -x "$CHROMIUM" ]; then
         --disable-background-networking --disable-component-update --disable-sync
         --user-data-dir="$TMP/chr")
     timeout 90 "$CHROMIUM" "${flags[@]}" --dump-dom "file://$H" >"$TMP/dom.html" 2>"$TMP/chr.err"
-    dcnt() { grep -o -- "$1" "$TMP/dom.html" | wc -l; }
     check "browser: DOM rendered" grep -q '</html>' "$TMP/dom.html"
     check "browser: every chart in the DOM (timeline 7, spectrum 5, backlog 4, race 2, capacity 1)" \
-        [ "$(dcnt '<svg class="chart chart-timeline"')" -eq 7 -a "$(dcnt '<svg class="chart chart-spectrum"')" -eq 5 -a \
-          "$(dcnt '<svg class="chart chart-backlog"')" -eq 4 -a "$(dcnt '<svg class="chart chart-race"')" -eq 2 -a \
-          "$(dcnt '<svg class="chart chart-capacity"')" -eq 1 ]
-    check "browser: no NaN or undefined in the DOM" bash -c "! grep -q 'NaN\|undefined' '$TMP/dom.html'"
+        [ "$(charts "$TMP/dom.html" '<svg ')" = "$CHARTS" ]
+    check "browser: no NaN or undefined in the DOM" not grep -q 'NaN\|undefined' "$TMP/dom.html"
     check "browser: no injected element (img, script, b) from the hostile document" \
-        bash -c "! grep -qi '<img\|<script\|<b>mode' '$TMP/dom.html'"
+        not grep -qi '<img\|<script\|<b>mode' "$TMP/dom.html"
     rm -rf "$TMP/chr"
     timeout 90 "$CHROMIUM" "${flags[@]}" --screenshot="$TMP/shot.png" --window-size=1280,2000 "file://$H" >/dev/null 2>&1
     check "browser: screenshot taken (PNG)" \
-        bash -c "[ \$(head -c 8 '$TMP/shot.png' | od -An -tx1 | tr -d ' \n') = 89504e470d0a1a0a ] && [ \$(wc -c <'$TMP/shot.png') -gt 20000 ]"
+        [ "$(head -c 8 "$TMP/shot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a -a "$(wc -c <"$TMP/shot.png")" -gt 20000 ]
     if [ -n "${BRINK_KEEP_SHOT:-}" ]; then cp "$TMP/shot.png" "$H" "$BRINK_KEEP_SHOT/" 2>/dev/null; fi
 else
     ok "browser: rendered in chromium # SKIP $CHROMIUM not installed (scripts/install-deps)"

@@ -11,86 +11,30 @@
 # --claim-idle is an hour leaves the dead instance's entries pending, and the orders are missing
 # until an instance that reclaims them starts.
 #
-# Which webhooks got 2xx: the loads aimed at the instance that survives must all be 202; the load
-# aimed at the instance that is killed runs on one connection (-c 1 -t 1), so its answered
-# requests are exactly the first K of its sequence numbers ({{seq}} in the order_id), K being its
-# 2xx count; the request in flight at the kill may or may not have been queued (no answer: the
-# client must retry it), so at most one order more may exist.
+# Which webhooks got 2xx: the loads aimed at the instance that survives must all be 202 (so their
+# orders must be as many as the requests sent); the load aimed at the instance that is killed runs
+# on one connection (-c 1 -t 1), so its answered requests are exactly the first K of its sequence
+# numbers ({{seq}} in the order_id), K being its 2xx count; the request in flight at the kill may
+# or may not have been queued (no answer: the client must retry it), so at most one order more
+# may exist.
 . "$(dirname "$0")/lib.bash"
 
-DISPATCHD=$BUILD/dispatchd
-DD_PIDS=()
-STACK_DIR=
+dd_stack
+PG_PROXY=$PG_URL # through the fault proxy, no password
+export DISPATCHD_REDIS=$REDIS_URL # directly: the faults here are PostgreSQL's
+
+# load PORT PREFIX JSON [brink load options]: signed webhooks in the background, waited for by
+# loads_done
 LOAD_PIDS=()
-
-so_cleanup() {
-    for p in "${LOAD_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-    for p in "${DD_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-    [ -n "$STACK_DIR" ] && "$BRINK" stack down --dir "$STACK_DIR" >/dev/null 2>&1
-    wait 2>/dev/null
-    cleanup
-}
-trap so_cleanup EXIT
-
-if [ ! -x "$DISPATCHD" ]; then
-    not_ok "dispatchd is built in $BUILD"
-    exit 0
-fi
-
-STACK_DIR=$TMP/stack
-chmod 711 "$TMP" # the postgres account must reach the stack's directory
-if ! state=$("$BRINK" stack up --service none --dir "$STACK_DIR" 2>"$TMP/stack.err"); then
-    not_ok "brink stack up --service none: $(head -c 300 "$TMP/stack.err")"
-    STACK_DIR=
-    exit 0
-fi
-export PGPASSFILE
-PGPASSFILE=$(jq -r '.postgres.pgpass_file' "$state")
-PG_PROXY=$(jq -r '.postgres.service_url' "$state") # through the fault proxy, no password
-PG_DIRECT="postgresql://brink@127.0.0.1:$(jq -r '.postgres.port' "$state")/brink"
-REDIS_URL=$(jq -r '.redis.url' "$state")
-REDIS_PORT=$(jq -r '.redis.port' "$state")
-SECRET_FILE=$(jq -r '.service.secret_file' "$state")
-API=$(jq -r '.proxies.api' "$state")
-ok "the stack is up (brink stack up --service none)"
-
-sql() { psql "$PG_DIRECT" -X -q -t -A -v ON_ERROR_STOP=1 -c "$1" 2>>"$TMP/psql.err"; }
-rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
-metric() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
-export DISPATCHD_REDIS=$REDIS_URL DISPATCHD_SECRET_FILE=$SECRET_FILE
-
-# start_dd NAME [flags]: starts dispatchd on a free port, waits for /readyz; sets PORT_<NAME>, PID_<NAME>
-start_dd() {
-    local name=$1
-    shift
-    local pf=$TMP/$name.port
-    rm -f "$pf"
-    "$DISPATCHD" --listen 127.0.0.1:0 --port-file "$pf" "$@" >>"$TMP/$name.log" 2>&1 &
-    local pid=$!
-    DD_PIDS+=("$pid")
-    for _ in $(seq 1 200); do
-        [ -s "$pf" ] && curl -sf --max-time 2 "http://127.0.0.1:$(cat "$pf")/readyz" >/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [ ! -s "$pf" ] || ! curl -sf --max-time 2 "http://127.0.0.1:$(cat "$pf")/readyz" >/dev/null; then
-        echo "# dispatchd $name did not become ready: $(tail -5 "$TMP/$name.log")"
-        return 1
-    fi
-    printf -v "PORT_$name" '%s' "$(cat "$pf")"
-    printf -v "PID_$name" '%s' "$pid"
-}
-
-# load PORT PREFIX JSON [brink load options]: signed order.created webhooks, order_id PREFIX-{{seq}}
 load() {
-    local port=$1 prefix=$2 json=$3
-    shift 3
-    "$BRINK" load "$@" --timeout 3s -m POST -H 'Content-Type: application/json' \
-        -b "{\"type\":\"order.created\",\"data\":{\"order_id\":\"$prefix-{{seq}}\",\"customer_id\":\"c1\",\"items\":[{\"sku\":\"s\",\"qty\":1,\"price_cents\":100}],\"total_cents\":100}}" \
-        --sign standard-webhooks --secret-file "$SECRET_FILE" -q --json "$json" \
-        "http://127.0.0.1:$port/webhooks/orders" >"$json.out" 2>&1
+    webhook_load "$@" --timeout 3s &
+    LOAD_PIDS+=($!)
+    PIDS+=($!)
 }
-n2xx() { jq -r '[.status // {} | to_entries[] | select(.key | test("^2")) | .value] | add // 0' "$1" 2>/dev/null; }
+loads_done() {
+    wait "${LOAD_PIDS[@]}"
+    LOAD_PIDS=()
+}
 nreq() { jq -r '.stats.sent // 0' "$1" 2>/dev/null; }
 
 # pending_of STREAM GROUP PID: entries pending in the consumers of the process PID
@@ -98,23 +42,19 @@ pending_of() {
     rcli --json XINFO CONSUMERS "$1" "$2" 2>/dev/null |
         jq -r --arg p "-$3-" '[.[] | select(.name | contains($p)) | .pending] | add // 0'
 }
-# drain STREAM GROUP SECONDS: waits until nothing is pending or undelivered; 0 when drained
+# drain STREAM GROUP SECONDS: waits until nothing is pending or undelivered in the stream and the
+# inbox (where webhooks go while the circuit is open) is empty; 0 when drained
+drained() {
+    PEND=$(rcli XPENDING "$1" "$2" 2>/dev/null | head -1)
+    LAG=$(rcli --json XINFO GROUPS "$1" 2>/dev/null | jq -r --arg g "$2" '.[] | select(.name == $g) | .lag')
+    INBOX=$(sql "select count(*) from webhook_inbox")
+    [ "${PEND:-1}" = 0 ] && [ "${LAG:-1}" = 0 ] && [ "${INBOX:-1}" = 0 ]
+}
 drain() {
-    local pend lag
-    for _ in $(seq 1 $(($3 * 10))); do
-        pend=$(rcli XPENDING "$1" "$2" 2>/dev/null | head -1)
-        lag=$(rcli --json XINFO GROUPS "$1" 2>/dev/null | jq -r --arg g "$2" '.[] | select(.name == $g) | .lag')
-        [ "${pend:-1}" = 0 ] && [ "${lag:-1}" = 0 ] && return 0
-        sleep 0.1
-    done
-    echo "#   $1: still ${pend:-?} pending, lag ${lag:-?} after $3 s"
+    wait_for "$3" drained "$1" "$2" && return 0
+    echo "#   $1: still ${PEND:-?} pending, lag ${LAG:-?}, ${INBOX:-?} in the inbox after $3 s"
     return 1
 }
-toxic_on() { # nothing the instances behind the proxy send reaches PostgreSQL
-    curl -s -o /dev/null -XPOST "$API/proxies/postgres/toxics" \
-        -d '{"name":"cut","type":"timeout","stream":"upstream","attributes":{"timeout":0}}'
-}
-toxic_off() { curl -s -o /dev/null -XDELETE "$API/proxies/postgres/toxics/cut"; }
 
 # audit TAG: the ground truth of one run, from SQL. Uses ALL (loads whose every request must be
 # 2xx: "prefix:json" words) and KILLED ("prefix:json" of the killed instance's one-connection
@@ -125,7 +65,9 @@ audit() {
         prefix=${w%%:*} json=${w#*:}
         n=$(n2xx "$json")
         sent=$(nreq "$json")
-        got=$(sql "select count(*) from orders where order_id ~ '^$prefix-[0-9]+\$' and substring(order_id from '[0-9]+\$')::int < $n")
+        # every request sent was answered 2xx, so every order of the prefix is one of them (which
+        # seq values were sent is not 0..n-1: each thread sends its own share of the schedule)
+        got=$(sql "select count(*) from orders where order_id ~ '^$prefix-[0-9]+\$'")
         if [ "$n" != "$sent" ]; then
             echo "#   $prefix: $n of $sent requests answered 2xx ($(jq -c .status "$json"))"
             bad=1
@@ -164,7 +106,7 @@ audit() {
     return $bad
 }
 
-run=${SO_RUN:-$RANDOM$RANDOM}
+run=$RANDOM$RANDOM
 S1=so:$run G1=scale
 
 # ---- two instances, one consumer group ------------------------------------------------------
@@ -177,33 +119,21 @@ fi
 ok "two dispatchd instances on one PostgreSQL and Redis, stream $S1, group $G1"
 
 # both take load at once; both instances' workers store (one group shares the stream)
-load "$PORT_A" "so-$run-a1" "$TMP/a1.json" -n 1500 -c 8 &
-LOAD_PIDS+=($!)
+load "$PORT_A" "so-$run-a1" "$TMP/a1.json" -n 1500 -c 8
 load "$PORT_B" "so-$run-b1" "$TMP/b1.json" -n 1500 -c 8
-wait "${LOAD_PIDS[@]}"
-LOAD_PIDS=()
+loads_done
 check "1500 + 1500 webhooks to the two instances at once: all 2xx ($(n2xx "$TMP/a1.json") + $(n2xx "$TMP/b1.json"))" \
     [ "$(n2xx "$TMP/a1.json"):$(n2xx "$TMP/b1.json")" = 1500:1500 ]
 drain "$S1" "$G1" 20 >/dev/null
 consumers=$(rcli --json XINFO CONSUMERS "$S1" "$G1" | jq -r '.[].name' | sed 's/-[0-9]*$//' | sort -u)
 check "the group has consumers of both processes ($(echo $consumers))" \
-    bash -c "grep -q -- '-$PID_A\$' <<<'$consumers' && grep -q -- '-$PID_B\$' <<<'$consumers'"
+    all in_text "$consumers" "-$PID_A\$" -- in_text "$consumers" "-$PID_B\$"
 ia=$(metric "$PORT_A" dispatchd_orders_inserted_total)
 ib=$(metric "$PORT_B" dispatchd_orders_inserted_total)
 check "both instances' workers stored orders (A ${ia:-0}, B ${ib:-0})" [ "${ia:-0}" -gt 0 -a "${ib:-0}" -gt 0 ]
 
 # the same webhook-id to both instances: the seen-key lives in the shared Redis
-KEYHEX=$(sed 's/^whsec_//' "$SECRET_FILE" | tr -d '\n' | base64 -d 2>/dev/null | od -An -tx1 | tr -d ' \n')
-post() { # PORT ID BODY → status
-    local ts
-    ts=$(date +%s)
-    local sig
-    sig=$(printf '%s.%s.%s' "$2" "$ts" "$3" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEYHEX" -binary | base64 -w0)
-    curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-        -H "webhook-id: $2" -H "webhook-timestamp: $ts" -H "webhook-signature: v1,$sig" \
-        --data-binary "$3" "http://127.0.0.1:$1/webhooks/orders"
-}
-body="{\"type\":\"order.created\",\"data\":{\"order_id\":\"so-$run-twice\",\"customer_id\":\"c1\",\"items\":[{\"sku\":\"s\",\"qty\":1,\"price_cents\":100}],\"total_cents\":100}}"
+body=$(order_body "so-$run-twice")
 r1=$(post "$PORT_A" "msg_so_${run}_twice" "$body")
 r2=$(post "$PORT_B" "msg_so_${run}_twice" "$body")
 drain "$S1" "$G1" 10 >/dev/null
@@ -218,18 +148,15 @@ check "one webhook-id sent to A, then to B: 202, then 200 ($r1, $r2), and one or
 # been idle for --claim-idle and the survivor reclaims them.
 kill_run() {
     local tag=$1 aport=$2 apid=$3 bport=$4
-    toxic_on
-    load "$bport" "so-$run-$tag-b" "$TMP/$tag-b.json" -R 600 -d 6s -c 16 &
-    LOAD_PIDS+=($!)
-    load "$aport" "so-$run-$tag-a" "$TMP/$tag-a.json" -R 200 -d 6s -c 1 -t 1 &
-    LOAD_PIDS+=($!)
+    toxic postgres cut timeout upstream '{"timeout":0}' # nothing of A's reaches PostgreSQL
+    load "$bport" "so-$run-$tag-b" "$TMP/$tag-b.json" -R 600 -d 6s -c 16
+    load "$aport" "so-$run-$tag-a" "$TMP/$tag-a.json" -R 200 -d 6s -c 1 -t 1
     sleep 2.5
     kill -9 "$apid"
     wait "$apid" 2>/dev/null
     HELD=$(pending_of "$S" "$G" "$apid")
-    wait "${LOAD_PIDS[@]}"
-    LOAD_PIDS=()
-    toxic_off
+    loads_done
+    untoxic postgres cut
 }
 
 S=$S1 G=$G1
@@ -288,13 +215,7 @@ else
 fi
 
 # the instances that were not killed stop cleanly; no sanitizer report in any instance's log
-for p in "${PID_B:-}" "${PID_B2:-}" "${PID_C2:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-stopped=1
-for p in "${PID_B:-}" "${PID_B2:-}" "${PID_C2:-}"; do
-    [ -n "$p" ] || continue
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -0 "$p" 2>/dev/null && stopped=0
-done
-check "the surviving instances stop on SIGTERM within 5 s" [ $stopped = 1 ]
+kill "${PID_B:-}" "${PID_B2:-}" "${PID_C2:-}" 2>/dev/null
+check "the surviving instances stop on SIGTERM within 5 s" all_gone_within 5 ${PID_B:-} ${PID_B2:-} ${PID_C2:-}
 check "no sanitizer report in the instances' logs" \
-    bash -c "! grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$TMP'/*.log"
+    not grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/*.log

@@ -13,50 +13,29 @@ export TMPDIR=$TMP
 unset XDG_RUNTIME_DIR
 chmod 711 "$TMP"
 
-STATES=()
-cleanup_stacks() {
-    for s in "${STATES[@]:-}"; do
-        [ -n "$s" ] && [ -f "$s" ] && "$BRINK" stack down --state "$s" >/dev/null 2>&1
-    done
-    cleanup
-}
-trap cleanup_stacks EXIT
-
-# alive PID: the process exists and is not a zombie
-alive() {
-    local st
-    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-# leftovers: live processes working in $TMP or naming it on their command line
+# leftovers: live processes working in $TMP or naming it on their command line (found by one grep
+# and one find over /proc: a loop of commands per process is slow on a busy machine)
 leftovers() {
-    local p out=""
-    for p in /proc/[0-9]*; do
-        p=${p#/proc/}
+    local p comm out=""
+    for p in $({
+        grep -laF "$TMP/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
+        find /proc/[0-9]*/cwd -maxdepth 0 -lname "$TMP/*" 2>/dev/null | cut -d/ -f3
+    } | sort -un); do
         [ "$p" = $$ ] && continue
         [[ " ${PIDS[*]:-} " == *" $p "* ]] && continue # the test's own servers
-        alive "$p" || continue
-        if [[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" == "$TMP"/* ]] ||
-            tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$TMP/"; then
-            out+=" $p($(cat "/proc/$p/comm" 2>/dev/null))"
-        fi
+        alive "$p" && { read -r comm <"/proc/$p/comm"; } 2>/dev/null && out+=" $p($comm)"
     done
     echo "$out"
 }
 # state_pids FILE: every pid of the state file
 state_pids() { jq -r '.processes[].pid' "$1"; }
-# all_gone_within SECONDS PIDS...: true when none of the pids is alive within the time
-all_gone_within() {
-    local limit=$1 p
-    shift
-    for _ in $(seq 1 $((limit * 20))); do
-        local any=0
-        for p in "$@"; do alive "$p" && any=1; done
-        [ $any -eq 0 ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+# q URL SQL: one psql query's answer (errors too)
+q() { psql "$1" -tAc "$2" 2>&1; }
+# ping_of URL: redis-cli PING's answer (errors too); pongs URL: it is PONG
+ping_of() { redis-cli -u "$1" ping 2>&1; }
+pongs() { [ "$(ping_of "$1")" = PONG ]; }
+# still_alive PIDS...: those of them alive, for a message
+still_alive() { for p in "$@"; do alive "$p" && echo -n " $p"; done; }
 
 # --- 1. up --service none, without --dir: a fresh directory, the state path on stdout ----------
 t0=$(date +%s%N)
@@ -87,20 +66,20 @@ jqcheck "state file has every documented key" "$S" '
 check "secret files are 0600" [ "$(stat -c %a "$(jq -r .postgres.password_file "$S")")" = 600 -a \
     "$(stat -c %a "$(jq -r .service.secret_file "$S")")" = 600 ]
 check "webhook secret is whsec_ + base64 of 32 bytes" \
-    bash -c "[ \"\$(sed 's/^whsec_//' '$(jq -r .service.secret_file "$S")' | base64 -d | wc -c)\" = 32 ]"
+    [ "$(sed 's/^whsec_//' "$(jq -r .service.secret_file "$S")" | base64 -d | wc -c)" = 32 ]
 
 PGURL=$(jq -r .postgres.url "$S")
 PGPROXY=$(jq -r .postgres.proxy_url "$S")
 RURL=$(jq -r .redis.url "$S")
 RPROXY=$(jq -r .redis.proxy_url "$S")
-check "PostgreSQL answers directly" bash -c "[ \"\$(psql '$PGURL' -tAc 'select 1' 2>&1)\" = 1 ]"
-check "PostgreSQL answers through the proxy" bash -c "[ \"\$(psql '$PGPROXY' -tAc 'select 1' 2>&1)\" = 1 ]"
+check "PostgreSQL answers directly" [ "$(q "$PGURL" 'select 1')" = 1 ]
+check "PostgreSQL answers through the proxy" [ "$(q "$PGPROXY" 'select 1')" = 1 ]
 check "PostgreSQL runs with fsync and full_page_writes on" \
-    bash -c "[ \"\$(psql '$PGURL' -tAc 'show fsync' -c 'show full_page_writes' 2>&1 | tr '\n' ' ')\" = 'on on ' ]"
-check "Redis answers PING directly" bash -c "[ \"\$(redis-cli -u '$RURL' ping 2>&1)\" = PONG ]"
-check "Redis answers PING through the proxy" bash -c "[ \"\$(redis-cli -u '$RPROXY' ping 2>&1)\" = PONG ]"
+    [ "$(psql "$PGURL" -tAc 'show fsync' -c 'show full_page_writes' 2>&1 | tr '\n' ' ')" = 'on on ' ]
+check "Redis answers PING directly" [ "$(ping_of "$RURL")" = PONG ]
+check "Redis answers PING through the proxy" [ "$(ping_of "$RPROXY")" = PONG ]
 check "the proxies' control API lists both proxies" \
-    bash -c "curl -sf '$(jq -r .proxies.api "$S")/proxies' | jq -e 'has(\"postgres\") and has(\"redis\")' >/dev/null"
+    http_jq "$(jq -r .proxies.api "$S")/proxies" 'has("postgres") and has("redis")'
 PW=$(cat "$(jq -r .postgres.password_file "$S")")
 if grep -rqF "$PW" "$D"/*.log "$TMP/up.out" "$TMP/up.err" 2>/dev/null; then
     not_ok "the database password appears in a log or in the output"
@@ -124,33 +103,33 @@ fi
 N=500
 psql "$PGPROXY" -q -v ON_ERROR_STOP=1 -c 'create table t (id int primary key)' >/dev/null 2>&1
 for i in $(seq 1 $N); do echo "insert into t values ($i);"; done | psql "$PGPROXY" -q -v ON_ERROR_STOP=1 >/dev/null 2>&1
-check "$N rows committed one by one through the proxy" bash -c "[ \"\$(psql '$PGURL' -tAc 'select count(*) from t')\" = $N ]"
+check "$N rows committed one by one through the proxy" [ "$(q "$PGURL" 'select count(*) from t')" = $N ]
 "$BRINK" stack fault postgres kill --state "$S" >"$TMP/kill.json" 2>"$TMP/kill.err"
 rc=$?
 jqcheck "stack fault postgres kill: exit $rc, JSON with signal and down times" "$TMP/kill.json" \
     '.ok and .op == "kill" and .signal_ns > 0 and .down_ns >= .signal_ns and .pid_after == null and (.down_at | type) == "string"'
-check "PostgreSQL refuses queries after the kill" bash -c "! psql '$PGURL' -tAc 'select 1' >/dev/null 2>&1"
+check "PostgreSQL refuses queries after the kill" not quietly psql "$PGURL" -tAc 'select 1'
 "$BRINK" stack status --state "$S" >/dev/null 2>&1
 check "stack status exits 3 while PostgreSQL is down" [ $? -eq 3 ]
 "$BRINK" stack fault postgres start --dir "$D" >"$TMP/start.json" 2>"$TMP/start.err"
 jqcheck "stack fault postgres start: ready time" "$TMP/start.json" '.ok and .ready_ns > 0 and .pid_after > 0'
 check "all $N committed rows are there after crash recovery" \
-    bash -c "[ \"\$(psql '$PGPROXY' -tAc 'select count(*) from t')\" = $N ]"
+    [ "$(q "$PGPROXY" 'select count(*) from t')" = $N ]
 check "the restart went through WAL crash recovery" grep -q "automatic recovery in progress" "$(jq -r .postgres.log "$S")"
 jqcheck "the state file follows the new postmaster pid" "$S" ".postgres.pid == $(jq .pid_after "$TMP/start.json")"
 "$BRINK" stack fault redis pause --state "$S" >"$TMP/pause.json" 2>&1
-check "redis paused: PING through the proxy times out" bash -c "! timeout 2 redis-cli -u '$RPROXY' ping >/dev/null 2>&1"
+check "redis paused: PING through the proxy times out" not quietly timeout 2 redis-cli -u "$RPROXY" ping
 "$BRINK" stack fault redis resume --state "$S" >"$TMP/resume.json" 2>&1
 jqcheck "stack fault redis resume: ready again" "$TMP/resume.json" '.ok and .ready_ns >= .signal_ns'
 "$BRINK" stack fault redis kill --state "$S" >/dev/null 2>&1
 "$BRINK" stack fault redis kill --state "$S" >"$TMP/kill2.json" 2>"$TMP/kill2.err"
 rc=$?
 check "a fault on a stopped process: exit 3 and a reason" \
-    bash -c "[ $rc -eq 3 ] && grep -q 'redis is not running' '$TMP/kill2.err' && jq -e '.ok == false' '$TMP/kill2.json' >/dev/null"
+    all [ $rc -eq 3 ] -- grep -q 'redis is not running' "$TMP/kill2.err" -- jqt '.ok == false' "$TMP/kill2.json"
 "$BRINK" stack fault redis restart --state "$S" >/dev/null 2>&1
 check "restart of a killed process is refused (not running)" [ $? -eq 3 ]
 check "start after a kill works" \
-    bash -c "'$BRINK' stack fault redis start --state '$S' >/dev/null && redis-cli -u '$RPROXY' ping | grep -q PONG"
+    all quietly "$BRINK" stack fault redis start --state "$S" -- pongs "$RPROXY"
 
 # --- 3. down: every process gone, the directory removed, the pointer cleared ------------------
 pids=$(state_pids "$S")
@@ -171,10 +150,8 @@ STATES+=("$S2")
 if [ -f "$S2" ]; then
     psql "$(jq -r .postgres.url "$S2")" -c 'select pg_sleep(60)' >/dev/null 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 1 100); do
-        [ "$(psql "$(jq -r .postgres.url "$S2")" -tAc "select count(*) from pg_stat_activity where query like 'select pg_sleep%'" 2>/dev/null)" = 1 ] && break
-        sleep 0.05
-    done
+    sleeping() { [ "$(q "$(jq -r .postgres.url "$S2")" "select count(*) from pg_stat_activity where query like 'select pg_sleep%'")" = 1 ]; }
+    wait_for 5 sleeping
     pids=$(state_pids "$S2")
     backends=$(for p in /proc/[0-9]*; do [[ "$(readlink "$p/cwd" 2>/dev/null)" == "$TMP/s2/"* ]] && echo "${p#/proc/}"; done)
     kill -9 "$(jq .supervisor.pid "$S2")"
@@ -182,10 +159,9 @@ if [ -f "$S2" ]; then
     if all_gone_within 5 $pids $backends; then
         ok "SIGKILL of the supervisor: every process (and busy backend) gone within 5 s"
     else
-        not_ok "SIGKILL of the supervisor: still alive:$(for p in $pids $backends; do alive "$p" && echo -n " $p"; done)"
+        not_ok "SIGKILL of the supervisor: still alive:$(still_alive $pids $backends)"
     fi
-    for _ in $(seq 1 100); do [ -e "$TMP/s2" ] || break; sleep 0.05; done
-    check "SIGKILL of the supervisor: the directory is removed" [ ! -e "$TMP/s2" ]
+    check "SIGKILL of the supervisor: the directory is removed" wait_for 5 test ! -e "$TMP/s2"
 else
     not_ok "stack up --dir: $(cat "$TMP/up2.err")"
 fi
@@ -201,7 +177,7 @@ if [ -f "$S3" ]; then
     if all_gone_within 5 $pids; then
         ok "the stack's directory removed: every process gone within 5 s"
     else
-        not_ok "the stack's directory removed: still alive:$(for p in $pids; do alive "$p" && echo -n " $p"; done)"
+        not_ok "the stack's directory removed: still alive:$(still_alive $pids)"
     fi
 else
     not_ok "stack up --dir s3: $(cat "$TMP/up3.err")"
@@ -214,7 +190,7 @@ STATES+=("$S3")
 if [ $rc -eq 0 ] && [ -f "$S3" ]; then
     ok "stack up with a templated service command"
     URL=$(jq -r .service.url "$S3")
-    check "the service answers /readyz 200" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$URL/readyz')\" = 200 ]"
+    check "the service answers /readyz 200" [ "$(http_status "$URL/readyz")" = 200 ]
     jqcheck "{port} and {listen} substituted, argv without a shell" "$S3" \
         '(.service.listen == "127.0.0.1:\(.service.port)") and .service.command[4] == (.service.port | tostring) and (.service.command[0] | endswith("testsrv"))'
     "$BRINK" stack status --dir "$TMP/s3" >"$TMP/status3.out" 2>&1
@@ -239,7 +215,7 @@ STATES+=("$S4")
 "$BRINK" stack fault postgres restart --dir "$TMP/s4" >/dev/null 2>&1
 "$BRINK" stack down --dir "$TMP/s4" --keep >/dev/null 2>&1
 check "down --keep: the data stays, the stack is stopped" \
-    bash -c "[ -f '$TMP/s4/postgres/PG_VERSION' ] && [ -f '$TMP/s4/redis/redis.conf' ] && [ ! -e '$S4' ]"
+    all [ -f "$TMP/s4/postgres/PG_VERSION" ] -- [ -f "$TMP/s4/redis/redis.conf" ] -- [ ! -e "$S4" ]
 check "supervisor log after up, fault, down: no sanitizer report" sanitizer_clean "$TMP/s4/supervisor.log"
 rm -rf "$TMP/s4"
 "$BRINK" stack up --keep --dir "$TMP/k1" --service "$TESTSRV --no-such-flag" >/dev/null 2>&1
@@ -290,7 +266,7 @@ bad_case "unknown subcommand" 2 "unknown subcommand 'upp'" upp
 bad_case "fault: unknown operation" 2 "unknown fault operation 'explode'" fault postgres explode
 bad_case "fault: unknown target" 2 "unknown fault target 'mysql'" fault mysql kill
 bad_case "down: --dir and --state" 2 "either --dir or --state" down --dir a --state b
-check "no directory left by the failed starts" bash -c "! ls -d '$TMP'/b[0-9] '$TMP'/brink-stack-* 2>/dev/null | grep -q ."
+check "no directory left by the failed starts" [ -z "$(ls -d "$TMP"/b[0-9] "$TMP"/brink-stack-* 2>/dev/null)" ]
 if [ -x "$BUILD/dispatchd" ] || [ -x "$ROOT/bin/dispatchd" ]; then
     # the default service: the reference dispatchd, given only the proxies' addresses
     S5=$("$BRINK" stack up --dir "$TMP/s5" --profile untuned 2>"$TMP/up5.err")
@@ -317,14 +293,19 @@ if [ "$(id -u)" = 0 ]; then
     rmdir "$TMP/private" 2>/dev/null
     if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
         mkdir -m 700 "$TMP/nobody" && chown nobody "$TMP/nobody"
-        out=$(runuser -u nobody -- env -i PATH="$PATH" TMPDIR="$TMP/nobody" ASAN_OPTIONS="${ASAN_OPTIONS:-}" bash -c "
-            S=\$('$BRINK' stack up --service none) || exit 1
-            [ \"\$(psql \"\$(jq -r .postgres.proxy_url \$S)\" -tAc 'select current_user')\" = brink ] || exit 2
-            '$BRINK' stack status >/dev/null || exit 3
-            pids=\$(jq -r '.processes[].pid' \$S)
-            '$BRINK' stack down >/dev/null || exit 4
-            for p in \$pids; do st=\$(sed 's/.*) //' /proc/\$p/stat 2>/dev/null | cut -d' ' -f1); [ -z \"\$st\" ] || [ \"\$st\" = Z ] || exit 5; done
-            [ ! -e \"\$(dirname \$S)\" ] || exit 6" 2>&1)
+        # the cycle, run by the nobody account: exits with the number of the step that failed
+        user_cycle() {
+            local S pids p
+            S=$("$BRINK" stack up --service none) || exit 1
+            [ "$(psql "$(jq -r .postgres.proxy_url "$S")" -tAc 'select current_user')" = brink ] || exit 2
+            "$BRINK" stack status >/dev/null || exit 3
+            pids=$(jq -r '.processes[].pid' "$S")
+            "$BRINK" stack down >/dev/null || exit 4
+            for p in $pids; do alive "$p" && exit 5; done
+            [ ! -e "$(dirname "$S")" ] || exit 6
+        }
+        out=$(runuser -u nobody -- env -i PATH="$PATH" TMPDIR="$TMP/nobody" ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
+            BRINK="$BRINK" bash -c "$(declare -f alive user_cycle); user_cycle" 2>&1)
         rc=$?
         if [ $rc -eq 0 ]; then
             ok "as an unprivileged user: up, query through the proxy, status, down, nothing left"

@@ -14,36 +14,18 @@ if [ ! -x "$REDIS_SERVER" ] || [ ! -x "$REDIS_CLI" ]; then
     exit 0
 fi
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
 P=$(free_port) || {
     not_ok "no free loopback port"
     exit 1
 }
 echo "# the user-managed redis-server: 127.0.0.1:$P"
 
-# alive PID: the process exists and is not a zombie
-alive() {
-    local st
-    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
 # our_redis: pids of live redis-servers on our port (their title is "redis-server 127.0.0.1:P")
 our_redis() {
-    local p out=""
+    local p comm out=""
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
-        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = redis-server ] || continue
+        { read -r comm <"/proc/$p/comm"; } 2>/dev/null && [ "$comm" = redis-server ] || continue
         alive "$p" || continue
         tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q ":$P\b" && out+=" $p"
     done
@@ -108,7 +90,7 @@ check "start of a running server: exit 3" [ $RC -eq 3 ]
 check "start of a running server: the error says so" \
     jqe '.ok == false and (.error | test("already running"))' "$TMP/out.json"
 check "start of a running server: one line on stderr" \
-    bash -c "[ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q 'already running' '$TMP/err'"
+    all [ "$(lines "$TMP/err")" -eq 1 ] -- grep -q 'already running' "$TMP/err"
 
 # --- kill -------------------------------------------------------------------------------------
 fault redis kill
@@ -117,7 +99,7 @@ jqcheck "kill: signal then down, no ready" "$TMP/out.json" "
   .op == \"kill\" and .signal_ns > 0 and .down_ns >= .signal_ns and (.signal_at | $AT) and
   (.down_at | $AT) and .ready_ns == null and .downtime_s == null"
 check "kill: PING fails" [ "$(ping)" != PONG ]
-check "kill: the server process is gone" bash -c "! [ -d /proc/${PID1:-0} ] || [ \"\$(sed 's/.*) //' /proc/${PID1:-0}/stat | cut -d' ' -f1)\" = Z ]"
+check "kill: the server process is gone" not alive "${PID1:-0}"
 
 # --- start, stop --------------------------------------------------------------------------------
 fault redis start
@@ -150,7 +132,7 @@ jqcheck "restart: signal, down, ready in order; downtime_s" "$TMP/out.json" "
 check "restart: ready again, PING answers PONG" [ "$(ping)" = PONG ]
 PID3=$(cat "$TMP/r.pid" 2>/dev/null)
 check "restart: a new server process" [ -n "$PID3" -a "$PID3" != "$PID2" ]
-check "restart: the old one is gone" bash -c "! [ -d /proc/${PID2:-0} ] || [ \"\$(sed 's/.*) //' /proc/${PID2:-0}/stat | cut -d' ' -f1)\" = Z ]"
+check "restart: the old one is gone" not alive "${PID2:-0}"
 
 # --- an operation without its command -----------------------------------------------------------
 fault redis pause
@@ -187,7 +169,7 @@ rm -f "$TMP/bad.yaml"
 bad "missing config file: exit 2" "cannot read $TMP/bad.yaml"
 timeout 30 "$BRINK" stack fault postgres stop --config "$CFG" >/dev/null 2>"$TMP/err"
 check "a target the file does not define: exit 2, naming what it defines" \
-    bash -c "[ $? -eq 2 ] && grep -q \"unknown fault target 'postgres' ($CFG defines redis)\" '$TMP/err'"
+    all [ $? -eq 2 ] -- grep -qF "unknown fault target 'postgres' ($CFG defines redis)" "$TMP/err"
 check "bad configs and unknown targets touched nothing: PING answers" [ "$(ping)" = PONG ]
 
 # --- end: stop it through the file; nothing left running -----------------------------------------

@@ -1,9 +1,7 @@
 # suite.sh — `brink suite` end to end on the embedded stack (real PostgreSQL, Redis, dispatchd):
 # bad usage is one line and exit 2 with nothing written; `brink suite quick` runs the four tests
 # and leaves one JSON per test, summary.json (agreeing with those documents), junit.xml,
-# report.html and the `latest` link, exit 0; the broken case must fire: the untuned service under
-# a Redis outage is red, exit 99, and the summary (also on stdout with --json -) says so; SIGINT
-# in the middle stops the running test, exits 130 and still writes summary.json for what ran.
+# report.html and the `latest` link, exit 0. The broken case and SIGINT are in suite_untuned.sh.
 . "$(dirname "$0")/lib.bash"
 
 OUT=$TMP/results
@@ -35,8 +33,7 @@ echo 'target: {}' >"$TMP/brink.yaml"
 bad "--stack-profile with -f" quick -f "$TMP/brink.yaml" --stack-profile untuned
 bad "--json without a value" quick --json
 timeout 30 "$BRINK" suite --help >"$TMP/help.out" 2>&1
-check "--help: exit 0, profiles and exit statuses" \
-    bash -c "grep -q 'quick' '$TMP/help.out' && grep -q 'stress' '$TMP/help.out' && grep -q '130 interrupted' '$TMP/help.out'"
+check "--help: exit 0, profiles and exit statuses" has "$TMP/help.out" 'quick' 'stress' '130 interrupted'
 
 # ---- brink suite quick -----------------------------------------------------------------------
 timeout -s INT -k 60 $T "$BRINK" suite quick --out "$OUT" >"$TMP/quick.out" 2>&1
@@ -46,12 +43,17 @@ check "quick: exit 0 ($rc)" [ $rc -eq 0 ]
 L=$OUT/latest
 run1=$(readlink "$L")
 check "quick: latest is a relative link to a UTC-timestamp directory ($run1)" \
-    bash -c "[ -L '$L' ] && [[ '$run1' =~ ^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\$ ]] && [ -d '$OUT/$run1' ]"
+    all [ -L "$L" ] -- in_text "$run1" '^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$' -- [ -d "$OUT/$run1" ]
 D=$OUT/$run1
+# run_files DIR FILE...: DIR holds exactly these files, none empty
+run_files() {
+    local f
+    for f in "${@:2}"; do [ -s "$1/$f" ] || return 1; done
+    [ "$(ls "$1" | wc -l)" -eq $(($# - 1)) ]
+}
 check "quick: one JSON per test, summary.json, junit.xml, report.html; no temporary file" \
-    bash -c "cd '$D' && [ -s webhook.json ] && [ -s race.json ] && [ -s redis-failure.json ] &&
-             [ -s db-restart.json ] && [ -s summary.json ] && [ -s junit.xml ] && [ -s report.html ] &&
-             [ \$(ls | wc -l) -eq 7 ] && ! ls -a '$OUT' | grep -q 'tmp'"
+    all run_files "$D" webhook.json race.json redis-failure.json db-restart.json summary.json junit.xml report.html -- \
+    not prints tmp ls -a "$OUT"
 S=$D/summary.json
 jqcheck "summary: brink.summary/1, quick, the four tests in order, exit 0, nothing red" "$S" \
     '.schema == "brink.summary/1" and .profile == "quick" and .stack_profile == "tuned"
@@ -85,74 +87,22 @@ check "summary: thresholds counts, status and key numbers match each test's docu
 jqcheck "summary: totals are the sum of the tests'" "$S" \
     '.thresholds.green == ([.tests[].thresholds.green] | add) and .thresholds.red == 0
      and .counts.green + .counts.orange == 4'
-check "jq '.stats' latest/*.json works" bash -c "jq '.stats' '$L'/*.json >/dev/null"
+check "jq '.stats' latest/*.json works" quietly jq '.stats' "$L"/*.json
 J=$D/junit.xml
 nth=$(cat "$D"/webhook.json "$D"/race.json "$D"/redis-failure.json "$D"/db-restart.json | jq -s '[.[].thresholds | length] | add')
 check "junit.xml: one testsuite per test, one testcase per threshold ($nth), no failure" \
     [ "$(grep -c '<testsuite ' "$J")" -eq 4 -a "$(grep -o '<testcase ' "$J" | wc -l)" -eq "$nth" -a \
       "$(grep -c '<failure' "$J")" -eq 0 ]
 check "junit.xml: the report module's format (brink.<test> classnames, closed root)" \
-    bash -c "grep -q 'classname=\"brink.redis-failure\"' '$J' && tail -1 '$J' | grep -q '^</testsuites>$'"
+    all has "$J" 'classname="brink.redis-failure"' -- last_line "$J" '^</testsuites>$'
 H=$D/report.html
 check "report.html: one self-contained page naming the four tests" \
-    bash -c "head -1 '$H' | grep -q '^<!DOCTYPE html>' && ! grep -qi '<script' '$H' &&
-             grep -q 'webhook.json' '$H' && grep -q 'db-restart.json' '$H' && grep -q 'chart-timeline' '$H'"
+    all first_line "$H" '^<!DOCTYPE html>' -- not grep -qi '<script' "$H" -- \
+    has "$H" 'webhook.json' 'db-restart.json' 'chart-timeline'
 Q=$TMP/quick.out
 check "terminal: a header per test, then the summary table and its overall row (words: no TTY)" \
-    bash -c "grep -q '^== \[1/4\] brink webhook light' '$Q' && grep -q '^== \[4/4\] brink db-restart crash' '$Q' &&
-             grep -Eq '^  webhook +(green|orange) ' '$Q' && grep -Eq '^  db-restart +(green|orange) ' '$Q' &&
-             grep -Eq '^  overall +(green|orange) .*exit 0$' '$Q' && ! grep -E '^  (overall|webhook|race) ' '$Q' | grep -q '🟢'"
+    all has "$Q" '^== \[1/4\] brink webhook light' '^== \[4/4\] brink db-restart crash' \
+    '^  webhook \+\(green\|orange\) ' '^  db-restart \+\(green\|orange\) ' '^  overall \+\(green\|orange\) .*exit 0$' -- \
+    not in_text "$(grep -E '^  (overall|webhook|race) ' "$Q")" '🟢'
 check "terminal: each test's own table is there (its thresholds)" \
-    bash -c "grep -q 'race_conditions' '$Q' && grep -q 'outage_error_rate' '$Q' && grep -q 'pool_recovery_s' '$Q'"
-
-# ---- the broken case must fire: untuned dispatchd, Redis down → red, exit 99 ---------------------
-timeout -s INT -k 60 $T "$BRINK" suite quick --stack-profile untuned --only redis-failure --json - \
-    --out "$OUT" >"$TMP/untuned.json" 2>"$TMP/untuned.err"
-rc=$?
-check "untuned, Redis down: exit 99 ($rc)" [ $rc -eq 99 ]
-[ $rc -eq 99 ] || tail -30 "$TMP/untuned.err" | sed 's/^/#   /'
-run2=$(readlink "$L")
-check "untuned: latest moved to the new run ($run2)" [ -n "$run2" -a "$run2" != "$run1" -a -d "$OUT/$run2" ]
-S2=$OUT/$run2/summary.json
-jqcheck "untuned: the summary says red, exit 99, the red threshold counted" "$S2" \
-    '.status == "red" and .exit_code == 99 and .stack_profile == "untuned" and .planned == ["redis-failure"]
-     and (.tests | length) == 1 and .tests[0].status == "red" and .tests[0].exit_code == 99
-     and .tests[0].thresholds.red >= 1 and .tests[0].stats.outage_error_rate > 0.2
-     and (.tests[0].args | index("--stack-profile")) != null and (.tests[0].args | index("untuned")) != null'
-check "untuned: --json - put the same summary (and only it) on stdout" \
-    bash -c "jq -e . '$TMP/untuned.json' >/dev/null && [ \"\$(jq -cS . '$TMP/untuned.json')\" = \"\$(jq -cS . '$S2')\" ]"
-check "untuned: junit.xml has the failure, the terminal (stderr) the red row and the advice" \
-    bash -c "grep -q '<failure' '$OUT/$run2/junit.xml' && grep -Eq '^  redis-failure +red ' '$TMP/untuned.err' &&
-             grep -q '^  advice' '$TMP/untuned.err' && grep -Eq '^  overall +red .*exit 99$' '$TMP/untuned.err'"
-
-# ---- SIGINT in the middle: the running test stops, exit 130, a partial summary ------------------
-"$BRINK" suite quick --skip webhook,race -q --out "$OUT" >"$TMP/int.out" 2>&1 &
-spid=$!
-PIDS+=("$spid")
-for _ in $(seq 1 600); do # until the second test has started (bounded: 120 s)
-    grep -q '^== \[2/2\]' "$TMP/int.out" && break
-    sleep 0.2
-done
-sleep 3 # db-restart is now starting its stack or under load
-kill -INT "$spid"
-for _ in $(seq 1 600); do # bounded wait: 120 s
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.2
-done
-wait "$spid"
-rc=$?
-check "SIGINT: exit 130 ($rc)" [ $rc -eq 130 ]
-run3=$(readlink "$L")
-S3=$OUT/$run3/summary.json
-jqcheck "SIGINT: summary.json written: the finished test, then the interrupted one" "$S3" \
-    '.interrupted == true and .status == "interrupted" and .exit_code == 130
-     and .planned == ["redis-failure","db-restart"] and (.tests | length) == 2
-     and .tests[0].test == "redis-failure" and .tests[0].exit_code == 0
-     and (.tests[0].status == "green" or .tests[0].status == "orange")
-     and .tests[1].test == "db-restart" and .tests[1].status == "interrupted"'
-check "SIGINT: reports still written" [ -s "$OUT/$run3/junit.xml" -a -s "$OUT/$run3/report.html" ]
-# (the pattern's [n] keeps it from matching this shell's own command line)
-check "SIGINT: the interrupted test's process is gone" \
-    bash -c "! pgrep -f -- '$OUT/$run3/db-restart.jso[n]' >/dev/null"
-check "SIGINT: the terminal says what happened" \
-    bash -c "grep -q 'interrupted — stopping brink db-restart' '$TMP/int.out' && grep -Eq '^  overall +interrupted .*exit 130$' '$TMP/int.out'"
+    has "$Q" 'race_conditions' 'outage_error_rate' 'pool_recovery_s'

@@ -8,20 +8,12 @@
 . "$(dirname "$0")/lib.bash"
 
 # usage_case NAME EXPECTED_MESSAGE_PART ARGS...: exit 2, one line on stderr naming the problem
+# (refused before anything starts: at once, within 2 s)
 usage_case() {
-    local name=$1 want=$2
-    shift 2
-    local rc lines t0=$SECONDS
-    timeout 20 "$BRINK" "$@" >"$TMP/u.out" 2>"$TMP/u.err"
-    rc=$?
-    lines=$(wc -l <"$TMP/u.err")
-    if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$TMP/u.err" && [ $((SECONDS - t0)) -le 2 ]; then
-        ok "bad input: $name → exit 2, one line"
-    else
-        not_ok "bad input: $name (exit $rc, $lines lines)"
-        sed 's/^/#   /' "$TMP/u.err" | head -5
-    fi
+    local t0=$SECONDS
+    REFUSES_ALSO=in_time refuses "bad input: $1" 2 "$2" timeout 20 "$BRINK" "${@:3}"
 }
+in_time() { [ $((SECONDS - t0)) -le 2 ]; }
 
 usage_case "missing profile" "missing profile" webhook
 usage_case "unknown profile" "unknown profile 'extreme'" webhook extreme
@@ -38,7 +30,7 @@ usage_case "missing secret file" "secret: cannot read" webhook light --target ht
 usage_case "unknown signing scheme" "unknown scheme 'hmac'" webhook light --target http://127.0.0.1:1/ --sign hmac
 usage_case "unknown option" "unknown option '--frobnicate'" webhook light --frobnicate
 usage_case "extra argument" "unexpected argument 'heavy'" webhook light heavy
-check "brink webhook --help lists the profiles" bash -c "'$BRINK' webhook --help | grep -q 'moderate'"
+check "brink webhook --help lists the profiles" prints 'moderate' "$BRINK" webhook --help
 
 # --- unreachable target: measured, then exit 3 with one line
 "$BRINK" webhook light -d 1s --target http://127.0.0.1:1/ --sign none -q --json "$TMP/down.json" >"$TMP/down.out" 2>"$TMP/down.err"
@@ -61,20 +53,20 @@ jqcheck "stats: the load keys, availability and the service's resources" "$TMP/l
     '.stats | (["requests","rps","offered_rps","errors","error_rate","timeouts","p50_ms","p95_ms","p99_ms","p999_ms","max_ms","availability","service_cpu_pct","service_rss_mib"] - keys) == []'
 jqcheck "about 500 webhooks at 100/s, every one answered 202" "$TMP/light.json" \
     '.stats.requests == .stats.scheduled and .stats.requests >= 495 and .stats.offered_rps >= 99 and .stats.errors == 0 and .status["202"] == .stats.requests and .stats.availability == 1'
-jqcheck "thresholds: every webhook metric and the resources judged, all green" "$TMP/light.json" \
-    '([.thresholds[].metric] | sort) == (["availability","error_rate","p50_ms","p95_ms","p999_ms","p99_ms","rps","service_cpu_pct","service_rss_mib","timeouts"] | sort) and all(.thresholds[]; .status == "green") and .advice == []'
+# (latency on a machine busy with other tests may be orange, as brink suite allows: never red)
+jqcheck "thresholds: every webhook metric and the resources judged, all green (latency at worst orange)" "$TMP/light.json" \
+    '([.thresholds[].metric] | sort) == (["availability","error_rate","p50_ms","p95_ms","p999_ms","p99_ms","rps","service_cpu_pct","service_rss_mib","timeouts"] | sort)
+     and all(.thresholds[]; .status == "green" or (.status == "orange" and (.metric | test("^p[0-9]+_ms$"))))
+     and all(.advice[]; .metric | test("^p[0-9]+_ms$"))'
 jqcheck "resources: the service's pid, CPU and RSS sampled once a second" "$TMP/light.json" \
     '.resources.pid > 0 and (.resources.samples | length) >= 4 and .stats.service_rss_mib > 1 and .stats.service_cpu_pct >= 0 and (.timeline[1].service_rss_mib > 1)'
 check "terminal: thresholds printed" grep -q 'availability' "$TMP/light.out"
 
 # --- a running service with the wrong secret: 401s, the error-rate detector fires
-S=$("$BRINK" stack up --ready-timeout 30s 2>"$TMP/stack.err")
-if [ -z "$S" ] || [ ! -f "$S" ]; then
+if ! stack_up S target --ready-timeout 30s 2>"$TMP/stack.err"; then
     not_ok "stack up for the target cases: $(head -3 "$TMP/stack.err")"
     exit 0
 fi
-STACKDIR=$(dirname "$S")
-trap '"$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1; cleanup' EXIT
 URL=$(jq -r .service.url "$S")
 GOOD=$(jq -r .service.secret_file "$S")
 printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64)" >"$TMP/wrong.secret"
@@ -85,7 +77,7 @@ jqcheck "wrong secret: every webhook 401, error_rate and availability red, advic
     '.status["401"] == .stats.requests and .stats.requests > 0 and .stats.error_rate == 1 and (.thresholds[] | select(.metric == "error_rate") | .status) == "red" and (.thresholds[] | select(.metric == "availability") | .status) == "red" and any(.advice[]; .metric == "error_rate" and (.evidence | test("401")))'
 jqcheck "target: no pid, resources skipped" "$TMP/401.json" \
     '.config.stack == null and .stats.service_cpu_pct == null and (.thresholds[] | select(.metric == "service_cpu_pct") | .status) == "skipped"'
-check "one line on stderr names the red thresholds" bash -c "[ \$(wc -l <'$TMP/401.err') -eq 1 ] && grep -q 'red' '$TMP/401.err'"
+check "one line on stderr names the red thresholds" all [ "$(lines "$TMP/401.err")" -eq 1 ] -- grep -q 'red' "$TMP/401.err"
 jqcheck "--target without a metrics page: the advice has no service metrics" "$TMP/401.json" \
     '(.advice | length) > 0 and all(.advice[]; (.evidence | test("service metrics") | not) and .service_metrics == null)'
 
@@ -101,7 +93,7 @@ EOF
 "$BRINK" webhook light -d 2s -f "$TMP/metrics.yaml" -q --json "$TMP/401m.json" >"$TMP/401m.out" 2>"$TMP/401m.err"
 rc=$?
 check "target.metrics, wrong secret → exit 99, one line on stderr" \
-    bash -c "[ $rc -eq 99 ] && [ \$(wc -l <'$TMP/401m.err') -eq 1 ]"
+    all [ $rc -eq 99 ] -- [ "$(lines "$TMP/401m.err")" -eq 1 ]
 jqcheck "target.metrics: error_rate's evidence names the service's 401 counter, changed" "$TMP/401m.json" \
     'any(.advice[]; .metric == "error_rate" and (.evidence | test("[(]service metrics: [^)]*webhook 401s [+][1-9]"))
        and .service_metrics["dispatchd_http_requests_total{route=\"webhook\",status=\"401\"}"].change > 0
@@ -119,7 +111,7 @@ if grep -rqF -- "${SECRET_TEXT#whsec_}" "$TMP"/*.json "$TMP"/*.out "$TMP"/*.err;
 else
     ok "the secret never appears in output or results"
 fi
-"$BRINK" stack down --dir "$STACKDIR" >/dev/null 2>&1
+"$BRINK" stack down --state "$S" >/dev/null 2>&1
 check "stack down" [ ! -e "$S" ]
 
 # --- a target whose metrics page does not exist (testsrv: every webhook 503, the page 404): the
@@ -137,7 +129,7 @@ EOF
         >"$TMP/nometrics.out" 2>"$TMP/nometrics.err"
     rc=$?
     check "target.metrics answering 404: exit 99 (the 503s), one line on stderr, silent on the scrape" \
-        bash -c "[ $rc -eq 99 ] && [ \$(wc -l <'$TMP/nometrics.err') -eq 1 ] && ! grep -qiE 'metrics|404' '$TMP/nometrics.err'"
+        all [ $rc -eq 99 ] -- [ "$(lines "$TMP/nometrics.err")" -eq 1 ] -- not grep -qiE 'metrics|404' "$TMP/nometrics.err"
     jqcheck "target.metrics answering 404: error_rate red with its advice, no service metrics" "$TMP/nometrics.json" \
         'any(.advice[]; .metric == "error_rate" and .status == "red" and (.evidence | test("503"))
            and (.evidence | test("service metrics") | not) and .service_metrics == null)'
