@@ -14,12 +14,15 @@
  *
  * `stack fault TARGET OP --config FILE` needs no supervisor: it breaks a part of the user's own
  * stack in this process, with the commands of FILE's dependencies: section (deps.c), and prints
- * the same JSON line through the same code (supervisor_fault_reply, fault_print). */
+ * the same JSON line through the same code (supervisor_fault_reply, fault_print).
+ *
+ * The command line: one core/cli.h table per subcommand (its own --help, errors naming `brink
+ * stack SUB --help`); `brink stack --help` is the overview; an unknown subcommand, fault target or
+ * operation gets a suggestion. */
 #include "cmd/stack_cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <jansson.h>
 #include <poll.h>
@@ -32,9 +35,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/parse.h"
 #include "core/exitcode.h"
 #include "config/deps_yaml.h"
 #include "stack/proc.h"
@@ -45,57 +48,6 @@
 
 #define UP_WAIT_NS (300 * NS_PER_S) /* safety net: the supervisor bounds every step itself */
 #define CHECK_NS   (2 * NS_PER_S)
-
-static void usage(void) {
-    printf(
-        "Usage: brink stack up [options]\n"
-        "       brink stack status [--dir DIR | --state FILE]\n"
-        "       brink stack down [--dir DIR | --state FILE] [--keep] [--timeout D]\n"
-        "       brink stack fault TARGET OP [--dir DIR | --state FILE | --config FILE]\n"
-        "\n"
-        "The embedded stack: a real PostgreSQL and Redis (Debian's packages) on free loopback\n"
-        "ports, a fault proxy in front of each with a Toxiproxy-compatible control API, and\n"
-        "the service under test, given only the proxies' addresses. `up` prints the path of\n"
-        "the state file (JSON: every URL, pid and file; see docs/stack.md) and returns while\n"
-        "the stack runs under a supervisor process; nothing is left behind after `down`, or\n"
-        "if the supervisor dies.\n"
-        "\n"
-        "Options of up:\n"
-        "  --dir DIR            the stack's directory (new or empty; default: a fresh\n"
-        "                       ${TMPDIR:-/tmp}/brink-stack-XXXXXX)\n"
-        "  --profile P          tuned (default) or untuned (the default service gets --untuned)\n"
-        "  --keep               keep the directory after the stack goes down\n"
-        "  --service CMD        the service's command (no shell; quotes group words), with\n"
-        "                       {pg_url} {redis_addr} {redis_url} {listen} {port}\n"
-        "                       {secret_file} {dir}; default: bin/dispatchd --listen {listen}\n"
-        "                       --pg {pg_url} --redis {redis_url} --secret-file {secret_file};\n"
-        "                       none: no service\n"
-        "  --service-ready URL  the service's ready check (default http://{listen}/readyz)\n"
-        "  --pgbouncer          PgBouncer (pool_mode transaction) between the service and\n"
-        "                       PostgreSQL's proxy; {pg_url} points at it and the default\n"
-        "                       service gets --pg-prepare off\n"
-        "  --pg-port N, --redis-port N, --service-port N, --pgbouncer-port N\n"
-        "                       fixed ports (default: free ones); a busy port is an error\n"
-        "  --ready-timeout D    how long each part may take to become ready (default 10s)\n"
-        "\n"
-        "Fault targets: postgres, redis, pgbouncer (with --pgbouncer), service. Operations:\n"
-        "pause, resume, stop, kill, start, restart; the answer is JSON with monotonic and\n"
-        "wall-clock timestamps.\n"
-        "With --config FILE the fault is made on your own stack instead: TARGET is a\n"
-        "dependency of FILE's dependencies: section, each with start_cmd, stop_cmd,\n"
-        "kill_cmd, pause_cmd, resume_cmd (a list or a string; no shell unless sh -c), a\n"
-        "ready_check URL (tcp://, redis://, postgresql://, http(s)://) and a timeout\n"
-        "(default 10s); see docs/stack.md. For example:\n"
-        "  dependencies:\n"
-        "    redis:\n"
-        "      start_cmd: redis-server /etc/redis/redis.conf\n"
-        "      stop_cmd: [redis-cli, -p, \"6379\", shutdown]\n"
-        "      kill_cmd: sh -c 'kill -9 $(cat /run/redis/redis-server.pid)'\n"
-        "      ready_check: redis://127.0.0.1:6379\n"
-        "\n"
-        "Exit status: 0 done (status: everything answers); 2 bad usage; 3 the stack could\n"
-        "not be started, is not healthy, or could not be stopped.\n");
-}
 
 /* ---- the pointer to the most recent stack ------------------------------------------------- */
 
@@ -165,179 +117,199 @@ static int locate_state(const char *dir, const char *state, char *out, size_t ou
     return 0;
 }
 
-/* ---- shared option parsing ---------------------------------------------------------------- */
+/* ---- the command line: one table per subcommand ---------------------------------------------- */
 
-enum {
-    OPT_DIR = 1000,
-    OPT_STATE,
-    OPT_PROFILE,
-    OPT_KEEP,
-    OPT_SERVICE,
-    OPT_SERVICE_READY,
-    OPT_PG_PORT,
-    OPT_REDIS_PORT,
-    OPT_SERVICE_PORT,
-    OPT_READY_TIMEOUT,
-    OPT_TIMEOUT,
-    OPT_CONFIG,
-    OPT_PGBOUNCER,
-    OPT_PGBOUNCER_PORT,
+/* The help texts, shared by `brink stack --help` and the subcommands' own. */
+#define ABOUT_TEXT                                                                                 \
+    "The embedded stack: a real PostgreSQL and Redis (Debian's packages) on free loopback ports, " \
+    "a fault proxy in front of each with a Toxiproxy-compatible control API, and the service "     \
+    "under test, given only the proxies' addresses. `up` prints the path of the state file "       \
+    "(JSON: every URL, pid and file; see docs/stack.md) and returns while the stack runs under a " \
+    "supervisor process; nothing is left behind after `down`, or if the supervisor dies."
+#define LATEST_TEXT                                                                                \
+    "Without --dir or --state, status, down and fault use the most recent stack: the last one "    \
+    "that `up` started, whose state file's path is kept in $XDG_RUNTIME_DIR/brink-stack.latest, "  \
+    "else in ${TMPDIR:-/tmp}/brink-stack-UID.latest."
+#define FAULT_TEXT                                                                                 \
+    "Fault targets: postgres, redis, pgbouncer (up --pgbouncer), service. Operations:\n"           \
+    "  pause    SIGSTOP to its process group\n"                                                    \
+    "  resume   SIGCONT; waits until it is ready\n"                                                \
+    "  stop     graceful (SIGTERM; PostgreSQL: SIGINT, a fast shutdown); waits for the exit\n"     \
+    "  kill     SIGKILL to the main process, then its group: a crash (WAL recovery next)\n"        \
+    "  start    starts it again (same data, same port); waits until it is ready\n"                 \
+    "  restart  stop, then start\n"                                                                \
+    "The answer is one line of JSON with monotonic and wall-clock timestamps (signal, down, "      \
+    "ready), the pids before and after, and the downtime."
+#define CONFIG_TEXT                                                                                \
+    "With --config FILE the fault is made on your own stack instead: TARGET is a dependency of "   \
+    "FILE's dependencies: section, each with start_cmd, stop_cmd, kill_cmd, pause_cmd, "           \
+    "resume_cmd (a list or a string; no shell unless sh -c), a ready_check URL (tcp://, "          \
+    "redis://, postgresql://, http(s)://) and a timeout (default 10s); see docs/stack.md. For "    \
+    "example:\n"                                                                                   \
+    "  dependencies:\n"                                                                            \
+    "    redis:\n"                                                                                 \
+    "      start_cmd: redis-server /etc/redis/redis.conf\n"                                        \
+    "      stop_cmd: [redis-cli, -p, \"6379\", shutdown]\n"                                        \
+    "      kill_cmd: sh -c 'kill -9 $(cat /run/redis/redis-server.pid)'\n"                         \
+    "      ready_check: redis://127.0.0.1:6379"
+
+static const cli_cmd stack_cli = {
+    .name = "stack",
+    .args = "up [options]\n"
+            "status [--dir DIR | --state FILE]\n"
+            "down [--dir DIR | --state FILE] [--keep] [--timeout D]\n"
+            "fault TARGET OP [--dir DIR | --state FILE | --config FILE]",
+    .summary = ABOUT_TEXT "\n"
+                          "\n"
+                          "Subcommands (brink stack SUBCOMMAND --help for each one's options):\n"
+                          "  up      start the stack; print its state file's path\n"
+                          "  status  check every part: its pid, its process, its ready check\n"
+                          "  down    stop the stack and remove its directory (unless --keep)\n"
+                          "  fault   break a part: pause, resume, stop, kill, start, restart\n"
+                          "\n" LATEST_TEXT,
+    .epilog = FAULT_TEXT "\n"
+                         "\n" CONFIG_TEXT "\n"
+                         "\n"
+                         "Exit status: 0 done (status: everything answers); 2 bad usage; 3 the "
+                         "stack could not be started, is not healthy, or could not be stopped.",
 };
+static const cli_opt stack_help_opts[] = {CLI_HELP};
 
-typedef struct cli {
-    const char *dir, *state, *service, *service_ready, *config;
-    stack_profile profile;
-    bool keep, pgbouncer;
-    int pg_port, redis_port, service_port, pgbouncer_port;
-    int64_t ready_timeout_ns, timeout_ns;
-    char *pos[4];
-    int npos;
-} cli;
+/* --dir and --state: which stack (status, down, fault; up creates the directory). */
+#define DIR_ROW(dest_, help_)                                                                      \
+    { .name = "dir", .kind = CLI_STR, .dest = (dest_), .meta = "DIR", .help = (help_) }
+#define STATE_ROW(dest_)                                                                           \
+    {                                                                                              \
+        .name = "state", .kind = CLI_STR, .dest = (dest_), .meta = "FILE",                         \
+        .help = "the stack's state file (the path that up printed)"                                \
+    }
+#define WHICH_DIR "the stack's directory (default: the most recent stack)"
+#define PORT_ROW(name_, dest_, help_)                                                              \
+    {                                                                                              \
+        .name = (name_), .kind = CLI_INT, .dest = (dest_), .min = 1, .max = 65535, .meta = "N",    \
+        .help = (help_)                                                                            \
+    }
 
-/* allowed: which options the subcommand takes (bit per OPT_ - 1000). */
-static int parse_cli(int argc, char **argv, const char *sub, unsigned allowed, int maxpos, cli *c,
-                     char *err, size_t errlen) {
-    static const struct option opts[] = {
-        {"dir", required_argument, 0, OPT_DIR},
-        {"state", required_argument, 0, OPT_STATE},
-        {"profile", required_argument, 0, OPT_PROFILE},
-        {"keep", no_argument, 0, OPT_KEEP},
-        {"service", required_argument, 0, OPT_SERVICE},
-        {"service-ready", required_argument, 0, OPT_SERVICE_READY},
-        {"pg-port", required_argument, 0, OPT_PG_PORT},
-        {"redis-port", required_argument, 0, OPT_REDIS_PORT},
-        {"service-port", required_argument, 0, OPT_SERVICE_PORT},
-        {"ready-timeout", required_argument, 0, OPT_READY_TIMEOUT},
-        {"timeout", required_argument, 0, OPT_TIMEOUT},
-        {"config", required_argument, 0, OPT_CONFIG},
-        {"pgbouncer", no_argument, 0, OPT_PGBOUNCER},
-        {"pgbouncer-port", required_argument, 0, OPT_PGBOUNCER_PORT},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    char msg[256];
-    int64_t v;
-    optind = 1;
-    opterr = 0;
-    int o, idx;
-    while ((o = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
-        if (o >= OPT_DIR && !(allowed & (1u << (o - OPT_DIR)))) {
-            err_set(err, errlen, "brink stack %s does not take %s (see brink stack --help)", sub,
-                    argv[optind - 1]);
-            return -1;
-        }
-        switch (o) {
-        case OPT_DIR: c->dir = optarg; break;
-        case OPT_STATE: c->state = optarg; break;
-        case OPT_CONFIG: c->config = optarg; break;
-        case OPT_PROFILE:
-            if (!strcmp(optarg, "tuned"))
-                c->profile = STACK_PROFILE_TUNED;
-            else if (!strcmp(optarg, "untuned"))
-                c->profile = STACK_PROFILE_UNTUNED;
-            else {
-                err_set(err, errlen, "unknown profile '%s' (want tuned or untuned)", optarg);
-                return -1;
-            }
-            break;
-        case OPT_KEEP: c->keep = true; break;
-        case OPT_PGBOUNCER: c->pgbouncer = true; break;
-        case OPT_SERVICE: c->service = optarg; break;
-        case OPT_SERVICE_READY: c->service_ready = optarg; break;
-        case OPT_PG_PORT:
-        case OPT_REDIS_PORT:
-        case OPT_SERVICE_PORT:
-        case OPT_PGBOUNCER_PORT:
-            if (parse_int(optarg, 1, 65535, &v, msg, sizeof msg) < 0) {
-                err_set(err, errlen, "--%s: %s", opts[idx].name, msg);
-                return -1;
-            }
-            *(o == OPT_PG_PORT        ? &c->pg_port
-              : o == OPT_REDIS_PORT   ? &c->redis_port
-              : o == OPT_SERVICE_PORT ? &c->service_port
-                                      : &c->pgbouncer_port) = (int)v;
-            break;
-        case OPT_READY_TIMEOUT:
-        case OPT_TIMEOUT:
-            if (parse_duration_ns(optarg, &v, msg, sizeof msg) < 0) {
-                err_set(err, errlen, "--%s: %s", opts[idx].name, msg);
-                return -1;
-            }
-            if (v <= 0) {
-                err_set(err, errlen, "--%s: must be more than 0", opts[idx].name);
-                return -1;
-            }
-            *(o == OPT_TIMEOUT ? &c->timeout_ns : &c->ready_timeout_ns) = v;
-            break;
-        case 'h': usage(); return 1;
-        case ':':
-            err_set(err, errlen, "option '%s' needs a value (see brink stack --help)",
-                    argv[optind - 1]);
-            return -1;
-        default:
-            err_set(err, errlen, "unknown option '%s' (see brink stack --help)", argv[optind - 1]);
-            return -1;
-        }
-    }
-    for (; optind < argc; optind++) {
-        if (c->npos >= maxpos) {
-            err_set(err, errlen, "unexpected argument '%s' (see brink stack --help)", argv[optind]);
-            return -1;
-        }
-        c->pos[c->npos++] = argv[optind];
-    }
-    if (c->dir && c->state) {
-        err_set(err, errlen, "give either --dir or --state, not both");
-        return -1;
-    }
-    if (c->config && (c->dir || c->state)) {
-        err_set(err, errlen,
-                "give either --config (your own stack) or --dir/--state (the embedded one)");
-        return -1;
-    }
-    return 0;
+/* "unknown WHAT 'word'; did you mean 'x'?", or with the list of what is known (want) when
+ * nothing is close. */
+static void unknown_word(const char *what, const char *word, const char *const *names, size_t n,
+                         const char *want, char *err, size_t errlen) {
+    if (cli_suggest(word, names, n))
+        cli_unknown(what, word, names, n, err, errlen);
+    else
+        err_set(err, errlen, "unknown %s '%s' (want %s)", what, word, want);
 }
 
-#define ALLOW(x) (1u << ((x)-OPT_DIR))
+/* --profile (dest: the stack_profile). */
+static int parse_profile(const char *value, void *dest, char *err, size_t errlen) {
+    static const char *const names[] = {"tuned", "untuned"}; /* stack_profile's order */
+    for (size_t i = 0; i < 2; i++) {
+        if (!strcmp(value, names[i])) {
+            *(stack_profile *)dest = (stack_profile)i;
+            return 0;
+        }
+    }
+    char msg[200];
+    unknown_word("profile", value, names, 2, "tuned or untuned", msg, sizeof msg);
+    err_set(err, errlen, "option '--profile': %s", msg);
+    return -1;
+}
+
+/* Which stack a subcommand acts on: --dir or --state (the embedded one, else the most recent), or
+ * --config (fault: the user's own stack). */
+typedef struct which {
+    const char *dir, *state, *config;
+} which;
+
+#define GO_ON -1 /* parse_sub: the command line is good */
+
+/* cli_parse, then what no table can say: --dir, --state and --config exclude each other (w may be
+ * NULL). Returns GO_ON, or the exit status: EXIT_OK after --help, EXIT_USAGE with err. */
+static int parse_sub(const cli_cmd *cmd, const cli_opt *opts, size_t nopts, int argc, char **argv,
+                     const char **pos, int maxpos, const which *w, char *err, size_t errlen) {
+    int npos;
+    int rc = cli_parse(cmd, opts, nopts, argc, argv, pos, maxpos, &npos, err, errlen);
+    if (rc != CLI_OK) return rc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
+    if (w && w->dir && w->state) {
+        err_set(err, errlen, "give either --dir or --state, not both");
+        return EXIT_USAGE;
+    }
+    if (w && w->config && (w->dir || w->state)) {
+        const char *env = getenv("BRINK_CONFIG");
+        err_set(err, errlen,
+                "give either --config (your own stack) or --dir/--state (the embedded one)%s",
+                env && *env ? "; BRINK_CONFIG is set" : "");
+        return EXIT_USAGE;
+    }
+    return GO_ON;
+}
 
 /* ---- up --------------------------------------------------------------------------------- */
 
 static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
-    cli c = {0};
-    unsigned allowed = ALLOW(OPT_DIR) | ALLOW(OPT_PROFILE) | ALLOW(OPT_KEEP) | ALLOW(OPT_SERVICE) |
-                       ALLOW(OPT_SERVICE_READY) | ALLOW(OPT_PG_PORT) | ALLOW(OPT_REDIS_PORT) |
-                       ALLOW(OPT_SERVICE_PORT) | ALLOW(OPT_READY_TIMEOUT) | ALLOW(OPT_PGBOUNCER) |
-                       ALLOW(OPT_PGBOUNCER_PORT);
-    int pr = parse_cli(argc, argv, "up", allowed, 0, &c, err, errlen);
-    if (pr != 0) return pr < 0 ? EXIT_USAGE : EXIT_OK;
-    if (c.service && !strcmp(c.service, "none") && c.service_ready) {
+    const char *want_dir = NULL;
+    stack_opts o = {.dir_prepared = true}; /* the table fills in the rest */
+    const cli_cmd cmd = {
+        .name = "stack up",
+        .args = "[options]",
+        .summary = ABOUT_TEXT "\n"
+                              "\n"
+                              "The state file's path is also remembered as the most recent stack, "
+                              "which status, down and fault use without --dir or --state.",
+        .epilog = "Exit status: 0 the stack is up (the state file's path on stdout); 2 bad usage; "
+                  "3 the stack could not be started (nothing is left running, and the directory "
+                  "is removed unless --keep).",
+    };
+    /* clang-format off */
+    const cli_opt opts[] = {
+        DIR_ROW(&want_dir, "the stack's directory, new or empty (default: a fresh "
+                           "${TMPDIR:-/tmp}/brink-stack-XXXXXX)"),
+        {.name = "profile", .kind = CLI_FN, .fn = parse_profile, .dest = &o.profile,
+         .def = "tuned", .meta = "P",
+         .help = "tuned or untuned; untuned gives the default service --untuned, see "
+                 "docs/dispatchd.md#tuned-and-untuned"},
+        CLI_KEEP_AS(&o.keep, NULL, "keep the directory (data, logs) after the stack goes down, "
+                                   "or when it fails to start"),
+        {.name = "service", .kind = CLI_STR, .dest = &o.service, .meta = "CMD",
+         .help = "the service's command (no shell; quotes group words), with {pg_url} "
+                 "{redis_addr} {redis_url} {listen} {port} {secret_file} {dir}; default: "
+                 "bin/dispatchd --listen {listen} --pg {pg_url} --redis {redis_url} "
+                 "--secret-file {secret_file}; none: no service"},
+        {.name = "service-ready", .kind = CLI_STR, .dest = &o.service_ready, .meta = "URL",
+         .help = "the service's ready check (default http://{listen}/readyz)"},
+        {.name = "pgbouncer", .kind = CLI_FLAG, .dest = &o.pgbouncer,
+         .help = "PgBouncer (pool_mode transaction) between the service and PostgreSQL's "
+                 "proxy; {pg_url} points at it and the default service gets --pg-prepare off"},
+        PORT_ROW("pg-port", &o.pg_port,
+                 "PostgreSQL's port (default: a free one; a busy port is an error)"),
+        PORT_ROW("redis-port", &o.redis_port, "Redis's port (the same)"),
+        PORT_ROW("service-port", &o.service_port, "the service's port, {port} (the same)"),
+        PORT_ROW("pgbouncer-port", &o.pgbouncer_port,
+                 "PgBouncer's port, with --pgbouncer (the same)"),
+        {.name = "ready-timeout", .kind = CLI_DURATION, .dest = &o.ready_timeout_ns, .min = 1,
+         .def = "10s", .meta = "D", .help = "how long each part may take to become ready"},
+        CLI_HELP,
+    };
+    /* clang-format on */
+    int pst = parse_sub(&cmd, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL, err, errlen);
+    if (pst != GO_ON) return pst;
+    bool no_service = o.service && !strcmp(o.service, "none");
+    if (no_service && o.service_ready) {
         err_set(err, errlen, "--service-ready needs a service (not --service none)");
         return EXIT_USAGE;
     }
-    if (c.service && !strcmp(c.service, "none") && c.service_port) {
+    if (no_service && o.service_port) {
         err_set(err, errlen, "--service-port needs a service (not --service none)");
         return EXIT_USAGE;
     }
-    if (c.pgbouncer_port && !c.pgbouncer) {
+    if (o.pgbouncer_port && !o.pgbouncer) {
         err_set(err, errlen, "--pgbouncer-port needs --pgbouncer");
         return EXIT_USAGE;
     }
     char dir[1024];
-    if (stack_dir_create(c.dir, false, dir, sizeof dir, err, errlen) < 0) return EXIT_UNREACHABLE;
-    stack_opts o = {
-        .dir = dir,
-        .dir_prepared = true,
-        .keep = c.keep,
-        .profile = c.profile,
-        .service = c.service,
-        .service_ready = c.service_ready,
-        .pg_port = c.pg_port,
-        .redis_port = c.redis_port,
-        .service_port = c.service_port,
-        .pgbouncer = c.pgbouncer,
-        .pgbouncer_port = c.pgbouncer_port,
-        .ready_timeout_ns = c.ready_timeout_ns,
-    };
+    if (stack_dir_create(want_dir, false, dir, sizeof dir, err, errlen) < 0)
+        return EXIT_UNREACHABLE;
+    o.dir = dir;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         err_set(err, errlen, "pipe: %s", strerror(errno));
@@ -393,7 +365,7 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
         err_set(err, errlen, "the stack supervisor ended before the stack was ready (see %s/%s)",
                 dir, SUPERVISOR_LOG);
     }
-    if (!c.keep) {
+    if (!o.keep) {
         struct timespec ts = {0, 200 * 1000000L}; /* give the reaper a moment first */
         nanosleep(&ts, NULL);
         proc_rmtree(dir);
@@ -435,11 +407,23 @@ static bool check_row(row *r, const char *url, const char *probe_url) {
 }
 
 static int cmd_status(int argc, char **argv, char *err, size_t errlen) {
-    cli c = {0};
-    int pr = parse_cli(argc, argv, "status", ALLOW(OPT_DIR) | ALLOW(OPT_STATE), 0, &c, err, errlen);
-    if (pr != 0) return pr < 0 ? EXIT_USAGE : EXIT_OK;
+    which w = {0};
+    const cli_cmd cmd = {
+        .name = "stack status",
+        .args = "[--dir DIR | --state FILE]",
+        .summary = "Checks every part of the stack: its supervisor and reaper, PostgreSQL, Redis, "
+                   "their proxies, PgBouncer, the proxies' control API and the service, each with "
+                   "its pid, whether its process runs, and its ready check (the time it took, or "
+                   "why it failed); no password is shown.\n"
+                   "\n" LATEST_TEXT,
+        .epilog = "Exit status: 0 every part answers; 2 bad usage; 3 no stack found, or a part is "
+                  "not healthy.",
+    };
+    const cli_opt opts[] = {DIR_ROW(&w.dir, WHICH_DIR), STATE_ROW(&w.state), CLI_HELP};
+    int pst = parse_sub(&cmd, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, &w, err, errlen);
+    if (pst != GO_ON) return pst;
     char path[1100];
-    if (locate_state(c.dir, c.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
+    if (locate_state(w.dir, w.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
     json_t *doc = stack_state_read(path, err, errlen);
     if (!doc) return EXIT_UNREACHABLE;
     row rows[12];
@@ -530,13 +514,34 @@ static int wait_gone(pid_t pid, int64_t timeout_ns) {
 }
 
 static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
-    cli c = {.timeout_ns = 60 * NS_PER_S};
-    int pr = parse_cli(argc, argv, "down",
-                       ALLOW(OPT_DIR) | ALLOW(OPT_STATE) | ALLOW(OPT_KEEP) | ALLOW(OPT_TIMEOUT), 0,
-                       &c, err, errlen);
-    if (pr != 0) return pr < 0 ? EXIT_USAGE : EXIT_OK;
+    which w = {0};
+    bool keep_opt = false;
+    int64_t timeout_ns;
+    const cli_cmd cmd = {
+        .name = "stack down",
+        .args = "[--dir DIR | --state FILE] [--keep] [--timeout D]",
+        .summary = "Stops the stack: SIGTERM to its supervisor, which stops every part (if it has "
+                   "not finished within --timeout, it is killed and its reaper ends what is "
+                   "left); what is still running then is killed here. Then the directory is "
+                   "removed, unless --keep (here or at up).\n"
+                   "\n" LATEST_TEXT,
+        .epilog = "Exit status: 0 the stack is down; 2 bad usage; 3 no stack found, or a process "
+                  "or the directory was left behind.",
+    };
+    /* clang-format off */
+    const cli_opt opts[] = {
+        DIR_ROW(&w.dir, WHICH_DIR),
+        STATE_ROW(&w.state),
+        CLI_KEEP_AS(&keep_opt, NULL, "keep the directory (data, logs): only stop the stack"),
+        {.name = "timeout", .kind = CLI_DURATION, .dest = &timeout_ns, .min = 1, .def = "60s",
+         .meta = "D", .help = "how long the supervisor may take to stop the stack"},
+        CLI_HELP,
+    };
+    /* clang-format on */
+    int pst = parse_sub(&cmd, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, &w, err, errlen);
+    if (pst != GO_ON) return pst;
     char path[1100];
-    if (locate_state(c.dir, c.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
+    if (locate_state(w.dir, w.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
     json_t *doc = stack_state_read(path, err, errlen);
     if (!doc) {
         pointer_clear_if(path);
@@ -544,13 +549,13 @@ static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
     }
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", stack_state_str(doc, "dir") ? stack_state_str(doc, "dir") : "");
-    bool keep = c.keep || json_is_true(json_object_get(doc, "keep"));
+    bool keep = keep_opt || json_is_true(json_object_get(doc, "keep"));
     pid_t sup = (pid_t)stack_state_int(doc, "supervisor.pid");
-    if (c.keep && dir[0]) supervisor_keep(dir);
+    if (keep_opt && dir[0]) supervisor_keep(dir);
     int rc = EXIT_OK;
     if (sup > 0 && supervisor_alive(sup)) {
         kill(sup, SIGTERM);
-        if (wait_gone(sup, c.timeout_ns) < 0) {
+        if (wait_gone(sup, timeout_ns) < 0) {
             kill(sup, SIGKILL); /* its reaper kills what is left and removes the directory */
             wait_gone(sup, 5 * NS_PER_S);
         }
@@ -666,42 +671,73 @@ static int fault_config(const char *file, const char *target, stack_fault_op op,
 }
 
 static int cmd_fault(int argc, char **argv, char *err, size_t errlen) {
-    cli c = {0};
-    int pr = parse_cli(argc, argv, "fault", ALLOW(OPT_DIR) | ALLOW(OPT_STATE) | ALLOW(OPT_CONFIG),
-                       2, &c, err, errlen);
-    if (pr != 0) return pr < 0 ? EXIT_USAGE : EXIT_OK;
+    static const char *const targets[] = {"postgres", "redis", "pgbouncer", "service"};
+    which w = {0};
+    const cli_cmd cmd = {
+        .name = "stack fault",
+        .args = "TARGET OP [--dir DIR | --state FILE]\nTARGET OP --config FILE",
+        .summary = "Breaks a part of the embedded stack (its supervisor does it), or of your own "
+                   "stack with --config.\n"
+                   "\n" FAULT_TEXT "\n"
+                   "\n" LATEST_TEXT,
+        .epilog = CONFIG_TEXT "\n"
+                              "\n"
+                              "Exit status: 0 done; 2 bad usage (an unknown target or operation, "
+                              "a bad FILE); 3 no stack found, or the fault failed.",
+        .missing = "missing TARGET OP (e.g. brink stack fault postgres kill)",
+        .min_args = 2,
+        .max_args = 2,
+    };
+    /* clang-format off */
+    const cli_opt opts[] = {
+        DIR_ROW(&w.dir, WHICH_DIR),
+        STATE_ROW(&w.state),
+        CLI_CONFIG_AS(&w.config, "your own stack: TARGET is a dependency of this brink.yaml, "
+                                 "as below"),
+        CLI_HELP,
+    };
+    /* clang-format on */
+    const char *pos[2];
+    int pst = parse_sub(&cmd, opts, CLI_NOPTS(opts), argc, argv, pos, 2, &w, err, errlen);
+    if (pst != GO_ON) return pst;
+    const char *target = pos[0];
+    bool known = w.config != NULL; /* the file says which targets it has (fault_config) */
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0] && !known; i++)
+        known = !strcmp(target, targets[i]);
+    if (!known) {
+        unknown_word("fault target", target, targets, sizeof targets / sizeof targets[0],
+                     "postgres, redis, pgbouncer or service", err, errlen);
+        return EXIT_USAGE;
+    }
     stack_fault_op op;
-    if (c.npos != 2) {
-        err_set(err, errlen,
-                "usage: brink stack fault TARGET OP (e.g. brink stack fault postgres kill)");
+    if (stack_fault_parse(pos[1], &op) < 0) {
+        const char *ops[STACK_FAULT_RESTART + 1];
+        for (int i = 0; i <= STACK_FAULT_RESTART; i++) ops[i] = stack_fault_name((stack_fault_op)i);
+        unknown_word("fault operation", pos[1], ops, STACK_FAULT_RESTART + 1,
+                     "pause, resume, stop, kill, start or restart", err, errlen);
         return EXIT_USAGE;
     }
-    if (!c.config && strcmp(c.pos[0], "postgres") && strcmp(c.pos[0], "redis") &&
-        strcmp(c.pos[0], "pgbouncer") && strcmp(c.pos[0], "service")) {
-        err_set(err, errlen,
-                "unknown fault target '%s' (want postgres, redis, pgbouncer or service)", c.pos[0]);
-        return EXIT_USAGE;
-    }
-    if (stack_fault_parse(c.pos[1], &op) < 0) {
-        err_set(err, errlen,
-                "unknown fault operation '%s' (want pause, resume, stop, kill, start or restart)",
-                c.pos[1]);
-        return EXIT_USAGE;
-    }
-    if (c.config) return fault_config(c.config, c.pos[0], op, err, errlen);
+    if (w.config) return fault_config(w.config, target, op, err, errlen);
     char path[1100];
-    if (locate_state(c.dir, c.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
+    if (locate_state(w.dir, w.state, path, sizeof path, err, errlen) < 0) return EXIT_UNREACHABLE;
     json_t *doc = stack_state_read(path, err, errlen);
     if (!doc) return EXIT_UNREACHABLE;
     char reply[4096];
-    int rc = supervisor_fault_request(stack_state_str(doc, "supervisor.control"), c.pos[0],
-                                      c.pos[1], reply, sizeof reply, err, errlen);
+    int rc = supervisor_fault_request(stack_state_str(doc, "supervisor.control"), target, pos[1],
+                                      reply, sizeof reply, err, errlen);
     json_decref(doc);
     if (rc < 0) return EXIT_UNREACHABLE;
     return fault_print(reply, err, errlen);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
+
+static const struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv, char *err, size_t errlen);
+} subcommands[] = {
+    {"up", cmd_up}, {"status", cmd_status}, {"down", cmd_down}, {"fault", cmd_fault}};
+#define NSUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
 int stack_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     if (argc < 2) {
@@ -710,14 +746,21 @@ int stack_cmd_main(int argc, char **argv, char *err, size_t errlen) {
         return EXIT_USAGE;
     }
     const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
-        usage();
+    if (!strcmp(sub, "help")) {
+        cli_help(stdout, &stack_cli, stack_help_opts, CLI_NOPTS(stack_help_opts));
         return EXIT_OK;
     }
-    if (!strcmp(sub, "up")) return cmd_up(argc - 1, argv + 1, err, errlen);
-    if (!strcmp(sub, "status")) return cmd_status(argc - 1, argv + 1, err, errlen);
-    if (!strcmp(sub, "down")) return cmd_down(argc - 1, argv + 1, err, errlen);
-    if (!strcmp(sub, "fault")) return cmd_fault(argc - 1, argv + 1, err, errlen);
-    err_set(err, errlen, "unknown subcommand '%s' (want up, status, down or fault)", sub);
+    if (sub[0] == '-' && sub[1]) { /* -h, --help, or an option before the subcommand */
+        int npos, rc = cli_parse(&stack_cli, stack_help_opts, CLI_NOPTS(stack_help_opts), 2, argv,
+                                 NULL, 0, &npos, err, errlen);
+        if (rc != CLI_OK) return rc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
+    }
+    const char *names[NSUBCOMMANDS];
+    for (size_t i = 0; i < NSUBCOMMANDS; i++) {
+        if (!strcmp(sub, subcommands[i].name))
+            return subcommands[i].run(argc - 1, argv + 1, err, errlen);
+        names[i] = subcommands[i].name;
+    }
+    unknown_word("subcommand", sub, names, NSUBCOMMANDS, "up, status, down or fault", err, errlen);
     return EXIT_USAGE;
 }
