@@ -914,19 +914,11 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
     if (!tl) goto fail;
     m = json_object();
     put_head(m, p, n);
-    json_t *st = json_object();
     bool interrupted = false;
     for (int k = 0; k < n; k++)
         if (json_is_true(json_object_get(json_object_get(p[k].doc, "stats"), "interrupted")))
             interrupted = true;
-    json_object_set_new(st, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
-    json_object_set_new(st, "knee_rps", jx_real3(r->knee_rps));
-    json_object_set_new(st, "knee_p99_ms", jx_real3(r->knee_p99_ms));
-    json_object_set_new(st, "resolution_rps", jx_real3(r->resolution_rps));
-    json_object_set_new(st, "first_bad_rps", jx_real3(r->first_bad_rps));
-    json_object_set_new(st, "steps", json_integer(r->nsteps));
-    json_object_set_new(st, "interrupted", json_boolean(interrupted));
-    json_object_set_new(m, "stats", st);
+    json_object_set_new(m, "stats", capacity_stats_json(r, interrupted));
     json_object_set_new(m, "timeline", tl);
     tl = NULL;
 
@@ -935,15 +927,8 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
                     json_object_get(json_object_get(p[0].doc, "capacity"), "criteria"));
     json_object_set_new(cap, "steps", steps);
     steps = NULL;
-    json_object_set_new(cap, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
-    json_object_set_new(cap, "first_bad_rps", jx_real3(r->first_bad_rps));
-    json_object_set_new(cap, "resolution_rps", jx_real3(r->resolution_rps));
     json_t *knee = json_deep_copy(json_object_get(json_object_get(p[0].doc, "capacity"), "knee"));
-    if (!knee) knee = json_object();
-    json_object_set_new(knee, "rps", jx_real3(r->knee_rps));
-    json_object_set_new(knee, "p99_ms", jx_real3(r->knee_p99_ms));
-    json_object_set_new(knee, "base_p99_ms", jx_real3(r->knee_base_p99_ms));
-    json_object_set_new(cap, "knee", knee);
+    capacity_results_json(cap, r, knee ? knee : json_object());
     json_object_set_new(cap, "stop", json_string(stop));
     json_object_set_new(cap, "message", json_string(msg));
     json_object_set_new(m, "capacity", cap);
