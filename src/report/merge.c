@@ -378,6 +378,13 @@ static double max_nan(double a, double b) {
     return a > b ? a : b;
 }
 
+/* The merged timeline's second of a part's timeline entry e, or -1 when e has no time. */
+static double second_of(const part *p, const json_t *e) {
+    double t = jx_num(e, "t");
+    if (!isfinite(t) || t < 0) return -1;
+    return floor(p->offset_s + t + 1e-6);
+}
+
 /* The merged timeline (see the top of the file); sets *why when the per-second percentiles
  * cannot be merged. NULL with a reason in err on a broken histogram or out of memory. */
 static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, char *err,
@@ -388,9 +395,8 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(p[k].doc, "timeline"), i, e) {
-            double t = jx_num(e, "t");
-            if (!isfinite(t) || t < 0) continue;
-            double b = floor(p[k].offset_s + t + 1e-6);
+            double b = second_of(&p[k], e);
+            if (b < 0) continue;
             if (b >= MAX_SECONDS) {
                 err_set(err, errlen, "%s: the timeline is longer than %d s", p[k].name,
                         MAX_SECONDS);
@@ -414,9 +420,9 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(p[k].doc, "timeline"), i, e) {
-            double t = jx_num(e, "t");
-            if (!isfinite(t) || t < 0) continue;
-            bucket *b = &bs[(int)floor(p[k].offset_s + t + 1e-6)];
+            double sec = second_of(&p[k], e);
+            if (sec < 0) continue;
+            bucket *b = &bs[(int)sec];
             if (!b->used || jx_num(e, "length_s") > b->length_s)
                 b->length_s = jx_num(e, "length_s");
             if (!b->phase) b->phase = json_string_value(json_object_get(e, "phase"));
