@@ -65,6 +65,32 @@ static void db_failed(const db_result *r, reply *rep) {
     reply_static(rep, 500, BODY_INTERNAL);
 }
 
+/* Runs stmt with the configured pool wait and statement timeout; false (the reply set) when it
+ * failed. */
+static bool run(db_stmt stmt, int nparams, const char *const *params, db_result *r, reply *rep) {
+    db_run(stmt, nparams, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, r);
+    if (r->rc == DB_OK) return true;
+    db_failed(r, rep);
+    return false;
+}
+
+/* Whether the statement found the order; if not, the result is freed and the reply is 404. */
+static bool found(const db_result *r, reply *rep) {
+    if (PQntuples(r->res) > 0) return true;
+    PQclear(r->res);
+    reply_static(rep, 404, BODY_NOT_FOUND);
+    return false;
+}
+
+/* 409 naming the winner (column col of the order's row); frees the result. */
+static void answer_taken(reply *rep, const db_result *r, int col) {
+    char v[ESC_MAX];
+    reply_json_escape(PQgetvalue(r->res, 0, col), v, sizeof v);
+    PQclear(r->res);
+    reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
+    met_add(MET_ACCEPT_LOST, 1);
+}
+
 /* {"vendor_id": "..."} → vendor (NUL-terminated copy); 0, or -1 with a 400 reply set. */
 static int parse_vendor(const char *body, size_t len, char *vendor, size_t cap, reply *rep) {
     json_error_t je;
@@ -106,22 +132,9 @@ static void answer_lost(reply *rep, const char *order_id) {
     const char *params[] = {order_id};
     db_result r;
     for (int attempt = 0; attempt < 3; attempt++) {
-        db_run(DB_ORDER_STATUS, 1, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
-        if (r.rc != DB_OK) {
-            db_failed(&r, rep);
-            return;
-        }
-        if (PQntuples(r.res) == 0) {
-            PQclear(r.res);
-            reply_static(rep, 404, BODY_NOT_FOUND);
-            return;
-        }
+        if (!run(DB_ORDER_STATUS, 1, params, &r, rep) || !found(&r, rep)) return;
         if (strcmp(PQgetvalue(r.res, 0, 0), "accepted") == 0) {
-            char v[ESC_MAX];
-            reply_json_escape(PQgetvalue(r.res, 0, 1), v, sizeof v);
-            PQclear(r.res);
-            reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
-            met_add(MET_ACCEPT_LOST, 1);
+            answer_taken(rep, &r, 1);
             return;
         }
         PQclear(r.res); /* still open: the conditional UPDATE lost to nothing? read again */
@@ -141,22 +154,14 @@ static void accept_atomic(const char *order_id, const char *vendor, reply *rep) 
         db_failed(&r, rep);
         return;
     }
-    if (PQntuples(r.res) == 0) { /* not in the statement's snapshot: not in the UPDATE's either */
-        PQclear(r.res);
-        reply_static(rep, 404, BODY_NOT_FOUND);
-        return;
-    }
+    if (!found(&r, rep)) return; /* not in the statement's snapshot: not in the UPDATE's either */
     if (strcmp(PQgetvalue(r.res, 0, 0), "t") == 0) {
         answer_won(rep, order_id, vendor, PQgetvalue(r.res, 0, 1));
         PQclear(r.res);
         return;
     }
     if (strcmp(PQgetvalue(r.res, 0, 1), "accepted") == 0) { /* accepted before we looked */
-        char v[ESC_MAX];
-        reply_json_escape(PQgetvalue(r.res, 0, 2), v, sizeof v);
-        PQclear(r.res);
-        reply_fmt(rep, 409, "{\"error\":\"already_accepted\",\"winner\":\"%s\"}\n", v);
-        met_add(MET_ACCEPT_LOST, 1);
+        answer_taken(rep, &r, 2);
         return;
     }
     PQclear(r.res); /* "open" in our snapshot: the winner committed while we waited for its lock */
@@ -166,11 +171,7 @@ static void accept_atomic(const char *order_id, const char *vendor, reply *rep) 
 static void accept_naive(const char *order_id, const char *vendor, reply *rep) {
     const char *p1[] = {order_id};
     db_result r;
-    db_run(DB_ORDER_STATUS, 1, p1, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
-    if (r.rc != DB_OK) {
-        db_failed(&r, rep);
-        return;
-    }
+    if (!run(DB_ORDER_STATUS, 1, p1, &r, rep)) return;
     if (PQntuples(r.res) == 0 || strcmp(PQgetvalue(r.res, 0, 0), "open") != 0) {
         PQclear(r.res);
         answer_lost(rep, order_id);
@@ -192,11 +193,7 @@ static void accept_naive(const char *order_id, const char *vendor, reply *rep) {
     char at[64];
     snprintf(at, sizeof at, "%s", PQgetvalue(r.res, 0, 0));
     PQclear(r.res);
-    db_run(DB_NAIVE_ASSIGN, 2, p2, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
-    if (r.rc != DB_OK) {
-        db_failed(&r, rep);
-        return;
-    }
+    if (!run(DB_NAIVE_ASSIGN, 2, p2, &r, rep)) return;
     PQclear(r.res);
     answer_won(rep, order_id, vendor, at);
 }
@@ -213,16 +210,7 @@ void acc_accept(const char *order_id, const char *body, size_t body_len, reply *
 void acc_get(const char *order_id, reply *rep) {
     const char *params[] = {order_id};
     db_result r;
-    db_run(DB_ORDER_GET, 1, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
-    if (r.rc != DB_OK) {
-        db_failed(&r, rep);
-        return;
-    }
-    if (PQntuples(r.res) == 0) {
-        PQclear(r.res);
-        reply_static(rep, 404, BODY_NOT_FOUND);
-        return;
-    }
+    if (!run(DB_ORDER_GET, 1, params, &r, rep) || !found(&r, rep)) return;
     char o[ESC_MAX], v[ESC_MAX + 2], vq[ESC_MAX + 2], created[64], accepted[64];
     reply_json_escape(PQgetvalue(r.res, 0, 0), o, sizeof o);
     if (PQgetisnull(r.res, 0, 2)) {

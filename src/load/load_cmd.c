@@ -19,18 +19,12 @@
 #include "core/json.h"
 #include "core/parse.h"
 #include "core/secret.h"
+#include "core/stopsig.h"
 #include "load/engine.h"
 #include "load/load_report.h"
 
 #define MAX_HEADERS 64
 #define MAX_BODY    (64 * 1024 * 1024)
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 static const cli_cmd load_cli = {
     .name = "load",
@@ -315,16 +309,13 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     }
 
     /* from here on, traffic: signals stop the run and still produce a result */
-    stop_flag = 0;
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    stopsig sig;
+    volatile sig_atomic_t *stop = stopsig_catch(&sig);
     progress pr = {.tty = !a->quiet && isatty(STDERR_FILENO),
                    .open = cfg->rate > 0 || cfg->nstages};
     cfg->on_second = on_second;
     cfg->ud = &pr;
-    cfg->stop = &stop_flag;
+    cfg->stop = stop;
     int rc = 0;
     if (a->start_at) { /* a common start: wait (interruptibly) until just before it */
         if (!a->quiet) {
@@ -332,15 +323,14 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
             clock_format_utc(a->start_at, when);
             fprintf(stderr, "brink load: waiting until %s (--start-at)\n", when);
         }
-        if (segment_wait(a->start_at, 100 * NS_PER_MS, &stop_flag) < 0) {
+        if (segment_wait(a->start_at, 100 * NS_PER_MS, stop) < 0) {
             snprintf(err, errlen, "interrupted while waiting for --start-at (nothing sent)");
             rc = -2;
         }
         cfg->start_wall_ns = a->start_at;
     }
     if (rc == 0) rc = engine_run(cfg, &res, err, errlen);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stopsig_release(&sig);
     if (pr.tty) load_report_progress_clear(stderr);
     if (rc < 0) {
         status = rc == -2 ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;

@@ -16,16 +16,10 @@
 #include "core/err.h"
 #include "core/exitcode.h"
 #include "core/json.h"
+#include "core/stopsig.h"
 #include "http/url.h"
 #include "load/segment.h"
 #include "race/race.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 static const struct {
     const char *name;
@@ -352,16 +346,11 @@ static void race_args_free(race_args *a) {
 /* The race itself; SIGINT and SIGTERM stop it with a partial result. Returns race_run's status;
  * res is filled whatever it is (race_result_free it). */
 static int race_cmd_run(race_args *a, race_result *res, char *err, size_t errlen) {
-    stop_flag = 0;
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    a->o.stop = &stop_flag;
+    stopsig sig;
+    a->o.stop = stopsig_catch(&sig);
     a->o.progress = !a->quiet && isatty(STDERR_FILENO) ? stderr : NULL;
     int status = race_run(&a->o, res, err, errlen);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stopsig_release(&sig);
     return status;
 }
 

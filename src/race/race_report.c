@@ -145,6 +145,22 @@ static json_t *violation_json(const race_result *r, const race_violation *x) {
     return o;
 }
 
+/* KEY_p50_ms, KEY_p99_ms and KEY_max_ms of h in milliseconds (to_ms), null when h is empty. */
+static void put_pcts(json_t *st, const char *key, const hdr_hist *h, double (*to_ms)(int64_t)) {
+    static const char *const names[] = {"p50", "p99", "max"};
+    bool any = hdr_total(h) > 0;
+    for (int i = 0; i < 3; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "%s_%s_ms", key, names[i]);
+        if (!any) {
+            json_object_set_new(st, k, json_null());
+            continue;
+        }
+        int64_t v = i == 2 ? hdr_max(h) : hdr_value_at_percentile(h, i == 0 ? 50 : 99);
+        json_object_set_new(st, k, json_real(to_ms(v)));
+    }
+}
+
 json_t *race_json(const race_result *r, const th_result *th, int nth) {
     json_t *doc = json_object();
     char when[32];
@@ -182,34 +198,10 @@ json_t *race_json(const race_result *r, const th_result *th, int nth) {
     for (int c = 0; c < RACE_NCLASS; c++)
         json_object_set_new(st, race_class_name(c), json_integer(r->classes[c]));
     json_object_set_new(st, "resolution_avg_ms", jx_real6(resolution_avg(r)));
-    bool res_any = hdr_total(r->resolution) > 0;
-    json_object_set_new(st, "resolution_p50_ms",
-                        res_any ? json_real(us_ms(hdr_value_at_percentile(r->resolution, 50)))
-                                : json_null());
-    json_object_set_new(st, "resolution_p99_ms",
-                        res_any ? json_real(us_ms(hdr_value_at_percentile(r->resolution, 99)))
-                                : json_null());
-    json_object_set_new(st, "resolution_max_ms",
-                        res_any ? json_real(us_ms(hdr_max(r->resolution))) : json_null());
-    bool sp_any = hdr_total(r->spread) > 0;
-    json_object_set_new(st, "send_spread_p50_ms",
-                        sp_any ? json_real(ns_ms(hdr_value_at_percentile(r->spread, 50)))
-                               : json_null());
-    json_object_set_new(st, "send_spread_p99_ms",
-                        sp_any ? json_real(ns_ms(hdr_value_at_percentile(r->spread, 99)))
-                               : json_null());
-    json_object_set_new(st, "send_spread_max_ms",
-                        sp_any ? json_real(ns_ms(hdr_max(r->spread))) : json_null());
-    bool lat_any = hdr_total(r->latency) > 0;
+    put_pcts(st, "resolution", r->resolution, us_ms);
+    put_pcts(st, "send_spread", r->spread, ns_ms);
     json_object_set_new(st, "accepts", json_integer(r->accepts));
-    json_object_set_new(st, "accept_p50_ms",
-                        lat_any ? json_real(us_ms(hdr_value_at_percentile(r->latency, 50)))
-                                : json_null());
-    json_object_set_new(st, "accept_p99_ms",
-                        lat_any ? json_real(us_ms(hdr_value_at_percentile(r->latency, 99)))
-                                : json_null());
-    json_object_set_new(st, "accept_max_ms",
-                        lat_any ? json_real(us_ms(hdr_max(r->latency))) : json_null());
+    put_pcts(st, "accept", r->latency, us_ms);
     json_object_set_new(st, "won_answers", json_integer(r->won_answers));
     json_object_set_new(st, "lost_answers", json_integer(r->lost_answers));
     json_object_set_new(st, "errors", json_integer(r->failed_accepts));

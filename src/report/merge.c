@@ -378,6 +378,13 @@ static double max_nan(double a, double b) {
     return a > b ? a : b;
 }
 
+/* The merged timeline's second of a part's timeline entry e, or -1 when e has no time. */
+static double second_of(const part *p, const json_t *e) {
+    double t = jx_num(e, "t");
+    if (!isfinite(t) || t < 0) return -1;
+    return floor(p->offset_s + t + 1e-6);
+}
+
 /* The merged timeline (see the top of the file); sets *why when the per-second percentiles
  * cannot be merged. NULL with a reason in err on a broken histogram or out of memory. */
 static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, char *err,
@@ -388,9 +395,8 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(p[k].doc, "timeline"), i, e) {
-            double t = jx_num(e, "t");
-            if (!isfinite(t) || t < 0) continue;
-            double b = floor(p[k].offset_s + t + 1e-6);
+            double b = second_of(&p[k], e);
+            if (b < 0) continue;
             if (b >= MAX_SECONDS) {
                 err_set(err, errlen, "%s: the timeline is longer than %d s", p[k].name,
                         MAX_SECONDS);
@@ -414,9 +420,9 @@ static json_t *merge_timeline(const part *p, int n, char *why, size_t whylen, ch
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(p[k].doc, "timeline"), i, e) {
-            double t = jx_num(e, "t");
-            if (!isfinite(t) || t < 0) continue;
-            bucket *b = &bs[(int)floor(p[k].offset_s + t + 1e-6)];
+            double sec = second_of(&p[k], e);
+            if (sec < 0) continue;
+            bucket *b = &bs[(int)sec];
             if (!b->used || jx_num(e, "length_s") > b->length_s)
                 b->length_s = jx_num(e, "length_s");
             if (!b->phase) b->phase = json_string_value(json_object_get(e, "phase"));
@@ -914,19 +920,11 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
     if (!tl) goto fail;
     m = json_object();
     put_head(m, p, n);
-    json_t *st = json_object();
     bool interrupted = false;
     for (int k = 0; k < n; k++)
         if (json_is_true(json_object_get(json_object_get(p[k].doc, "stats"), "interrupted")))
             interrupted = true;
-    json_object_set_new(st, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
-    json_object_set_new(st, "knee_rps", jx_real3(r->knee_rps));
-    json_object_set_new(st, "knee_p99_ms", jx_real3(r->knee_p99_ms));
-    json_object_set_new(st, "resolution_rps", jx_real3(r->resolution_rps));
-    json_object_set_new(st, "first_bad_rps", jx_real3(r->first_bad_rps));
-    json_object_set_new(st, "steps", json_integer(r->nsteps));
-    json_object_set_new(st, "interrupted", json_boolean(interrupted));
-    json_object_set_new(m, "stats", st);
+    json_object_set_new(m, "stats", capacity_stats_json(r, interrupted));
     json_object_set_new(m, "timeline", tl);
     tl = NULL;
 
@@ -935,15 +933,8 @@ static json_t *merge_capacity(const part *p, int n, merge_verdicts *v, char *err
                     json_object_get(json_object_get(p[0].doc, "capacity"), "criteria"));
     json_object_set_new(cap, "steps", steps);
     steps = NULL;
-    json_object_set_new(cap, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
-    json_object_set_new(cap, "first_bad_rps", jx_real3(r->first_bad_rps));
-    json_object_set_new(cap, "resolution_rps", jx_real3(r->resolution_rps));
     json_t *knee = json_deep_copy(json_object_get(json_object_get(p[0].doc, "capacity"), "knee"));
-    if (!knee) knee = json_object();
-    json_object_set_new(knee, "rps", jx_real3(r->knee_rps));
-    json_object_set_new(knee, "p99_ms", jx_real3(r->knee_p99_ms));
-    json_object_set_new(knee, "base_p99_ms", jx_real3(r->knee_base_p99_ms));
-    json_object_set_new(cap, "knee", knee);
+    capacity_results_json(cap, r, knee ? knee : json_object());
     json_object_set_new(cap, "stop", json_string(stop));
     json_object_set_new(cap, "message", json_string(msg));
     json_object_set_new(m, "capacity", cap);

@@ -17,17 +17,11 @@
 #include "core/err.h"
 #include "core/exitcode.h"
 #include "core/json.h"
+#include "core/stopsig.h"
 #include "resilience/resil_int.h"
 #include "config/config.h"
 
 #define MAX_MODES 8
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 /* The summary of --help: what the test breaks, its modes, how a run goes. */
 static void summary_text(resil_test t, char *buf, size_t len) {
@@ -339,12 +333,8 @@ static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *mo
     bool json_stdout = json_path && !strcmp(json_path, "-");
     FILE *out = json_stdout ? stderr : stdout;
 
-    stop_flag = 0;
-    o.stop = &stop_flag;
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    stopsig sig;
+    volatile sig_atomic_t *stop = o.stop = stopsig_catch(&sig);
 
     int64_t start_wall = clock_wall_ns(), start = clock_now_ns();
     json_t *runs = json_array();
@@ -358,7 +348,7 @@ static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *mo
         th_status verdict;
         bool failed;
     } rows[MAX_MODES];
-    for (int i = 0; i < nmodes && !stop_flag; i++) {
+    for (int i = 0; i < nmodes && !*stop; i++) {
         const resil_mode *m = modes[i];
         if (!o.quiet && nmodes > 1)
             fprintf(out, "── %s %s (%d/%d) ──\n", resil_test_name(t), m->name, i + 1, nmodes);
@@ -367,7 +357,7 @@ static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *mo
         rows[i] = (struct row){.mode = m->name};
         if (resil_run_mode(&o, m, &run, why, sizeof why) < 0) {
             resil_run_free(&run);
-            if (stop_flag) {
+            if (*stop) {
                 interrupted = true;
                 break;
             }
@@ -403,9 +393,8 @@ static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *mo
         json_array_append_new(runs, doc);
         resil_run_free(&run);
     }
-    if (stop_flag) interrupted = true;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    if (*stop) interrupted = true;
+    stopsig_release(&sig);
 
     int done = (int)json_array_size(runs);
     if (nmodes > 1 && done > 0) {

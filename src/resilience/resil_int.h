@@ -181,8 +181,8 @@ const deps_dep *resil_user_dep(const config *c, const resil_mode *m);
 int resil_user_check(const config *c, const resil_mode *m, char *err, size_t errlen);
 /* Before the load: the Toxiproxy API answers and knows the proxy (network modes). 0 or -1. */
 int resil_user_prepare(const resil_run *run, char *err, size_t errlen);
-/* Applies and removes the mode's fault on the user's stack; the same timestamps as the embedded
- * stack's (run->fault_start / fault_end, down_t / up_t for process faults). 0 or -1. */
+/* Applies and removes the mode's fault on the user's stack, filling down_t / up_t for process
+ * faults (resil_run.c sets run->fault_start / fault_end, as for the embedded stack). 0 or -1. */
 int resil_user_apply(resil_run *run, char *err, size_t errlen);
 int resil_user_remove(resil_run *run, char *err, size_t errlen);
 /* The zero-loss audit with the user's SQL (fills run->audit). */
@@ -196,5 +196,9 @@ void resil_report_terminal(FILE *out, const resil_run *run, const th_result *res
 /* The audit's start (resil_run.c): acknowledged webhooks and their ledger; see there. */
 probe_audit *resil_audit_start(const resil_run *run, uint8_t **acked, char *prefix,
                                size_t prefix_len);
+/* The audit's webhook counts from the ledger, and the first lost and duplicated ids. */
+void resil_audit_counts(const probe_audit *pa, const char *prefix, resil_audit *a);
+/* The stack fault operation that applies (apply) or removes the mode's process fault. */
+stack_fault_op resil_process_op(const resil_mode *m, bool apply);
 
 #endif

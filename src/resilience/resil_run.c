@@ -479,11 +479,16 @@ static int proxy_enable(proxy_server *px, const char *proxy, int on, char *err, 
     return 0;
 }
 
-static int apply_fault(stack *st, resil_run *run, char *err, size_t errlen) {
-    if (run->opts->cfg) return resil_user_apply(run, err, errlen);
+stack_fault_op resil_process_op(const resil_mode *m, bool apply) {
+    if (!apply) return m->action == RA_PAUSE ? STACK_FAULT_RESUME : STACK_FAULT_START;
+    return m->action == RA_PAUSE  ? STACK_FAULT_PAUSE
+           : m->action == RA_KILL ? STACK_FAULT_KILL
+                                  : STACK_FAULT_STOP;
+}
+
+static int apply_embedded(stack *st, resil_run *run, char *err, size_t errlen) {
     const resil_mode *m = run->mode;
     proxy_server *px = stack_proxies(st);
-    int64_t now = clock_now_ns();
     int rc = 0;
     switch (m->action) {
     case RA_LATENCY:
@@ -505,23 +510,26 @@ static int apply_fault(stack *st, resil_run *run, char *err, size_t errlen) {
     case RA_DOWN: rc = proxy_enable(px, m->target, 0, err, errlen); break;
     case RA_PAUSE:
     case RA_KILL:
-    case RA_STOP: {
-        stack_fault_op op = m->action == RA_PAUSE  ? STACK_FAULT_PAUSE
-                            : m->action == RA_KILL ? STACK_FAULT_KILL
-                                                   : STACK_FAULT_STOP;
+    case RA_STOP:
         run->process_fault = true;
-        rc = stack_fault(st, m->target, op, &run->down_t, err, errlen);
-        if (run->down_t.signal_ns) now = run->down_t.signal_ns;
+        rc = stack_fault(st, m->target, resil_process_op(m, true), &run->down_t, err, errlen);
         break;
     }
-    }
+    return rc;
+}
+
+/* Applies the fault on the embedded stack or the user's; a process fault starts with its signal. */
+static int apply_fault(stack *st, resil_run *run, char *err, size_t errlen) {
+    int64_t now = clock_now_ns();
+    int rc =
+        run->opts->cfg ? resil_user_apply(run, err, errlen) : apply_embedded(st, run, err, errlen);
+    if (run->process_fault && run->down_t.signal_ns) now = run->down_t.signal_ns;
     run->fault_start = now;
     run->fault_applied = rc == 0 || run->process_fault;
     return rc;
 }
 
-static int remove_fault(stack *st, resil_run *run, char *err, size_t errlen) {
-    if (run->opts->cfg) return resil_user_remove(run, err, errlen);
+static int remove_embedded(stack *st, resil_run *run, char *err, size_t errlen) {
     const resil_mode *m = run->mode;
     proxy_server *px = stack_proxies(st);
     int rc = 0;
@@ -536,11 +544,16 @@ static int remove_fault(stack *st, resil_run *run, char *err, size_t errlen) {
     case RA_PAUSE:
     case RA_KILL:
     case RA_STOP:
-        rc = stack_fault(st, m->target,
-                         m->action == RA_PAUSE ? STACK_FAULT_RESUME : STACK_FAULT_START, &run->up_t,
-                         err, errlen);
+        rc = stack_fault(st, m->target, resil_process_op(m, false), &run->up_t, err, errlen);
         break;
     }
+    return rc;
+}
+
+/* Removes the fault; a process fault ends when its target is ready again. */
+static int remove_fault(stack *st, resil_run *run, char *err, size_t errlen) {
+    int rc = run->opts->cfg ? resil_user_remove(run, err, errlen)
+                            : remove_embedded(st, run, err, errlen);
     run->fault_end = run->process_fault && run->up_t.ready_ns ? run->up_t.ready_ns : clock_now_ns();
     run->fault_removed = true;
     return rc;
@@ -577,6 +590,16 @@ probe_audit *resil_audit_start(const resil_run *run, uint8_t **acked, char *pref
     return *acked ? probe_audit_new(*acked, h->cap, prefix) : NULL;
 }
 
+void resil_audit_counts(const probe_audit *pa, const char *prefix, resil_audit *a) {
+    probe_audit_counts_get(pa, &a->webhooks);
+    if (a->webhooks.first_lost >= 0)
+        snprintf(a->first_lost, sizeof a->first_lost, "%s%lld", prefix,
+                 (long long)a->webhooks.first_lost);
+    if (a->webhooks.first_duplicated >= 0)
+        snprintf(a->first_duplicated, sizeof a->first_duplicated, "%s%lld", prefix,
+                 (long long)a->webhooks.first_duplicated);
+}
+
 static void run_audit(resil_run *run, const stack_info *info) {
     resil_audit *a = &run->audit;
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -610,13 +633,7 @@ static void run_audit(resil_run *run, const stack_info *info) {
     for (int i = 0; i < PQntuples(r); i++) probe_audit_add(pa, PQgetvalue(r, i, 0), PROBE_QUEUED);
     PQclear(r);
     r = NULL;
-    probe_audit_counts_get(pa, &a->webhooks);
-    if (a->webhooks.first_lost >= 0)
-        snprintf(a->first_lost, sizeof a->first_lost, "%s%lld", prefix,
-                 (long long)a->webhooks.first_lost);
-    if (a->webhooks.first_duplicated >= 0)
-        snprintf(a->first_duplicated, sizeof a->first_duplicated, "%s%lld", prefix,
-                 (long long)a->webhooks.first_duplicated);
+    resil_audit_counts(pa, prefix, a);
     /* integrity of the whole database (a fresh stack: only this run wrote to it) */
     if (!(r = query(c,
                     "SELECT (SELECT count(*) FROM orders o WHERE o.status = 'accepted' AND NOT "

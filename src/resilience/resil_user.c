@@ -187,7 +187,6 @@ int resil_user_apply(resil_run *run, char *err, size_t errlen) {
     const resil_mode *m = run->mode;
     const config *c = run->opts->cfg;
     const deps_dep *d = resil_user_dep(c, m);
-    int64_t now = clock_now_ns();
     int rc = 0;
     char attrs[64];
     switch (m->action) {
@@ -212,18 +211,11 @@ int resil_user_apply(resil_run *run, char *err, size_t errlen) {
     case RA_DOWN: rc = proxy_enable(d, false, err, errlen); break;
     case RA_PAUSE:
     case RA_KILL:
-    case RA_STOP: {
-        stack_fault_op op = m->action == RA_PAUSE  ? STACK_FAULT_PAUSE
-                            : m->action == RA_KILL ? STACK_FAULT_KILL
-                                                   : STACK_FAULT_STOP;
+    case RA_STOP:
         run->process_fault = true;
-        rc = deps_fault(c->deps, d->name, op, &run->down_t, err, errlen);
-        if (run->down_t.signal_ns) now = run->down_t.signal_ns;
+        rc = deps_fault(c->deps, d->name, resil_process_op(m, true), &run->down_t, err, errlen);
         break;
     }
-    }
-    run->fault_start = now;
-    run->fault_applied = rc == 0 || run->process_fault;
     return rc;
 }
 
@@ -247,13 +239,9 @@ int resil_user_remove(resil_run *run, char *err, size_t errlen) {
     case RA_PAUSE:
     case RA_KILL:
     case RA_STOP:
-        rc = deps_fault(c->deps, d->name,
-                        m->action == RA_PAUSE ? STACK_FAULT_RESUME : STACK_FAULT_START, &run->up_t,
-                        err, errlen);
+        rc = deps_fault(c->deps, d->name, resil_process_op(m, false), &run->up_t, err, errlen);
         break;
     }
-    run->fault_end = run->process_fault && run->up_t.ready_ns ? run->up_t.ready_ns : clock_now_ns();
-    run->fault_removed = true;
     return rc;
 }
 
@@ -343,13 +331,7 @@ void resil_user_audit(resil_run *run) {
     if (c->audit_queued &&
         id_query(pg, c->audit_queued, "audit.queued", h, acked, prefix, pa, PROBE_QUEUED, a) < 0)
         goto out;
-    probe_audit_counts_get(pa, &a->webhooks);
-    if (a->webhooks.first_lost >= 0)
-        snprintf(a->first_lost, sizeof a->first_lost, "%s%lld", prefix,
-                 (long long)a->webhooks.first_lost);
-    if (a->webhooks.first_duplicated >= 0)
-        snprintf(a->first_duplicated, sizeof a->first_duplicated, "%s%lld", prefix,
-                 (long long)a->webhooks.first_duplicated);
+    resil_audit_counts(pa, prefix, a);
     for (int i = 0; i < c->nchecks; i++) {
         const Oid types[1] = {OID_TEXT};
         const char *params[1] = {prefix};

@@ -26,19 +26,8 @@
 #include "stack/proc.h"
 
 int pgbsrv_find(char *path, size_t len, char *err, size_t errlen) {
-    const char *env = getenv("BRINK_PGBOUNCER");
-    if (env && *env) {
-        if (proc_find_exe(env, path, len) == 0) return 0;
-        err_set(err, errlen,
-                "pgbouncer not found: BRINK_PGBOUNCER=%s is not an executable (install the "
-                "Debian package pgbouncer)",
-                env);
-        return -1;
-    }
-    if (proc_find_exe("pgbouncer", path, len) == 0) return 0;
-    if (proc_find_exe("/usr/sbin/pgbouncer", path, len) == 0) return 0;
-    err_set(err, errlen, "pgbouncer not found (install the Debian package pgbouncer)");
-    return -1;
+    return proc_find_server("BRINK_PGBOUNCER", "pgbouncer", "/usr/sbin/pgbouncer", "pgbouncer",
+                            path, len, err, errlen);
 }
 
 void pgbsrv_version(const char *exe, char *out, size_t outlen) {
@@ -56,20 +45,8 @@ void pgbsrv_version(const char *exe, char *out, size_t outlen) {
 /* Writes a 0600 file owned by the configured account. */
 static int write_file(const pgbsrv_conf *c, const char *path, const char *text, char *err,
                       size_t errlen) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(text);
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, text, n) == (ssize_t)n;
-    if (ok && c->chown_to) ok = fchown(fd, c->uid, c->gid) == 0;
-    if (close(fd) != 0) ok = false;
-    if (!ok) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return proc_write_file(path, text, PROC_FILE_SECRET | (c->chown_to ? PROC_FILE_CHOWN : 0),
+                           c->uid, c->gid, err, errlen);
 }
 
 /* Whether s can stand in PgBouncer's files unquoted/inside "..." (the stack's own names and
@@ -130,13 +107,5 @@ int pgbsrv_configure(const pgbsrv_conf *c, char *ini, size_t inilen, char *auth,
 }
 
 char **pgbsrv_argv(const char *exe, const char *ini) {
-    char **argv = calloc(3, sizeof *argv);
-    if (!argv) return NULL;
-    argv[0] = strdup(exe);
-    argv[1] = strdup(ini);
-    if (!argv[0] || !argv[1]) {
-        proc_argv_free(argv);
-        return NULL;
-    }
-    return argv;
+    return proc_argv(exe, ini, NULL);
 }

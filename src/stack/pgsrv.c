@@ -75,69 +75,39 @@ int pgsrv_find(char *bindir, size_t len, char *major, size_t majorlen, char *err
     return 0;
 }
 
-int pgsrv_initdb_start(const char *bindir, const char *datadir, const char *pwfile,
-                       const proc_spec *ident, pid_t *pid, char *err, size_t errlen) {
+char **pgsrv_initdb_argv(const char *bindir, const char *datadir, const char *pwfile) {
     char exe[4096], dflag[4096], pwflag[4096];
     snprintf(exe, sizeof exe, "%s/initdb", bindir);
     snprintf(dflag, sizeof dflag, "--pgdata=%s", datadir);
     snprintf(pwflag, sizeof pwflag, "--pwfile=%s", pwfile);
-    char *argv[] = {exe,
-                    dflag,
-                    "--username=postgres",
-                    pwflag,
-                    "--auth=scram-sha-256",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                    "--no-instructions",
-                    NULL};
-    proc_spec sp = *ident;
-    sp.argv = argv;
-    return proc_spawn(&sp, pid, err, errlen);
+    return proc_argv(exe, dflag, "--username=postgres", pwflag, "--auth=scram-sha-256",
+                     "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions", NULL);
 }
 
 int pgsrv_configure(const char *datadir, int port, char *err, size_t errlen) {
-    char path[4096];
+    char path[4096], text[1024];
     snprintf(path, sizeof path, "%s/postgresql.conf", datadir);
-    FILE *f = fopen(path, "a");
-    if (!f) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    fprintf(f,
-            "\n# --- brink stack ---\n"
-            "listen_addresses = '127.0.0.1'\n"
-            "port = %d\n"
-            "unix_socket_directories = ''\n"
-            "max_connections = 100\n"
-            "# a durability test, not a toy: every commit reaches the disk\n"
-            "fsync = on\n"
-            "full_page_writes = on\n"
-            "synchronous_commit = on\n"
-            "logging_collector = off\n"
-            "log_destination = 'stderr'\n"
-            "log_line_prefix = '%%m [%%p] '\n",
-            port);
-    if (fclose(f) != 0) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    snprintf(text, sizeof text,
+             "\n# --- brink stack ---\n"
+             "listen_addresses = '127.0.0.1'\n"
+             "port = %d\n"
+             "unix_socket_directories = ''\n"
+             "max_connections = 100\n"
+             "# a durability test, not a toy: every commit reaches the disk\n"
+             "fsync = on\n"
+             "full_page_writes = on\n"
+             "synchronous_commit = on\n"
+             "logging_collector = off\n"
+             "log_destination = 'stderr'\n"
+             "log_line_prefix = '%%m [%%p] '\n",
+             port);
+    return proc_write_file(path, text, PROC_FILE_APPEND, 0, 0, err, errlen);
 }
 
 char **pgsrv_argv(const char *bindir, const char *datadir) {
-    char **argv = calloc(4, sizeof *argv);
-    if (!argv) return NULL;
-    size_t n = strlen(bindir) + sizeof "/postgres";
-    argv[0] = malloc(n);
-    argv[1] = strdup("-D");
-    argv[2] = strdup(datadir);
-    if (!argv[0] || !argv[1] || !argv[2]) {
-        proc_argv_free(argv);
-        return NULL;
-    }
-    snprintf(argv[0], n, "%s/postgres", bindir);
-    return argv;
+    char exe[4096];
+    snprintf(exe, sizeof exe, "%s/postgres", bindir);
+    return proc_argv(exe, "-D", datadir, NULL);
 }
 
 static int exec_sql(PGconn *c, const char *sql, const char *what, char *err, size_t errlen) {

@@ -14,11 +14,10 @@
  * /usr/lib/postgresql/VERSION/bin that has both postgres and initdb. major receives VERSION. */
 int pgsrv_find(char *bindir, size_t len, char *major, size_t majorlen, char *err, size_t errlen);
 
-/* Starts initdb for datadir (an existing empty directory owned by the identity in ident) with
- * superuser "postgres" whose password is in pwfile, SCRAM authentication, UTF8 and the C locale.
- * ident gives the identity and output fd; the caller waits for *pid. */
-int pgsrv_initdb_start(const char *bindir, const char *datadir, const char *pwfile,
-                       const proc_spec *ident, pid_t *pid, char *err, size_t errlen);
+/* initdb's argv (malloc'd, free with proc_argv_free) for datadir (an existing empty directory
+ * owned by the account it runs as) with superuser "postgres" whose password is in pwfile, SCRAM
+ * authentication, UTF8 and the C locale. */
+char **pgsrv_initdb_argv(const char *bindir, const char *datadir, const char *pwfile);
 
 /* Appends the stack's settings to datadir/postgresql.conf. */
 int pgsrv_configure(const char *datadir, int port, char *err, size_t errlen);

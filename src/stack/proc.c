@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,36 @@ struct linux_dirent64 {
     char d_name[];
 };
 
+/* The processes of /proc, one at a time, read with getdents64 into a buffer of its own. */
+typedef struct pid_walk {
+    int fd;
+    long n, off;
+    char buf[4096] __attribute__((aligned(8)));
+} pid_walk;
+
+static int pid_walk_open(pid_walk *w) {
+    w->n = w->off = 0;
+    w->fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return w->fd < 0 ? -1 : 0;
+}
+
+/* The next pid, or 0 at the end (the walk is then closed). */
+static pid_t pid_walk_next(pid_walk *w) {
+    for (;;) {
+        if (w->off >= w->n) {
+            w->n = syscall(SYS_getdents64, w->fd, w->buf, sizeof w->buf);
+            w->off = 0;
+            if (w->n <= 0) {
+                close(w->fd);
+                return 0;
+            }
+        }
+        struct linux_dirent64 *d = (struct linux_dirent64 *)(w->buf + w->off);
+        w->off += d->d_reclen;
+        if (d->d_name[0] >= '1' && d->d_name[0] <= '9') return (pid_t)strtol(d->d_name, NULL, 10);
+    }
+}
+
 int proc_group_alive(pid_t pgid) {
     if (pgid <= 1) return 0;
     siginfo_t si;
@@ -241,25 +272,15 @@ int proc_group_alive(pid_t pgid) {
         if (waitid(P_PGID, (id_t)pgid, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) break;
     }
     if (kill(-pgid, 0) < 0 && errno == ESRCH) return 0;
-    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return 1; /* cannot tell: assume alive */
+    pid_walk w;
+    if (pid_walk_open(&w) < 0) return 1; /* cannot tell: assume alive */
     int live = 0;
-    char buf[4096] __attribute__((aligned(8)));
-    for (;;) {
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (n <= 0) break;
-        for (long off = 0; off < n;) {
-            struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-            off += d->d_reclen;
-            if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
-            pid_t pid = (pid_t)strtol(d->d_name, NULL, 10);
-            char st;
-            pid_t g;
-            if (read_stat(pid, &st, &g) == 0 && g == pgid && st != 'Z' && st != 'X' && st != 'x')
-                live++;
-        }
+    for (pid_t pid; (pid = pid_walk_next(&w)) > 0;) {
+        char st;
+        pid_t g;
+        if (read_stat(pid, &st, &g) == 0 && g == pgid && st != 'Z' && st != 'X' && st != 'x')
+            live++;
     }
-    close(fd);
     return live;
 }
 
@@ -296,44 +317,33 @@ static bool path_under(const char *path, const char *dir) {
 
 /* Signals (sig != 0) and counts, or lists (out != NULL), the processes working under dir. */
 static int scan_cwd_under(const char *dir, const char *exe, int sig, pid_t *out, int max) {
-    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return 0;
+    pid_walk w;
+    if (pid_walk_open(&w) < 0) return 0;
     pid_t self = getpid();
     int live = 0;
-    char buf[4096] __attribute__((aligned(8)));
-    for (;;) {
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (n <= 0) break;
-        for (long off = 0; off < n;) {
-            struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-            off += d->d_reclen;
-            if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
-            pid_t pid = (pid_t)strtol(d->d_name, NULL, 10);
-            if (pid == self) continue;
-            char link[64], cwd[4096];
-            proc_path(link, pid, "/cwd");
-            ssize_t l = readlink(link, cwd, sizeof cwd - 1);
-            if (l <= 0) continue; /* gone, a zombie, or not ours to see */
-            cwd[l] = '\0';
-            if (!path_under(cwd, dir)) continue;
-            /* no program any more: it is exiting (its memory is already released) */
-            proc_path(link, pid, "/exe");
-            l = readlink(link, cwd, sizeof cwd - 1);
-            if (l <= 0) continue;
-            cwd[l] = '\0';
-            if (exe) { /* the kernel appends " (deleted)" when the file was replaced */
-                size_t el = strlen(exe);
-                if (strncmp(cwd, exe, el) != 0 || (cwd[el] && strcmp(cwd + el, " (deleted)")))
-                    continue;
-            }
-            char st;
-            if (read_stat(pid, &st, NULL) < 0 || st == 'Z' || st == 'X' || st == 'x') continue;
-            if (sig) kill(pid, sig);
-            if (out && live < max) out[live] = pid;
-            live++;
+    for (pid_t pid; (pid = pid_walk_next(&w)) > 0;) {
+        if (pid == self) continue;
+        char link[64], cwd[4096];
+        proc_path(link, pid, "/cwd");
+        ssize_t l = readlink(link, cwd, sizeof cwd - 1);
+        if (l <= 0) continue; /* gone, a zombie, or not ours to see */
+        cwd[l] = '\0';
+        if (!path_under(cwd, dir)) continue;
+        /* no program any more: it is exiting (its memory is already released) */
+        proc_path(link, pid, "/exe");
+        l = readlink(link, cwd, sizeof cwd - 1);
+        if (l <= 0) continue;
+        cwd[l] = '\0';
+        if (exe) { /* the kernel appends " (deleted)" when the file was replaced */
+            size_t el = strlen(exe);
+            if (strncmp(cwd, exe, el) != 0 || (cwd[el] && strcmp(cwd + el, " (deleted)"))) continue;
         }
+        char st;
+        if (read_stat(pid, &st, NULL) < 0 || st == 'Z' || st == 'X' || st == 'x') continue;
+        if (sig) kill(pid, sig);
+        if (out && live < max) out[live] = pid;
+        live++;
     }
-    close(fd);
     return out && live > max ? max : live;
 }
 
@@ -423,6 +433,27 @@ void proc_argv_free(char **argv) {
     if (!argv) return;
     for (char **a = argv; *a; a++) free(*a);
     free(argv);
+}
+
+char **proc_argv(const char *arg0, ...) {
+    va_list ap;
+    size_t n = 1;
+    va_start(ap, arg0);
+    while (va_arg(ap, const char *)) n++;
+    va_end(ap);
+    char **argv = calloc(n + 1, sizeof *argv);
+    if (!argv) return NULL;
+    va_start(ap, arg0);
+    const char *a = arg0;
+    for (size_t i = 0; i < n; i++, a = va_arg(ap, const char *)) {
+        if (!(argv[i] = strdup(a))) {
+            va_end(ap);
+            proc_argv_free(argv);
+            return NULL;
+        }
+    }
+    va_end(ap);
+    return argv;
 }
 
 int proc_split(const char *cmd, char ***argv_out, char *err, size_t errlen) {
@@ -517,6 +548,22 @@ int proc_find_exe(const char *name, char *out, size_t outlen) {
         path += dl;
         if (*path == ':') path++;
     }
+    return -1;
+}
+
+int proc_find_server(const char *env, const char *name, const char *fallback, const char *package,
+                     char *out, size_t outlen, char *err, size_t errlen) {
+    const char *given = getenv(env);
+    if (given && *given) {
+        if (proc_find_exe(given, out, outlen) == 0) return 0;
+        err_set(err, errlen,
+                "%s not found: %s=%s is not an executable (install the Debian package %s)", name,
+                env, given, package);
+        return -1;
+    }
+    if (proc_find_exe(name, out, outlen) == 0 || proc_find_exe(fallback, out, outlen) == 0)
+        return 0;
+    err_set(err, errlen, "%s not found (install the Debian package %s)", name, package);
     return -1;
 }
 
@@ -627,6 +674,28 @@ bool proc_access_as(const char *path, int mode, uid_t uid, gid_t gid) {
         return false;
     }
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+int proc_write_file(const char *path, const char *text, int flags, uid_t uid, gid_t gid, char *err,
+                    size_t errlen) {
+    bool secret = flags & PROC_FILE_SECRET;
+    int oflags = O_WRONLY | O_CREAT | O_CLOEXEC | (flags & PROC_FILE_APPEND ? O_APPEND : O_TRUNC);
+    int fd = open(path, oflags | (secret ? O_NOFOLLOW : 0), secret ? 0600 : 0666);
+    if (fd < 0) {
+        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(text);
+    bool ok = (!secret || fchmod(fd, 0600) == 0) && write(fd, text, n) == (ssize_t)n;
+    if (ok && (flags & PROC_FILE_CHOWN)) ok = fchown(fd, uid, gid) == 0;
+    if (close(fd) != 0) ok = false;
+    if (!ok) {
+        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- logs ----------------------------------------------------------------------------------- */

@@ -68,10 +68,18 @@ int proc_rmtree(const char *path);
  * malloc'd (free with proc_argv_free). Returns the word count, or -1 with a reason in err. */
 int proc_split(const char *cmd, char ***argv, char *err, size_t errlen);
 void proc_argv_free(char **argv);
+/* A malloc'd copy of the NULL-ended list of words (free with proc_argv_free); NULL when out of
+ * memory. */
+char **proc_argv(const char *arg0, ...) __attribute__((sentinel));
 
 /* Resolves a program name as execvp would (PATH, or the name itself when it holds a '/') to an
  * executable regular file. 0, or -1 (out is left empty). */
 int proc_find_exe(const char *name, char *out, size_t outlen);
+/* Finds a server program of the embedded stack: the one the environment variable env names (it
+ * must be executable), else name on PATH, else fallback (an absolute path). 0, or -1 with a
+ * reason that names the Debian package. */
+int proc_find_server(const char *env, const char *name, const char *fallback, const char *package,
+                     char *out, size_t outlen, char *err, size_t errlen);
 
 /* Runs argv (argv[0] resolved with proc_find_exe) without a shell, in its own process group,
  * capturing up to outlen - 1 bytes of its combined stdout and stderr into out (may be NULL). On
@@ -85,6 +93,13 @@ int proc_lookup_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t
 /* Whether the account uid/gid may access path with mode (R_OK, W_OK, X_OK), tested in a forked
  * child that takes that identity. */
 bool proc_access_as(const char *path, int mode, uid_t uid, gid_t gid);
+
+/* Writes text to path, replacing the file (or appending to it: PROC_FILE_APPEND); created with
+ * mode 0666 less the umask, or 0600 (PROC_FILE_SECRET, which also refuses a symbolic link and
+ * makes an existing file 0600), owned by uid/gid with PROC_FILE_CHOWN. 0, or -1 with a reason. */
+enum { PROC_FILE_APPEND = 1, PROC_FILE_SECRET = 2, PROC_FILE_CHOWN = 4 };
+int proc_write_file(const char *path, const char *text, int flags, uid_t uid, gid_t gid, char *err,
+                    size_t errlen);
 
 /* The last nlines lines of a log file (at most the last 4 KiB), joined by " | ", control
  * characters replaced; "" when the file is empty or unreadable. */

@@ -17,70 +17,43 @@
 #include "stack/proc.h"
 
 int redsrv_find(char *path, size_t len, char *err, size_t errlen) {
-    const char *env = getenv("BRINK_REDIS_SERVER");
-    if (env && *env) {
-        if (proc_find_exe(env, path, len) == 0) return 0;
-        err_set(err, errlen,
-                "redis-server not found: BRINK_REDIS_SERVER=%s is not an executable (install the "
-                "Debian package redis-server)",
-                env);
-        return -1;
-    }
-    if (proc_find_exe("redis-server", path, len) == 0) return 0;
-    if (proc_find_exe("/usr/bin/redis-server", path, len) == 0) return 0;
-    err_set(err, errlen, "redis-server not found (install the Debian package redis-server)");
-    return -1;
-}
-
-/* Writes s as a double-quoted Redis configuration string. */
-static void put_quoted(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    return proc_find_server("BRINK_REDIS_SERVER", "redis-server", "/usr/bin/redis-server",
+                            "redis-server", path, len, err, errlen);
 }
 
 int redsrv_configure(const char *conf, const char *datadir, int port, char *err, size_t errlen) {
-    FILE *f = fopen(conf, "w");
-    if (!f) {
-        err_set(err, errlen, "cannot write %s: %s", conf, strerror(errno));
+    char dir[2 * 4096 + 3], *w = dir; /* datadir as a double-quoted Redis configuration string */
+    if (strlen(datadir) >= 4096) {
+        err_set(err, errlen, "cannot write %s: %s", conf, strerror(ENAMETOOLONG));
         return -1;
     }
-    fprintf(f,
-            "# brink stack: Redis on loopback, append-only file fsynced every second\n"
-            "bind 127.0.0.1\n"
-            "port %d\n"
-            "protected-mode yes\n"
-            "daemonize no\n"
-            "supervised no\n"
-            "logfile \"\"\n"
-            "unixsocket \"\"\n"
-            "dir ",
-            port);
-    put_quoted(f, datadir);
-    fprintf(f, "\n"
-               "appendonly yes\n"
-               "appendfsync everysec\n"
-               "save \"\"\n");
-    if (fclose(f) != 0) {
-        err_set(err, errlen, "cannot write %s: %s", conf, strerror(errno));
-        return -1;
+    *w++ = '"';
+    for (const char *s = datadir; *s; s++) {
+        if (*s == '"' || *s == '\\') *w++ = '\\';
+        *w++ = *s;
     }
-    return 0;
+    *w++ = '"';
+    *w = '\0';
+    char text[sizeof dir + 512];
+    snprintf(text, sizeof text,
+             "# brink stack: Redis on loopback, append-only file fsynced every second\n"
+             "bind 127.0.0.1\n"
+             "port %d\n"
+             "protected-mode yes\n"
+             "daemonize no\n"
+             "supervised no\n"
+             "logfile \"\"\n"
+             "unixsocket \"\"\n"
+             "dir %s\n"
+             "appendonly yes\n"
+             "appendfsync everysec\n"
+             "save \"\"\n",
+             port, dir);
+    return proc_write_file(conf, text, 0, 0, 0, err, errlen);
 }
 
 char **redsrv_argv(const char *exe, const char *conf) {
-    char **argv = calloc(3, sizeof *argv);
-    if (!argv) return NULL;
-    argv[0] = strdup(exe);
-    argv[1] = strdup(conf);
-    if (!argv[0] || !argv[1]) {
-        proc_argv_free(argv);
-        return NULL;
-    }
-    return argv;
+    return proc_argv(exe, conf, NULL);
 }
 
 void redsrv_version(int port, int64_t timeout_ns, char *out, size_t outlen) {

@@ -148,25 +148,6 @@ static void random_hex(char *out, size_t nbytes) {
     memset(b, 0, sizeof b);
 }
 
-/* Writes a 0600 file (replacing any) owned by uid/gid when chown_to is set. */
-static int write_secret_file(const char *path, const char *content, bool chown_to, uid_t uid,
-                             gid_t gid, char *err, size_t errlen) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(content);
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, content, n) == (ssize_t)n;
-    if (ok && chown_to) ok = fchown(fd, uid, gid) == 0;
-    if (close(fd) != 0) ok = false;
-    if (!ok) {
-        err_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static void sleep_ms(int ms) {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
@@ -340,13 +321,16 @@ int stack_template_argv(const char *tmpl, const stack_var *vars, int nvars, char
 
 /* ---- members -------------------------------------------------------------------------------- */
 
-static int member_spawn(stack *s, member *m, char *err, size_t errlen) {
+/* Starts argv as the member's process (its identity, environment, directory and log), in a
+ * process group the reaper knows. */
+static int spawn_as(stack *s, const member *m, char *const *argv, pid_t *pid, char *err,
+                    size_t errlen) {
     int fd = open(m->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         err_set(err, errlen, "cannot write %s: %s", m->log, strerror(errno));
         return -1;
     }
-    proc_spec sp = {.argv = m->argv,
+    proc_spec sp = {.argv = argv,
                     .envp = m->envp,
                     .cwd = m->cwd,
                     .stdin_fd = -1,
@@ -355,12 +339,17 @@ static int member_spawn(stack *s, member *m, char *err, size_t errlen) {
                     .uid = m->uid,
                     .gid = m->gid,
                     .pdeathsig = SIGKILL};
-    pid_t pid;
-    int rc = proc_spawn(&sp, &pid, err, errlen);
+    int rc = proc_spawn(&sp, pid, err, errlen);
     close(fd);
     if (rc < 0) return -1;
+    reaper_add_group(&s->reaper, *pid);
+    return 0;
+}
+
+static int member_spawn(stack *s, member *m, char *err, size_t errlen) {
+    pid_t pid;
+    if (spawn_as(s, m, m->argv, &pid, err, errlen) < 0) return -1;
     m->pid = pid;
-    reaper_add_group(&s->reaper, pid);
     return 0;
 }
 
@@ -606,9 +595,11 @@ static int setup_secrets(stack *s, char *err, size_t errlen) {
     path_in(s, s->secret_file, "webhook.secret");
     char line[256];
     snprintf(line, sizeof line, "%s\n", s->pg_password);
-    if (write_secret_file(s->pg_password_file, line, false, 0, 0, err, errlen) < 0) return -1;
+    if (proc_write_file(s->pg_password_file, line, PROC_FILE_SECRET, 0, 0, err, errlen) < 0)
+        return -1;
     snprintf(line, sizeof line, "%s\n", s->pg_su_password);
-    if (write_secret_file(s->pg_su_password_file, line, false, 0, 0, err, errlen) < 0) return -1;
+    if (proc_write_file(s->pg_su_password_file, line, PROC_FILE_SECRET, 0, 0, err, errlen) < 0)
+        return -1;
     unsigned char raw[32];
     size_t got = 0;
     while (got < sizeof raw) {
@@ -622,7 +613,7 @@ static int setup_secrets(stack *s, char *err, size_t errlen) {
     b64_encode(raw, sizeof raw, b64);
     memset(raw, 0, sizeof raw);
     snprintf(line, sizeof line, "whsec_%s\n", b64);
-    int rc = write_secret_file(s->secret_file, line, false, 0, 0, err, errlen);
+    int rc = proc_write_file(s->secret_file, line, PROC_FILE_SECRET, 0, 0, err, errlen);
     memset(line, 0, sizeof line);
     memset(b64, 0, sizeof b64);
     return rc;
@@ -642,33 +633,37 @@ static int setup_pgpass(stack *s, int proxy_port, char *err, size_t errlen) {
                               "127.0.0.1:%d:%s:%s:%s\nlocalhost:%d:%s:%s:%s\n", ports[i], dbs[i],
                               PG_USER, s->pg_password, ports[i], dbs[i], PG_USER, s->pg_password);
     }
-    int rc = write_secret_file(s->pgpass_file, buf, false, 0, 0, err, errlen);
+    int rc = proc_write_file(s->pgpass_file, buf, PROC_FILE_SECRET, 0, 0, err, errlen);
     memset(buf, 0, sizeof buf);
     return rc;
 }
 
-static int start_proxies(stack *s, char *err, size_t errlen) {
+/* The fault proxy name in front of 127.0.0.1:port; its listening address into addr. */
+static int create_proxy(stack *s, const char *name, int port, char *addr, size_t addrlen, char *err,
+                        size_t errlen) {
     char sub[300], up[64];
+    proxy_info pi;
+    snprintf(up, sizeof up, "127.0.0.1:%d", port);
+    if (proxy_create(s->proxies, name, "127.0.0.1:0", up, true, &pi, sub, sizeof sub) != PROXY_OK) {
+        err_set(err, errlen, "cannot create the %s proxy: %s", name, sub);
+        return -1;
+    }
+    snprintf(addr, addrlen, "%s", pi.listen);
+    return 0;
+}
+
+static int start_proxies(stack *s, char *err, size_t errlen) {
+    char sub[300];
     s->proxies = proxy_server_start(sub, sizeof sub);
     if (!s->proxies) {
         err_set(err, errlen, "cannot start the fault proxies: %s", sub);
         return -1;
     }
-    proxy_info pi;
-    snprintf(up, sizeof up, "127.0.0.1:%d", s->pg_port);
-    if (proxy_create(s->proxies, "postgres", "127.0.0.1:0", up, true, &pi, sub, sizeof sub) !=
-        PROXY_OK) {
-        err_set(err, errlen, "cannot create the postgres proxy: %s", sub);
+    if (create_proxy(s, "postgres", s->pg_port, s->pg_proxy_addr, sizeof s->pg_proxy_addr, err,
+                     errlen) < 0 ||
+        create_proxy(s, "redis", s->redis_port, s->redis_proxy_addr, sizeof s->redis_proxy_addr,
+                     err, errlen) < 0)
         return -1;
-    }
-    snprintf(s->pg_proxy_addr, sizeof s->pg_proxy_addr, "%s", pi.listen);
-    snprintf(up, sizeof up, "127.0.0.1:%d", s->redis_port);
-    if (proxy_create(s->proxies, "redis", "127.0.0.1:0", up, true, &pi, sub, sizeof sub) !=
-        PROXY_OK) {
-        err_set(err, errlen, "cannot create the redis proxy: %s", sub);
-        return -1;
-    }
-    snprintf(s->redis_proxy_addr, sizeof s->redis_proxy_addr, "%s", pi.listen);
     s->api = proxy_api_start(s->proxies, "127.0.0.1:0", s->api_addr, sizeof s->api_addr, sub,
                              sizeof sub);
     if (!s->api) {
@@ -926,35 +921,25 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     char pwfile[SP], line[128];
     path_in(s, pwfile, "initdb.pw");
     snprintf(line, sizeof line, "%s\n", s->pg_su_password);
-    if (write_secret_file(pwfile, line, s->root, s->pg_uid, s->pg_gid, err, errlen) < 0) goto fail;
+    if (proc_write_file(pwfile, line, PROC_FILE_SECRET | (s->root ? PROC_FILE_CHOWN : 0), s->pg_uid,
+                        s->pg_gid, err, errlen) < 0)
+        goto fail;
     memset(line, 0, sizeof line);
     pg->envp = make_env(drop_pg_vars, NULL);
-    if (!pg->envp) {
+    char **initdb = pgsrv_initdb_argv(s->pg_bindir, s->pg_datadir, pwfile);
+    if (!pg->envp || !initdb) {
+        proc_argv_free(initdb);
+        unlink(pwfile);
         err_set(err, errlen, "out of memory");
         goto fail;
     }
-    int logfd = open(pg->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logfd < 0) {
-        err_set(err, errlen, "cannot write %s: %s", pg->log, strerror(errno));
-        goto fail;
-    }
-    proc_spec ident = {.envp = pg->envp,
-                       .cwd = s->dir,
-                       .stdin_fd = -1,
-                       .out_fd = logfd,
-                       .as_user = s->root,
-                       .uid = s->pg_uid,
-                       .gid = s->pg_gid,
-                       .pdeathsig = SIGKILL};
-    pid_t initdb_pid;
-    int rc =
-        pgsrv_initdb_start(s->pg_bindir, s->pg_datadir, pwfile, &ident, &initdb_pid, err, errlen);
-    close(logfd);
+    pid_t initdb_pid; /* with the postgres member's identity, environment and log */
+    int rc = spawn_as(s, pg, initdb, &initdb_pid, err, errlen);
+    proc_argv_free(initdb);
     if (rc < 0) {
         unlink(pwfile);
         goto fail;
     }
-    reaper_add_group(&s->reaper, initdb_pid);
 
     path_in(s, s->redis_datadir, "redis");
     path_in(s, s->redis_conf, "redis/redis.conf");
@@ -1133,12 +1118,8 @@ static void mark(int64_t *mono, int64_t *wall) {
     *wall = clock_wall_ns();
 }
 
-static int fault_stop(stack *s, member *m, bool kill9, stack_fault_times *t, char *err,
-                      size_t errlen) {
-    if (m->pid <= 0) {
-        err_set(err, errlen, "%s is not running", m->name);
-        return -1;
-    }
+/* m runs (stack_fault checked). */
+static void fault_stop(stack *s, member *m, bool kill9, stack_fault_times *t) {
     if (kill9) {
         /* PostgreSQL's backends become our orphans (we are a child subreaper): reap them after */
         pid_t kids[512];
@@ -1155,7 +1136,7 @@ static int fault_stop(stack *s, member *m, bool kill9, stack_fault_times *t, cha
             if (kids[k] != m->pid) waitpid(kids[k], NULL, WNOHANG);
         reaper_del_group(&s->reaper, m->pid);
         m->pid = 0;
-        return 0;
+        return;
     }
     mark(&t->signal_ns, &t->signal_wall_ns);
     member_signal_stop(m);
@@ -1166,15 +1147,10 @@ static int fault_stop(stack *s, member *m, bool kill9, stack_fault_times *t, cha
     }
     mark(&t->down_ns, &t->down_wall_ns);
     member_gone(s, m);
-    return 0;
 }
 
-static int fault_start(stack *s, member *m, stack_fault_times *t, char *err, size_t errlen) {
-    if (m->pid > 0) {
-        err_set(err, errlen, "%s is already running (pid %d)", m->name, (int)m->pid);
-        return -1;
-    }
-    if (member_spawn(s, m, err, errlen) < 0) return -1;
+/* Waits until the member is ready again; a member that exited meanwhile is cleaned up. */
+static int fault_ready(stack *s, member *m, stack_fault_times *t, char *err, size_t errlen) {
     if (member_wait_ready(m, m->ready_url, FAULT_READY_NS, err, errlen) < 0) {
         if (m->pid < 0) {
             m->pid = -m->pid;
@@ -1184,6 +1160,15 @@ static int fault_start(stack *s, member *m, stack_fault_times *t, char *err, siz
     }
     mark(&t->ready_ns, &t->ready_wall_ns);
     return 0;
+}
+
+static int fault_start(stack *s, member *m, stack_fault_times *t, char *err, size_t errlen) {
+    if (m->pid > 0) {
+        err_set(err, errlen, "%s is already running (pid %d)", m->name, (int)m->pid);
+        return -1;
+    }
+    if (member_spawn(s, m, err, errlen) < 0) return -1;
+    return fault_ready(s, m, t, err, errlen);
 }
 
 int stack_fault(stack *s, const char *target, stack_fault_op op, stack_fault_times *t, char *err,
@@ -1202,43 +1187,34 @@ int stack_fault(stack *s, const char *target, stack_fault_op op, stack_fault_tim
     }
     stack_poll(s, NULL, 0);
     t->pid_before = m->pid;
+    if ((unsigned)op > STACK_FAULT_RESTART) {
+        err_set(err, errlen, "unknown fault operation");
+        return -1;
+    }
+    if (op != STACK_FAULT_START && m->pid <= 0) {
+        err_set(err, errlen, "%s is not running", m->name);
+        return -1;
+    }
     int rc = 0;
     switch (op) {
     case STACK_FAULT_PAUSE:
-        if (m->pid <= 0) {
-            err_set(err, errlen, "%s is not running", m->name);
-            return -1;
-        }
         mark(&t->signal_ns, &t->signal_wall_ns);
         kill(-m->pid, SIGSTOP);
         for (int i = 0; i < 1000 && proc_state(m->pid) != 'T'; i++) sleep_ms(1);
         mark(&t->down_ns, &t->down_wall_ns);
         break;
     case STACK_FAULT_RESUME:
-        if (m->pid <= 0) {
-            err_set(err, errlen, "%s is not running", m->name);
-            return -1;
-        }
         mark(&t->signal_ns, &t->signal_wall_ns);
         kill(-m->pid, SIGCONT);
-        if (member_wait_ready(m, m->ready_url, FAULT_READY_NS, err, errlen) < 0) {
-            rc = -1;
-            if (m->pid < 0) {
-                m->pid = -m->pid;
-                member_gone(s, m);
-            }
-            break;
-        }
-        mark(&t->ready_ns, &t->ready_wall_ns);
+        rc = fault_ready(s, m, t, err, errlen);
         break;
-    case STACK_FAULT_STOP: rc = fault_stop(s, m, false, t, err, errlen); break;
-    case STACK_FAULT_KILL: rc = fault_stop(s, m, true, t, err, errlen); break;
+    case STACK_FAULT_STOP: fault_stop(s, m, false, t); break;
+    case STACK_FAULT_KILL: fault_stop(s, m, true, t); break;
     case STACK_FAULT_START: rc = fault_start(s, m, t, err, errlen); break;
     case STACK_FAULT_RESTART:
-        rc = fault_stop(s, m, false, t, err, errlen);
-        if (rc == 0) rc = fault_start(s, m, t, err, errlen);
+        fault_stop(s, m, false, t);
+        rc = fault_start(s, m, t, err, errlen);
         break;
-    default: err_set(err, errlen, "unknown fault operation"); return -1;
     }
     t->pid_after = m->pid > 0 ? m->pid : 0;
     return rc;

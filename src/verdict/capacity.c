@@ -155,6 +155,25 @@ json_t *capacity_step_json(const capacity_step *s) {
     return o;
 }
 
+json_t *capacity_stats_json(const capacity_result *r, bool interrupted) {
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:b}", "max_sustainable_rps",
+                     jx_real3(r->max_sustainable_rps), "knee_rps", jx_real3(r->knee_rps),
+                     "knee_p99_ms", jx_real3(r->knee_p99_ms), "resolution_rps",
+                     jx_real3(r->resolution_rps), "first_bad_rps", jx_real3(r->first_bad_rps),
+                     "steps", (json_int_t)r->nsteps, "interrupted", (int)interrupted);
+}
+
+void capacity_results_json(json_t *cap, const capacity_result *r, json_t *knee) {
+    json_object_set_new(cap, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
+    json_object_set_new(cap, "first_bad_rps", jx_real3(r->first_bad_rps));
+    json_object_set_new(cap, "resolution_rps", jx_real3(r->resolution_rps));
+    json_t *k = json_pack("{s:o, s:o, s:o}", "rps", jx_real3(r->knee_rps), "p99_ms",
+                          jx_real3(r->knee_p99_ms), "base_p99_ms", jx_real3(r->knee_base_p99_ms));
+    json_object_update(knee, k); /* in place where knee has them already, else in this order */
+    json_decref(k);
+    json_object_set_new(cap, "knee", knee);
+}
+
 const char *capacity_stop_name(capacity_stop s) {
     switch (s) {
     case CAPACITY_RESOLVED: return "resolved";

@@ -115,6 +115,13 @@ int capacity_search(const capacity_params *p, capacity_run_fn run, capacity_step
  * unknown (NaN). The one encoder of brink capacity / webhook stress and of brink merge. */
 json_t *capacity_step_json(const capacity_step *s);
 
+/* The result document's .stats of a capacity search: max_sustainable_rps, knee_rps, knee_p99_ms,
+ * resolution_rps, first_bad_rps, steps and interrupted. */
+json_t *capacity_stats_json(const capacity_result *r, bool interrupted);
+/* Sets the search's results in .capacity (max_sustainable_rps, first_bad_rps, resolution_rps)
+ * and, in knee, rps, p99_ms and base_p99_ms; then knee becomes .capacity.knee. */
+void capacity_results_json(json_t *cap, const capacity_result *r, json_t *knee);
+
 const char *capacity_stop_name(capacity_stop s);   /* "resolved", "first_step", ... */
 const char *capacity_phase_name(capacity_phase p); /* "ramp", "bisect" */
 

@@ -17,15 +17,9 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/exitcode.h"
+#include "core/stopsig.h"
 #include "config/config.h"
 #include "verdict/threshold.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 /* The search's decimal parameters: range-checked with the message "--NAME: invalid value 'V'
  * (want a number from MIN to MAX)" that scripts and tests already know. */
@@ -370,15 +364,10 @@ static int run(int argc, char **argv, bool capacity, char *err, size_t errlen) {
         return EXIT_USAGE;
     }
 
-    stop_flag = 0;
-    o.stop = &stop_flag;
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    stopsig sig;
+    o.stop = stopsig_catch(&sig);
     int status = webhook_run(&o, err, errlen);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stopsig_release(&sig);
     if (status == EXIT_INTERRUPTED && !err[0]) err_set(err, errlen, "interrupted");
     config_free(cfg);
     return status;

@@ -239,15 +239,7 @@ static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const c
     json_object_set_new(doc, "config", cfg);
     webhook_doc_target(doc, t, o);
 
-    json_t *st = json_object();
-    json_object_set_new(st, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
-    json_object_set_new(st, "knee_rps", jx_real3(r->knee_rps));
-    json_object_set_new(st, "knee_p99_ms", jx_real3(r->knee_p99_ms));
-    json_object_set_new(st, "resolution_rps", jx_real3(r->resolution_rps));
-    json_object_set_new(st, "first_bad_rps", jx_real3(r->first_bad_rps));
-    json_object_set_new(st, "steps", json_integer(r->nsteps));
-    json_object_set_new(st, "interrupted", json_boolean(r->stop == CAPACITY_INTERRUPTED));
-    json_object_set_new(doc, "stats", st);
+    json_object_set_new(doc, "stats", capacity_stats_json(r, r->stop == CAPACITY_INTERRUPTED));
     json_object_set_new(doc, "thresholds", threshold_json(v, nv));
     json_object_set_new(doc, "advice", threshold_advice_json(v, nv));
     json_object_set_new(doc, "timeline", json_incref(tl));
@@ -262,18 +254,12 @@ static json_t *build_doc(const webhook_opts *o, const webhook_target *t, const c
     for (int i = 0; i < r->nsteps; i++)
         json_array_append_new(steps, capacity_step_json(&r->steps[i]));
     json_object_set_new(cap, "steps", steps);
-    json_object_set_new(cap, "max_sustainable_rps", jx_real3(r->max_sustainable_rps));
-    json_object_set_new(cap, "first_bad_rps", jx_real3(r->first_bad_rps));
-    json_object_set_new(cap, "resolution_rps", jx_real3(r->resolution_rps));
     json_t *knee = json_object();
-    json_object_set_new(knee, "rps", jx_real3(r->knee_rps));
-    json_object_set_new(knee, "p99_ms", jx_real3(r->knee_p99_ms));
-    json_object_set_new(knee, "base_p99_ms", jx_real3(r->knee_base_p99_ms));
+    capacity_results_json(cap, r, knee); /* knee: rps, p99_ms, base_p99_ms, then these */
     json_object_set_new(knee, "factor", jx_real3(p->knee_factor));
     json_object_set_new(knee, "rule",
                         json_string("the highest-rate good step with p99 <= factor x base; base: "
                                     "the lowest p99 of the good steps, at least 1 ms"));
-    json_object_set_new(cap, "knee", knee);
     json_object_set_new(cap, "stop", json_string(capacity_stop_name(r->stop)));
     json_object_set_new(cap, "message", json_string(r->message));
     json_object_set_new(doc, "capacity", cap);
