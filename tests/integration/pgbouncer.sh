@@ -109,8 +109,10 @@ check "PostgreSQL restarted behind PgBouncer: dispatchd reads through it again" 
     all jqt .ok "$TMP/pgr.json" -- wait_for 5 reads
 webhooks "$P" "pbr-$run" 200 "$TMP/whr.json"
 wait_for 10 stored "pbr-$run" 200
-check "... and 200 webhooks after the restart: all 202, all stored ($(jq -c .status "$TMP/whr.json"), $STORED orders)" \
-    all jqt '.status["202"] == 200' "$TMP/whr.json" -- [ "$STORED" = 200 ]
+# 2xx: 202, or 200 when a request's own write reached Redis after its pipe had timed out on a busy
+# machine (the retry finds its webhook-id); each is still stored exactly once
+check "... and 200 webhooks after the restart: all 2xx, all stored ($(jq -c .status "$TMP/whr.json"), $STORED orders)" \
+    all jqt '(.status["202"] // 0) + (.status["200"] // 0) == 200' "$TMP/whr.json" -- [ "$STORED" = 200 ]
 
 # ---- the detector's other side: named prepared statements behind the same PgBouncer ------------
 
