@@ -15,6 +15,8 @@ jqcheck "tuned, Redis killed: outage error rate < 1%, 0 lost, 0 duplicated" "$F"
 jqcheck "tuned, Redis killed: restarted (new pid), downtime from the fault timestamps" "$F" \
     '.fault.pid_after != .fault.pid_before and .fault.ready_s > .fault.down_s
      and .stats.downtime_s > 4.9'
+jqcheck "tuned, Redis killed: no webhook left waiting until the client's 5 s timeout" "$F" \
+    '[.phases[].timeouts] | add == 0'
 
 brink_run redis-kill-untuned redis-failure kill --rate 200 --stack-profile untuned "${RESIL_PHASES[@]}"
 F=$TMP/redis-kill-untuned.json
