@@ -18,6 +18,7 @@
 #include "core/hdr.h"
 
 #include "unit_hdr.h"
+#include "unit.h"
 
 /* ---- helpers ----------------------------------------------------------------------------------
  */
@@ -1148,30 +1149,12 @@ static void test_truncations_and_corruptions_never_crash(void **state) {
     hdr_free(h);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_matches_hdrhistogram),
-        cmocka_unit_test(test_new_rejects_bad_arguments),
-        cmocka_unit_test(test_equivalent_values),
-        cmocka_unit_test(test_uniform_1_to_10000),
-        cmocka_unit_test(test_percentile_rank_rule),
-        cmocka_unit_test(test_record_n_and_outlier_percentiles),
-        cmocka_unit_test(test_mean_and_stdev_by_hand),
-        cmocka_unit_test(test_large_numbers),
-        cmocka_unit_test(test_out_of_range_values_are_rejected),
-        cmocka_unit_test(test_empty_histogram),
-        cmocka_unit_test(test_merge_equals_single_histogram),
-        cmocka_unit_test(test_merge_across_layouts),
-        cmocka_unit_test(test_recorded_iterator),
-        cmocka_unit_test(test_percentile_iterator),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_interop_go_and_js_vectors),
-        cmocka_unit_test(test_interop_vala_exact_bytes),
-        cmocka_unit_test(test_interop_java_jhiccup_log),
-        cmocka_unit_test(test_interop_java_v2_bytes),
-        cmocka_unit_test(test_malformed_base64_and_cookies),
-        cmocka_unit_test(test_malformed_v2_payloads),
-        cmocka_unit_test(test_truncations_and_corruptions_never_crash),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_layout_matches_hdrhistogram, test_new_rejects_bad_arguments, test_equivalent_values,
+          test_uniform_1_to_10000, test_percentile_rank_rule, test_record_n_and_outlier_percentiles,
+          test_mean_and_stdev_by_hand, test_large_numbers, test_out_of_range_values_are_rejected,
+          test_empty_histogram, test_merge_equals_single_histogram, test_merge_across_layouts,
+          test_recorded_iterator, test_percentile_iterator, test_round_trip,
+          test_interop_go_and_js_vectors, test_interop_vala_exact_bytes,
+          test_interop_java_jhiccup_log, test_interop_java_v2_bytes,
+          test_malformed_base64_and_cookies, test_malformed_v2_payloads,
+          test_truncations_and_corruptions_never_crash)

@@ -17,6 +17,7 @@
 #include "core/hdrlog.h"
 
 #include "unit_hdr.h"
+#include "unit.h"
 
 /* Reads the whole stream into a NULL-terminated array of lines (without their newlines). */
 static char **read_lines(FILE *f, size_t *count) {
@@ -295,13 +296,5 @@ static void test_malformed_lines(void **state) {
         1);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_lines),
-        cmocka_unit_test(test_three_intervals_round_trip),
-        cmocka_unit_test(test_write_rejects_bad_tags),
-        cmocka_unit_test(test_reads_java_written_lines),
-        cmocka_unit_test(test_malformed_lines),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_header_lines, test_three_intervals_round_trip, test_write_rejects_bad_tags,
+          test_reads_java_written_lines, test_malformed_lines)

@@ -30,6 +30,7 @@
 #include "core/json.h"
 #include "load/load_report.h"
 #include "verdict/threshold.h"
+#include "unit.h"
 
 #define T0 (1767225600LL * NS_PER_S) /* a wall-clock start */
 
@@ -650,17 +651,6 @@ static void test_capacity(void **state) {
     free_docs(docs2, 2);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_histograms_exact),
-        cmocka_unit_test(test_percentiles_not_averaged),
-        cmocka_unit_test(test_counts_and_rates),
-        cmocka_unit_test(test_timeline_aligned),
-        cmocka_unit_test(test_timeline_unaligned_and_unmergeable),
-        cmocka_unit_test(test_rejudge_webhook),
-        cmocka_unit_test(test_single_segment_identity),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_capacity),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_histograms_exact, test_percentiles_not_averaged, test_counts_and_rates,
+          test_timeline_aligned, test_timeline_unaligned_and_unmergeable, test_rejudge_webhook,
+          test_single_segment_identity, test_refusals, test_capacity)

@@ -23,6 +23,7 @@
 #include "load/sched.h"
 #include "load/segment.h"
 #include "verdict/capacity.h"
+#include "unit.h"
 
 static void test_parse(void **state) {
     (void)state;
@@ -283,18 +284,5 @@ static void test_capacity_ramp_only(void **state) {
     free(r);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_share_sums),
-        cmocka_unit_test(test_seq_disjoint),
-        cmocka_unit_test(test_open_schedule_union),
-        cmocka_unit_test(test_start_at),
-        cmocka_unit_test(test_wait),
-        cmocka_unit_test(test_doc),
-        cmocka_unit_test(test_engine_refuses),
-        cmocka_unit_test(test_engine_render_seq),
-        cmocka_unit_test(test_capacity_ramp_only),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_parse, test_share_sums, test_seq_disjoint, test_open_schedule_union, test_start_at,
+          test_wait, test_doc, test_engine_refuses, test_engine_render_seq, test_capacity_ramp_only)

@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include "config/config.h"
+#include "unit.h"
 
 #define DIR_K8S  "deploy/kubernetes"
 #define MAX_DOCS 32
@@ -443,10 +444,4 @@ static void test_broken_manifests(void **state) {
     }
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_manifests),
-        cmocka_unit_test(test_broken_manifests),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_manifests, test_broken_manifests)
