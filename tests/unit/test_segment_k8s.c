@@ -345,7 +345,6 @@ out:
 }
 
 static void test_manifests(void **state) {
-    (void)state;
     char err[512] = "";
     if (check(DIR_K8S, err, sizeof err) < 0) fail_msg("%s", err);
 }
@@ -402,7 +401,6 @@ static void remove_dir(const char *dir) {
 
 /* Each broken copy must be refused, for the right reason. */
 static void test_broken_manifests(void **state) {
-    (void)state;
     static const struct {
         const char *file, *from, *to, *want;
     } cases[] = {
