@@ -7,22 +7,9 @@
 
 OUT=$TMP/out # the suite must not create it when it refuses its command line
 
-# help_ok CMD WANT...: --help exits 0, nothing wider than 80 columns, and contains every WANT
-help_ok() {
-    local cmd=$1 out rc wide w missing=""
-    shift
-    out=$("$BRINK" "$cmd" --help 2>&1)
-    rc=$?
-    wide=$(LC_ALL=C.UTF-8 awk '{ if (length($0) > 80) print }' <<<"$out" | head -1)
-    for w in "Usage: brink $cmd " "-h, --help" "$@"; do
-        grep -qF -- "$w" <<<"$out" || missing+=" '$w'"
-    done
-    if [ $rc -eq 0 ] && [ -z "$wide" ] && [ -z "$missing" ]; then
-        ok "brink $cmd --help: exit 0, at most 80 columns, says what it must"
-    else
-        not_ok "brink $cmd --help: exit $rc; too wide: '$wide'; missing:$missing"
-    fi
-}
+# help_ok CMD WANT...: --help exits 0, nothing wider than 80 columns, and contains the usage line
+# and every WANT
+help_ok() { help_says "$1" --help -- "Usage: brink $1 " "${@:2}"; }
 
 help_ok race 'light|moderate|heavy|stress' 'light 50x5' 'stress 1000x100' --vendors --orders \
     --stack-profile --target --secret-file --secret-env --pg '-f, --config' --release --settle \

@@ -12,25 +12,7 @@ chmod 700 "$RUN"
 
 # stack_help ARGS -- WANT...: `brink stack ARGS` exits 0, prints nothing wider than 80 columns,
 # and its output contains every WANT
-stack_help() {
-    local args=() out rc wide w missing=""
-    while [ "$1" != -- ]; do
-        args+=("$1")
-        shift
-    done
-    shift
-    out=$("$BRINK" stack "${args[@]}" 2>&1)
-    rc=$?
-    wide=$(LC_ALL=C.UTF-8 awk '{ if (length($0) > 80) print }' <<<"$out" | head -1)
-    for w in "-h, --help" "$@"; do
-        grep -qF -- "$w" <<<"$out" || missing+=" '$w'"
-    done
-    if [ $rc -eq 0 ] && [ -z "$wide" ] && [ -z "$missing" ]; then
-        ok "brink stack ${args[*]}: exit 0, at most 80 columns, says what it must"
-    else
-        not_ok "brink stack ${args[*]}: exit $rc; too wide: '$wide'; missing:$missing"
-    fi
-}
+stack_help() { help_says stack "$@"; }
 
 stack_help --help -- "Usage: brink stack up [options]" "brink stack status [--dir DIR" \
     "brink stack down [--dir DIR | --state FILE] [--keep] [--timeout D]" \

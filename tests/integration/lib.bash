@@ -105,6 +105,33 @@ refuses() {
     fi
 }
 
+# help_says ARGS... -- WANT...: `brink ARGS` (a --help) exits 0, prints nothing wider than 80
+# columns, and its output (stdout and stderr) contains "-h, --help" and every WANT: a fixed string,
+# or a WANT that starts with ^, a regular expression (e.g. "^Usage: brink load ")
+help_says() {
+    local args=() out rc wide w missing=""
+    while [ "$1" != -- ]; do
+        args+=("$1")
+        shift
+    done
+    shift
+    out=$("$BRINK" "${args[@]}" 2>&1)
+    rc=$?
+    wide=$(LC_ALL=C.UTF-8 awk '{ if (length($0) > 80) print }' <<<"$out" | head -1)
+    for w in "-h, --help" "$@"; do
+        if [ "${w:0:1}" = "^" ]; then
+            grep -q -e "$w" <<<"$out" || missing+=" '$w'"
+        else
+            grep -qF -- "$w" <<<"$out" || missing+=" '$w'"
+        fi
+    done
+    if [ $rc -eq 0 ] && [ -z "$wide" ] && [ -z "$missing" ]; then
+        ok "brink ${args[*]}: exit 0, at most 80 columns, says what it must"
+    else
+        not_ok "brink ${args[*]}: exit $rc; too wide: '$wide'; missing:$missing"
+    fi
+}
+
 # wait_for SECONDS COMMAND...: polls the command (every 50 ms) until it succeeds; false when it
 # still fails after SECONDS
 wait_for() {

@@ -29,6 +29,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MAX_VENDORS 256
 #define RESP_MAX    8192
 #define ID_MAX      128
@@ -58,17 +60,6 @@ static int connect_once(void) {
         return -1;
     }
     return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
 }
 
 /* Reads one response; returns the status (0 on failure), the body in body, and whether the
@@ -137,7 +128,7 @@ static void *vendor_main(void *arg) {
         pthread_barrier_wait(&start_bar);
         bool closing = false;
         int status = 0;
-        if (fd >= 0 && send_all(fd, req, (size_t)n))
+        if (fd >= 0 && srv_send_all(fd, req, (size_t)n))
             status = read_response(fd, body, sizeof body, &closing);
         res->status = status;
         if (status == 200) snprintf(res->winner, sizeof res->winner, "%s", vendor);

@@ -32,6 +32,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define HEAD_MAX  8192
 #define BODY_MAX  65536
 #define ID_MAX    128
@@ -97,17 +99,6 @@ static bool json_str(const char *body, const char *key, char *out, size_t outlen
     return true;
 }
 
-static bool write_all(int fd, const char *b, size_t n) {
-    while (n > 0) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        b += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 static bool reply(int fd, int status, const char *body) {
     const char *reason = status == 200   ? "OK"
                          : status == 201 ? "Created"
@@ -121,7 +112,7 @@ static bool reply(int fd, int status, const char *body) {
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
                      "%zu\r\n\r\n",
                      status, reason, strlen(body));
-    return write_all(fd, head, (size_t)n) && write_all(fd, body, strlen(body));
+    return srv_send_all(fd, head, (size_t)n) && srv_send_all(fd, body, strlen(body));
 }
 
 /* ---- routes -------------------------------------------------------------------------------- */

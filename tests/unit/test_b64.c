@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/b64.h"
+#include "unit.h"
 
 static const int modes[] = {B64_STRICT, B64_UNPADDED};
 #define NMODES (sizeof modes / sizeof modes[0])
@@ -131,14 +132,5 @@ static void test_alphabet_and_sizes(void **state) {
     assert_int_equal(b64_decoded_max(8), 6);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_unpadded),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_non_canonical_tail),
-        cmocka_unit_test(test_alphabet_and_sizes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_vectors, test_unpadded, test_round_trip, test_invalid, test_non_canonical_tail,
+          test_alphabet_and_sizes)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "verdict/capacity.h"
+#include "unit.h"
 
 /* cmocka 1.1 has no assert_double_equal */
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
@@ -467,22 +468,6 @@ static void test_step_json(void **state) {
     json_decref(o);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_breaks_at_3000),
-        cmocka_unit_test(test_throughput_limited),
-        cmocka_unit_test(test_error_limit),
-        cmocka_unit_test(test_never_breaks),
-        cmocka_unit_test(test_first_step_breaks),
-        cmocka_unit_test(test_noisy_p99),
-        cmocka_unit_test(test_knee),
-        cmocka_unit_test(test_max_time),
-        cmocka_unit_test(test_max_steps),
-        cmocka_unit_test(test_runner_failure),
-        cmocka_unit_test(test_interrupted),
-        cmocka_unit_test(test_judge),
-        cmocka_unit_test(test_params),
-        cmocka_unit_test(test_step_json),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_breaks_at_3000, test_throughput_limited, test_error_limit, test_never_breaks,
+          test_first_step_breaks, test_noisy_p99, test_knee, test_max_time, test_max_steps,
+          test_runner_failure, test_interrupted, test_judge, test_params, test_step_json)

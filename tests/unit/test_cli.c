@@ -467,23 +467,7 @@ static void test_help_width(void **state) {
     free(h);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_suggest),
-        cmocka_unit_test(test_unknown_message),
-        cmocka_unit_test(test_refused_prefix),
-        cmocka_unit_test(test_every_kind),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_clusters),
-        cmocka_unit_test(test_value_errors),
-        cmocka_unit_test(test_missing_value),
-        cmocka_unit_test(test_flag_with_value),
-        cmocka_unit_test(test_double_dash_and_dash),
-        cmocka_unit_test(test_mixed_and_counts),
-        cmocka_unit_test(test_help_exit),
-        cmocka_unit_test(test_env),
-        cmocka_unit_test(test_bad_env),
-        cmocka_unit_test(test_help_width),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_suggest, test_unknown_message, test_refused_prefix, test_every_kind, test_defaults,
+          test_clusters, test_value_errors, test_missing_value, test_flag_with_value,
+          test_double_dash_and_dash, test_mixed_and_counts, test_help_exit, test_env, test_bad_env,
+          test_help_width)

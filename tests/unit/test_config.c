@@ -436,17 +436,5 @@ static void test_modes(void **state) {
     config_free(c);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full),
-        cmocka_unit_test(test_example),
-        cmocka_unit_test(test_errors_top),
-        cmocka_unit_test(test_errors_target),
-        cmocka_unit_test(test_errors_sections),
-        cmocka_unit_test(test_overrides),
-        cmocka_unit_test(test_render),
-        cmocka_unit_test(test_race_yaml_sniff),
-        cmocka_unit_test(test_modes),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_WITH(setup, teardown, test_full, test_example, test_errors_top, test_errors_target,
+               test_errors_sections, test_overrides, test_render, test_race_yaml_sniff, test_modes)

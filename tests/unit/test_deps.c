@@ -31,6 +31,7 @@ static char tmpdir[] = "/tmp/brink-test-deps.XXXXXX";
 static char olddir[4096];
 
 static int group_setup(void **state) {
+    signal(SIGPIPE, SIG_IGN);
     if (!getcwd(olddir, sizeof olddir) || !mkdtemp(tmpdir) || chdir(tmpdir) < 0) return -1;
     return 0;
 }
@@ -551,15 +552,6 @@ static void test_fault(void **state) {
     fake_stop(&f);
 }
 
-int main(void) {
-    signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),          cmocka_unit_test(test_unknown_key),
-        cmocka_unit_test(test_wrong_type),     cmocka_unit_test(test_bad_url),
-        cmocka_unit_test(test_duplicate_key),  cmocka_unit_test(test_missing_ready_check),
-        cmocka_unit_test(test_not_a_mapping),  cmocka_unit_test(test_empty_file),
-        cmocka_unit_test(test_syntax_error),   cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_parse_embedded), cmocka_unit_test(test_fault),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+UNIT_MAIN_WITH(group_setup, group_teardown, test_valid, test_unknown_key, test_wrong_type,
+               test_bad_url, test_duplicate_key, test_missing_ready_check, test_not_a_mapping,
+               test_empty_file, test_syntax_error, test_unreadable, test_parse_embedded, test_fault)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/fmt.h"
+#include "unit.h"
 
 static void expect_u64(uint64_t v) {
     char want[32], got[FMT_INT_MAX + 1];
@@ -72,11 +73,4 @@ static void test_random(void **state) {
     }
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_extremes),
-        cmocka_unit_test(test_length_boundaries),
-        cmocka_unit_test(test_random),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_extremes, test_length_boundaries, test_random)

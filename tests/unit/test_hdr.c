@@ -18,6 +18,7 @@
 #include "core/hdr.h"
 
 #include "unit_hdr.h"
+#include "unit.h"
 
 /* ---- helpers ----------------------------------------------------------------------------------
  */
@@ -127,7 +128,6 @@ static hdr_hist *layout(int64_t lowest, int64_t highest, int digits, int32_t buc
 }
 
 static void test_layout_matches_hdrhistogram(void **state) {
-    (void)state;
     /* HdrHistogram/HdrHistogram_py test/test_hdrhistogram.py test_basic: 1 .. 1 h in µs, 3 digits
      */
     hdr_hist *h = hdr_new_default();
@@ -158,7 +158,6 @@ static void test_layout_matches_hdrhistogram(void **state) {
 }
 
 static void test_new_rejects_bad_arguments(void **state) {
-    (void)state;
     assert_null(hdr_new(0, 1000, 3));
     assert_null(hdr_new(-5, 1000, 3));
     assert_null(hdr_new(1, 1, 3));
@@ -178,7 +177,6 @@ static void test_new_rejects_bad_arguments(void **state) {
 }
 
 static void test_equivalent_values(void **state) {
-    (void)state;
     hdr_hist *h = hdr_new_default();
     /* HdrHistogram_py test_scaled_highest_equiv_value and test_highest_equivalent_value */
     assert_int_equal(hdr_highest_equivalent(h, 8180), 8183);
@@ -215,7 +213,6 @@ static void test_equivalent_values(void **state) {
  */
 
 static void test_uniform_1_to_10000(void **state) {
-    (void)state;
     hdr_hist *h = hdr_new_default();
     for (int64_t v = 1; v <= 10000; v++) assert_true(hdr_record(h, v));
     assert_int_equal(hdr_total(h), 10000);
@@ -246,7 +243,6 @@ static void test_uniform_1_to_10000(void **state) {
 }
 
 static void test_percentile_rank_rule(void **state) {
-    (void)state;
     /* values 1..n below 2048 have buckets of one, so the value at p is the rank itself:
      * ceil(p/100 * n), at least 1; the percentages are a/b exactly, so the rank is computed in
      * integers here, and the double arithmetic in hdr.c must not round it up (7% of 100 is 7) */
@@ -289,7 +285,6 @@ static void assert_percentile_near(const hdr_hist *h, double p, double want) {
 }
 
 static void test_record_n_and_outlier_percentiles(void **state) {
-    (void)state;
     hdr_hist *h = python_load_histogram();
     assert_int_equal(hdr_total(h), 10001);
     assert_int_equal(hdr_count_at_value(h, 1000), 10000);
@@ -315,7 +310,6 @@ static void test_record_n_and_outlier_percentiles(void **state) {
 }
 
 static void test_mean_and_stdev_by_hand(void **state) {
-    (void)state;
     /* HdrHistogram_py test_mean_stddev: 3000 sits in [3000, 3001] whose middle is 3001, so the
      * mean is (1000 + 1000 + 3001 + 3001) / 4 and every value is 1000.5 away from it */
     hdr_hist *h = hdr_new_default();
@@ -327,7 +321,6 @@ static void test_mean_and_stdev_by_hand(void **state) {
 }
 
 static void test_large_numbers(void **state) {
-    (void)state;
     /* after HdrHistogram_py test_large_numbers: lowest 2e7 (unit magnitude 24), 5 digits. The
      * Python port rounds the rank to nearest (its boundary is at 83.33%); with the rank rounded
      * up as Java's HdrHistogram does, the boundaries are at 33.33% and 66.66% */
@@ -349,7 +342,6 @@ static void test_large_numbers(void **state) {
 }
 
 static void test_out_of_range_values_are_rejected(void **state) {
-    (void)state;
     hdr_hist *h = hdr_new_default();
     assert_false(hdr_record(h, -1));
     assert_false(hdr_record(h, HDR_DEFAULT_HIGHEST + 1));
@@ -367,7 +359,6 @@ static void test_out_of_range_values_are_rejected(void **state) {
 }
 
 static void test_empty_histogram(void **state) {
-    (void)state;
     hdr_hist *h = hdr_new_default();
     assert_int_equal(hdr_total(h), 0);
     assert_int_equal(hdr_min(h), 0);
@@ -388,7 +379,6 @@ static void test_empty_histogram(void **state) {
  */
 
 static void test_merge_equals_single_histogram(void **state) {
-    (void)state;
     uint64_t seed = 42;
     hdr_hist *a = hdr_new_default(), *b = hdr_new_default(), *all = hdr_new_default();
     for (int i = 0; i < 20000; i++) {
@@ -423,7 +413,6 @@ static void test_merge_equals_single_histogram(void **state) {
 }
 
 static void test_merge_across_layouts(void **state) {
-    (void)state;
     uint64_t seed = 7;
     hdr_hist *src = hdr_new_default();
     int64_t beyond = 0;
@@ -489,7 +478,6 @@ static void check_recorded_iter(const hdr_hist *h) {
 }
 
 static void test_recorded_iterator(void **state) {
-    (void)state;
     hdr_hist *h = python_load_histogram();
     hdr_iter it;
     hdr_iter_init(&it, h);
@@ -540,7 +528,6 @@ static void check_percentile_iter(const hdr_hist *h) {
 }
 
 static void test_percentile_iterator(void **state) {
-    (void)state;
     hdr_hist *h = python_load_histogram();
     check_percentile_iter(h);
     /* the first steps, as outputPercentileDistribution prints them: 0%, 10%, 20% ... */
@@ -613,7 +600,6 @@ static void check_round_trip(const hdr_hist *h) {
 }
 
 static void test_round_trip(void **state) {
-    (void)state;
     hdr_hist *h = hdr_new_default();
     check_round_trip(h); /* empty */
     assert_true(hdr_record(h, 12345));
@@ -725,7 +711,6 @@ static const char vala_100_200_250[] =
     "HISTFAAAACV4nJNpmSzMwMDAwQABzFCaEUrp2H+AsI4zMh1lZEpkAgBdIQSk";
 
 static void test_interop_go_and_js_vectors(void **state) {
-    (void)state;
     const char *one_42[] = {go_one_42, js_one_42};
     for (size_t i = 0; i < 2; i++) {
         hdr_hist *h = decode_ok(one_42[i]);
@@ -762,7 +747,6 @@ static void test_interop_go_and_js_vectors(void **state) {
 }
 
 static void test_interop_vala_exact_bytes(void **state) {
-    (void)state;
     hdr_hist *h = decode_ok(vala_100_200_250);
     assert_int_equal(h->lowest, 1);
     assert_int_equal(h->highest, 300);
@@ -884,7 +868,6 @@ static const char *jhiccup_field(const char *line, double *start, double *max_ms
 }
 
 static void test_interop_java_jhiccup_log(void **state) {
-    (void)state;
     assert_int_equal(JHICCUP_LINES, 38);
     /* Java's accumulator is new Histogram(3): lowest 1, 3 digits; the log's histograms have
      * lowest 20000 and 2 digits, so adding them re-records each bucket, as hdr_merge does */
@@ -952,7 +935,6 @@ static void assert_same_v2_bytes(const char *b64) {
 }
 
 static void test_interop_java_v2_bytes(void **state) {
-    (void)state;
     /* (go_empty is left out: Go writes no count at all for an empty histogram where Java,
      * and this encoder, write a single zero; both decode the same) */
     const char *samples[] = {js_jhiccup_first, go_one_42, js_one_42, go_big, vala_100_200_250};
@@ -977,7 +959,6 @@ static void test_interop_java_v2_bytes(void **state) {
  */
 
 static void test_malformed_base64_and_cookies(void **state) {
-    (void)state;
     char err[256];
     err[0] = '\0';
     assert_null(hdr_decode_base64(NULL, err, sizeof err));
@@ -1015,7 +996,6 @@ static void test_malformed_base64_and_cookies(void **state) {
 }
 
 static void test_malformed_v2_payloads(void **state) {
-    (void)state;
     /* layout (1, 2, 1 digit): 32 sub-buckets, one bucket, 32 counts */
     uint8_t plain[256], z[512];
     uint8_t ones[40];
@@ -1112,7 +1092,6 @@ static void test_malformed_v2_payloads(void **state) {
 }
 
 static void test_truncations_and_corruptions_never_crash(void **state) {
-    (void)state;
     uint64_t seed = 1234;
     hdr_hist *h = hdr_new_default();
     for (int i = 0; i < 300; i++) hdr_record(h, random_latency(&seed));
@@ -1148,30 +1127,12 @@ static void test_truncations_and_corruptions_never_crash(void **state) {
     hdr_free(h);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_matches_hdrhistogram),
-        cmocka_unit_test(test_new_rejects_bad_arguments),
-        cmocka_unit_test(test_equivalent_values),
-        cmocka_unit_test(test_uniform_1_to_10000),
-        cmocka_unit_test(test_percentile_rank_rule),
-        cmocka_unit_test(test_record_n_and_outlier_percentiles),
-        cmocka_unit_test(test_mean_and_stdev_by_hand),
-        cmocka_unit_test(test_large_numbers),
-        cmocka_unit_test(test_out_of_range_values_are_rejected),
-        cmocka_unit_test(test_empty_histogram),
-        cmocka_unit_test(test_merge_equals_single_histogram),
-        cmocka_unit_test(test_merge_across_layouts),
-        cmocka_unit_test(test_recorded_iterator),
-        cmocka_unit_test(test_percentile_iterator),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_interop_go_and_js_vectors),
-        cmocka_unit_test(test_interop_vala_exact_bytes),
-        cmocka_unit_test(test_interop_java_jhiccup_log),
-        cmocka_unit_test(test_interop_java_v2_bytes),
-        cmocka_unit_test(test_malformed_base64_and_cookies),
-        cmocka_unit_test(test_malformed_v2_payloads),
-        cmocka_unit_test(test_truncations_and_corruptions_never_crash),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_layout_matches_hdrhistogram, test_new_rejects_bad_arguments, test_equivalent_values,
+          test_uniform_1_to_10000, test_percentile_rank_rule, test_record_n_and_outlier_percentiles,
+          test_mean_and_stdev_by_hand, test_large_numbers, test_out_of_range_values_are_rejected,
+          test_empty_histogram, test_merge_equals_single_histogram, test_merge_across_layouts,
+          test_recorded_iterator, test_percentile_iterator, test_round_trip,
+          test_interop_go_and_js_vectors, test_interop_vala_exact_bytes,
+          test_interop_java_jhiccup_log, test_interop_java_v2_bytes,
+          test_malformed_base64_and_cookies, test_malformed_v2_payloads,
+          test_truncations_and_corruptions_never_crash)

@@ -17,6 +17,7 @@
 #include "core/hdrlog.h"
 
 #include "unit_hdr.h"
+#include "unit.h"
 
 /* Reads the whole stream into a NULL-terminated array of lines (without their newlines). */
 static char **read_lines(FILE *f, size_t *count) {
@@ -59,7 +60,6 @@ static char **header_of(double start, const char *comment, size_t *n) {
 }
 
 static void test_header_lines(void **state) {
-    (void)state;
     size_t n = 0;
     /* 2023-11-14 22:13:20.123 UTC */
     char **lines = header_of(1700000000.123, "brink webhook\ntest", &n);
@@ -115,7 +115,6 @@ static bool parse_logged(const char *line, size_t i, size_t nheader, char *tag, 
 }
 
 static void test_three_intervals_round_trip(void **state) {
-    (void)state;
     FILE *f = tmpfile();
     assert_non_null(f);
     hdrlog log;
@@ -167,7 +166,6 @@ static void test_three_intervals_round_trip(void **state) {
 }
 
 static void test_write_rejects_bad_tags(void **state) {
-    (void)state;
     FILE *f = tmpfile();
     hdrlog log;
     assert_int_equal(hdrlog_open(&log, f, 1.0, NULL), 0);
@@ -208,7 +206,6 @@ static const char *const java_lines[] = {
 };
 
 static void test_reads_java_written_lines(void **state) {
-    (void)state;
     const double starts[] = {0.126, 1.133, 2.133, 0.127};
     const double lengths[] = {1.007, 1.000, 1.001, 1.007};
     const char *maxes[] = {"1.933", "0.377", "0.328", "2.769"};
@@ -234,7 +231,6 @@ static void test_reads_java_written_lines(void **state) {
 }
 
 static void test_malformed_lines(void **state) {
-    (void)state;
     const char *bad[] = {
         "abc",
         "1.0,2.0",
@@ -295,13 +291,5 @@ static void test_malformed_lines(void **state) {
         1);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_lines),
-        cmocka_unit_test(test_three_intervals_round_trip),
-        cmocka_unit_test(test_write_rejects_bad_tags),
-        cmocka_unit_test(test_reads_java_written_lines),
-        cmocka_unit_test(test_malformed_lines),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_header_lines, test_three_intervals_round_trip, test_write_rejects_bad_tags,
+          test_reads_java_written_lines, test_malformed_lines)

@@ -30,6 +30,7 @@
 #include "core/json.h"
 #include "load/load_report.h"
 #include "verdict/threshold.h"
+#include "unit.h"
 
 #define T0 (1767225600LL * NS_PER_S) /* a wall-clock start */
 
@@ -189,7 +190,6 @@ static void free_docs(json_t **docs, int n) {
 /* ---- exactness ------------------------------------------------------------------------------- */
 
 static void test_histograms_exact(void **state) {
-    (void)state;
     enum { N = 3, PER = 2000 };
     int64_t *vals[N];
     hdr_hist *all = hdr_new_default(), *sum = hdr_new_default();
@@ -231,7 +231,6 @@ static void test_histograms_exact(void **state) {
 
 /* A tail that only one segment saw decides the merged p99; averaging would hide it. */
 static void test_percentiles_not_averaged(void **state) {
-    (void)state;
     int64_t fast[990], slow[10];
     for (int i = 0; i < 990; i++) fast[i] = 100;
     for (int i = 0; i < 10; i++) slow[i] = 800000; /* 800 ms */
@@ -253,7 +252,6 @@ static void test_percentiles_not_averaged(void **state) {
 /* ---- counts, rates, timeline ----------------------------------------------------------------- */
 
 static void test_counts_and_rates(void **state) {
-    (void)state;
     int64_t l1[300], l2[500];
     fill(l1, 300, 500, 5000);
     fill(l2, 500, 500, 5000);
@@ -288,7 +286,6 @@ static void test_counts_and_rates(void **state) {
 }
 
 static void test_timeline_aligned(void **state) {
-    (void)state;
     int64_t l1[400], l2[400];
     fill(l1, 400, 100, 1000);
     fill(l2, 400, 20000, 90000);
@@ -323,7 +320,6 @@ static void test_timeline_aligned(void **state) {
 }
 
 static void test_timeline_unaligned_and_unmergeable(void **state) {
-    (void)state;
     int64_t l[200];
     fill(l, 200, 100, 1000);
     synth a = {0, 2, T0, l, 200, 2, 0, 0, 200, false};
@@ -369,7 +365,6 @@ static const char *status_of(const json_t *m, const char *metric) {
 }
 
 static void test_rejudge_webhook(void **state) {
-    (void)state;
     int64_t fast[600], slow[600];
     fill(fast, 600, 1000, 3000);
     for (int i = 0; i < 600; i++) slow[i] = i < 30 ? 700000 : rnd(1000, 3000); /* 5 % at 700 ms */
@@ -424,7 +419,6 @@ static void test_rejudge_webhook(void **state) {
 
 /* One segment of one (1/1): the merge gives back its numbers and verdicts. */
 static void test_single_segment_identity(void **state) {
-    (void)state;
     int64_t l[777];
     fill(l, 777, 200, 90000);
     synth a = {0, 1, T0, l, 777, 3, 5, 1, 300, true};
@@ -462,7 +456,6 @@ static void refused(json_t **docs, int n, const char *want) {
 }
 
 static void test_refusals(void **state) {
-    (void)state;
     int64_t l[50];
     fill(l, 50, 100, 1000);
     json_t *d[4];
@@ -576,7 +569,6 @@ static const json_t *cap_step(const json_t *m, int i) {
 }
 
 static void test_capacity(void **state) {
-    (void)state;
     /* step 3 breaks in segment 1's view only (its tail); segment 2 went on to step 4 */
     cstep a[3] = {
         {100, 1000, 5000, 250, 0}, {200, 1000, 5000, 500, 0}, {400, 1000, 900000, 1000, 0}};
@@ -650,17 +642,6 @@ static void test_capacity(void **state) {
     free_docs(docs2, 2);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_histograms_exact),
-        cmocka_unit_test(test_percentiles_not_averaged),
-        cmocka_unit_test(test_counts_and_rates),
-        cmocka_unit_test(test_timeline_aligned),
-        cmocka_unit_test(test_timeline_unaligned_and_unmergeable),
-        cmocka_unit_test(test_rejudge_webhook),
-        cmocka_unit_test(test_single_segment_identity),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_capacity),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_histograms_exact, test_percentiles_not_averaged, test_counts_and_rates,
+          test_timeline_aligned, test_timeline_unaligned_and_unmergeable, test_rejudge_webhook,
+          test_single_segment_identity, test_refusals, test_capacity)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "unit.h"
 
 static int64_t dur_ok(const char *s) {
     char err[256] = "";
@@ -309,18 +310,6 @@ static void test_stages_large_total(void **state) {
     free(st);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration_units),
-        cmocka_unit_test(test_duration_fractions_exact),
-        cmocka_unit_test(test_duration_rejects),
-        cmocka_unit_test(test_duration_empty_message),
-        cmocka_unit_test(test_rate),
-        cmocka_unit_test(test_int),
-        cmocka_unit_test(test_stages_basic),
-        cmocka_unit_test(test_stages_many),
-        cmocka_unit_test(test_stages_rejects),
-        cmocka_unit_test(test_stages_large_total),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_duration_units, test_duration_fractions_exact, test_duration_rejects,
+          test_duration_empty_message, test_rate, test_int, test_stages_basic, test_stages_many,
+          test_stages_rejects, test_stages_large_total)

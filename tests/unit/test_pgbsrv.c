@@ -16,6 +16,7 @@
 
 #include "stack/pgbsrv.h"
 #include "stack/proc.h"
+#include "unit.h"
 
 static char dir[64];
 
@@ -134,13 +135,5 @@ static void test_argv(void **state) {
     proc_argv_free(argv);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_configure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_configure_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_find, setup, teardown),
-        cmocka_unit_test(test_argv),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN_EACH(setup, teardown, test_configure, test_configure_refuses, test_version, test_find,
+               test_argv)

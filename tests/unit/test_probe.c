@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "probe/probe.h"
+#include "unit.h"
 
 static const char PROM[] = "# HELP dispatchd_http_requests_total Requests by route and status.\n"
                            "# TYPE dispatchd_http_requests_total counter\n"
@@ -248,12 +249,5 @@ static void test_open_checks(void **state) {
     probe_close(p);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_prom_plain),   cmocka_unit_test(test_prom_labels),
-        cmocka_unit_test(test_prom_special), cmocka_unit_test(test_json_paths),
-        cmocka_unit_test(test_path_syntax),  cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_spec),         cmocka_unit_test(test_open_checks),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_prom_plain, test_prom_labels, test_prom_special, test_json_paths, test_path_syntax,
+          test_numbers, test_spec, test_open_checks)

@@ -22,6 +22,7 @@
 #include "probe/probe_metrics.h"
 
 #include "metrics_pages.h"
+#include "unit.h"
 
 static void test_table(void **state) {
     int n;
@@ -232,11 +233,4 @@ static void test_scrape(void **state) {
     assert_false(m.have[PROBE_METRICS_END]);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_number), cmocka_unit_test(test_table),
-        cmocka_unit_test(test_reading),       cmocka_unit_test(test_config),
-        cmocka_unit_test(test_scrape_fails),  cmocka_unit_test(test_scrape),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_format_number, test_table, test_reading, test_config, test_scrape_fails, test_scrape)

@@ -17,6 +17,7 @@
 #include "probe/probe_audit.h"
 #include "probe/probe_proc.h"
 #include "probe/probe_series.h"
+#include "unit.h"
 
 #define MS 1000000LL
 #define S  1000000000LL
@@ -209,18 +210,6 @@ static void test_proc_meter(void **state) {
     assert_int_equal(probe_proc_stat(999999999, &ticks, &start, &rss), -1);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_recovery_immediate),
-        cmocka_unit_test(test_recovery_after_errors),
-        cmocka_unit_test(test_recovery_latency_tail),
-        cmocka_unit_test(test_recovery_never),
-        cmocka_unit_test(test_recovery_tolerates_noise),
-        cmocka_unit_test(test_recovery_empty),
-        cmocka_unit_test(test_window_percentiles),
-        cmocka_unit_test(test_drain),
-        cmocka_unit_test(test_audit),
-        cmocka_unit_test(test_proc_meter),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_recovery_immediate, test_recovery_after_errors, test_recovery_latency_tail,
+          test_recovery_never, test_recovery_tolerates_noise, test_recovery_empty,
+          test_window_percentiles, test_drain, test_audit, test_proc_meter)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "fault/proxy.h"
+#include "unit.h"
 
 #define MB10      (10 * 1000 * 1000)
 #define MAX_CONNS 256
@@ -1018,33 +1019,11 @@ static void test_toxic_churn(void **state) {
     close(fd);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test_setup_teardown(test_transfer_plain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_latency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_slicer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_slicer_pieces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_bandwidth, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transfer_chain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_latency_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_toxicity_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bandwidth_rate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_zero_holds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_closes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reset_peer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limit_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_slow_close, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enable_disable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_upstream_down, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_port_zero_resolves, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ipv6_listen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_connections, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bandwidth_zero_then_removed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idle_no_spin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_toxic_churn, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN_EACH(setup, teardown, test_names, test_transfer_plain, test_transfer_latency,
+               test_transfer_slicer, test_slicer_pieces, test_transfer_bandwidth,
+               test_transfer_chain, test_latency_round_trip, test_toxicity_zero,
+               test_bandwidth_rate, test_timeout_zero_holds, test_timeout_closes, test_reset_peer,
+               test_limit_data, test_slow_close, test_enable_disable, test_upstream_down,
+               test_errors, test_list_delete, test_port_zero_resolves, test_ipv6_listen,
+               test_many_connections, test_bandwidth_zero_then_removed, test_idle_no_spin,
+               test_toxic_churn)

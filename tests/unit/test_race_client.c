@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "http/client.h"
+#include "unit.h"
 
 static int lfd, port;
 static pthread_t srv;
@@ -260,12 +261,5 @@ static void test_split_api(void **state) {
     client_free(c);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bodies_and_reuse),
-        cmocka_unit_test(test_idle_close_retry),
-        cmocka_unit_test(test_failures),
-        cmocka_unit_test(test_split_api),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_WITH(setup, teardown, test_bodies_and_reuse, test_idle_close_retry, test_failures,
+               test_split_api)

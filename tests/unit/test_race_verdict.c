@@ -11,6 +11,7 @@
 
 #include "race/race.h"
 #include "verdict/race_verdict.h"
+#include "unit.h"
 
 #define W(v)                                                                                       \
     { v, RACE_WON, false, NULL }
@@ -196,17 +197,5 @@ static void test_subst(void **state) {
     race_spec_free(&sp);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_double_win),
-        cmocka_unit_test(test_no_winner),
-        cmocka_unit_test(test_phantom),
-        cmocka_unit_test(test_inconsistent_and_error),
-        cmocka_unit_test(test_status_classes),
-        cmocka_unit_test(test_outcome_of),
-        cmocka_unit_test(test_json_paths),
-        cmocka_unit_test(test_subst),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_valid, test_double_win, test_no_winner, test_phantom, test_inconsistent_and_error,
+          test_status_classes, test_outcome_of, test_json_paths, test_subst)

@@ -184,11 +184,4 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err, "cannot read /nonexistent/race.yaml"));
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full),
-        cmocka_unit_test(test_server_ids),
-        cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_WITH(setup, teardown, test_full, test_server_ids, test_errors)

@@ -17,6 +17,7 @@
 #include "verdict/remedy.h"
 
 #include "metrics_pages.h"
+#include "unit.h"
 
 static char *const UNTUNED_QUEUE[] = {"/opt/brink/bin/dispatchd",
                                       "--listen",
@@ -343,13 +344,5 @@ static void test_ingest_accept(void **state) {
     assert_string_equal(r.service_remedy, "");
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_series_for),  cmocka_unit_test(test_outage_fallback_off),
-        cmocka_unit_test(test_outage_hang), cmocka_unit_test(test_outage_config),
-        cmocka_unit_test(test_pool),        cmocka_unit_test(test_gauges),
-        cmocka_unit_test(test_reconnect),   cmocka_unit_test(test_nothing),
-        cmocka_unit_test(test_bounds),      cmocka_unit_test(test_ingest_accept),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_series_for, test_outage_fallback_off, test_outage_hang, test_outage_config,
+          test_pool, test_gauges, test_reconnect, test_nothing, test_bounds, test_ingest_accept)

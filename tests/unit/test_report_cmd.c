@@ -122,11 +122,4 @@ static void test_plain_marks(void **state) {
     unsetenv("NO_COLOR");
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dir),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_plain_marks),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_WITH(setup, teardown, test_dir, test_refused, test_plain_marks)

@@ -189,11 +189,5 @@ static void test_all_runs(void **state) {
     json_decref(d);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_regression_rule),   cmocka_unit_test(test_direction),
-        cmocka_unit_test(test_fixture_regressed), cmocka_unit_test(test_self_and_tolerance),
-        cmocka_unit_test(test_pairing),           cmocka_unit_test(test_all_runs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_regression_rule, test_direction, test_fixture_regressed, test_self_and_tolerance,
+          test_pairing, test_all_runs)

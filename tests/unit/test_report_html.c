@@ -251,11 +251,5 @@ static void test_svg_helpers(void **state) {
     assert_string_equal(tick(2500), "2500");
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hostile_escaped), cmocka_unit_test(test_fixtures_charts),
-        cmocka_unit_test(test_missing_data),    cmocka_unit_test(test_downsampled),
-        cmocka_unit_test(test_svg_helpers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_hostile_escaped, test_fixtures_charts, test_missing_data, test_downsampled,
+          test_svg_helpers)

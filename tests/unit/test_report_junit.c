@@ -219,12 +219,4 @@ static void test_unknown_status_is_error(void **state) {
     json_decref(d);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_counts_fixture),
-        cmocka_unit_test(test_hostile_and_many),
-        cmocka_unit_test(test_unknown_status_is_error),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_escape, test_counts_fixture, test_hostile_and_many, test_unknown_status_is_error)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "unit.h"
 
 /* Reference outputs of xoshiro256** from the state {1, 2, 3, 4}, as produced by the authors'
  * xoshiro256starstar.c (the same vector is asserted by e.g. Rust's rand_xoshiro); re-checked
@@ -180,17 +181,6 @@ static void test_uuid4_unique(void **state) {
         for (int j = i + 1; j < N; j++) assert_memory_not_equal(u[i], u[j], 36);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_sequence),
-        cmocka_unit_test(test_seed_with_splitmix),
-        cmocka_unit_test(test_seed_with_deterministic),
-        cmocka_unit_test(test_seed_from_kernel),
-        cmocka_unit_test(test_range_bounds),
-        cmocka_unit_test(test_range_uniform),
-        cmocka_unit_test(test_range_no_modulo_bias),
-        cmocka_unit_test(test_uuid4_format),
-        cmocka_unit_test(test_uuid4_unique),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_reference_sequence, test_seed_with_splitmix, test_seed_with_deterministic,
+          test_seed_from_kernel, test_range_bounds, test_range_uniform, test_range_no_modulo_bias,
+          test_uuid4_format, test_uuid4_unique)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "load/sched.h"
+#include "unit.h"
 
 #define MS  1000000LL
 #define SEC 1000000000LL
@@ -455,18 +456,7 @@ static void test_stages_limits(void **state) {
     assert_int_equal(s.total_ns, 5000000000000000000LL);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_constant_round_rates),
-        cmocka_unit_test(test_constant_exact_floor),
-        cmocka_unit_test(test_constant_fractional_rates),
-        cmocka_unit_test(test_constant_rate_and_due),
-        cmocka_unit_test(test_stages_ramp_then_hold),
-        cmocka_unit_test(test_stages_ramp_down_to_zero),
-        cmocka_unit_test(test_stages_zero_in_middle),
-        cmocka_unit_test(test_stages_start_rate),
-        cmocka_unit_test(test_stages_awkward),
-        cmocka_unit_test(test_stages_limits),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_constant_round_rates, test_constant_exact_floor, test_constant_fractional_rates,
+          test_constant_rate_and_due, test_stages_ramp_then_hold, test_stages_ramp_down_to_zero,
+          test_stages_zero_in_middle, test_stages_start_rate, test_stages_awkward,
+          test_stages_limits)

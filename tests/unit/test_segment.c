@@ -23,9 +23,9 @@
 #include "load/sched.h"
 #include "load/segment.h"
 #include "verdict/capacity.h"
+#include "unit.h"
 
 static void test_parse(void **state) {
-    (void)state;
     segment s;
     char err[256];
     assert_int_equal(segment_parse("1/1", &s, err, sizeof err), 0);
@@ -49,7 +49,6 @@ static void test_parse(void **state) {
 }
 
 static void test_share_sums(void **state) {
-    (void)state;
     static const int64_t totals[] = {0, 1, 2, 3, 7, 10, 64, 99, 100, 101, 1000003, 123456789012};
     for (int n = 1; n <= 17; n++) {
         for (size_t t = 0; t < sizeof totals / sizeof totals[0]; t++) {
@@ -76,7 +75,6 @@ static void test_share_sums(void **state) {
 }
 
 static void test_seq_disjoint(void **state) {
-    (void)state;
     enum { K = 500 };
     for (int n = 1; n <= 9; n++) {
         int total = n * K;
@@ -103,7 +101,6 @@ static void test_seq_disjoint(void **state) {
 
 /* The engine's open model: segment i takes j = i + n * L, thread w of T takes L = w + T * k. */
 static void test_open_schedule_union(void **state) {
-    (void)state;
     sched s;
     parse_stage st[] = {{2 * NS_PER_S, 300}, {NS_PER_S, 50}};
     assert_int_equal(sched_stages(&s, 10, st, 2), 0);
@@ -138,7 +135,6 @@ static void test_open_schedule_union(void **state) {
 }
 
 static void test_start_at(void **state) {
-    (void)state;
     char err[256];
     int64_t now = 1767225600LL * NS_PER_S, t = 0;
     assert_int_equal(segment_parse_start_at("1767225630", now, &t, err, sizeof err), 0);
@@ -175,7 +171,6 @@ static void test_start_at(void **state) {
 }
 
 static void test_wait(void **state) {
-    (void)state;
     /* a time already past returns at once; a stop flag ends a long wait */
     assert_int_equal(segment_wait(clock_wall_ns() - NS_PER_S, 0, NULL), 0);
     volatile sig_atomic_t stop = 1;
@@ -186,7 +181,6 @@ static void test_wait(void **state) {
 }
 
 static void test_doc(void **state) {
-    (void)state;
     json_t *doc = json_object();
     segment_doc(doc, (segment){1, 4}, 1767225630LL * NS_PER_S + 5);
     json_t *cfg = json_object_get(doc, "config");
@@ -206,7 +200,6 @@ static void test_doc(void **state) {
 /* engine_check refuses splits that leave a segment without a connection or a request, with the
  * same answer in every segment. */
 static void test_engine_refuses(void **state) {
-    (void)state;
     char err[256];
     engine_config c = {.url = "http://127.0.0.1:9/", .connections = 3, .threads = 1};
     c.seg = (segment){0, 4};
@@ -227,7 +220,6 @@ static void test_engine_refuses(void **state) {
 
 /* The dry run of a segment renders its first {{seq}}: the segment's index. */
 static void test_engine_render_seq(void **state) {
-    (void)state;
     char err[256];
     engine_config c = {.url = "http://127.0.0.1:9/r/{{seq}}", .connections = 4, .threads = 1};
     c.seg = (segment){2, 4};
@@ -258,7 +250,6 @@ static int synthetic_step(void *ud, capacity_step *s, char *err, size_t errlen) 
 /* A segment's capacity plan runs the ramp only: its steps depend on nothing another segment
  * could have seen differently after the first break. */
 static void test_capacity_ramp_only(void **state) {
-    (void)state;
     capacity_params p;
     capacity_params_default(&p);
     p.start_rps = 100;
@@ -283,18 +274,5 @@ static void test_capacity_ramp_only(void **state) {
     free(r);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_share_sums),
-        cmocka_unit_test(test_seq_disjoint),
-        cmocka_unit_test(test_open_schedule_union),
-        cmocka_unit_test(test_start_at),
-        cmocka_unit_test(test_wait),
-        cmocka_unit_test(test_doc),
-        cmocka_unit_test(test_engine_refuses),
-        cmocka_unit_test(test_engine_render_seq),
-        cmocka_unit_test(test_capacity_ramp_only),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_parse, test_share_sums, test_seq_disjoint, test_open_schedule_union, test_start_at,
+          test_wait, test_doc, test_engine_refuses, test_engine_render_seq, test_capacity_ramp_only)

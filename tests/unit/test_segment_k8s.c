@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include "config/config.h"
+#include "unit.h"
 
 #define DIR_K8S  "deploy/kubernetes"
 #define MAX_DOCS 32
@@ -344,7 +345,6 @@ out:
 }
 
 static void test_manifests(void **state) {
-    (void)state;
     char err[512] = "";
     if (check(DIR_K8S, err, sizeof err) < 0) fail_msg("%s", err);
 }
@@ -401,7 +401,6 @@ static void remove_dir(const char *dir) {
 
 /* Each broken copy must be refused, for the right reason. */
 static void test_broken_manifests(void **state) {
-    (void)state;
     static const struct {
         const char *file, *from, *to, *want;
     } cases[] = {
@@ -443,10 +442,4 @@ static void test_broken_manifests(void **state) {
     }
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_manifests),
-        cmocka_unit_test(test_broken_manifests),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_manifests, test_broken_manifests)

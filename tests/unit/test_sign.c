@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "http/sign.h"
+#include "unit.h"
 
 /* ---- published vectors ---------------------------------------------------------------------- */
 
@@ -359,21 +360,7 @@ static void test_hex(void **state) {
     assert_string_equal(out, "");
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_standard_webhooks_vector),
-        cmocka_unit_test(test_standard_webhooks_raw_secret),
-        cmocka_unit_test(test_stripe_vector),
-        cmocka_unit_test(test_github_vector),
-        cmocka_unit_test(test_context_reuse),
-        cmocka_unit_test(test_secret_trimmed),
-        cmocka_unit_test(test_whsec_invalid_base64),
-        cmocka_unit_test(test_empty_secret_and_bad_scheme),
-        cmocka_unit_test(test_headers_max_and_small_cap),
-        cmocka_unit_test(test_empty_body),
-        cmocka_unit_test(test_scheme_names),
-        cmocka_unit_test(test_hmac_rfc4231),
-        cmocka_unit_test(test_hex),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_standard_webhooks_vector, test_standard_webhooks_raw_secret, test_stripe_vector,
+          test_github_vector, test_context_reuse, test_secret_trimmed, test_whsec_invalid_base64,
+          test_empty_secret_and_bad_scheme, test_headers_max_and_small_cap, test_empty_body,
+          test_scheme_names, test_hmac_rfc4231, test_hex)

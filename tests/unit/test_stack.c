@@ -26,6 +26,7 @@
 #include "stack/proc.h"
 #include "stack/ready.h"
 #include "stack/stack.h"
+#include "unit.h"
 
 /* ---- splitting and templates ---------------------------------------------------------------- */
 
@@ -421,23 +422,12 @@ static void test_dir_create(void **state) {
     rmdir(out);
 }
 
-int main(void) {
+/* The group's setup: a closed pipe to a stack process is an error to see, not a signal. */
+static int group_setup(void **state) {
     signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split),
-        cmocka_unit_test(test_template),
-        cmocka_unit_test(test_template_argv),
-        cmocka_unit_test(test_fault_names),
-        cmocka_unit_test(test_ready_urls),
-        cmocka_unit_test(test_redact),
-        cmocka_unit_test(test_probe_tcp_and_timeouts),
-        cmocka_unit_test(test_probe_http),
-        cmocka_unit_test(test_run),
-        cmocka_unit_test(test_spawn_and_groups),
-        cmocka_unit_test(test_log_tail),
-        cmocka_unit_test(test_rmtree),
-        cmocka_unit_test(test_find_exe),
-        cmocka_unit_test(test_dir_create),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return 0;
 }
+
+UNIT_MAIN_WITH(group_setup, NULL, test_split, test_template, test_template_argv, test_fault_names,
+               test_ready_urls, test_redact, test_probe_tcp_and_timeouts, test_probe_http, test_run,
+               test_spawn_and_groups, test_log_tail, test_rmtree, test_find_exe, test_dir_create)

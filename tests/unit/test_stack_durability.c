@@ -23,6 +23,7 @@
 #include "stack/proc.h"
 #include "stack/ready.h"
 #include "stack/stack.h"
+#include "unit.h"
 
 #define ROWS_SINGLE 300 /* one transaction each */
 #define ROWS_BATCH  700 /* one more transaction */
@@ -31,6 +32,7 @@
 static stack *g_stack;
 
 static int setup(void **state) {
+    signal(SIGPIPE, SIG_IGN);
     char err[512];
     stack_opts o = {.service = "none"};
     int64_t t0 = clock_now_ns();
@@ -287,14 +289,5 @@ static void test_down_leaves_nothing(void **state) {
     assert_int_equal(stat(dir, &st), -1);
 }
 
-int main(void) {
-    signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pg_commits_survive_sigkill),
-        cmocka_unit_test(test_redis_aof_survives_sigkill),
-        cmocka_unit_test(test_pause_resume_restart),
-        cmocka_unit_test(test_fault_errors),
-        cmocka_unit_test(test_down_leaves_nothing),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_WITH(setup, teardown, test_pg_commits_survive_sigkill, test_redis_aof_survives_sigkill,
+               test_pause_resume_restart, test_fault_errors, test_down_leaves_nothing)

@@ -14,6 +14,7 @@
 
 #include "report/junit.h"
 #include "suite/suite.h"
+#include "unit.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -508,13 +509,5 @@ static void test_print(void **state) {
     json_decref(red_doc);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profiles),    cmocka_unit_test(test_select),
-        cmocka_unit_test(test_argv),        cmocka_unit_test(test_judge),
-        cmocka_unit_test(test_overall),     cmocka_unit_test(test_summary_json),
-        cmocka_unit_test(test_placeholder), cmocka_unit_test(test_key_numbers),
-        cmocka_unit_test(test_print),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_profiles, test_select, test_argv, test_judge, test_overall, test_summary_json,
+          test_placeholder, test_key_numbers, test_print)

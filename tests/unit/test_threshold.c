@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "verdict/threshold.h"
+#include "unit.h"
 
 static void test_above(void **state) {
     th_def d = {"p99_ms", "webhook", "ms", TH_ABOVE, 250, 500, "", ""};
@@ -144,11 +145,4 @@ static void test_rps_vs_offered(void **state) {
     assert_string_equal(ev, "achieved 5.0/s of 0.0/s offered (0.0%)");
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_above),          cmocka_unit_test(test_below),
-        cmocka_unit_test(test_zero_tolerance), cmocka_unit_test(test_table),
-        cmocka_unit_test(test_json),           cmocka_unit_test(test_rps_vs_offered),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_above, test_below, test_zero_tolerance, test_table, test_json, test_rps_vs_offered)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "http/tmpl.h"
+#include "unit.h"
 
 static tmpl *compile_ok(const char *text) {
     char err[256] = "";
@@ -364,22 +365,7 @@ static void test_max_len_is_upper_bound(void **state) {
     tmpl_free(t);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unknown_placeholder),
-        cmocka_unit_test(test_unterminated_placeholder),
-        cmocka_unit_test(test_bad_range),
-        cmocka_unit_test(test_error_buffer_small_or_null),
-        cmocka_unit_test(test_static),
-        cmocka_unit_test(test_embedded_nul),
-        cmocka_unit_test(test_seq),
-        cmocka_unit_test(test_conn_thread),
-        cmocka_unit_test(test_time),
-        cmocka_unit_test(test_uuid),
-        cmocka_unit_test(test_rand),
-        cmocka_unit_test(test_mixed),
-        cmocka_unit_test(test_max_len_values),
-        cmocka_unit_test(test_max_len_is_upper_bound),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_unknown_placeholder, test_unterminated_placeholder, test_bad_range,
+          test_error_buffer_small_or_null, test_static, test_embedded_nul, test_seq,
+          test_conn_thread, test_time, test_uuid, test_rand, test_mixed, test_max_len_values,
+          test_max_len_is_upper_bound)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "http/url.h"
+#include "unit.h"
 
 typedef struct want {
     bool tls;
@@ -319,21 +320,7 @@ static void test_resolve_literals(void **state) {
     url_free(&u);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_https_names),
-        cmocka_unit_test(test_ipv4),
-        cmocka_unit_test(test_ipv6),
-        cmocka_unit_test(test_path_and_query),
-        cmocka_unit_test(test_templates_verbatim),
-        cmocka_unit_test(test_long_host),
-        cmocka_unit_test(test_reject_scheme),
-        cmocka_unit_test(test_reject_host),
-        cmocka_unit_test(test_reject_port),
-        cmocka_unit_test(test_reject_ipv6_syntax),
-        cmocka_unit_test(test_reject_credentials),
-        cmocka_unit_test(test_reject_path_chars),
-        cmocka_unit_test(test_resolve_literals),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_http_https_names, test_ipv4, test_ipv6, test_path_and_query, test_templates_verbatim,
+          test_long_host, test_reject_scheme, test_reject_host, test_reject_port,
+          test_reject_ipv6_syntax, test_reject_credentials, test_reject_path_chars,
+          test_resolve_literals)

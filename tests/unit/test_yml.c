@@ -15,6 +15,7 @@
 
 #include "core/cli.h"
 #include "core/yml.h"
+#include "unit.h"
 
 typedef struct inner {
     char *host;
@@ -286,12 +287,5 @@ static void test_helpers(void **state) {
     free(p);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_kind), cmocka_unit_test(test_unknown_key),
-        cmocka_unit_test(test_wrong_kind), cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_required),   cmocka_unit_test(test_prefix),
-        cmocka_unit_test(test_helpers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN(test_every_kind, test_unknown_key, test_wrong_kind, test_bounds, test_required,
+          test_prefix, test_helpers)
