@@ -474,9 +474,14 @@ static void test_latency_round_trip(void **state) {
     t.latency = 50;
     add(f, &t); /* applies to the live connection */
     for (int i = 0; i < 9; i++) lat[i] = round_trip(fd);
-    double added = median(lat, 9) - median(base, 9);
-    print_message("# latency 50 ms: median round trip +%.2f ms\n", added);
-    assert_true(added >= 45.0 && added <= 55.0);
+    double added = median(lat, 9) - median(base, 9), fastest = lat[0];
+    for (int i = 1; i < 9; i++)
+        if (lat[i] < fastest) fastest = lat[i];
+    print_message("# latency 50 ms: median round trip +%.2f ms, fastest %.2f ms\n", added, fastest);
+    /* every reply waited its 50 ms (a floor no busy machine can lower); the median stays well
+     * below a latency applied twice (100 ms), with room for a loaded scheduler */
+    assert_true(fastest >= 49.0);
+    assert_true(added >= 45.0 && added <= 90.0);
 
     /* update to 0 ms: the round trip is fast again */
     t.latency = 0;
