@@ -537,6 +537,16 @@ static bool get_proxy(request *r, const char *name, proxy_info *p, enum MHD_Resu
     return false;
 }
 
+/* Reads the proxy into p and finds its toxic `name` there; NULL when either is missing, already
+ * answered (*ret) with 404. */
+static const toxic_spec *get_toxic(request *r, const char *proxy, const char *name, proxy_info *p,
+                                   enum MHD_Result *ret) {
+    if (!get_proxy(r, proxy, p, ret)) return NULL;
+    const toxic_spec *t = find_toxic(p, name);
+    if (!t) *ret = send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
+    return t;
+}
+
 /* Answers a failed proxy.h call s with Toxiproxy's error: its status, and the text `fixed` when s
  * is fixed_s (Toxiproxy's own words, not the engine's reason), else status_message's. */
 static enum MHD_Result answer_failure(request *r, proxy_status s, const char *err, const char *what,
@@ -716,9 +726,8 @@ out:
 static enum MHD_Result h_toxic_show(request *r, const char *proxy, const char *name) {
     proxy_info p;
     enum MHD_Result ret;
-    if (!get_proxy(r, proxy, &p, &ret)) return ret;
-    const toxic_spec *t = find_toxic(&p, name);
-    if (!t) return send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
+    const toxic_spec *t = get_toxic(r, proxy, name, &p, &ret);
+    if (!t) return ret;
     return send_json(r->c, MHD_HTTP_OK, toxic_to_json(t));
 }
 
@@ -728,9 +737,8 @@ static enum MHD_Result h_toxic_update(request *r, const char *proxy, const char 
     char err[512] = "";
     proxy_info p;
     enum MHD_Result ret;
-    if (!get_proxy(r, proxy, &p, &ret)) return ret;
-    const toxic_spec *cur = find_toxic(&p, name);
-    if (!cur) return send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
+    const toxic_spec *cur = get_toxic(r, proxy, name, &p, &ret);
+    if (!cur) return ret;
     toxic_spec t = *cur;
     json_t *o = body_object(r, &ret);
     if (!o) return ret;
