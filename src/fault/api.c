@@ -513,6 +513,48 @@ static enum MHD_Result bad_body(request *r, const char *msg) {
     return send_error(r->c, MHD_HTTP_BAD_REQUEST, "%s", msg);
 }
 
+/* The request body as a JSON object; NULL when it is none, already answered (*ret) with
+ * Toxiproxy's "bad request body" error. */
+static json_t *body_object(request *r, enum MHD_Result *ret) {
+    char err[512] = "";
+    json_t *o = parse_body(r->body, r->len, err, sizeof err);
+    if (!o) {
+        *ret = bad_body(r, err);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        *ret = bad_body(r, "bad request body: expected a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* Reads the proxy `name` into p; false when there is none, already answered (*ret) with 404. */
+static bool get_proxy(request *r, const char *name, proxy_info *p, enum MHD_Result *ret) {
+    if (proxy_get(r->srv, name, p) == PROXY_OK) return true;
+    *ret = send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
+    return false;
+}
+
+/* Reads the proxy into p and finds its toxic `name` there; NULL when either is missing, already
+ * answered (*ret) with 404. */
+static const toxic_spec *get_toxic(request *r, const char *proxy, const char *name, proxy_info *p,
+                                   enum MHD_Result *ret) {
+    if (!get_proxy(r, proxy, p, ret)) return NULL;
+    const toxic_spec *t = find_toxic(p, name);
+    if (!t) *ret = send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
+    return t;
+}
+
+/* Answers a failed proxy.h call s with Toxiproxy's error: its status, and the text `fixed` when s
+ * is fixed_s (Toxiproxy's own words, not the engine's reason), else status_message's. */
+static enum MHD_Result answer_failure(request *r, proxy_status s, const char *err, const char *what,
+                                      proxy_status fixed_s, const char *fixed) {
+    if (s == fixed_s) return send_error(r->c, http_status(s), "%s", fixed);
+    return send_error(r->c, http_status(s), "%s", status_message(s, err, what));
+}
+
 static enum MHD_Result h_proxy_index(request *r) {
     proxy_info *list = NULL;
     int n = 0;
@@ -528,13 +570,9 @@ static enum MHD_Result h_proxy_create(request *r) {
     char err[512] = "", name[PROXY_NAME_MAX] = "", listen[PROXY_ADDR_MAX] = "";
     char upstream[PROXY_ADDR_MAX] = "";
     bool enabled = true;
-    json_t *o = parse_body(r->body, r->len, err, sizeof err);
-    if (!o) return bad_body(r, err);
     enum MHD_Result ret;
-    if (!json_is_object(o)) {
-        ret = bad_body(r, "bad request body: expected a JSON object");
-        goto out;
-    }
+    json_t *o = body_object(r, &ret);
+    if (!o) return ret;
     if (jstring(o, "name", name, sizeof name, err, sizeof err) < 0 ||
         jstring(o, "listen", listen, sizeof listen, err, sizeof err) < 0 ||
         jstring(o, "upstream", upstream, sizeof upstream, err, sizeof err) < 0 ||
@@ -553,10 +591,8 @@ static enum MHD_Result h_proxy_create(request *r) {
     if (!listen[0]) snprintf(listen, sizeof listen, "%s", DEFAULT_PROXY_LISTEN);
     proxy_info info;
     proxy_status s = proxy_create(r->srv, name, listen, upstream, enabled, &info, err, sizeof err);
-    if (s == PROXY_EEXIST)
-        ret = send_error(r->c, MHD_HTTP_CONFLICT, "proxy already exists");
-    else if (s != PROXY_OK)
-        ret = send_error(r->c, http_status(s), "%s", status_message(s, err, "proxy not found"));
+    if (s != PROXY_OK)
+        ret = answer_failure(r, s, err, "proxy not found", PROXY_EEXIST, "proxy already exists");
     else
         ret = send_json(r->c, MHD_HTTP_CREATED, proxy_to_json(&info));
 out:
@@ -582,8 +618,8 @@ static enum MHD_Result h_populate(request *r) {
 
 static enum MHD_Result h_proxy_show(request *r, const char *name) {
     proxy_info p;
-    if (proxy_get(r->srv, name, &p) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
+    enum MHD_Result ret;
+    if (!get_proxy(r, name, &p, &ret)) return ret;
     return send_json(r->c, MHD_HTTP_OK, proxy_to_json(&p));
 }
 
@@ -591,16 +627,11 @@ static enum MHD_Result h_proxy_update(request *r, const char *name) {
     char err[512] = "", listen[PROXY_ADDR_MAX] = "", upstream[PROXY_ADDR_MAX] = "";
     bool enabled = true;
     proxy_info cur;
-    if (proxy_get(r->srv, name, &cur) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
-    json_t *o = parse_body(r->body, r->len, err, sizeof err);
-    if (!o) return bad_body(r, err);
     enum MHD_Result ret;
+    if (!get_proxy(r, name, &cur, &ret)) return ret;
+    json_t *o = body_object(r, &ret);
+    if (!o) return ret;
     int has_listen, has_upstream, has_enabled;
-    if (!json_is_object(o)) {
-        ret = bad_body(r, "bad request body: expected a JSON object");
-        goto out;
-    }
     if ((has_listen = jstring(o, "listen", listen, sizeof listen, err, sizeof err)) < 0 ||
         (has_upstream = jstring(o, "upstream", upstream, sizeof upstream, err, sizeof err)) < 0 ||
         (has_enabled = jbool(o, "enabled", &enabled, err, sizeof err)) < 0) {
@@ -619,7 +650,7 @@ static enum MHD_Result h_proxy_update(request *r, const char *name) {
     err[0] = '\0';
     proxy_status s = proxy_update(r->srv, name, l, u, en, &info, err, sizeof err);
     if (s != PROXY_OK)
-        ret = send_error(r->c, http_status(s), "%s", status_message(s, err, "proxy not found"));
+        ret = answer_failure(r, s, err, "proxy not found", PROXY_OK, NULL);
     else
         ret = send_json(r->c, MHD_HTTP_OK, proxy_to_json(&info));
 out:
@@ -629,35 +660,29 @@ out:
 
 static enum MHD_Result h_proxy_delete(request *r, const char *name) {
     proxy_status s = proxy_delete(r->srv, name);
-    if (s == PROXY_ENOENT) return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
-    if (s != PROXY_OK) return send_error(r->c, http_status(s), "%s", status_message(s, NULL, ""));
+    if (s != PROXY_OK) return answer_failure(r, s, NULL, "", PROXY_ENOENT, "proxy not found");
     return send_empty(r->c, MHD_HTTP_NO_CONTENT);
 }
 
 static enum MHD_Result h_toxic_index(request *r, const char *proxy) {
     proxy_info p;
-    if (proxy_get(r->srv, proxy, &p) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
+    enum MHD_Result ret;
+    if (!get_proxy(r, proxy, &p, &ret)) return ret;
     return send_json(r->c, MHD_HTTP_OK, toxics_to_json(&p));
 }
 
 static enum MHD_Result h_toxic_create(request *r, const char *proxy) {
     char err[512] = "";
     proxy_info p;
-    if (proxy_get(r->srv, proxy, &p) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
-    json_t *o = parse_body(r->body, r->len, err, sizeof err);
-    if (!o) return bad_body(r, err);
     enum MHD_Result ret;
+    if (!get_proxy(r, proxy, &p, &ret)) return ret;
+    json_t *o = body_object(r, &ret);
+    if (!o) return ret;
     toxic_spec t;
     memset(&t, 0, sizeof t);
     t.stream = STREAM_DOWNSTREAM;
     t.toxicity = 1.0;
     char name[PROXY_NAME_MAX] = "", type[64] = "", stream[64] = "downstream";
-    if (!json_is_object(o)) {
-        ret = bad_body(r, "bad request body: expected a JSON object");
-        goto out;
-    }
     if (jstring(o, "name", name, sizeof name, err, sizeof err) < 0 ||
         jstring(o, "type", type, sizeof type, err, sizeof err) < 0 ||
         jstring(o, "stream", stream, sizeof stream, err, sizeof err) < 0 ||
@@ -689,10 +714,8 @@ static enum MHD_Result h_toxic_create(request *r, const char *proxy) {
     }
     err[0] = '\0';
     proxy_status s = proxy_toxic_add(r->srv, proxy, &t, err, sizeof err);
-    if (s == PROXY_EEXIST)
-        ret = send_error(r->c, MHD_HTTP_CONFLICT, "toxic already exists");
-    else if (s != PROXY_OK)
-        ret = send_error(r->c, http_status(s), "%s", status_message(s, err, "proxy not found"));
+    if (s != PROXY_OK)
+        ret = answer_failure(r, s, err, "proxy not found", PROXY_EEXIST, "toxic already exists");
     else
         ret = send_json(r->c, MHD_HTTP_OK, toxic_to_json(&t)); /* 200, as Toxiproxy */
 out:
@@ -702,10 +725,9 @@ out:
 
 static enum MHD_Result h_toxic_show(request *r, const char *proxy, const char *name) {
     proxy_info p;
-    if (proxy_get(r->srv, proxy, &p) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
-    const toxic_spec *t = find_toxic(&p, name);
-    if (!t) return send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
+    enum MHD_Result ret;
+    const toxic_spec *t = get_toxic(r, proxy, name, &p, &ret);
+    if (!t) return ret;
     return send_json(r->c, MHD_HTTP_OK, toxic_to_json(t));
 }
 
@@ -714,18 +736,12 @@ static enum MHD_Result h_toxic_show(request *r, const char *proxy, const char *n
 static enum MHD_Result h_toxic_update(request *r, const char *proxy, const char *name) {
     char err[512] = "";
     proxy_info p;
-    if (proxy_get(r->srv, proxy, &p) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
-    const toxic_spec *cur = find_toxic(&p, name);
-    if (!cur) return send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
-    toxic_spec t = *cur;
-    json_t *o = parse_body(r->body, r->len, err, sizeof err);
-    if (!o) return bad_body(r, err);
     enum MHD_Result ret;
-    if (!json_is_object(o)) {
-        ret = bad_body(r, "bad request body: expected a JSON object");
-        goto out;
-    }
+    const toxic_spec *cur = get_toxic(r, proxy, name, &p, &ret);
+    if (!cur) return ret;
+    toxic_spec t = *cur;
+    json_t *o = body_object(r, &ret);
+    if (!o) return ret;
     if (apply_toxicity(o, &t, err, sizeof err) < 0 ||
         apply_attributes(jfield(o, "attributes"), &t, err, sizeof err) < 0) {
         ret = bad_body(r, err);
@@ -733,10 +749,8 @@ static enum MHD_Result h_toxic_update(request *r, const char *proxy, const char 
     }
     err[0] = '\0';
     proxy_status s = proxy_toxic_update(r->srv, proxy, name, &t, err, sizeof err);
-    if (s == PROXY_ENOENT)
-        ret = send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
-    else if (s != PROXY_OK)
-        ret = send_error(r->c, http_status(s), "%s", status_message(s, err, "toxic not found"));
+    if (s != PROXY_OK)
+        ret = answer_failure(r, s, err, "toxic not found", PROXY_ENOENT, "toxic not found");
     else
         ret = send_json(r->c, MHD_HTTP_OK, toxic_to_json(&t));
 out:
@@ -746,17 +760,16 @@ out:
 
 static enum MHD_Result h_toxic_delete(request *r, const char *proxy, const char *name) {
     proxy_info p;
-    if (proxy_get(r->srv, proxy, &p) != PROXY_OK)
-        return send_error(r->c, MHD_HTTP_NOT_FOUND, "proxy not found");
+    enum MHD_Result ret;
+    if (!get_proxy(r, proxy, &p, &ret)) return ret;
     proxy_status s = proxy_toxic_remove(r->srv, proxy, name);
-    if (s == PROXY_ENOENT) return send_error(r->c, MHD_HTTP_NOT_FOUND, "toxic not found");
-    if (s != PROXY_OK) return send_error(r->c, http_status(s), "%s", status_message(s, NULL, ""));
+    if (s != PROXY_OK) return answer_failure(r, s, NULL, "", PROXY_ENOENT, "toxic not found");
     return send_empty(r->c, MHD_HTTP_NO_CONTENT);
 }
 
 static enum MHD_Result h_reset(request *r) {
     proxy_status s = proxy_reset(r->srv);
-    if (s != PROXY_OK) return send_error(r->c, http_status(s), "%s", status_message(s, NULL, ""));
+    if (s != PROXY_OK) return answer_failure(r, s, NULL, "", PROXY_OK, NULL);
     return send_empty(r->c, MHD_HTTP_NO_CONTENT);
 }
 

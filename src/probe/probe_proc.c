@@ -14,8 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-int probe_proc_stat(pid_t pid, unsigned long long *ticks, unsigned long long *start,
-                    long long *rss_bytes) {
+/* Parses /proc/PID/stat: its state letter, utime + stime, starttime and RSS (bytes). 0 or -1. */
+static int read_stat(pid_t pid, char *state, unsigned long long *ticks, unsigned long long *start,
+                     long long *rss_bytes) {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
@@ -23,21 +24,35 @@ int probe_proc_stat(pid_t pid, unsigned long long *ticks, unsigned long long *st
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
+    char *rp = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
     if (!rp || rp[1] != ' ') return -1;
     /* fields from 3 (state) on */
-    char state;
     unsigned long long ut, st, starttime, vsize;
     long long rss;
     int got = sscanf(rp + 2,
                      "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
                      "%*d %llu %llu %lld",
-                     &state, &ut, &st, &starttime, &vsize, &rss);
-    if (got != 6 || state == 'Z' || state == 'X') return -1;
+                     state, &ut, &st, &starttime, &vsize, &rss);
+    if (got != 6) return -1;
     *ticks = ut + st;
     *start = starttime;
     *rss_bytes = rss * (long long)sysconf(_SC_PAGESIZE);
     return 0;
+}
+
+int probe_proc_stat(pid_t pid, unsigned long long *ticks, unsigned long long *start,
+                    long long *rss_bytes) {
+    char state;
+    if (read_stat(pid, &state, ticks, start, rss_bytes) < 0 || state == 'Z' || state == 'X')
+        return -1;
+    return 0;
+}
+
+int probe_proc_ticks(pid_t pid, unsigned long long *ticks) {
+    char state;
+    unsigned long long start;
+    long long rss;
+    return read_stat(pid, &state, ticks, &start, &rss);
 }
 
 /* Pss of pid in bytes, or -1. */

@@ -41,4 +41,8 @@ void probe_meter_read(probe_meter *m, const pid_t *pids, int n, probe_usage *out
 int probe_proc_stat(pid_t pid, unsigned long long *ticks, unsigned long long *start,
                     long long *rss_bytes);
 
+/* One process's cumulative utime + stime (clock ticks), a zombie's too (its last); 0, or -1 when
+ * /proc/PID/stat is gone or unreadable. */
+int probe_proc_ticks(pid_t pid, unsigned long long *ticks);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -26,17 +27,24 @@ double probe_percentile(double *v, size_t n, double q) {
     return v[rank - 1];
 }
 
-/* First index with t_ns >= t. */
-static size_t lower_bound(const probe_req *r, size_t n, int64_t t) {
+size_t probe_first_at(const void *recs, size_t n, size_t stride, size_t t_off, int64_t t) {
+    const char *base = recs;
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].t_ns < t)
+        int64_t tm;
+        memcpy(&tm, base + mid * stride + t_off, sizeof tm);
+        if (tm < t)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+/* First index of reqs[0..n) with t_ns >= t. */
+static size_t lower_bound(const probe_req *r, size_t n, int64_t t) {
+    return probe_first_at(r, n, sizeof *r, offsetof(probe_req, t_ns), t);
 }
 
 int64_t probe_window(const probe_req *reqs, size_t n, int64_t a, int64_t b, int64_t *errors,

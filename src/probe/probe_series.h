@@ -24,6 +24,10 @@ int64_t probe_window(const probe_req *reqs, size_t n, int64_t a, int64_t b, int6
 /* The value at percentile q (0..100] of v[0..n) — v is sorted in place; NaN when n = 0. */
 double probe_percentile(double *v, size_t n, double q);
 
+/* The first of n records sorted by time (each `stride` bytes, its int64_t time at byte `t_off`)
+ * whose time is >= t; n when none is. */
+size_t probe_first_at(const void *recs, size_t n, size_t stride, size_t t_off, int64_t t);
+
 typedef struct probe_recovery_opts {
     int64_t step_ns;        /* candidate starts every step (250 ms) */
     int64_t window_ns;      /* that long at baseline (3 s) */

@@ -187,9 +187,9 @@ static void page_header(FILE *o, json_t *const *docs, const char *const *names, 
         fputs("</a></td><td class=\"when\">", o);
         report_xml_escape(o, jx_str(d, "started_at")[0] ? jx_str(d, "started_at") : "–",
                           REPORT_XML_HTML);
-        fputs("</td><td class=\"wrap\">", o);
-        report_xml_escape(o, jx_str(d, "target")[0] ? jx_str(d, "target") : "–", REPORT_XML_HTML);
-        fputs("</td><td>", o);
+        report_xml_wrap(o, "</td><td class=\"wrap\">",
+                        jx_str(d, "target")[0] ? jx_str(d, "target") : "–", "</td><td>",
+                        REPORT_XML_HTML);
         report_xml_escape(o, jx_str(d, "profile")[0] ? jx_str(d, "profile") : "–", REPORT_XML_HTML);
         fprintf(o, "</td><td class=\"num\">%s</td><td>", dur);
         status_cell(o, worst(&t));
@@ -231,13 +231,10 @@ static void thresholds_table(FILE *o, const json_t *doc) {
         threshold_format_value(v, sizeof v, jx_num(th, "value"), jx_str(th, "unit"), "–");
         fputs("<tr>", o);
         if (modes) {
-            fputs("<td>", o);
-            report_xml_escape(o, jx_str(th, "mode"), REPORT_XML_HTML);
-            fputs("</td>", o);
+            report_xml_wrap(o, "<td>", jx_str(th, "mode"), "</td>", REPORT_XML_HTML);
         }
-        fputs("<td>", o);
-        report_xml_escape(o, jx_str(th, "metric"), REPORT_XML_HTML);
-        fputs("</td><td class=\"num\">", o);
+        report_xml_wrap(o, "<td>", jx_str(th, "metric"), "</td><td class=\"num\">",
+                        REPORT_XML_HTML);
         report_xml_escape(o, v, REPORT_XML_HTML);
         fputs("</td><td>", o);
         bound_text(o, th);
@@ -261,13 +258,10 @@ static void advice_list(FILE *o, const json_t *doc) {
         fputs(" <b>", o);
         report_xml_escape(o, jx_str(a, "metric"), REPORT_XML_HTML);
         if (jx_str(a, "mode")[0]) {
-            fputs(" (", o);
-            report_xml_escape(o, jx_str(a, "mode"), REPORT_XML_HTML);
-            fputs(")", o);
+            report_xml_wrap(o, " (", jx_str(a, "mode"), ")", REPORT_XML_HTML);
         }
-        fputs("</b>: ", o);
-        report_xml_escape(o, jx_str(a, "evidence"), REPORT_XML_HTML);
-        fputs("<div class=\"remedy\">", o);
+        report_xml_wrap(o, "</b>: ", jx_str(a, "evidence"), "<div class=\"remedy\">",
+                        REPORT_XML_HTML);
         report_xml_escape(o, jx_str(a, "remedy"), REPORT_XML_HTML);
         fputs("</div></li>\n", o);
     }
@@ -294,9 +288,7 @@ static void stats_list(FILE *o, const json_t *doc) {
             snprintf(buf, sizeof buf, "–");
         else if (!json_is_string(v))
             continue;
-        fputs("<div><dt>", o);
-        report_xml_escape(o, k, REPORT_XML_HTML);
-        fputs("</dt><dd>", o);
+        report_xml_wrap(o, "<div><dt>", k, "</dt><dd>", REPORT_XML_HTML);
         report_xml_escape(o, json_is_string(v) ? json_string_value(v) : buf, REPORT_XML_HTML);
         fputs("</dd></div>\n", o);
     }
@@ -399,9 +391,7 @@ static void figure_open(FILE *o, const char *kind) {
 }
 
 static void figure_close(FILE *o, const char *caption) {
-    fputs("<figcaption>", o);
-    report_xml_escape(o, caption, REPORT_XML_HTML);
-    fputs("</figcaption>\n</figure>\n", o);
+    report_xml_wrap(o, "<figcaption>", caption, "</figcaption>\n</figure>\n", REPORT_XML_HTML);
 }
 
 /* ---- rate and p99 over time ------------------------------------------------------------------ */
@@ -909,15 +899,11 @@ static void meta_line(FILE *o, const json_t *doc, const char *file) {
     fmt_duration(dur, sizeof dur, jx_num(doc, "duration_s"));
     fputs("<p class=\"meta\">", o);
     if (jx_str(doc, "started_at")[0]) {
-        fputs("started ", o);
-        report_xml_escape(o, jx_str(doc, "started_at"), REPORT_XML_HTML);
-        fputs(" · ", o);
+        report_xml_wrap(o, "started ", jx_str(doc, "started_at"), " · ", REPORT_XML_HTML);
     }
     fprintf(o, "duration %s", dur);
     if (jx_str(doc, "target")[0]) {
-        fputs(" · target <code>", o);
-        report_xml_escape(o, jx_str(doc, "target"), REPORT_XML_HTML);
-        fputs("</code>", o);
+        report_xml_wrap(o, " · target <code>", jx_str(doc, "target"), "</code>", REPORT_XML_HTML);
     }
     if (jx_str(doc, "profile")[0]) {
         fputs(" · profile ", o);
@@ -942,9 +928,7 @@ static void doc_section(page *pg, const json_t *doc, const char *file, int index
     fprintf(o, "<section class=\"test\" id=\"doc-%d\">\n<h2>", index);
     report_xml_escape(o, jx_str(doc, "test")[0] ? jx_str(doc, "test") : "unknown", REPORT_XML_HTML);
     if (jx_str(doc, "mode")[0]) {
-        fputs(" <small>", o);
-        report_xml_escape(o, jx_str(doc, "mode"), REPORT_XML_HTML);
-        fputs("</small>", o);
+        report_xml_wrap(o, " <small>", jx_str(doc, "mode"), "</small>", REPORT_XML_HTML);
     }
     fputs(" ", o);
     status_cell(o, worst(&t));
@@ -958,9 +942,8 @@ static void doc_section(page *pg, const json_t *doc, const char *file, int index
     json_t *run;
     json_array_foreach(json_object_get(doc, "runs"), i, run) {
         if (!json_is_object(run)) continue;
-        fputs("<section class=\"run\">\n<h3>", o);
-        report_xml_escape(o, jx_str(doc, "test"), REPORT_XML_HTML);
-        fputs(" ", o);
+        report_xml_wrap(o, "<section class=\"run\">\n<h3>", jx_str(doc, "test"), " ",
+                        REPORT_XML_HTML);
         report_xml_escape(o, jx_str(run, "mode")[0] ? jx_str(run, "mode") : "run", REPORT_XML_HTML);
         tally rt = {{0}};
         tally_doc(run, &rt);

@@ -68,14 +68,11 @@ static void write_case(FILE *out, const json_t *doc, const json_t *th) {
     const json_t *adv = advice_for(doc, th);
     char verdict[256];
     verdict_text(th, verdict, sizeof verdict);
-    fputs("    <testcase classname=\"brink.", out);
-    report_xml_escape(out, test_name(doc), REPORT_XML_JUNIT);
-    fputs("\" name=\"", out);
+    report_xml_wrap(out, "    <testcase classname=\"brink.", test_name(doc), "\" name=\"",
+                    REPORT_XML_JUNIT);
     report_xml_escape(out, jx_str(th, "metric"), REPORT_XML_JUNIT);
     if (mode[0]) {
-        fputs(" (", out);
-        report_xml_escape(out, mode, REPORT_XML_JUNIT);
-        fputs(")", out);
+        report_xml_wrap(out, " (", mode, ")", REPORT_XML_JUNIT);
     }
     fputs("\" time=\"0\">\n", out);
     if (!strcmp(status, "red")) {
@@ -92,29 +89,23 @@ static void write_case(FILE *out, const json_t *doc, const json_t *th) {
         fputs("\">", out);
         report_xml_escape(out, verdict, REPORT_XML_JUNIT);
         if (adv) {
-            fputs("&#10;evidence: ", out);
-            report_xml_escape(out, jx_str(adv, "evidence"), REPORT_XML_JUNIT);
-            fputs("&#10;remedy: ", out);
+            report_xml_wrap(out, "&#10;evidence: ", jx_str(adv, "evidence"),
+                            "&#10;remedy: ", REPORT_XML_JUNIT);
             report_xml_escape(out, jx_str(adv, "remedy"), REPORT_XML_JUNIT);
         }
         fputs("</failure>\n", out);
     } else if (!strcmp(status, "skipped")) {
-        fputs("      <skipped message=\"not measured: ", out);
-        report_xml_escape(out, verdict, REPORT_XML_JUNIT);
-        fputs("\"/>\n", out);
+        report_xml_wrap(out, "      <skipped message=\"not measured: ", verdict, "\"/>\n",
+                        REPORT_XML_JUNIT);
     } else if (strcmp(status, "green") && strcmp(status, "orange")) {
-        fputs("      <error type=\"status\" message=\"unknown threshold status '", out);
-        report_xml_escape(out, status, REPORT_XML_JUNIT);
-        fputs("'\"/>\n", out);
+        report_xml_wrap(out, "      <error type=\"status\" message=\"unknown threshold status '",
+                        status, "'\"/>\n", REPORT_XML_JUNIT);
     } else {
-        fputs("      <system-out>", out);
-        report_xml_escape(out, status, REPORT_XML_JUNIT);
-        fputs(": ", out);
+        report_xml_wrap(out, "      <system-out>", status, ": ", REPORT_XML_JUNIT);
         report_xml_escape(out, verdict, REPORT_XML_JUNIT);
         if (adv && !strcmp(status, "orange")) {
-            fputs("&#10;evidence: ", out);
-            report_xml_escape(out, jx_str(adv, "evidence"), REPORT_XML_JUNIT);
-            fputs("&#10;remedy: ", out);
+            report_xml_wrap(out, "&#10;evidence: ", jx_str(adv, "evidence"),
+                            "&#10;remedy: ", REPORT_XML_JUNIT);
             report_xml_escape(out, jx_str(adv, "remedy"), REPORT_XML_JUNIT);
         }
         fputs("</system-out>\n", out);
@@ -136,9 +127,7 @@ static void write_suite(FILE *out, const json_t *doc, int index) {
     fputs("  <testsuite name=\"", out);
     report_xml_escape(out, test_name(doc), REPORT_XML_JUNIT);
     if (mode[0]) {
-        fputs(" (", out);
-        report_xml_escape(out, mode, REPORT_XML_JUNIT);
-        fputs(")", out);
+        report_xml_wrap(out, " (", mode, ")", REPORT_XML_JUNIT);
     }
     fprintf(out,
             "\" id=\"%d\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
@@ -149,9 +138,7 @@ static void write_suite(FILE *out, const json_t *doc, int index) {
         char ts[20];
         memcpy(ts, when, 19);
         ts[19] = '\0';
-        fputs(" timestamp=\"", out);
-        report_xml_escape(out, ts, REPORT_XML_JUNIT);
-        fputs("\"", out);
+        report_xml_wrap(out, " timestamp=\"", ts, "\"", REPORT_XML_JUNIT);
     }
     fputs(">\n    <properties>\n", out);
     property(out, "target", jx_str(doc, "target"));

@@ -31,3 +31,10 @@ void report_xml_escape(FILE *out, const char *s, unsigned flags) {
         }
     }
 }
+
+void report_xml_wrap(FILE *out, const char *before, const char *s, const char *after,
+                     unsigned flags) {
+    fputs(before, out);
+    report_xml_escape(out, s, flags);
+    fputs(after, out);
+}

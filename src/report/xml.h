@@ -18,4 +18,9 @@ enum report_xml_flags {
  * (UTF-8) pass through. Control characters (below 0x20, and 0x7f) are not allowed in XML 1.0. */
 void report_xml_escape(FILE *out, const char *s, unsigned flags);
 
+/* Writes before, s escaped (as report_xml_escape), then after: an element's text or an
+ * attribute's value with its markup. */
+void report_xml_wrap(FILE *out, const char *before, const char *s, const char *after,
+                     unsigned flags);
+
 #endif

@@ -14,6 +14,7 @@
 #include "resilience/resil_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,16 +139,9 @@ static void pcts(const req *r, size_t i, size_t j, double *p50, double *p99) {
     free(v);
 }
 
+/* First index of r[0..n) with t_ns >= t. */
 static size_t first_at(const req *r, size_t n, int64_t t) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].t_ns < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return probe_first_at(r, n, sizeof *r, offsetof(req, t_ns), t);
 }
 
 static void stat_range(const req *r, size_t n, int64_t a, int64_t b, phase_stat *ps) {

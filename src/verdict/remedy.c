@@ -14,6 +14,7 @@
 #include "verdict/remedy.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,28 +225,32 @@ static int rule_pool_timeouts(const probe_metrics *m, const th_result *r, char *
     return pool_text(m, true, out, n);
 }
 
+/* A setting the service reported that a remedy undoes: it applies when cfg.<flag> is 1; its
+ * advice ends with a note on counter `series` (between `before` and `after`) when it rose. */
+typedef struct flag_rule {
+    size_t flag; /* offset of the int in probe_metrics_config */
+    int series;
+    const char *before, *after, *advice;
+} flag_rule;
+
 /* Synchronous ingest: every webhook waits for PostgreSQL inside the request. */
-static int rule_ingest(const probe_metrics *m, const th_result *r, char *out, size_t n) {
-    if (!known(m) || m->cfg.sync_ingest != 1) return 0;
-    char stored[96];
-    rise_note(m, PROBE_METRICS_S_WH_SYNC, "", " webhooks stored inside the request", stored,
-              sizeof stored);
-    snprintf(out, n,
-             "queue the webhooks in Redis instead of inserting them inside the request "
-             "(dispatchd --ingest queue): it ran with --ingest sync%s",
-             stored);
-    return 1;
-}
+static const flag_rule flag_ingest = {
+    offsetof(probe_metrics_config, sync_ingest), PROBE_METRICS_S_WH_SYNC, "",
+    " webhooks stored inside the request",
+    "queue the webhooks in Redis instead of inserting them inside the request "
+    "(dispatchd --ingest queue): it ran with --ingest sync"};
 
 /* Read-then-update accepts: two winners. */
-static int rule_accept(const probe_metrics *m, const th_result *r, char *out, size_t n) {
-    if (!known(m) || m->cfg.naive_accept != 1) return 0;
-    char won[96];
-    rise_note(m, PROBE_METRICS_S_ACCEPTS_WON, "accepts won +", "", won, sizeof won);
-    snprintf(out, n,
-             "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it ran with "
-             "--accept-mode naive, which reads, waits, then updates%s",
-             won);
+static const flag_rule flag_accept = {
+    offsetof(probe_metrics_config, naive_accept), PROBE_METRICS_S_ACCEPTS_WON, "accepts won +", "",
+    "accept with one conditional UPDATE (dispatchd --accept-mode atomic): it ran with "
+    "--accept-mode naive, which reads, waits, then updates"};
+
+static int flag_advice(const flag_rule *f, const probe_metrics *m, char *out, size_t n) {
+    if (!known(m) || *(const int *)((const char *)&m->cfg + f->flag) != 1) return 0;
+    char note[96];
+    rise_note(m, f->series, f->before, f->after, note, sizeof note);
+    snprintf(out, n, "%s%s", f->advice, note);
     return 1;
 }
 
@@ -263,24 +268,26 @@ static int rule_shed(const probe_metrics *m, const th_result *r, char *out, size
 
 typedef struct remedy_row {
     const char *tests, *metrics;
-    rule_fn fn;
+    rule_fn fn;            /* the rule; NULL: */
+    const flag_rule *flag; /* the setting it undoes */
 } remedy_row;
 
 /* In order of preference; at most HINTS_MAX apply to one verdict. */
 static const remedy_row remedies[] = {
-    {"redis", "outage_error_rate", rule_fallback},
-    {"redis", "outage_p99_ms outage_error_rate recovery_s", rule_redis_timeout},
-    {"db", "recovery_s pool_recovery_s", rule_reconnect},
-    {"db", "success_rate", rule_ingest},
+    {"redis", "outage_error_rate", rule_fallback, NULL},
+    {"redis", "outage_p99_ms outage_error_rate recovery_s", rule_redis_timeout, NULL},
+    {"db", "recovery_s pool_recovery_s", rule_reconnect, NULL},
+    {"db", "success_rate", NULL, &flag_ingest},
     {"webhook race",
      "rps p50_ms p95_ms p99_ms p999_ms resolution_avg_ms resolution_p99_ms "
      "race_error_rate",
-     rule_pool},
-    {"webhook", "rps p50_ms p95_ms p99_ms p999_ms", rule_ingest},
-    {"race", "race_conditions win_rate integrity", rule_accept},
-    {"webhook race db", "error_rate availability timeouts race_error_rate success_rate", rule_shed},
-    {"webhook", "error_rate availability timeouts", rule_pool_timeouts},
-    {"webhook", "error_rate availability timeouts", rule_ingest},
+     rule_pool, NULL},
+    {"webhook", "rps p50_ms p95_ms p99_ms p999_ms", NULL, &flag_ingest},
+    {"race", "race_conditions win_rate integrity", NULL, &flag_accept},
+    {"webhook race db", "error_rate availability timeouts race_error_rate success_rate", rule_shed,
+     NULL},
+    {"webhook", "error_rate availability timeouts", rule_pool_timeouts, NULL},
+    {"webhook", "error_rate availability timeouts", NULL, &flag_ingest},
 };
 
 /* ---- annotating the verdicts ----------------------------------------------------------------- */
@@ -340,7 +347,9 @@ void remedy_annotate(const probe_metrics *m, th_result *rs, int n) {
                 !in_list(remedies[k].metrics, r->def.metric))
                 continue;
             char h[sizeof r->service_remedy];
-            if (!remedies[k].fn(m, r, h, sizeof h)) continue;
+            const remedy_row *row = &remedies[k];
+            if (!(row->fn ? row->fn(m, r, h, sizeof h) : flag_advice(row->flag, m, h, sizeof h)))
+                continue;
             if (used + strlen(h) + 3 >= sizeof r->service_remedy) break;
             used += (size_t)snprintf(r->service_remedy + used, sizeof r->service_remedy - used,
                                      "%s%s", hints ? "; " : "", h);

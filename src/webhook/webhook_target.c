@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "http/url.h"
+#include "probe/probe_proc.h"
 #include "core/secret.h"
 #include "config/config.h"
 
@@ -288,26 +289,6 @@ double webhook_target_drain(const webhook_target *t, long long limit, int64_t ti
 
 /* ---- /proc --------------------------------------------------------------------------------- */
 
-/* utime + stime (clock ticks) from /proc/PID/stat; 0 or -1. */
-static int proc_ticks(pid_t pid, unsigned long long *ticks) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
-    if (!p) return -1;
-    /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-     * utime(14) stime(15) */
-    unsigned long long ut, st;
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    *ticks = ut + st;
-    return 0;
-}
-
 /* Resident set in MiB from /proc/PID/statm (second field, pages); 0 or -1. */
 static int proc_rss(pid_t pid, double *mib) {
     char path[64];
@@ -326,7 +307,7 @@ static int proc_rss(pid_t pid, double *mib) {
 void webhook_meter_start(webhook_meter *m, pid_t pid) {
     memset(m, 0, sizeof *m);
     m->pid = pid;
-    if (pid > 0 && proc_ticks(pid, &m->ticks) == 0) {
+    if (pid > 0 && probe_proc_ticks(pid, &m->ticks) == 0) {
         m->primed = true;
         m->at_ns = clock_now_ns();
     }
@@ -335,7 +316,7 @@ void webhook_meter_start(webhook_meter *m, pid_t pid) {
 int webhook_meter_read(webhook_meter *m, double *cpu_pct, double *rss_mib) {
     *cpu_pct = *rss_mib = NAN;
     unsigned long long ticks;
-    if (m->pid <= 0 || proc_ticks(m->pid, &ticks) < 0) return -1;
+    if (m->pid <= 0 || probe_proc_ticks(m->pid, &ticks) < 0) return -1;
     int64_t now = clock_now_ns();
     if (m->primed && now > m->at_ns && ticks >= m->ticks) {
         long hz = sysconf(_SC_CLK_TCK);
