@@ -1025,6 +1025,16 @@ static proxy_status do_tox_add(proxy_server *srv, cmd *c) {
     return PROXY_OK;
 }
 
+/* After a toxic of direction d changed: every link derives that flow again and moves on (a
+ * link may be closed and freed by link_progress, hence next read first). */
+static void rederive_links(proxy_server *srv, pxy *px, int d, int64_t now) {
+    for (plink *l = px->links, *next; l; l = next) {
+        next = l->next;
+        flow_derive(l, d, now);
+        link_progress(srv, l, now);
+    }
+}
+
 static proxy_status do_tox_update(proxy_server *srv, cmd *c) {
     pxy *px = proxy_find(srv, c->name ? c->name : "");
     int k = px ? toxic_list_find(&px->tox, c->toxic ? c->toxic : "") : -1;
@@ -1050,11 +1060,7 @@ static proxy_status do_tox_update(proxy_server *srv, cmd *c) {
         s->count = count; /* limit_data keeps counting */
     }
     *x = n;
-    for (plink *l = px->links, *next; l; l = next) {
-        next = l->next;
-        flow_derive(l, d, now);
-        link_progress(srv, l, now);
-    }
+    rederive_links(srv, px, d, now);
     return PROXY_OK;
 }
 
@@ -1070,11 +1076,7 @@ static proxy_status do_tox_remove(proxy_server *srv, cmd *c) {
         for (int e = 0; e < 2; e++) toxic_flow_remove(&l->fl[e].tx, k, px->tox.n);
     }
     toxic_list_remove(&px->tox, k);
-    for (plink *l = px->links, *next; l; l = next) {
-        next = l->next;
-        flow_derive(l, d, now);
-        link_progress(srv, l, now);
-    }
+    rederive_links(srv, px, d, now);
     return PROXY_OK;
 }
 
@@ -1278,10 +1280,11 @@ void proxy_server_stop(proxy_server *srv) {
     free(srv);
 }
 
-proxy_status proxy_create(proxy_server *srv, const char *name, const char *listen,
-                          const char *upstream, bool enabled, proxy_info *out, char *err,
-                          size_t errlen) {
-    cmd c = {.op = CMD_CREATE,
+/* create and update: the same command but for its op (update: enabled -1 leaves it as is) */
+static proxy_status post_proxy(proxy_server *srv, cmd_op op, const char *name, const char *listen,
+                               const char *upstream, int enabled, proxy_info *out, char *err,
+                               size_t errlen) {
+    cmd c = {.op = op,
              .name = name,
              .listen = listen,
              .upstream = upstream,
@@ -1292,18 +1295,16 @@ proxy_status proxy_create(proxy_server *srv, const char *name, const char *liste
     return post(srv, &c);
 }
 
+proxy_status proxy_create(proxy_server *srv, const char *name, const char *listen,
+                          const char *upstream, bool enabled, proxy_info *out, char *err,
+                          size_t errlen) {
+    return post_proxy(srv, CMD_CREATE, name, listen, upstream, enabled, out, err, errlen);
+}
+
 proxy_status proxy_update(proxy_server *srv, const char *name, const char *listen,
                           const char *upstream, int enabled, proxy_info *out, char *err,
                           size_t errlen) {
-    cmd c = {.op = CMD_UPDATE,
-             .name = name,
-             .listen = listen,
-             .upstream = upstream,
-             .enabled = enabled,
-             .info = out,
-             .err = err,
-             .errlen = errlen};
-    return post(srv, &c);
+    return post_proxy(srv, CMD_UPDATE, name, listen, upstream, enabled, out, err, errlen);
 }
 
 proxy_status proxy_delete(proxy_server *srv, const char *name) {
@@ -1329,23 +1330,22 @@ proxy_status proxy_reset(proxy_server *srv) {
     return post(srv, &c);
 }
 
+/* add and update: a toxic spec for the proxy (update: the toxic named name) */
+static proxy_status post_toxic(proxy_server *srv, cmd_op op, const char *proxy, const char *name,
+                               const toxic_spec *t, char *err, size_t errlen) {
+    if (!t) return PROXY_EINVAL;
+    cmd c = {.op = op, .name = proxy, .toxic = name, .spec = t, .err = err, .errlen = errlen};
+    return post(srv, &c);
+}
+
 proxy_status proxy_toxic_add(proxy_server *srv, const char *proxy, const toxic_spec *t, char *err,
                              size_t errlen) {
-    if (!t) return PROXY_EINVAL;
-    cmd c = {.op = CMD_TOX_ADD, .name = proxy, .spec = t, .err = err, .errlen = errlen};
-    return post(srv, &c);
+    return post_toxic(srv, CMD_TOX_ADD, proxy, NULL, t, err, errlen);
 }
 
 proxy_status proxy_toxic_update(proxy_server *srv, const char *proxy, const char *name,
                                 const toxic_spec *t, char *err, size_t errlen) {
-    if (!t) return PROXY_EINVAL;
-    cmd c = {.op = CMD_TOX_UPDATE,
-             .name = proxy,
-             .toxic = name,
-             .spec = t,
-             .err = err,
-             .errlen = errlen};
-    return post(srv, &c);
+    return post_toxic(srv, CMD_TOX_UPDATE, proxy, name, t, err, errlen);
 }
 
 proxy_status proxy_toxic_remove(proxy_server *srv, const char *proxy, const char *name) {
