@@ -11,6 +11,7 @@
 #   make tuning-table   each dispatchd tuning knob untuned vs tuned, measured (bench/tuning-table, ~10 min)
 
 CC      ?= gcc
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
@@ -76,12 +77,12 @@ $(BUILD)/servers/%: $(BUILD)/tests/servers/%.o
 
 test:
 	scripts/install-deps
-	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) asan
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	tests/run build/asan
 
 check:
-	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory -j$(NPROC) asan
 	tests/run --fast build/asan
 
 demo:

@@ -178,9 +178,13 @@ stop() {
 
 # free_port: a loopback port nothing listens on
 free_port() {
-    local p
+    local p low=32768
+    # below the kernel's ephemeral range: a port that bind(0) or an outgoing connection of a test
+    # running in parallel could take between this check and the server's bind
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+    [ "$low" -gt 21024 ] || low=32768
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % (low - 20000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
