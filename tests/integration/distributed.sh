@@ -170,8 +170,10 @@ jqcheck "the merged document is a normal result document with .config.merged_fro
     "$TMP/merged.json" '.schema == "brink.result/1" and .test == "load" and (.config.merged_from | length) == 4 and (.config | has("segment") | not)'
 jqcheck "merged requests = the server's count" "$TMP/merged.json" ".stats.requests == $served"
 jqcheck "merged offered rate = the configured 500/s" "$TMP/merged.json" '.stats.offered_rps == 500'
+# every second has all 4 segments but the last, which a segment whose final response came late
+# (a busy machine) can have alone
 jqcheck "merged timeline: aligned seconds, counts of all 4, percentiles merged" "$TMP/merged.json" \
-    '.merge.aligned and .merge.timeline_percentiles == "merged" and ([.timeline[].completed] | add) == .stats.requests and all(.timeline[]; .segments == 4)'
+    '.merge.aligned and .merge.timeline_percentiles == "merged" and ([.timeline[].completed] | add) == .stats.requests and all(.timeline[:-1][]; .segments == 4) and .timeline[-1].segments >= 1'
 for h in corrected service; do
     for f in "$S".[1-4].json; do jq -r ".latency.$h.hdr" "$f"; done | perl "$TMP/hdr.pl" >"$TMP/sum.$h" 2>"$TMP/dec.err"
     jq -r ".latency.$h.hdr" "$TMP/merged.json" | perl "$TMP/hdr.pl" >"$TMP/merged.$h" 2>>"$TMP/dec.err"
