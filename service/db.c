@@ -303,6 +303,9 @@ static PGconn *connect_one(char *err, size_t errlen) {
         err_set(err, errlen, "out of memory");
         return NULL;
     }
+    /* Before the first byte is read: libpq's default prints server notices (and a FATAL that
+     * reaches an idle connection, as at a server shutdown) to stderr, outside the log format. */
+    PQsetNoticeProcessor(pg, quiet_notice, NULL);
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     if (PQstatus(pg) == CONNECTION_BAD) ps = PGRES_POLLING_FAILED;
     while (ps != PGRES_POLLING_OK) {
@@ -318,7 +321,6 @@ static PGconn *connect_one(char *err, size_t errlen) {
         }
         ps = PQconnectPoll(pg);
     }
-    PQsetNoticeProcessor(pg, quiet_notice, NULL);
     if (PQsetnonblocking(pg, 1)) {
         first_line(PQerrorMessage(pg), err, errlen);
         goto fail;

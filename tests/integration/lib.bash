@@ -381,7 +381,7 @@ dd_logs_check() {
     else
         ok "no secret or signature in dispatchd's logs"
     fi
-    if grep -vhE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (debug|info|warn|error) ' "$TMP"/*.log >"$TMP/badlines"; then
+    if grep -vHE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (debug|info|warn|error) ' "$TMP"/*.log >"$TMP/badlines"; then
         not_ok "every log line has a timestamp and a level"
         head -5 "$TMP/badlines" | sed 's/^/#   /'
     else
