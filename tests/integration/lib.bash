@@ -409,6 +409,19 @@ brink_run() {
 }
 RED_SUMMARY='"red: " + ([.thresholds[] | select(.status == "red") | "\(.metric) \(.value)"] | join(", "))'
 rc() { cat "$TMP/$1.rc"; }
+# verdict_ok NAME METRIC...: brink_run NAME ended green (exit 0), or red (exit 99) on none but the
+# METRICs given: the timing verdicts a busy machine can turn in a test's short phases (a recovery
+# not seen within a 6 s phase), where the test is about something else
+verdict_ok() {
+    local name=$1
+    shift
+    case "$(rc "$name")" in
+    0) return 0 ;;
+    99) jq -e '[.thresholds[] | select(.status == "red") | .metric] - $ARGS.positional | length == 0' \
+        "$TMP/$name.json" --args "$@" >/dev/null 2>&1 ;;
+    *) return 1 ;;
+    esac
+}
 # needs_dispatchd WHAT: ends the test (skipped) when brink or dispatchd is not built
 needs_dispatchd() {
     if [ ! -x "$BRINK" ]; then
