@@ -40,10 +40,12 @@ jqcheck "open -R 2000 -n 300: exactly 300 requests" "$TMP/o2.json" '.stats.reque
 jqcheck "stages 1s:200,1s:200: 300 requests due and completed" "$TMP/st.json" \
     '.stats.scheduled == 300 and .stats.requests == 300'
 
-# --- fixed 20 ms server delay: p50 within [20, 22] ms
+# --- fixed 20 ms server delay: p50 within [20, 25] ms. The floor is exact (a latency is never
+# under-reported); the ceiling leaves 5 ms for the scheduling delay of testsrv's and brink's
+# threads on 2 cores shared with other test files (22.2 ms seen once, 20.1 ms idle)
 start_srv slow --delay-ms 20 || exit 1
 "$BRINK" load -q -c 10 -t 1 -d 3s "http://127.0.0.1:$PORT_slow/" --json "$TMP/d.json" >/dev/null
-jqcheck "20 ms server: p50 between 20 and 22 ms" "$TMP/d.json" '.stats.p50_ms >= 20 and .stats.p50_ms <= 22'
+jqcheck "20 ms server: p50 between 20 and 25 ms" "$TMP/d.json" '.stats.p50_ms >= 20 and .stats.p50_ms <= 25'
 
 # --- coordinated omission: 500 rps for 4 s; the server stalls once for 500 ms, 1.5 s in.
 # Requests whose intended time falls in the stall (500 rps x 0.5 s = 250 of N = 2000) wait until
