@@ -86,7 +86,20 @@ typedef struct conn {
     char *buf; /* own request buffer (dynamic templates only) */
     int64_t intended, started, deadline;
     uint64_t seq; /* the request in flight */
+    /* with a delivery policy: which attempt of its event it is, and when the event was first due */
+    int attempt;
+    bool dup;
+    int64_t first_due;
 } conn;
+
+/* An event waiting for its retry (or an acknowledged one for its duplicate): 32 bytes each, in a
+ * min-heap on due per thread — the sender's whole memory of the events it still owes. */
+typedef struct pending {
+    int64_t due, first_due;
+    uint64_t seq;
+    int32_t attempt; /* the attempt it will be */
+    bool dup;
+} pending;
 
 typedef struct interval {
     hdr_hist *h;
@@ -133,6 +146,14 @@ typedef struct worker {
     int64_t status[600];
     int64_t bytes_read, bytes_written, late, max_lag_ns, unsent;
     bool interrupted;
+    /* delivery (engine_config.delivery) */
+    pending *heap;
+    size_t nheap, capheap;
+    bool sched_over;   /* the schedule has ended: only retries and duplicates still go out */
+    int64_t retry_end; /* ... until then */
+    int64_t d_events, d_first_ok, d_delivered, d_gave_up, d_undelivered, d_retries, d_dups,
+        d_dups_ok, d_attempts_max, d_pending_max;
+    hdr_hist *d_delay;
     /* request rendering */
     rng rng;
     sign_ctx *sign;
@@ -246,6 +267,12 @@ static void engine_free_templates(engine *e) {
 static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t errlen) {
     char sub[200];
     e->cfg = cfg;
+    if (cfg->delivery && !(cfg->rate > 0 || cfg->nstages > 0)) {
+        snprintf(err, errlen,
+                 "a delivery policy needs the open model (a rate): a sender's "
+                 "events are due at their own times");
+        return -1;
+    }
     if (url_parse(cfg->url, &e->u, err, errlen) < 0) return -1;
     e->method = cfg->method && *cfg->method ? cfg->method : "GET";
     for (const char *m = e->method; *m; m++) {
@@ -442,8 +469,96 @@ static void set_epollout(conn *c, bool on) {
     c->epollout = on;
 }
 
+/* ---------------------------------------------------------------- delivery (retries, duplicates)
+ */
+
+static void heap_up(pending *h, size_t i) {
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (h[up].due <= h[i].due) break;
+        pending t = h[up];
+        h[up] = h[i];
+        h[i] = t;
+        i = up;
+    }
+}
+
+static void heap_down(pending *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].due < h[m].due) m = l;
+        if (r < n && h[r].due < h[m].due) m = r;
+        if (m == i) return;
+        pending t = h[m];
+        h[m] = h[i];
+        h[i] = t;
+        i = m;
+    }
+}
+
+static bool heap_push(worker *w, pending p) {
+    if (w->nheap == w->capheap) {
+        size_t cap = w->capheap ? 2 * w->capheap : 256;
+        pending *h = realloc(w->heap, cap * sizeof *h);
+        if (!h) return false;
+        w->heap = h;
+        w->capheap = cap;
+    }
+    w->heap[w->nheap] = p;
+    heap_up(w->heap, w->nheap++);
+    if ((int64_t)w->nheap > w->d_pending_max) w->d_pending_max = (int64_t)w->nheap;
+    return true;
+}
+
+static pending heap_pop(worker *w) {
+    pending top = w->heap[0];
+    w->heap[0] = w->heap[--w->nheap];
+    heap_down(w->heap, w->nheap, 0);
+    return top;
+}
+
+/* What the sender does once an attempt ended with status (0: no answer): records the event's
+ * delivery, or schedules its retry, or gives it up; re-delivers some acknowledged events. */
+static void delivery_after(conn *c, int status, int64_t now) {
+    worker *w = c->w;
+    const delivery_policy *p = w->e->cfg->delivery;
+    if (!p) return;
+    if (c->dup) {
+        if (delivery_acked(status)) w->d_dups_ok++;
+        return;
+    }
+    if (c->attempt > w->d_attempts_max) w->d_attempts_max = c->attempt;
+    if (delivery_acked(status)) {
+        w->d_delivered++;
+        if (c->attempt == 1) w->d_first_ok++;
+        int64_t us = (now - c->first_due) / NS_PER_US;
+        hdr_record(w->d_delay, us < 1 ? 1 : us > HDR_DEFAULT_HIGHEST ? HDR_DEFAULT_HIGHEST : us);
+        double u = (double)(rng_next(&w->rng) >> 11) * 0x1.0p-53;
+        if (p->duplicate_rate > 0 && u < p->duplicate_rate) {
+            int64_t win = p->duplicate_window_ns > 0 ? p->duplicate_window_ns : 1;
+            heap_push(w, (pending){.due = now + rng_range(&w->rng, 0, win),
+                                   .first_due = c->first_due,
+                                   .seq = c->seq,
+                                   .attempt = c->attempt,
+                                   .dup = true}); /* no memory: one duplicate fewer */
+        }
+        return;
+    }
+    int64_t wait = delivery_retry_delay_ns(p, c->attempt);
+    if (wait < 0) {
+        w->d_gave_up++;
+    } else if (!heap_push(w, (pending){.due = now + wait,
+                                       .first_due = c->first_due,
+                                       .seq = c->seq,
+                                       .attempt = c->attempt + 1})) {
+        w->d_undelivered++; /* out of memory for its retry: owed, never sent */
+    }
+}
+
+/* A request ended (a response with any status, or a failure without one: status 0). */
 static void notify_outcome(conn *c, int status, engine_err cls, int64_t now) {
     const engine_config *cfg = c->w->e->cfg;
+    delivery_after(c, status, now);
     if (!cfg->on_outcome) return;
     engine_outcome o = {.seq = c->seq,
                         .thread = c->w->id,
@@ -451,7 +566,9 @@ static void notify_outcome(conn *c, int status, engine_err cls, int64_t now) {
                         .err = cls,
                         .intended_ns = c->intended,
                         .started_ns = c->started,
-                        .done_ns = now};
+                        .done_ns = now,
+                        .attempt = c->attempt,
+                        .duplicate = c->dup};
     cfg->on_outcome(cfg->outcome_ud, &o);
 }
 
@@ -736,20 +853,47 @@ static bool closed_can_send(const worker *w) {
     return w->quota < 0 || w->issued < w->quota;
 }
 
-/* Gives c its next request if one is due, or puts it on the idle stack. */
+/* Open model: whether a request of the schedule or a retry (duplicate) is due. */
+static bool open_has_due(const worker *w, int64_t now) {
+    return (!w->sched_over && w->k_sent < w->k_due) || (w->nheap > 0 && w->heap[0].due <= now);
+}
+
+/* Gives c its next request if one is due, or puts it on the idle stack. Open model: of the
+ * schedule's next request and the earliest retry, the one due first. */
 static void conn_next(conn *c, int64_t now) {
     worker *w = c->w;
     engine *e = w->e;
+    c->attempt = 1;
+    c->dup = false;
     if (!w->stopping) {
         if (e->open) {
-            if (w->k_sent < w->k_due) {
+            bool sched_due = !w->sched_over && w->k_sent < w->k_due;
+            int64_t sched_t =
+                sched_due ? e->start_ns + sched_time_of(&e->sch, open_j(e, w, w->k_sent)) : 0;
+            if (w->nheap > 0 && w->heap[0].due <= now &&
+                (!sched_due || w->heap[0].due <= sched_t)) {
+                pending p = heap_pop(w);
+                c->attempt = p.attempt;
+                c->dup = p.dup;
+                c->first_due = p.first_due;
+                if (p.dup)
+                    w->d_dups++;
+                else
+                    w->d_retries++;
+                conn_start(c, p.due, p.seq, now);
+                return;
+            }
+            if (sched_due) {
                 uint64_t j = open_j(e, w, w->k_sent++);
-                conn_start(c, e->start_ns + sched_time_of(&e->sch, j), j, now);
+                c->first_due = sched_t;
+                if (e->cfg->delivery) w->d_events++;
+                conn_start(c, sched_t, j, now);
                 return;
             }
         } else if (closed_can_send(w) && now < e->end_ns) {
             w->issued++;
             uint64_t seq = segment_seq(e->seg, w->local_seq++ * (uint64_t)e->T + (uint64_t)w->id);
+            c->first_due = now;
             conn_start(c, now, seq, now);
             return;
         }
@@ -761,7 +905,7 @@ static void dispatch_idle(worker *w, int64_t now) {
     engine *e = w->e;
     int budget = w->nconns; /* each connection at most once a turn, even if it fails at once */
     while (w->nidle > 0 && !w->stopping && budget-- > 0) {
-        if (e->open ? w->k_sent >= w->k_due : (!closed_can_send(w) || now >= e->end_ns)) break;
+        if (e->open ? !open_has_due(w, now) : (!closed_can_send(w) || now >= e->end_ns)) break;
         conn *c = &w->conns[w->idle[--w->nidle]];
         conn_next(c, now);
     }
@@ -809,10 +953,21 @@ static void begin_stop(worker *w, int64_t now, bool interrupted) {
     w->stop_at = now;
     w->interrupted = interrupted;
     w->drain_deadline = now + (interrupted ? STOP_DRAIN_NS : e->timeout_ns + 50 * NS_PER_MS);
-    if (e->open) {
+    if (e->open && !w->sched_over) {
         advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
         w->unsent = (int64_t)(w->k_due - w->k_sent);
     }
+}
+
+/* The schedule is over (its end, --max-requests, or finish) while a delivery policy still owes
+ * retries: the schedule's own requests stop as begin_stop would stop them, the retries and
+ * duplicates go on until none is left or the delivery drain has passed. */
+static void end_schedule(worker *w, int64_t now) {
+    engine *e = w->e;
+    advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
+    w->unsent = (int64_t)(w->k_due - w->k_sent);
+    w->sched_over = true;
+    w->retry_end = now + e->cfg->delivery_drain_ns;
 }
 
 static void *worker_main(void *arg) {
@@ -831,14 +986,19 @@ static void *worker_main(void *arg) {
         now = clock_now_ns();
         roll_second(w, now);
         if (!w->stopping) {
-            if (e->open) advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
+            if (e->open && !w->sched_over) advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
             dispatch_idle(w, now);
             bool stop = e->cfg->stop && *e->cfg->stop;
+            bool sched_end = now >= e->end_ns || (e->cfg->finish && *e->cfg->finish) ||
+                             (e->open && w->next_due_abs == INT64_MAX && w->k_sent >= w->k_due);
             if (stop)
                 begin_stop(w, now, true);
-            else if (now >= e->end_ns || (e->cfg->finish && *e->cfg->finish))
-                begin_stop(w, now, false);
-            else if (e->open && w->next_due_abs == INT64_MAX && w->k_sent >= w->k_due)
+            else if (w->sched_over) {
+                if ((w->nheap == 0 && w->active == 0) || now >= w->retry_end)
+                    begin_stop(w, now, false);
+            } else if (sched_end && e->open && e->cfg->delivery)
+                end_schedule(w, now);
+            else if (sched_end)
                 begin_stop(w, now, false);
             else if (!e->open && !closed_can_send(w) && w->active == 0)
                 begin_stop(w, now, false);
@@ -859,9 +1019,12 @@ static void *worker_main(void *arg) {
         int64_t wake = w->next_scan;
         int64_t next_sec = e->start_ns + (int64_t)(w->cur_sec + 1) * NS_PER_S;
         if (next_sec < wake) wake = next_sec;
-        if (!w->stopping && e->open && w->nidle > 0 && w->next_due_abs < wake)
+        if (!w->stopping && e->open && !w->sched_over && w->nidle > 0 && w->next_due_abs < wake)
             wake = w->next_due_abs;
-        if (!w->stopping && e->end_ns < wake) wake = e->end_ns;
+        if (!w->stopping && w->nheap > 0 && w->nidle > 0 && w->heap[0].due < wake)
+            wake = w->heap[0].due;
+        if (!w->stopping && !w->sched_over && e->end_ns < wake) wake = e->end_ns;
+        if (!w->stopping && w->sched_over && w->retry_end < wake) wake = w->retry_end;
         if (w->stopping && w->drain_deadline < wake) wake = w->drain_deadline;
         int64_t dt = wake - now;
         if (dt < 0) dt = 0;
@@ -889,14 +1052,18 @@ static void *worker_main(void *arg) {
             }
         }
     }
-    /* whatever is still in flight was cut off by the stop */
+    /* whatever is still in flight was cut off by the stop; what the sender still owed is
+     * undelivered */
     for (int i = 0; i < w->nconns; i++) {
         if (w->conns[i].busy) {
+            if (e->cfg->delivery && !w->conns[i].dup) w->d_undelivered++;
             w->conns[i].busy = false;
             w->active--;
         }
         conn_close(&w->conns[i]);
     }
+    for (size_t i = 0; i < w->nheap; i++)
+        if (!w->heap[i].dup) w->d_undelivered++;
     atomic_store_explicit(&w->published, w->cur_sec, memory_order_release);
     atomic_store(&w->finished, true);
     atomic_fetch_sub(&e->running, 1);
@@ -916,6 +1083,8 @@ static void worker_free(worker *w) {
     free(w->static_req);
     hdr_free(w->lat);
     hdr_free(w->svc);
+    hdr_free(w->d_delay);
+    free(w->heap);
     for (int i = 0; i < RING; i++) hdr_free(w->ring[i].h);
     hdr_free(w->sink.h);
     sign_free(w->sign);
@@ -935,10 +1104,12 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
     w->scratch = malloc(e->body_max + 1);
     w->lat = hdr_new_default();
     w->svc = hdr_new_default();
+    w->d_delay = hdr_new_default();
     w->sink.h = hdr_new_default();
     for (int i = 0; i < RING; i++) w->ring[i].h = hdr_new_default();
     if (w->epfd < 0 || !w->conns || !w->idle || !w->rbuf || !w->scratch || !w->lat || !w->svc ||
-        !w->sink.h || !w->ring[RING - 1].h || !w->ring[0].h || !w->ring[1].h || !w->ring[2].h) {
+        !w->d_delay || !w->sink.h || !w->ring[RING - 1].h || !w->ring[0].h || !w->ring[1].h ||
+        !w->ring[2].h) {
         snprintf(err, errlen, "out of memory (or epoll) while setting up thread %d", id);
         return -1;
     }
@@ -1182,7 +1353,9 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     res->seg = cfg->seg;
     res->latency = hdr_new_default();
     res->service = hdr_new_default();
-    if (!res->latency || !res->service) {
+    res->delivery = cfg->delivery != NULL && e->open;
+    if (res->delivery) res->delivery_delay = hdr_new_default();
+    if (!res->latency || !res->service || (res->delivery && !res->delivery_delay)) {
         snprintf(err, errlen, "out of memory");
         goto out_workers;
     }
@@ -1211,6 +1384,19 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         res->scheduled += e->open ? (int64_t)w->k_due : 0;
         if (w->interrupted) res->interrupted = true;
         if (w->stop_at > stop_at) stop_at = w->stop_at;
+        if (res->delivery) {
+            hdr_merge(res->delivery_delay, w->d_delay);
+            res->events += w->d_events;
+            res->first_ok += w->d_first_ok;
+            res->delivered += w->d_delivered;
+            res->gave_up += w->d_gave_up;
+            res->undelivered += w->d_undelivered;
+            res->retries += w->d_retries;
+            res->duplicates += w->d_dups;
+            res->duplicates_acked += w->d_dups_ok;
+            if (w->d_attempts_max > res->attempts_max) res->attempts_max = w->d_attempts_max;
+            res->pending_max += w->d_pending_max; /* per thread; their sum bounds the whole */
+        }
         res->timeline_dropped += w->dropped_secs;
     }
     res->send_window_s = (double)((stop_at ? stop_at : end) - e->start_ns) / NS_PER_S;
@@ -1243,7 +1429,8 @@ void engine_result_free(engine_result *res) {
     for (int i = 0; res->timeline && i < res->nseconds; i++) free(res->timeline[i].hdr);
     hdr_free(res->latency);
     hdr_free(res->service);
+    hdr_free(res->delivery_delay);
     free(res->timeline);
-    res->latency = res->service = NULL;
+    res->latency = res->service = res->delivery_delay = NULL;
     res->timeline = NULL;
 }

@@ -16,6 +16,7 @@
 #include "core/parse.h"
 #include "http/sign.h"
 #include "http/url.h"
+#include "load/delivery.h"
 #include "load/segment.h"
 
 /* Error classes of a request that got no HTTP response. */
@@ -54,6 +55,9 @@ typedef struct engine_outcome {
     int64_t intended_ns; /* CLOCK_MONOTONIC: when it was due (closed model: when it started) */
     int64_t started_ns;  /* when it was actually started */
     int64_t done_ns;     /* when its response (or failure) came */
+    int attempt;         /* with a delivery policy: 1 for the first delivery, 2 for the first
+                          * retry, ...; 1 without one */
+    bool duplicate;      /* a re-delivery of an event already acknowledged */
 } engine_outcome;
 
 /* Longest rendering of engine_config.sign_id, in bytes. */
@@ -112,6 +116,14 @@ typedef struct engine_config {
     /* Encode each second's latency histogram into the timeline (engine_second.hdr), so that
      * per-second percentiles of several processes can be merged exactly. */
     bool timeline_hdr;
+    /* A sender that re-delivers (open model only; NULL: each request is sent once). An event (a
+     * request of the schedule) that fails is sent again after the policy's wait, with the same
+     * {{seq}} — so the same body and signature id — and a fresh timestamp and signature, until
+     * acknowledged or out of retries; acknowledged events are re-sent as duplicates at the
+     * policy's rate. Each attempt's latency counts from its own due time. After the schedule
+     * ends, the retries and duplicates still due go out for at most delivery_drain_ns. */
+    const delivery_policy *delivery;
+    int64_t delivery_drain_ns;
 } engine_config;
 
 typedef struct engine_result {
@@ -142,6 +154,19 @@ typedef struct engine_result {
     int64_t timeline_dropped; /* thread-seconds left out of the timeline (reporter fell behind) */
     int threads, connections; /* this process's (a segment's share) */
     segment seg;              /* engine_config.seg as given ({0, 0}: the whole test) */
+    /* with a delivery policy (engine_config.delivery); events = first_ok + the rest: */
+    bool delivery;
+    int64_t events;           /* events delivered at least once (first attempts) */
+    int64_t first_ok;         /* acknowledged at the first attempt */
+    int64_t delivered;        /* acknowledged at some attempt */
+    int64_t gave_up;          /* every attempt failed: the sender gave the event up */
+    int64_t undelivered;      /* still waiting for a retry (or in flight) when the run ended */
+    int64_t retries;          /* requests that were retries */
+    int64_t duplicates;       /* requests that were duplicates of acknowledged events */
+    int64_t duplicates_acked; /* ... answered 2xx */
+    int64_t attempts_max;     /* most attempts an event took */
+    int64_t pending_max;      /* most events waiting for a retry at once (the sender's memory) */
+    hdr_hist *delivery_delay; /* first due → first 2xx of each delivered event (µs) */
 } engine_result;
 
 /* Validates the configuration (URL, templates, secret) without sending anything: returns 0, or -1

@@ -140,6 +140,7 @@ static void on_second(void *ud, const engine_second *s) {
 /* Everything the command line says: the engine's configuration and the command's own settings. */
 typedef struct load_args {
     engine_config cfg;
+    delivery_args dl;
     bool duration_set, latency, quiet, dry_run;
     const char *body_arg, *body_file, *secret_env, *secret_file, *json_path, *hdr_log_path;
     int64_t start_at;
@@ -199,6 +200,7 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
             "share of -c and -n; {{seq}} values stay disjoint). brink merge adds their --json "
             "documents up (docs/distributed.md)"),
         SEGMENT_CLI_START_AT(&a->start_at),
+        DELIVERY_CLI_ROWS(&a->dl),
         CLI_QUIET_AS(&a->quiet, "no live progress line"),
         CLI_HELP,
     };
@@ -261,6 +263,11 @@ static int load_args_check(load_args *a, char *err, size_t errlen) {
     }
     cfg->headers = a->hl.h;
     cfg->nheaders = a->hl.n;
+    int64_t run_ns = cfg->nstages ? 0 : cfg->duration_ns;
+    for (int i = 0; i < cfg->nstages; i++) run_ns += cfg->stages[i].duration_ns;
+    if (delivery_args_check(&a->dl, run_ns, cfg->timeout_ns, cfg->rate > 0 || cfg->nstages > 0,
+                            &cfg->delivery, &cfg->delivery_drain_ns, err, errlen) < 0)
+        return -1;
     return engine_check(cfg, err, errlen);
 }
 
@@ -352,6 +359,8 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
         .timeout_s = (double)cfg->timeout_ns / NS_PER_S,
         .rate = cfg->rate,
         .stages = a->stages.text,
+        .delivery = cfg->delivery,
+        .delivery_drain_s = (double)cfg->delivery_drain_ns / NS_PER_S,
     };
     bool json_stdout = a->json_path && !strcmp(a->json_path, "-");
     if (cfg->seg.count >= 1)

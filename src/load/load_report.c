@@ -86,6 +86,7 @@ json_t *load_report_json(const engine_result *r, const load_report_info *info) {
     json_object_set_new(st, "bytes_written", json_integer(r->bytes_written));
     json_object_set_new(st, "connects", json_integer(r->connects));
     json_object_set_new(st, "interrupted", json_boolean(r->interrupted));
+    load_report_delivery_json(doc, st, r, info->delivery, info->delivery_drain_s);
     json_object_set_new(doc, "stats", st);
 
     json_t *lat = json_object();
@@ -135,6 +136,81 @@ json_t *load_report_json(const engine_result *r, const load_report_info *info) {
     json_object_set_new(doc, "thresholds", json_array());
     json_object_set_new(doc, "advice", json_array());
     return doc;
+}
+
+static double share(int64_t part, int64_t whole) {
+    return whole > 0 ? jx_round6((double)part / (double)whole) : 1;
+}
+
+void load_report_delivery_json(json_t *doc, json_t *st, const engine_result *r,
+                               const delivery_policy *p, double drain_s) {
+    if (!r->delivery || !p) return;
+    const hdr_hist *d = r->delivery_delay;
+    bool any = hdr_total(d) > 0;
+    json_object_set_new(st, "events", json_integer(r->events));
+    json_object_set_new(st, "first_attempt_success_rate", json_real(share(r->first_ok, r->events)));
+    json_object_set_new(st, "eventual_delivery_rate", json_real(share(r->delivered, r->events)));
+    json_object_set_new(st, "gave_up", json_integer(r->gave_up));
+    json_object_set_new(st, "undelivered", json_integer(r->undelivered));
+    json_object_set_new(st, "retries", json_integer(r->retries));
+    json_object_set_new(st, "duplicates_sent", json_integer(r->duplicates));
+    json_object_set_new(
+        st, "attempts_per_event",
+        json_real(jx_round3(r->events ? (double)(r->events + r->retries) / (double)r->events : 0)));
+    json_object_set_new(st, "attempts_per_event_max", json_integer(r->attempts_max));
+    json_object_set_new(st, "delivery_delay_p50_s",
+                        any ? jx_real6(hdr_value_at_percentile(d, 50) / 1e6) : json_null());
+    json_object_set_new(st, "delivery_delay_p99_s",
+                        any ? jx_real6(hdr_value_at_percentile(d, 99) / 1e6) : json_null());
+    json_object_set_new(st, "delivery_delay_max_s", any ? jx_real6(hdr_max(d) / 1e6) : json_null());
+
+    json_t *dl = json_object(), *sched = json_array();
+    json_object_set_new(dl, "policy", json_string(p->name));
+    for (int n = 1; n <= p->retries; n++)
+        json_array_append_new(sched, json_real(jx_round6(delivery_retry_delay_ns(p, n) / 1e9)));
+    json_object_set_new(dl, "retry_schedule_s", sched);
+    json_object_set_new(dl, "scale", json_real(p->scale));
+    json_object_set_new(dl, "duplicate_rate", json_real(p->duplicate_rate));
+    json_object_set_new(dl, "duplicate_window_s",
+                        json_real(jx_round6(p->duplicate_window_ns / 1e9)));
+    json_object_set_new(dl, "drain_s", json_real(jx_round6(drain_s)));
+    json_object_set_new(dl, "events", json_integer(r->events));
+    json_object_set_new(dl, "acknowledged_first", json_integer(r->first_ok));
+    json_object_set_new(dl, "acknowledged", json_integer(r->delivered));
+    json_object_set_new(dl, "gave_up", json_integer(r->gave_up));
+    json_object_set_new(dl, "undelivered", json_integer(r->undelivered));
+    json_object_set_new(dl, "retries", json_integer(r->retries));
+    json_object_set_new(dl, "duplicates", json_integer(r->duplicates));
+    json_object_set_new(dl, "duplicates_acknowledged", json_integer(r->duplicates_acked));
+    json_object_set_new(dl, "pending_max", json_integer(r->pending_max));
+    json_object_set_new(dl, "delay", jx_hist(d, NS_PER_US));
+    json_object_set_new(doc, "delivery", dl);
+}
+
+void load_report_delivery_terminal(FILE *out, const engine_result *r, const delivery_policy *p) {
+    if (!r->delivery || !p) return;
+    char desc[400];
+    delivery_describe(p, desc, sizeof desc);
+    fprintf(out, "  sender        %s\n", desc);
+    if (p->duplicate_rate > 0)
+        fprintf(out, "                duplicates: %.2f%% of acknowledged events, within %.3g s\n",
+                100 * p->duplicate_rate, p->duplicate_window_ns / 1e9);
+    double ev = r->events > 0 ? (double)r->events : 1;
+    fprintf(out,
+            "  delivery      %lld events: %.2f%% acknowledged at once, %.2f%% in the end; "
+            "%lld gave up, %lld still owed\n",
+            (long long)r->events, 100 * r->first_ok / ev, 100 * r->delivered / ev,
+            (long long)r->gave_up, (long long)r->undelivered);
+    fprintf(
+        out,
+        "                %lld retries (%.3f attempts an event, at most %lld), %lld duplicates\n",
+        (long long)r->retries, r->events ? (double)(r->events + r->retries) / ev : 0.0,
+        (long long)r->attempts_max, (long long)r->duplicates);
+    const hdr_hist *d = r->delivery_delay;
+    if (hdr_total(d))
+        fprintf(out, "  delivery delay p50 %.3f  p99 %.3f  max %.3f s (first due to first 2xx)\n",
+                hdr_value_at_percentile(d, 50) / 1e6, hdr_value_at_percentile(d, 99) / 1e6,
+                hdr_max(d) / 1e6);
 }
 
 /* ---- the terminal ---------------------------------------------------------------------------- */
@@ -236,6 +312,7 @@ void load_report_terminal(FILE *out, const engine_result *r, const load_report_i
                     "connections could not keep up (more -c or -t)\n",
                     achieved, r->offered_rps);
     }
+    load_report_delivery_terminal(out, r, info->delivery);
     if (r->timeline_dropped)
         fprintf(out,
                 "  note          %lld thread-seconds are missing from the timeline (the "

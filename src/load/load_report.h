@@ -23,11 +23,21 @@ typedef struct load_report_info {
     long long max_requests;
     double timeout_s;
     double rate;
-    const char *stages; /* as given, or NULL */
+    const char *stages;              /* as given, or NULL */
+    const delivery_policy *delivery; /* the sender's policy, or NULL */
+    double delivery_drain_s;
 } load_report_info;
 
 /* Builds the result document of a `brink load` run (new reference). */
 json_t *load_report_json(const engine_result *r, const load_report_info *info);
+
+/* A delivery run's sender-side numbers into a document's stats (first_attempt_success_rate,
+ * eventual_delivery_rate, gave_up, delivery_delay_*_s, attempts_per_event, ...) and its
+ * "delivery" section (the policy as run and the counts); nothing without a delivery policy. */
+void load_report_delivery_json(json_t *doc, json_t *stats, const engine_result *r,
+                               const delivery_policy *p, double drain_s);
+/* ... and their lines in a terminal summary. */
+void load_report_delivery_terminal(FILE *out, const engine_result *r, const delivery_policy *p);
 
 /* The terminal summary; with full_latency, the whole percentile spectrum too. */
 void load_report_terminal(FILE *out, const engine_result *r, const load_report_info *info,

@@ -115,6 +115,20 @@ static const th_def defaults[] = {
     {"integrity_violations", "db", "count", TH_ABOVE, 0, 0,
      "half-done transactions: accepted orders without an assignment, or the reverse",
      "write the order update and the assignment in one transaction"},
+    /* a sender that retries (--delivery, --retry-schedule) */
+    {"eventual_delivery_rate", "delivery", "fraction", TH_BELOW, 1.0, 0.999,
+     "events acknowledged (2xx) in the end, at any attempt",
+     "events the sender could not get acknowledged are lost on the sender's side: answer 2xx as "
+     "soon as the event is durably queued, answer 5xx (or 429 with Retry-After) only when a "
+     "retry will succeed, and never a 4xx for an event that is valid"},
+    {"gave_up", "delivery", "count", TH_ABOVE, 0, 0, "events whose every attempt failed",
+     "the sender ran out of retries: the service failed the same event on every attempt — look "
+     "at the statuses of the last attempts; a deterministic failure (a bug, a 4xx, a poison "
+     "event) needs a fix, a long outage a fallback that still takes webhooks"},
+    {"delivery_delay_p99_s", "delivery", "s", TH_ABOVE, 1, 10,
+     "an event's first due time → its first 2xx, p99 (retries' waits included)",
+     "events wait for retries: fewer failed first attempts (the error_rate's causes) shorten it "
+     "more than anything the sender does"},
     /* resources */
     {"service_cpu_pct", "resources", "%", TH_ABOVE, 80, 95,
      "service CPU use under load, % of one core (100 = one core busy; N cores allow N x 100)",

@@ -128,7 +128,7 @@ static void error_summary(const engine_result *r, char *out, size_t len) {
 }
 
 typedef struct verdicts {
-    th_result r[12];
+    th_result r[16];
     int n;
 } verdicts;
 
@@ -184,9 +184,38 @@ static void judge_fixed(verdicts *v, const engine_result *r, double rate, double
     judge(v, "resources", "service_rss_mib", rss_max, ev);
 }
 
+/* A retrying sender's verdicts: did every event get through in the end, how many were given up,
+ * how late were they. */
+static void judge_delivery(verdicts *v, const engine_result *r, const delivery_policy *p) {
+    char ev[256], sched[200];
+    snprintf(ev, sizeof ev,
+             "%lld of %lld events acknowledged in the end (%lld at the first attempt); %lld "
+             "gave up, %lld still owed when the run ended",
+             (long long)r->delivered, (long long)r->events, (long long)r->first_ok,
+             (long long)r->gave_up, (long long)r->undelivered);
+    judge(v, "delivery", "eventual_delivery_rate",
+          r->events ? (double)r->delivered / (double)r->events : NAN, ev);
+    delivery_describe(p, sched, sizeof sched);
+    snprintf(ev, sizeof ev, "%lld events failed every attempt (%s)", (long long)r->gave_up, sched);
+    judge(v, "delivery", "gave_up", (double)r->gave_up, ev);
+    const hdr_hist *d = r->delivery_delay;
+    snprintf(ev, sizeof ev,
+             "p99 %.3f s, max %.3f s from an event's first due time to its first 2xx, over %lld "
+             "delivered events",
+             hdr_value_at_percentile(d, 99) / 1e6, hdr_max(d) / 1e6, (long long)hdr_total(d));
+    judge(v, "delivery", "delivery_delay_p99_s",
+          hdr_total(d) ? hdr_value_at_percentile(d, 99) / 1e6 : NAN, ev);
+}
+
 int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err, size_t errlen) {
     double rate = o->rate > 0 ? o->rate : p->rate;
     int64_t duration = o->duration_ns > 0 ? o->duration_ns : p->duration_ns;
+    delivery_args dl = o->delivery; /* the sender, checked before any stack starts */
+    const delivery_policy *pol;
+    int64_t drain_ns;
+    if (delivery_args_check(&dl, duration, o->timeout_ns > 0 ? o->timeout_ns : 5 * NS_PER_S, true,
+                            &pol, &drain_ns, err, errlen) < 0)
+        return EXIT_USAGE;
     webhook_target t;
     bool usage;
     if (webhook_target_open(o, &t, &usage, err, errlen) < 0)
@@ -202,6 +231,8 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         err_set(err, errlen, "out of memory");
         goto out;
     }
+    c.delivery = pol;
+    c.delivery_drain_ns = drain_ns;
     if (engine_check(&c, err, errlen) < 0) {
         status = EXIT_USAGE;
         goto out;
@@ -252,6 +283,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     /* a segment judges its own share of the rate; brink merge judges the whole */
     double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
     judge_fixed(&v, &res, seg_rate, cpu_mean, cpu_max, rss_max, t.pid);
+    if (res.delivery) judge_delivery(&v, &res, pol);
     remedy_annotate(&pm, v.r, v.n);
 
     load_report_info info = {
@@ -266,6 +298,8 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         .duration_s = (double)duration / NS_PER_S,
         .timeout_s = (double)c.timeout_ns / NS_PER_S,
         .rate = rate,
+        .delivery = pol,
+        .delivery_drain_s = (double)drain_ns / NS_PER_S,
     };
     doc = load_report_json(&res, &info);
     segment_doc(doc, o->seg, o->start_at_ns);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "http/sign.h"
+#include "load/delivery.h"
 #include "load/segment.h"
 #include "verdict/capacity.h"
 #include "stack/stack.h"
@@ -63,6 +64,9 @@ typedef struct webhook_opts {
      * shared target (o->target), and a search then runs a fixed plan (webhook_stress.c) */
     segment seg;
     int64_t start_at_ns;
+    /* the sender (fixed-rate profiles): retries and duplicates as the options gave them
+     * (load/delivery.h); checked against the profile's duration before anything starts */
+    delivery_args delivery;
     /* output */
     const char *json_path;       /* NULL: none; "-": stdout */
     bool quiet;                  /* no live progress */

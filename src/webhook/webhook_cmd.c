@@ -227,6 +227,8 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
             "share of -c); brink merge adds their --json up. A search then runs a fixed plan: "
             "steps at fixed times, ramp only, ending at this segment's first broken step"),
         SEGMENT_CLI_START_AT(&o->start_at_ns),
+        /* the sender */
+        DELIVERY_CLI_ROWS(&o->delivery),
         /* output */
         CLI_JSON(&o->json_path),
         CLI_QUIET_AS(&o->quiet, "no progress lines"),
@@ -315,6 +317,14 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
     }
     bool search = capacity || !strcmp(o->profile, "stress");
     if (search && capacity_params_check(&o->cap, err, errlen) < 0) return -1;
+    const delivery_args *d = &o->delivery;
+    if (search && (d->name || d->schedule || d->scale_set || d->dup_set || d->drain_set)) {
+        err_set(err, errlen,
+                "the sender options (--delivery, --retry-*, --duplicate-*, "
+                "--delivery-drain) go with a fixed-rate profile (light, moderate, "
+                "heavy), not with the search");
+        return -1;
+    }
     return 0;
 }
 

@@ -18,6 +18,8 @@
  *   /100         100 Continue, 200    /status/NNN  NNN (200..599), "status"
  *   /slow/N      200 after N ms       /echo        the raw request as body
  *   /count       the request counter (requests to /count are not counted)
+ *   /fail-first/N/ID  503 to the first N requests for ID (0..1048575), then 200: an
+ *                endpoint that fails each event N times, for a sender's retries
  * A request that cannot be parsed gets 400 and the connection is closed.
  * Failure modes for tests: --delay-ms, --stall-after-ms/--stall-ms (one pause
  * of every response, like a GC pause) and --close-every (reconnects).
@@ -77,8 +79,10 @@ static struct {
 } opt = {.listen_addr = "127.0.0.1", .max_seconds = 120};
 
 static atomic_ullong g_requests; /* every complete request but /count */
-static atomic_ullong g_first_ns; /* arrival of the first counted one */
-static atomic_int g_stop;        /* set once, when the server shuts down */
+#define FAIL_IDS (1 << 20)
+static atomic_uint g_attempts[FAIL_IDS]; /* /fail-first: requests seen per ID */
+static atomic_ullong g_first_ns;         /* arrival of the first counted one */
+static atomic_int g_stop;                /* set once, when the server shuts down */
 static volatile sig_atomic_t g_signalled;
 static SSL_CTX *g_ssl_ctx;
 
@@ -603,6 +607,19 @@ static void route(struct conn *c, const struct request *r, const char *path, str
             resp->body_len = strlen(resp->body);
         } else {
             resp->extra_delay_ms = n;
+        }
+    } else if (strncmp(path, "/fail-first/", 12) == 0) {
+        char *end;
+        long fails = strtol(path + 12, &end, 10);
+        long id = *end == '/' ? strtol(end + 1, &end, 10) : -1;
+        if (fails < 0 || id < 0 || id >= FAIL_IDS || *end) {
+            resp->status = 400;
+            resp->body = "want /fail-first/N/ID\n";
+            resp->body_len = strlen(resp->body);
+        } else if ((long)atomic_fetch_add(&g_attempts[id], 1) < fails) {
+            resp->status = 503;
+            resp->body = "failing";
+            resp->body_len = 7;
         }
     } else if (strcmp(path, "/echo") == 0) {
         resp->body = c->in; /* the raw request: head and body */
