@@ -469,8 +469,7 @@ static void set_epollout(conn *c, bool on) {
     c->epollout = on;
 }
 
-/* ---------------------------------------------------------------- delivery (retries, duplicates)
- */
+/* ---------------------------------------------------------------- delivery */
 
 static void heap_up(pending *h, size_t i) {
     while (i > 0) {
