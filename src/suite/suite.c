@@ -26,10 +26,14 @@
 
 /* ---- the profiles ---------------------------------------------------------------------------- */
 
-#define QUICK_PHASES                                                                               \
-    "--baseline", "3s", "--fault", "5s", "--recovery", "6s", "--drain-timeout", "15s"
-#define FULL_PHASES                                                                                \
-    "--baseline", "5s", "--fault", "8s", "--recovery", "10s", "--drain-timeout", "20s"
+/* A recovery phase must be long enough to see a recovery within the test's orange bound:
+ * recovery_s is the start of the first 3 s back at the baseline, so the phase is at least the
+ * bound + 3 s (redis 5 s → 8 s, db 10 s → 13 s); shorter, a recovery that the table calls green
+ * would go unseen and be judged red. */
+#define QUICK_PHASES(recovery)                                                                     \
+    "--baseline", "3s", "--fault", "5s", "--recovery", recovery, "--drain-timeout", "15s"
+#define FULL_PHASES(recovery)                                                                      \
+    "--baseline", "5s", "--fault", "8s", "--recovery", recovery, "--drain-timeout", "20s"
 #define STRESS_PHASES                                                                              \
     "-R", "400", "--baseline", "10s", "--fault", "20s", "--recovery", "20s", "--drain-timeout",    \
         "60s"
@@ -37,16 +41,16 @@
 static const suite_entry quick[] = {
     {"webhook", {"webhook", "light", NULL}, 12, 180},
     {"race", {"race", "light", NULL}, 4, 180},
-    {"redis-failure", {"redis-failure", "down", QUICK_PHASES, NULL}, 19, 240},
-    {"db-restart", {"db-restart", "crash", QUICK_PHASES, NULL}, 20, 240},
+    {"redis-failure", {"redis-failure", "down", QUICK_PHASES("8s"), NULL}, 21, 240},
+    {"db-restart", {"db-restart", "crash", QUICK_PHASES("13s"), NULL}, 27, 240},
 };
 
 static const suite_entry full[] = {
     {"webhook", {"webhook", "moderate", NULL}, 23, 180},
     {"capacity", {"capacity", "--max-time", "80s", NULL}, 75, 300},
     {"race", {"race", "moderate", NULL}, 6, 300},
-    {"redis-failure", {"redis-failure", "all", FULL_PHASES, NULL}, 170, 720},
-    {"db-restart", {"db-restart", "all", FULL_PHASES, NULL}, 115, 480},
+    {"redis-failure", {"redis-failure", "all", FULL_PHASES("10s"), NULL}, 170, 720},
+    {"db-restart", {"db-restart", "all", FULL_PHASES("13s"), NULL}, 124, 480},
 };
 
 static const suite_entry stress[] = {

@@ -75,8 +75,8 @@ static void test_profiles(void **state) {
     static const char *const demo[] = {
         "webhook light",
         "race light",
-        "redis-failure down --baseline 3s --fault 5s --recovery 6s --drain-timeout 15s",
-        "db-restart crash --baseline 3s --fault 5s --recovery 6s --drain-timeout 15s",
+        "redis-failure down --baseline 3s --fault 5s --recovery 8s --drain-timeout 15s",
+        "db-restart crash --baseline 3s --fault 5s --recovery 13s --drain-timeout 15s",
     };
     assert_int_equal(q->n, 4);
     for (int i = 0; i < 4; i++) {
@@ -171,7 +171,7 @@ static void test_argv(void **state) {
                                        "--fault",
                                        "5s",
                                        "--recovery",
-                                       "6s",
+                                       "8s",
                                        "--drain-timeout",
                                        "15s",
                                        "--json",
