@@ -165,7 +165,7 @@ static void defaults(dcfg *c) {
     c->pg_pool = 8;
     c->pg_reconnect = DCFG_RECONNECT_PROBE;
     c->pg_timeout_ms = 2000;
-    c->pg_acquire_ms = 50;
+    c->pg_acquire_ms = 250; /* a burst the pool serves within the p99 objective is not shed */
     c->pg_connect_timeout_ms = 1000;
     c->pg_prepare = true;
     c->accept_mode = DCFG_ACCEPT_ATOMIC;

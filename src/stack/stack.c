@@ -171,7 +171,41 @@ static int bind_loopback(int port) {
     return fd;
 }
 
-/* Fixed ports must be free; the others (0) are picked free and distinct. */
+/* The first port of the kernel's ephemeral range (the source ports of outgoing connections). */
+static int ephemeral_low(void) {
+    int lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2) lo = 32768;
+        fclose(f);
+    }
+    return lo;
+}
+
+/* A free port below the ephemeral range, bound (the socket, its port in *port), or -1. A port
+ * the kernel picks (bind to 0) comes from the ephemeral range, where any outgoing connection on
+ * the machine can take it between our close and the server's own bind a second later (initdb
+ * runs in between): under parallel load, PostgreSQL then failed with "Address already in use".
+ * Below the range only another server picking at random can collide. */
+static int bind_below_ephemeral(int *port) {
+    int lo = 10000, hi = ephemeral_low() - 1;
+    if (hi - lo < 1000) return -1;
+    uint64_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)clock_now_ns();
+    for (int attempt = 0; attempt < 64; attempt++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int p = lo + (int)((r >> 33) % (uint64_t)(hi - lo + 1));
+        int fd = bind_loopback(p);
+        if (fd >= 0) {
+            *port = p;
+            return fd;
+        }
+    }
+    return -1;
+}
+
+/* Fixed ports must be free; the others (0) are picked free and distinct, below the ephemeral
+ * range when it can be done. */
 static int choose_ports(int n, int *const ports[], const char *const what[],
                         const char *const opt[], char *err, size_t errlen) {
     int fds[4] = {-1, -1, -1, -1}, rc = 0;
@@ -194,6 +228,12 @@ static int choose_ports(int n, int *const ports[], const char *const what[],
     }
     for (int i = 0; i < n && rc == 0; i++) {
         if (*ports[i] != 0) continue;
+        int picked;
+        fds[i] = bind_below_ephemeral(&picked);
+        if (fds[i] >= 0) {
+            *ports[i] = picked;
+            continue;
+        }
         fds[i] = bind_loopback(0);
         struct sockaddr_in a;
         socklen_t al = sizeof a;
