@@ -265,6 +265,8 @@ static int load_args_check(load_args *a, char *err, size_t errlen) {
     cfg->nheaders = a->hl.n;
     int64_t run_ns = cfg->nstages ? 0 : cfg->duration_ns;
     for (int i = 0; i < cfg->nstages; i++) run_ns += cfg->stages[i].duration_ns;
+    if (run_ns == 0 && cfg->max_requests && cfg->rate > 0) /* -n at a rate: as the engine runs */
+        run_ns = (int64_t)((double)cfg->max_requests / cfg->rate * NS_PER_S) + NS_PER_S;
     if (delivery_args_check(&a->dl, run_ns, cfg->timeout_ns, cfg->rate > 0 || cfg->nstages > 0,
                             &cfg->delivery, &cfg->delivery_drain_ns, err, errlen) < 0)
         return -1;

@@ -6,6 +6,7 @@
  * a TTY gets once per second. */
 #include "load/load_report.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -138,8 +139,8 @@ json_t *load_report_json(const engine_result *r, const load_report_info *info) {
     return doc;
 }
 
-static double share(int64_t part, int64_t whole) {
-    return whole > 0 ? jx_round6((double)part / (double)whole) : 1;
+static json_t *share(int64_t part, int64_t whole) { /* null without events */
+    return jx_real6(whole > 0 ? (double)part / (double)whole : NAN);
 }
 
 void load_report_delivery_json(json_t *doc, json_t *st, const engine_result *r,
@@ -148,8 +149,8 @@ void load_report_delivery_json(json_t *doc, json_t *st, const engine_result *r,
     const hdr_hist *d = r->delivery_delay;
     bool any = hdr_total(d) > 0;
     json_object_set_new(st, "events", json_integer(r->events));
-    json_object_set_new(st, "first_attempt_success_rate", json_real(share(r->first_ok, r->events)));
-    json_object_set_new(st, "eventual_delivery_rate", json_real(share(r->delivered, r->events)));
+    json_object_set_new(st, "first_attempt_success_rate", share(r->first_ok, r->events));
+    json_object_set_new(st, "eventual_delivery_rate", share(r->delivered, r->events));
     json_object_set_new(st, "gave_up", json_integer(r->gave_up));
     json_object_set_new(st, "undelivered", json_integer(r->undelivered));
     json_object_set_new(st, "retries", json_integer(r->retries));

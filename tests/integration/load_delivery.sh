@@ -64,6 +64,13 @@ jqcheck "standard-webhooks: Svix's 7 waits (5 s ... 10 h) compressed into the 2 
      and .delivery.scale < 0.0001 and (.delivery.retry_schedule_s | add) <= 2.000001
      and .stats.eventual_delivery_rate == 1 and .stats.attempts_per_event == 4'
 
+# ---- -n at a rate bounds the run too: the schedule is compressed into it, not run for hours --------
+start_srv nreq || exit 1
+timeout 60 "$BRINK" load -R 100 -n 100 -c 8 -t 1 --delivery standard-webhooks -q \
+    "http://127.0.0.1:$PORT_nreq/fail-first/1/{{seq}}" --json "$TMP/nreq.json" >/dev/null 2>&1
+jqcheck "-n 100 at 100/s: Svix's schedule compressed into the run's 2 s, every event delivered" \
+    "$TMP/nreq.json" '.delivery.scale < 0.0001 and .stats.events == 100 and .stats.eventual_delivery_rate == 1'
+
 # ---- the run ends before the retries: what is still owed is counted, not lost silently ----------
 start_srv owed || exit 1
 "$BRINK" load -R 100 -d 1s -c 8 -t 1 --retry-schedule 1.5s --delivery-drain 0.6s -q \
