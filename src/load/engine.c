@@ -532,8 +532,8 @@ static void delivery_after(conn *c, int status, int64_t now) {
         if (c->attempt == 1) w->d_first_ok++;
         int64_t us = (now - c->first_due) / NS_PER_US;
         hdr_record(w->d_delay, us < 1 ? 1 : us > HDR_DEFAULT_HIGHEST ? HDR_DEFAULT_HIGHEST : us);
-        double u = (double)(rng_next(&w->rng) >> 11) * 0x1.0p-53;
-        if (p->duplicate_rate > 0 && u < p->duplicate_rate) {
+        if (p->duplicate_rate > 0 &&
+            (double)(rng_next(&w->rng) >> 11) * 0x1.0p-53 < p->duplicate_rate) {
             int64_t win = p->duplicate_window_ns > 0 ? p->duplicate_window_ns : 1;
             heap_push(w, (pending){.due = now + rng_range(&w->rng, 0, win),
                                    .first_due = c->first_due,
