@@ -47,19 +47,14 @@ static int floor_log2_u64(uint64_t v) {
     return 63 - __builtin_clzll(v);
 }
 
-typedef struct layout {
-    int unit_magnitude;
-    int sub_bucket_half_count_magnitude;
-    int32_t sub_bucket_count;
-    int32_t sub_bucket_half_count;
-    int64_t sub_bucket_mask;
-    int32_t bucket_count;
-    int32_t counts_len;
-} layout;
-
-/* Computes HdrHistogram's bucket configuration; 0 on success, -1 on bad arguments. */
-static int layout_compute(int64_t lowest, int64_t highest, int sigfigs, layout *l) {
+/* Computes HdrHistogram's bucket configuration into l's layout fields (lowest, highest, sigfigs
+ * and the sub-bucket and bucket fields; counts and totals untouched); 0 on success, -1 on bad
+ * arguments. */
+static int layout_compute(int64_t lowest, int64_t highest, int sigfigs, hdr_hist *l) {
     if (lowest < 1 || sigfigs < 1 || sigfigs > 5 || highest / 2 < lowest) return -1;
+    l->lowest = lowest;
+    l->highest = highest;
+    l->sigfigs = sigfigs;
     int64_t largest_single_unit = 2;
     for (int i = 0; i < sigfigs; i++) largest_single_unit *= 10;
     /* ceil(log2(x)) for x >= 2 */
@@ -140,25 +135,16 @@ bool hdr_values_equivalent(const hdr_hist *h, int64_t a, int64_t b) {
 /* ---- lifecycle ---- */
 
 hdr_hist *hdr_new(int64_t lowest, int64_t highest, int sigfigs) {
-    layout l;
+    hdr_hist l = {0};
     if (layout_compute(lowest, highest, sigfigs, &l) != 0) return NULL;
     hdr_hist *h = calloc(1, sizeof *h);
     if (!h) return NULL;
+    *h = l;
     h->counts = calloc((size_t)l.counts_len, sizeof *h->counts);
     if (!h->counts) {
         free(h);
         return NULL;
     }
-    h->lowest = lowest;
-    h->highest = highest;
-    h->sigfigs = sigfigs;
-    h->unit_magnitude = l.unit_magnitude;
-    h->sub_bucket_half_count_magnitude = l.sub_bucket_half_count_magnitude;
-    h->sub_bucket_count = l.sub_bucket_count;
-    h->sub_bucket_half_count = l.sub_bucket_half_count;
-    h->sub_bucket_mask = l.sub_bucket_mask;
-    h->bucket_count = l.bucket_count;
-    h->counts_len = l.counts_len;
     h->min_value = INT64_MAX;
     h->max_value = 0;
     return h;
@@ -530,7 +516,7 @@ static int parse_v2_header(const uint8_t *p, int64_t *lowest, int64_t *highest, 
         err_set(err, errlen, "hdr: negative payload length in the V2 header");
         return -1;
     }
-    layout l;
+    hdr_hist l = {0};
     if (lo > INT64_MAX || hi > INT64_MAX ||
         layout_compute((int64_t)lo, (int64_t)hi, (int)digits, &l) != 0) {
         err_set(err, errlen,

@@ -233,10 +233,12 @@ size_t sign_headers_max(const sign_ctx *s, size_t id_len) {
 
 /* ---- per request (hot path) --------------------------------------------------------------- */
 
-static char *put(char *o, const void *src, size_t n) {
-    memcpy(o, src, n);
-    return o + n;
-}
+/* Pieces laid end to end: the MAC's input, or the header lines written. */
+typedef struct pieces {
+    const void *p[7];
+    size_t n[7];
+    int count;
+} pieces;
 
 int sign_headers(sign_ctx *s, const char *msg_id, size_t id_len, int64_t ts, const char *body,
                  size_t body_len, char *out, size_t cap) {
@@ -245,52 +247,39 @@ int sign_headers(sign_ctx *s, const char *msg_id, size_t id_len, int64_t ts, con
     size_t ts_len = fmt_i64(ts_buf, ts);
     uint8_t mac[MAC_LEN];
     char enc[HEX_MAC + 1];
-    char *o = out;
-
+    pieces in, hdr;
     switch (s->scheme) {
-    case SIGN_STANDARD_WEBHOOKS: {
-        size_t need = LIT(SW_ID) + id_len + LIT(SW_TS) + ts_len + LIT(SW_SIG) + B64_MAC + LIT(CRLF);
-        if (need > cap) return -1;
-        const void *parts[] = {msg_id, ".", ts_buf, ".", body};
-        const size_t lens[] = {id_len, 1, ts_len, 1, body_len};
-        if (hmac_run(s->mac, true, parts, lens, 5, mac) != 0) return -1;
+    case SIGN_STANDARD_WEBHOOKS:
+        in = (pieces){{msg_id, ".", ts_buf, ".", body}, {id_len, 1, ts_len, 1, body_len}, 5};
+        hdr = (pieces){{SW_ID, msg_id, SW_TS, ts_buf, SW_SIG, enc, CRLF},
+                       {LIT(SW_ID), id_len, LIT(SW_TS), ts_len, LIT(SW_SIG), B64_MAC, LIT(CRLF)},
+                       7};
+        break;
+    case SIGN_STRIPE:
+        in = (pieces){{ts_buf, ".", body}, {ts_len, 1, body_len}, 3};
+        hdr = (pieces){{STRIPE_T, ts_buf, STRIPE_V1, enc, CRLF},
+                       {LIT(STRIPE_T), ts_len, LIT(STRIPE_V1), HEX_MAC, LIT(CRLF)},
+                       5};
+        break;
+    case SIGN_GITHUB:
+        in = (pieces){{body}, {body_len}, 1};
+        hdr = (pieces){{GH_SIG, enc, CRLF}, {LIT(GH_SIG), HEX_MAC, LIT(CRLF)}, 3};
+        break;
+    case SIGN_NONE:
+    default: return 0;
+    }
+    size_t need = 0;
+    for (int i = 0; i < hdr.count; i++) need += hdr.n[i];
+    if (need > cap) return -1;
+    if (hmac_run(s->mac, true, in.p, in.n, in.count, mac) != 0) return -1;
+    if (s->scheme == SIGN_STANDARD_WEBHOOKS)
         b64_encode(mac, MAC_LEN, enc);
-        o = put(o, SW_ID, LIT(SW_ID));
-        o = put(o, msg_id, id_len);
-        o = put(o, SW_TS, LIT(SW_TS));
-        o = put(o, ts_buf, ts_len);
-        o = put(o, SW_SIG, LIT(SW_SIG));
-        o = put(o, enc, B64_MAC);
-        o = put(o, CRLF, LIT(CRLF));
-        break;
-    }
-    case SIGN_STRIPE: {
-        size_t need = LIT(STRIPE_T) + ts_len + LIT(STRIPE_V1) + HEX_MAC + LIT(CRLF);
-        if (need > cap) return -1;
-        const void *parts[] = {ts_buf, ".", body};
-        const size_t lens[] = {ts_len, 1, body_len};
-        if (hmac_run(s->mac, true, parts, lens, 3, mac) != 0) return -1;
+    else
         sign_hex(mac, MAC_LEN, enc);
-        o = put(o, STRIPE_T, LIT(STRIPE_T));
-        o = put(o, ts_buf, ts_len);
-        o = put(o, STRIPE_V1, LIT(STRIPE_V1));
-        o = put(o, enc, HEX_MAC);
-        o = put(o, CRLF, LIT(CRLF));
-        break;
-    }
-    case SIGN_GITHUB: {
-        size_t need = LIT(GH_SIG) + HEX_MAC + LIT(CRLF);
-        if (need > cap) return -1;
-        const void *parts[] = {body};
-        const size_t lens[] = {body_len};
-        if (hmac_run(s->mac, true, parts, lens, 1, mac) != 0) return -1;
-        sign_hex(mac, MAC_LEN, enc);
-        o = put(o, GH_SIG, LIT(GH_SIG));
-        o = put(o, enc, HEX_MAC);
-        o = put(o, CRLF, LIT(CRLF));
-        break;
-    }
-    case SIGN_NONE: break;
+    char *o = out;
+    for (int i = 0; i < hdr.count; i++) {
+        memcpy(o, hdr.p[i], hdr.n[i]);
+        o += hdr.n[i];
     }
     return (int)(o - out);
 }

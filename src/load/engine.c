@@ -151,8 +151,7 @@ typedef struct worker {
     size_t nheap, capheap;
     bool sched_over;   /* the schedule has ended: only retries and duplicates still go out */
     int64_t retry_end; /* ... until then */
-    int64_t d_events, d_first_ok, d_delivered, d_gave_up, d_undelivered, d_retries, d_dups,
-        d_dups_ok, d_attempts_max, d_pending_max;
+    engine_delivery_counts dl;
     hdr_hist *d_delay;
     /* request rendering */
     rng rng;
@@ -505,7 +504,7 @@ static bool heap_push(worker *w, pending p) {
     }
     w->heap[w->nheap] = p;
     heap_up(w->heap, w->nheap++);
-    if ((int64_t)w->nheap > w->d_pending_max) w->d_pending_max = (int64_t)w->nheap;
+    if ((int64_t)w->nheap > w->dl.pending_max) w->dl.pending_max = (int64_t)w->nheap;
     return true;
 }
 
@@ -523,13 +522,13 @@ static void delivery_after(conn *c, int status, int64_t now) {
     const delivery_policy *p = w->e->cfg->delivery;
     if (!p) return;
     if (c->dup) {
-        if (delivery_acked(status)) w->d_dups_ok++;
+        if (delivery_acked(status)) w->dl.duplicates_acked++;
         return;
     }
-    if (c->attempt > w->d_attempts_max) w->d_attempts_max = c->attempt;
+    if (c->attempt > w->dl.attempts_max) w->dl.attempts_max = c->attempt;
     if (delivery_acked(status)) {
-        w->d_delivered++;
-        if (c->attempt == 1) w->d_first_ok++;
+        w->dl.delivered++;
+        if (c->attempt == 1) w->dl.first_ok++;
         int64_t us = (now - c->first_due) / NS_PER_US;
         hdr_record(w->d_delay, us < 1 ? 1 : us > HDR_DEFAULT_HIGHEST ? HDR_DEFAULT_HIGHEST : us);
         if (p->duplicate_rate > 0 &&
@@ -545,12 +544,12 @@ static void delivery_after(conn *c, int status, int64_t now) {
     }
     int64_t wait = delivery_retry_delay_ns(p, c->attempt);
     if (wait < 0) {
-        w->d_gave_up++;
+        w->dl.gave_up++;
     } else if (!heap_push(w, (pending){.due = now + wait,
                                        .first_due = c->first_due,
                                        .seq = c->seq,
                                        .attempt = c->attempt + 1})) {
-        w->d_undelivered++; /* out of memory for its retry: owed, never sent */
+        w->dl.undelivered++; /* out of memory for its retry: owed, never sent */
     }
 }
 
@@ -876,16 +875,16 @@ static void conn_next(conn *c, int64_t now) {
                 c->dup = p.dup;
                 c->first_due = p.first_due;
                 if (p.dup)
-                    w->d_dups++;
+                    w->dl.duplicates++;
                 else
-                    w->d_retries++;
+                    w->dl.retries++;
                 conn_start(c, p.due, p.seq, now);
                 return;
             }
             if (sched_due) {
                 uint64_t j = open_j(e, w, w->k_sent++);
                 c->first_due = sched_t;
-                if (e->cfg->delivery) w->d_events++;
+                if (e->cfg->delivery) w->dl.events++;
                 conn_start(c, sched_t, j, now);
                 return;
             }
@@ -1055,14 +1054,14 @@ static void *worker_main(void *arg) {
      * undelivered */
     for (int i = 0; i < w->nconns; i++) {
         if (w->conns[i].busy) {
-            if (e->cfg->delivery && !w->conns[i].dup) w->d_undelivered++;
+            if (e->cfg->delivery && !w->conns[i].dup) w->dl.undelivered++;
             w->conns[i].busy = false;
             w->active--;
         }
         conn_close(&w->conns[i]);
     }
     for (size_t i = 0; i < w->nheap; i++)
-        if (!w->heap[i].dup) w->d_undelivered++;
+        if (!w->heap[i].dup) w->dl.undelivered++;
     atomic_store_explicit(&w->published, w->cur_sec, memory_order_release);
     atomic_store(&w->finished, true);
     atomic_fetch_sub(&e->running, 1);
@@ -1070,6 +1069,19 @@ static void *worker_main(void *arg) {
 }
 
 /* ---------------------------------------------------------------- setup, reporting, teardown */
+
+static void delivery_counts_add(engine_delivery_counts *to, const engine_delivery_counts *c) {
+    to->events += c->events;
+    to->first_ok += c->first_ok;
+    to->delivered += c->delivered;
+    to->gave_up += c->gave_up;
+    to->undelivered += c->undelivered;
+    to->retries += c->retries;
+    to->duplicates += c->duplicates;
+    to->duplicates_acked += c->duplicates_acked;
+    if (c->attempts_max > to->attempts_max) to->attempts_max = c->attempts_max;
+    to->pending_max += c->pending_max;
+}
 
 static void worker_free(worker *w) {
     if (w->conns) {
@@ -1385,16 +1397,7 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         if (w->stop_at > stop_at) stop_at = w->stop_at;
         if (res->delivery) {
             hdr_merge(res->delivery_delay, w->d_delay);
-            res->events += w->d_events;
-            res->first_ok += w->d_first_ok;
-            res->delivered += w->d_delivered;
-            res->gave_up += w->d_gave_up;
-            res->undelivered += w->d_undelivered;
-            res->retries += w->d_retries;
-            res->duplicates += w->d_dups;
-            res->duplicates_acked += w->d_dups_ok;
-            if (w->d_attempts_max > res->attempts_max) res->attempts_max = w->d_attempts_max;
-            res->pending_max += w->d_pending_max; /* per thread; their sum bounds the whole */
+            delivery_counts_add(&res->dl, &w->dl);
         }
         res->timeline_dropped += w->dropped_secs;
     }

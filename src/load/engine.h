@@ -126,6 +126,22 @@ typedef struct engine_config {
     int64_t delivery_drain_ns;
 } engine_config;
 
+/* What a sender with a delivery policy did (engine_config.delivery); events = first_ok + the
+ * rest. Each engine thread keeps one; the result holds their sum (attempts_max: the largest). */
+typedef struct engine_delivery_counts {
+    int64_t events;           /* events delivered at least once (first attempts) */
+    int64_t first_ok;         /* acknowledged at the first attempt */
+    int64_t delivered;        /* acknowledged at some attempt */
+    int64_t gave_up;          /* every attempt failed: the sender gave the event up */
+    int64_t undelivered;      /* still waiting for a retry (or in flight) when the run ended */
+    int64_t retries;          /* requests that were retries */
+    int64_t duplicates;       /* requests that were duplicates of acknowledged events */
+    int64_t duplicates_acked; /* ... answered 2xx */
+    int64_t attempts_max;     /* most attempts an event took */
+    int64_t pending_max;      /* most events waiting for a retry at once (per thread: their sum
+                               * bounds the sender's memory) */
+} engine_delivery_counts;
+
 typedef struct engine_result {
     int64_t start_wall_ns;
     int64_t start_ns;     /* CLOCK_MONOTONIC at the run's time 0 (the schedule's origin) */
@@ -154,18 +170,9 @@ typedef struct engine_result {
     int64_t timeline_dropped; /* thread-seconds left out of the timeline (reporter fell behind) */
     int threads, connections; /* this process's (a segment's share) */
     segment seg;              /* engine_config.seg as given ({0, 0}: the whole test) */
-    /* with a delivery policy (engine_config.delivery); events = first_ok + the rest: */
+    /* with a delivery policy (engine_config.delivery): */
     bool delivery;
-    int64_t events;           /* events delivered at least once (first attempts) */
-    int64_t first_ok;         /* acknowledged at the first attempt */
-    int64_t delivered;        /* acknowledged at some attempt */
-    int64_t gave_up;          /* every attempt failed: the sender gave the event up */
-    int64_t undelivered;      /* still waiting for a retry (or in flight) when the run ended */
-    int64_t retries;          /* requests that were retries */
-    int64_t duplicates;       /* requests that were duplicates of acknowledged events */
-    int64_t duplicates_acked; /* ... answered 2xx */
-    int64_t attempts_max;     /* most attempts an event took */
-    int64_t pending_max;      /* most events waiting for a retry at once (the sender's memory) */
+    engine_delivery_counts dl;
     hdr_hist *delivery_delay; /* first due → first 2xx of each delivered event (µs) */
 } engine_result;
 

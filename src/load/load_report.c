@@ -148,17 +148,18 @@ void load_report_delivery_json(json_t *doc, json_t *st, const engine_result *r,
     if (!r->delivery || !p) return;
     const hdr_hist *d = r->delivery_delay;
     bool any = hdr_total(d) > 0;
-    json_object_set_new(st, "events", json_integer(r->events));
-    json_object_set_new(st, "first_attempt_success_rate", share(r->first_ok, r->events));
-    json_object_set_new(st, "eventual_delivery_rate", share(r->delivered, r->events));
-    json_object_set_new(st, "gave_up", json_integer(r->gave_up));
-    json_object_set_new(st, "undelivered", json_integer(r->undelivered));
-    json_object_set_new(st, "retries", json_integer(r->retries));
-    json_object_set_new(st, "duplicates_sent", json_integer(r->duplicates));
+    json_object_set_new(st, "events", json_integer(r->dl.events));
+    json_object_set_new(st, "first_attempt_success_rate", share(r->dl.first_ok, r->dl.events));
+    json_object_set_new(st, "eventual_delivery_rate", share(r->dl.delivered, r->dl.events));
+    json_object_set_new(st, "gave_up", json_integer(r->dl.gave_up));
+    json_object_set_new(st, "undelivered", json_integer(r->dl.undelivered));
+    json_object_set_new(st, "retries", json_integer(r->dl.retries));
+    json_object_set_new(st, "duplicates_sent", json_integer(r->dl.duplicates));
     json_object_set_new(
         st, "attempts_per_event",
-        json_real(jx_round3(r->events ? (double)(r->events + r->retries) / (double)r->events : 0)));
-    json_object_set_new(st, "attempts_per_event_max", json_integer(r->attempts_max));
+        json_real(jx_round3(
+            r->dl.events ? (double)(r->dl.events + r->dl.retries) / (double)r->dl.events : 0)));
+    json_object_set_new(st, "attempts_per_event_max", json_integer(r->dl.attempts_max));
     json_object_set_new(st, "delivery_delay_p50_s",
                         any ? jx_real6(hdr_value_at_percentile(d, 50) / 1e6) : json_null());
     json_object_set_new(st, "delivery_delay_p99_s",
@@ -175,15 +176,14 @@ void load_report_delivery_json(json_t *doc, json_t *st, const engine_result *r,
     json_object_set_new(dl, "duplicate_window_s",
                         json_real(jx_round6(p->duplicate_window_ns / 1e9)));
     json_object_set_new(dl, "drain_s", json_real(jx_round6(drain_s)));
-    json_object_set_new(dl, "events", json_integer(r->events));
-    json_object_set_new(dl, "acknowledged_first", json_integer(r->first_ok));
-    json_object_set_new(dl, "acknowledged", json_integer(r->delivered));
-    json_object_set_new(dl, "gave_up", json_integer(r->gave_up));
-    json_object_set_new(dl, "undelivered", json_integer(r->undelivered));
-    json_object_set_new(dl, "retries", json_integer(r->retries));
-    json_object_set_new(dl, "duplicates", json_integer(r->duplicates));
-    json_object_set_new(dl, "duplicates_acknowledged", json_integer(r->duplicates_acked));
-    json_object_set_new(dl, "pending_max", json_integer(r->pending_max));
+    const engine_delivery_counts *c = &r->dl;
+    json_object_update_new(
+        dl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
+                      (json_int_t)c->events, "acknowledged_first", (json_int_t)c->first_ok,
+                      "acknowledged", (json_int_t)c->delivered, "gave_up", (json_int_t)c->gave_up,
+                      "undelivered", (json_int_t)c->undelivered, "retries", (json_int_t)c->retries,
+                      "duplicates", (json_int_t)c->duplicates, "duplicates_acknowledged",
+                      (json_int_t)c->duplicates_acked, "pending_max", (json_int_t)c->pending_max));
     json_object_set_new(dl, "delay", jx_hist(d, NS_PER_US));
     json_object_set_new(doc, "delivery", dl);
 }
@@ -196,17 +196,17 @@ void load_report_delivery_terminal(FILE *out, const engine_result *r, const deli
     if (p->duplicate_rate > 0)
         fprintf(out, "                duplicates: %.2f%% of acknowledged events, within %.3g s\n",
                 100 * p->duplicate_rate, p->duplicate_window_ns / 1e9);
-    double ev = r->events > 0 ? (double)r->events : 1;
+    double ev = r->dl.events > 0 ? (double)r->dl.events : 1;
     fprintf(out,
             "  delivery      %lld events: %.2f%% acknowledged at once, %.2f%% in the end; "
             "%lld gave up, %lld still owed\n",
-            (long long)r->events, 100 * r->first_ok / ev, 100 * r->delivered / ev,
-            (long long)r->gave_up, (long long)r->undelivered);
+            (long long)r->dl.events, 100 * r->dl.first_ok / ev, 100 * r->dl.delivered / ev,
+            (long long)r->dl.gave_up, (long long)r->dl.undelivered);
     fprintf(
         out,
         "                %lld retries (%.3f attempts an event, at most %lld), %lld duplicates\n",
-        (long long)r->retries, r->events ? (double)(r->events + r->retries) / ev : 0.0,
-        (long long)r->attempts_max, (long long)r->duplicates);
+        (long long)r->dl.retries, r->dl.events ? (double)(r->dl.events + r->dl.retries) / ev : 0.0,
+        (long long)r->dl.attempts_max, (long long)r->dl.duplicates);
     const hdr_hist *d = r->delivery_delay;
     if (hdr_total(d))
         fprintf(out, "  delivery delay p50 %.3f  p99 %.3f  max %.3f s (first due to first 2xx)\n",

@@ -191,13 +191,14 @@ static void judge_delivery(verdicts *v, const engine_result *r, const delivery_p
     snprintf(ev, sizeof ev,
              "%lld of %lld events acknowledged in the end (%lld at the first attempt); %lld "
              "gave up, %lld still owed when the run ended",
-             (long long)r->delivered, (long long)r->events, (long long)r->first_ok,
-             (long long)r->gave_up, (long long)r->undelivered);
+             (long long)r->dl.delivered, (long long)r->dl.events, (long long)r->dl.first_ok,
+             (long long)r->dl.gave_up, (long long)r->dl.undelivered);
     judge(v, "delivery", "eventual_delivery_rate",
-          r->events ? (double)r->delivered / (double)r->events : NAN, ev);
+          r->dl.events ? (double)r->dl.delivered / (double)r->dl.events : NAN, ev);
     delivery_describe(p, sched, sizeof sched);
-    snprintf(ev, sizeof ev, "%lld events failed every attempt (%s)", (long long)r->gave_up, sched);
-    judge(v, "delivery", "gave_up", (double)r->gave_up, ev);
+    snprintf(ev, sizeof ev, "%lld events failed every attempt (%s)", (long long)r->dl.gave_up,
+             sched);
+    judge(v, "delivery", "gave_up", (double)r->dl.gave_up, ev);
     const hdr_hist *d = r->delivery_delay;
     snprintf(ev, sizeof ev,
              "p99 %.3f s, max %.3f s from an event's first due time to its first 2xx, over %lld "
