@@ -27,16 +27,22 @@ enum seg_kind {
     SEG_NOW_MS,
     SEG_CONN,
     SEG_THREAD,
+    SEG_ORDER,
+    SEG_EVENT,
+    SEG_VERSION,
 };
 
 /* Most bytes each placeholder can render to. */
-#define W_SEQ    20 /* UINT64_MAX */
-#define W_UUID   36
-#define W_RAND   20 /* INT64_MIN, with sign */
-#define W_NOW_S  20
-#define W_NOW_MS 20
-#define W_CONN   10 /* UINT32_MAX */
-#define W_THREAD 10
+#define W_SEQ     20 /* UINT64_MAX */
+#define W_UUID    36
+#define W_RAND    20 /* INT64_MIN, with sign */
+#define W_NOW_S   20
+#define W_NOW_MS  20
+#define W_CONN    10 /* UINT32_MAX */
+#define W_THREAD  10
+#define W_ORDER   20
+#define W_EVENT   TMPL_EVENT_MAX
+#define W_VERSION 10
 
 typedef struct tmpl_seg {
     enum seg_kind kind;
@@ -49,6 +55,7 @@ struct tmpl {
     size_t max_len;
     bool is_static;
     bool needs_time;
+    bool needs_event; /* {{event}} or {{version}} */
     const char *text; /* private copy, stored after segs[] */
     tmpl_seg segs[];
 };
@@ -125,8 +132,9 @@ static bool compile_placeholder(const char *name, size_t len, tmpl_seg *seg, cha
         const char *name;
         enum seg_kind kind;
     } simple[] = {
-        {"seq", SEG_SEQ},       {"uuid", SEG_UUID}, {"now_s", SEG_NOW_S},
-        {"now_ms", SEG_NOW_MS}, {"conn", SEG_CONN}, {"thread", SEG_THREAD},
+        {"seq", SEG_SEQ},       {"uuid", SEG_UUID},   {"now_s", SEG_NOW_S},
+        {"now_ms", SEG_NOW_MS}, {"conn", SEG_CONN},   {"thread", SEG_THREAD},
+        {"order", SEG_ORDER},   {"event", SEG_EVENT}, {"version", SEG_VERSION},
     };
     char q[64];
     memset(seg, 0, sizeof *seg);
@@ -158,6 +166,9 @@ static size_t seg_width(const tmpl_seg *s) {
     case SEG_NOW_MS: return W_NOW_MS;
     case SEG_CONN: return W_CONN;
     case SEG_THREAD: return W_THREAD;
+    case SEG_ORDER: return W_ORDER;
+    case SEG_EVENT: return W_EVENT;
+    case SEG_VERSION: return W_VERSION;
     }
     return 0;
 }
@@ -216,6 +227,7 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
         t->nsegs++;
         t->is_static = false;
         if (s->kind == SEG_NOW_S || s->kind == SEG_NOW_MS) t->needs_time = true;
+        if (s->kind == SEG_EVENT || s->kind == SEG_VERSION) t->needs_event = true;
         p = close + 2;
     }
     for (size_t i = 0; i < t->nsegs; i++) t->max_len += seg_width(&t->segs[i]);
@@ -236,6 +248,10 @@ bool tmpl_is_static(const tmpl *t) {
 
 bool tmpl_needs_time(const tmpl *t) {
     return t->needs_time;
+}
+
+bool tmpl_needs_event(const tmpl *t) {
+    return t->needs_event;
 }
 
 /* ---- render (hot path) -------------------------------------------------------------------- */
@@ -265,6 +281,12 @@ size_t tmpl_render(const tmpl *t, const tmpl_vars *v, char *out) {
         case SEG_NOW_MS: o += fmt_i64(o, floor_div(v->now_wall_ns, 1000000)); break;
         case SEG_CONN: o += fmt_u64(o, v->conn); break;
         case SEG_THREAD: o += fmt_u64(o, v->thread); break;
+        case SEG_ORDER: o += fmt_u64(o, v->order); break;
+        case SEG_EVENT:
+            memcpy(o, v->event, v->event_len);
+            o += v->event_len;
+            break;
+        case SEG_VERSION: o += fmt_u64(o, v->version); break;
         }
     }
     return (size_t)(o - out);

@@ -8,6 +8,10 @@
  *   {{now_ms}}     wall-clock Unix time in milliseconds
  *   {{conn}}       connection index (0-based, global across threads)
  *   {{thread}}     thread index (0-based)
+ *   {{order}}      with an event lifecycle (load/lifecycle.h): the order this event belongs to;
+ *                  without one, the same as {{seq}}
+ *   {{event}}      ... the event's type (at most TMPL_EVENT_MAX bytes), e.g. order.paid
+ *   {{version}}    ... its place in the order's lifecycle, 1-based (the first event is 1)
  * Anything else between {{ and }} is an error at compile time. A '{{' without a closing '}}' is
  * an error too. There is no escaping: text without '{{' is literal. */
 #ifndef BRINK_TMPL_H
@@ -20,8 +24,14 @@
 
 typedef struct tmpl tmpl;
 
+#define TMPL_EVENT_MAX 47
+
 typedef struct tmpl_vars {
     uint64_t seq;
+    uint64_t order;    /* {{order}} */
+    uint32_t version;  /* {{version}} */
+    const char *event; /* {{event}}: event_len bytes, at most TMPL_EVENT_MAX */
+    size_t event_len;
     uint32_t conn;
     uint32_t thread;
     int64_t now_wall_ns; /* CLOCK_REALTIME in ns; read by the caller only if tmpl_needs_time() */
@@ -38,6 +48,8 @@ size_t tmpl_max_len(const tmpl *t);
 bool tmpl_is_static(const tmpl *t);
 /* True when the template uses {{now_s}} or {{now_ms}}. */
 bool tmpl_needs_time(const tmpl *t);
+/* True when the template uses {{event}} or {{version}} (they need an event lifecycle). */
+bool tmpl_needs_event(const tmpl *t);
 /* Renders into out (at least tmpl_max_len(t) bytes); returns the length written. No NUL. */
 size_t tmpl_render(const tmpl *t, const tmpl_vars *v, char *out);
 

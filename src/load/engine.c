@@ -89,6 +89,7 @@ typedef struct conn {
     /* with a delivery policy: which attempt of its event it is, and when the event was first due */
     int attempt;
     bool dup;
+    int8_t ev_type; /* with an event lifecycle: the event type in flight */
     int64_t first_due;
 } conn;
 
@@ -144,6 +145,7 @@ typedef struct worker {
     int64_t err[ERR__COUNT];
     char first_err[ERR__COUNT][160];
     int64_t status[600];
+    int64_t ev_sent[LIFECYCLE_MAX_TYPES], ev_acked[LIFECYCLE_MAX_TYPES]; /* by event type */
     int64_t bytes_read, bytes_written, late, max_lag_ns, unsent;
     bool interrupted;
     /* delivery (engine_config.delivery) */
@@ -174,7 +176,9 @@ struct engine {
     int nhdr;
     bool user_host, user_cl;
     bool send_cl;
-    bool dynamic, needs_time;
+    bool dynamic, needs_time, needs_event;
+    const lifecycle *lc; /* &lc_plan, or NULL without an event lifecycle */
+    lifecycle lc_plan;   /* engine_config.events, planned for this run's rate */
     size_t max_len;
     size_t body_max;
     bool open;
@@ -202,7 +206,16 @@ static size_t puts_(char *p, const char *s) {
 /* Renders one request into out (e->max_len bytes); returns its length, or 0 on failure. */
 static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, char *out) {
     engine *e = w->e;
-    tmpl_vars v = {.seq = seq, .conn = conn_idx, .thread = (uint32_t)w->id, .rng = &w->rng};
+    tmpl_vars v = {
+        .seq = seq, .order = seq, .conn = conn_idx, .thread = (uint32_t)w->id, .rng = &w->rng};
+    if (e->lc) {
+        lifecycle_event ev;
+        lifecycle_at(e->lc, seq, &ev);
+        v.order = ev.order;
+        v.version = (uint32_t)ev.version;
+        v.event = e->lc->types[ev.type];
+        v.event_len = e->lc->type_len[ev.type];
+    }
     int64_t wall = 0;
     if (e->needs_time || w->sign) wall = clock_wall_ns();
     v.now_wall_ns = wall;
@@ -317,6 +330,7 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
         if (header_is(h, "content-length")) e->user_cl = true;
         if (!tmpl_is_static(e->hdr_t[i])) e->dynamic = true;
         if (tmpl_needs_time(e->hdr_t[i])) e->needs_time = true;
+        if (tmpl_needs_event(e->hdr_t[i])) e->needs_event = true;
     }
     if (cfg->body) {
         e->body_t = tmpl_compile(cfg->body, cfg->body_len, sub, sizeof sub);
@@ -327,9 +341,11 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
         e->body_max = tmpl_max_len(e->body_t);
         if (!tmpl_is_static(e->body_t)) e->dynamic = true;
         if (tmpl_needs_time(e->body_t)) e->needs_time = true;
+        if (tmpl_needs_event(e->body_t)) e->needs_event = true;
     }
     if (!tmpl_is_static(e->path_t)) e->dynamic = true;
     if (tmpl_needs_time(e->path_t)) e->needs_time = true;
+    if (tmpl_needs_event(e->path_t)) e->needs_event = true;
     e->send_cl = cfg->body || !strcmp(e->method, "POST") || !strcmp(e->method, "PUT") ||
                  !strcmp(e->method, "PATCH");
     size_t sign_max = 0;
@@ -355,6 +371,7 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
                 return -1;
             }
             if (tmpl_needs_time(e->id_t)) e->needs_time = true;
+            if (tmpl_needs_event(e->id_t)) e->needs_event = true;
             id_max = tmpl_max_len(e->id_t);
         }
         sign_max = sign_headers_max(s, id_max);
@@ -382,6 +399,20 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
                  "%lld requests cannot be split into %d segments (each needs at least one)",
                  (long long)cfg->max_requests, e->seg.count);
         return -1;
+    }
+    if (e->needs_event && !cfg->events) {
+        snprintf(err, errlen,
+                 "{{event}} and {{version}} need an event lifecycle (--events default, or e.g. "
+                 "--events 'order.created,order.paid')");
+        return -1;
+    }
+    if (cfg->events) {
+        e->lc_plan = *cfg->events;
+        double peak = cfg->rate;
+        for (int i = 0; i < cfg->nstages; i++)
+            if (cfg->stages[i].target_rps > peak) peak = cfg->stages[i].target_rps;
+        lifecycle_plan(&e->lc_plan, peak, conns);
+        e->lc = &e->lc_plan;
     }
     e->max_len = strlen(e->method) + 1 + tmpl_max_len(e->path_t) + 16 + 8 +
                  strlen(e->u.host_header) + 2 + sizeof("User-Agent: " USER_AGENT "\r\n") + hmax +
@@ -664,6 +695,12 @@ static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
     c->started = now;
     c->seq = seq;
     c->deadline = now + e->timeout_ns;
+    if (e->lc) {
+        lifecycle_event ev;
+        lifecycle_at(e->lc, seq, &ev);
+        c->ev_type = (int8_t)ev.type;
+        w->ev_sent[ev.type]++;
+    }
     int64_t lag = now - intended;
     if (lag > LATE_NS) w->late++;
     if (lag > w->max_lag_ns) w->max_lag_ns = lag;
@@ -729,6 +766,7 @@ static void conn_response(conn *c, int64_t now) {
     w->responses++;
     unsigned st = c->parser.status_code;
     w->status[st < 600 ? st : 0]++;
+    if (w->e->lc && st >= 200 && st < 300) w->ev_acked[c->ev_type]++;
     if (st >= 400) {
         w->http_errors++;
         w->cur->errors++;
@@ -1365,6 +1403,10 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     res->latency = hdr_new_default();
     res->service = hdr_new_default();
     res->delivery = cfg->delivery != NULL && e->open;
+    if (e->lc) {
+        res->has_events = true;
+        res->events = *e->lc;
+    }
     if (res->delivery) res->delivery_delay = hdr_new_default();
     if (!res->latency || !res->service || (res->delivery && !res->delivery_delay)) {
         snprintf(err, errlen, "out of memory");
@@ -1386,6 +1428,10 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
                 memcpy(res->first_error[k], w->first_err[k], sizeof res->first_error[k]);
         }
         for (int k = 0; k < 600; k++) res->status[k] += w->status[k];
+        for (int k = 0; k < LIFECYCLE_MAX_TYPES; k++) {
+            res->events_sent[k] += w->ev_sent[k];
+            res->events_acked[k] += w->ev_acked[k];
+        }
         res->bytes_read += w->bytes_read;
         res->bytes_written += w->bytes_written;
         res->late_sends += w->late;

@@ -17,6 +17,7 @@
 #include "http/sign.h"
 #include "http/url.h"
 #include "load/delivery.h"
+#include "load/lifecycle.h"
 #include "load/segment.h"
 
 /* Error classes of a request that got no HTTP response. */
@@ -124,6 +125,11 @@ typedef struct engine_config {
      * ends, the retries and duplicates still due go out for at most delivery_drain_ns. */
     const delivery_policy *delivery;
     int64_t delivery_drain_ns;
+    /* An event lifecycle per order (load/lifecycle.h; NULL: none): the deliveries are the events
+     * of many orders, {{order}}, {{event}} and {{version}} render each one's (lifecycle_at of its
+     * {{seq}}), orders interleaved for the peak rate (closed model: one per connection). The
+     * result counts requests and acknowledgements by event type. */
+    const lifecycle *events;
 } engine_config;
 
 /* What a sender with a delivery policy did (engine_config.delivery); events = first_ok + the
@@ -157,6 +163,11 @@ typedef struct engine_result {
     int64_t errors_by_class[ERR__COUNT];
     char first_error[ERR__COUNT][160]; /* first detail seen for each class */
     int64_t status[600];
+    /* with engine_config.events: the lifecycle as run (planned: its width set), and requests and
+     * 2xx answers by event type (its types[] index) */
+    bool has_events;
+    lifecycle events;
+    int64_t events_sent[LIFECYCLE_MAX_TYPES], events_acked[LIFECYCLE_MAX_TYPES];
     int64_t bytes_read, bytes_written;
     int64_t late_sends; /* open model: started > 1 ms after their intended time */
     int64_t max_lag_us; /* open model: largest start delay behind schedule */

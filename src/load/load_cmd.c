@@ -141,6 +141,7 @@ static void on_second(void *ud, const engine_second *s) {
 typedef struct load_args {
     engine_config cfg;
     delivery_args dl;
+    lifecycle_args ev;
     bool duration_set, latency, quiet, dry_run;
     const char *body_arg, *body_file, *secret_env, *secret_file, *json_path, *hdr_log_path;
     int64_t start_at;
@@ -201,6 +202,7 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
             "documents up (docs/distributed.md)"),
         SEGMENT_CLI_START_AT(&a->start_at),
         DELIVERY_CLI_ROWS(&a->dl),
+        LIFECYCLE_CLI_ROWS(&a->ev),
         CLI_QUIET_AS(&a->quiet, "no live progress line"),
         CLI_HELP,
     };
@@ -270,6 +272,7 @@ static int load_args_check(load_args *a, char *err, size_t errlen) {
     if (delivery_args_check(&a->dl, run_ns, cfg->timeout_ns, cfg->rate > 0 || cfg->nstages > 0,
                             &cfg->delivery, &cfg->delivery_drain_ns, err, errlen) < 0)
         return -1;
+    if (lifecycle_args_check(&a->ev, &cfg->events, err, errlen) < 0) return -1;
     return engine_check(cfg, err, errlen);
 }
 

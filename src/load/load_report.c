@@ -18,6 +18,20 @@ static double ms(int64_t us) {
 
 /* ---- the result document --------------------------------------------------------------------- */
 
+json_t *load_report_events_json(const engine_result *r) {
+    const lifecycle *lc = &r->events;
+    char spec[400];
+    lifecycle_describe(lc, spec, sizeof spec);
+    json_t *by = json_object();
+    for (int t = 0; t < lc->ntypes; t++)
+        json_object_set_new(by, lc->types[t],
+                            json_pack("{s:I, s:I}", "requests", (json_int_t)r->events_sent[t],
+                                      "acknowledged", (json_int_t)r->events_acked[t]));
+    return json_pack("{s:s, s:i, s:f, s:f, s:I, s:o}", "lifecycle", spec, "events_per_order",
+                     lc->nsteps, "interval_s", jx_round6(lc->interval_ns / 1e9), "reorder_rate",
+                     lc->reorder_rate, "orders_interleaved", (json_int_t)lc->width, "by_type", by);
+}
+
 json_t *load_report_json(const engine_result *r, const load_report_info *info) {
     json_t *doc = json_object();
     char when[32];
@@ -104,6 +118,7 @@ json_t *load_report_json(const engine_result *r, const load_report_info *info) {
         json_object_set_new(status, k, json_integer(r->status[i]));
     }
     json_object_set_new(doc, "status", status);
+    if (r->has_events) json_object_set_new(doc, "events", load_report_events_json(r));
 
     json_t *errs = json_object(), *details = json_object();
     for (int i = 0; i < ERR__COUNT; i++) {
@@ -254,6 +269,21 @@ static void print_spectrum(FILE *out, const char *label, const hdr_hist *h) {
             hdr_mean(h) / 1000.0, hdr_stdev(h) / 1000.0, ms(hdr_max(h)), (long long)hdr_total(h));
 }
 
+void load_report_events_terminal(FILE *out, const engine_result *r) {
+    if (!r->has_events) return;
+    const lifecycle *lc = &r->events;
+    char spec[400];
+    lifecycle_describe(lc, spec, sizeof spec);
+    fprintf(out, "  events        %s; %lld orders interleaved, %.3g s apart", spec,
+            (long long)lc->width, lc->interval_ns / 1e9);
+    if (lc->reorder_rate > 0) fprintf(out, ", %.3g reordered", lc->reorder_rate);
+    fprintf(out, "\n               ");
+    for (int t = 0; t < lc->ntypes; t++)
+        fprintf(out, "%s%s %lld (%lld 2xx)", t ? ", " : "", lc->types[t],
+                (long long)r->events_sent[t], (long long)r->events_acked[t]);
+    fprintf(out, "\n");
+}
+
 void load_report_terminal(FILE *out, const engine_result *r, const load_report_info *info,
                           bool full_latency) {
     char rd[32], wr[32];
@@ -313,6 +343,7 @@ void load_report_terminal(FILE *out, const engine_result *r, const load_report_i
                     "connections could not keep up (more -c or -t)\n",
                     achieved, r->offered_rps);
     }
+    load_report_events_terminal(out, r);
     load_report_delivery_terminal(out, r, info->delivery);
     if (r->timeline_dropped)
         fprintf(out,

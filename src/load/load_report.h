@@ -39,6 +39,11 @@ void load_report_delivery_json(json_t *doc, json_t *stats, const engine_result *
 /* ... and their lines in a terminal summary. */
 void load_report_delivery_terminal(FILE *out, const engine_result *r, const delivery_policy *p);
 
+/* An event-lifecycle run's "events" section: the lifecycle as run and requests and 2xx answers by
+ * event type (new reference); and its lines in a terminal summary (nothing without one). */
+json_t *load_report_events_json(const engine_result *r);
+void load_report_events_terminal(FILE *out, const engine_result *r);
+
 /* The terminal summary; with full_latency, the whole percentile spectrum too. */
 void load_report_terminal(FILE *out, const engine_result *r, const load_report_info *info,
                           bool full_latency);

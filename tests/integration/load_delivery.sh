@@ -108,3 +108,29 @@ jqcheck "... every event given up: gave_up and eventual_delivery_rate red, with 
      and ([.advice[] | select(.metric == "gave_up")][0].evidence | test("100 events failed every attempt"))'
 refuses "webhook stress with a sender option: exit 2, one line" 2 "fixed-rate profile" \
     timeout 20 "$BRINK" webhook stress --target "http://127.0.0.1:$PORT_wh/" --sign none --delivery stripe
+
+# ---- an event lifecycle per order: types, versions and reordering by arithmetic on {{seq}} ------
+start_srv ev || exit 1
+"$BRINK" load -m POST -R 400 -d 2s -c 8 -q --events 'a,b*2,c:0.5|d:0.5' --reorder-rate 0.3 \
+    --body '{"t":"{{event}}","o":{{order}},"v":{{version}}}' "http://127.0.0.1:$PORT_ev/" \
+    --json "$TMP/ev.json" >/dev/null 2>&1
+seen=$(srv_count "$PORT_ev")
+# 800 deliveries = 200 orders x 4 events, 40 orders interleaved (100 ms at 400/s): whole blocks
+jqcheck "--events: 800 deliveries are 200 orders' a, b, b, c|d; counted by type ($seen at the server)" \
+    "$TMP/ev.json" ".events.by_type.a.requests == 200 and .events.by_type.b.requests == 400
+     and .events.by_type.c.requests + .events.by_type.d.requests == 200
+     and .events.by_type.c.requests > 60 and .events.by_type.d.requests > 60
+     and ([.events.by_type[].requests] | add) == $seen and .events.orders_interleaved == 40
+     and .events.lifecycle == \"a,b*2,c:0.5|d:0.5\" and .events.reorder_rate == 0.3"
+"$BRINK" load -m POST -R 200 -d 1s -c 8 -q --events 'a,b' --retry-schedule 50ms \
+    --body '{"t":"{{event}}"}' "http://127.0.0.1:$PORT_ev/fail-first/1/{{seq}}" \
+    --json "$TMP/evr.json" >/dev/null 2>&1
+jqcheck "--events with retries: a retry is the same event (each type sent twice, acknowledged once)" \
+    "$TMP/evr.json" '.events.by_type.a.requests == 200 and .events.by_type.a.acknowledged == 100
+     and .events.by_type.b.requests == 200 and .events.by_type.b.acknowledged == 100'
+refuses "{{event}} without --events: exit 2, one line" 2 "need an event lifecycle" \
+    "$BRINK" load -R 10 -d 1s --body '{{event}}' "http://127.0.0.1:$PORT_ev/"
+refuses "--reorder-rate without --events: exit 2" 2 "goes with --events" \
+    "$BRINK" load -R 10 -d 1s --reorder-rate 0.1 "http://127.0.0.1:$PORT_ev/"
+refuses "--events with probabilities that do not add up: exit 2" 2 "add up to 1.2" \
+    "$BRINK" load -R 10 -d 1s --events 'a,b:0.6|c:0.6' "http://127.0.0.1:$PORT_ev/"

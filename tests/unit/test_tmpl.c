@@ -212,6 +212,20 @@ static void test_conn_thread(void **state) {
     tmpl_free(t);
 }
 
+static void test_lifecycle_vars(void **state) {
+    tmpl_vars v = {.order = 42, .version = 3, .event = "order.paid", .event_len = 10};
+    expect_render("{\"type\":\"{{event}}\",\"id\":\"o-{{order}}\",\"version\":{{version}}}", &v,
+                  "{\"type\":\"order.paid\",\"id\":\"o-42\",\"version\":3}");
+    /* {{order}} is {{seq}} without a lifecycle; {{event}} and {{version}} need one */
+    const char *texts[] = {"{{order}}", "x{{version}}", "{{event}}"};
+    for (int i = 0; i < 3; i++) {
+        tmpl *t = compile_ok(texts[i]);
+        assert_int_equal(tmpl_needs_event(t), i > 0);
+        if (i == 2) assert_int_equal(tmpl_max_len(t), TMPL_EVENT_MAX);
+        tmpl_free(t);
+    }
+}
+
 static void test_time(void **state) {
     tmpl_vars v = {.now_wall_ns = 1700000000123456789LL};
     expect_render("{{now_s}}", &v, "1700000000");
@@ -367,5 +381,5 @@ static void test_max_len_is_upper_bound(void **state) {
 
 UNIT_MAIN(test_unknown_placeholder, test_unterminated_placeholder, test_bad_range,
           test_error_buffer_small_or_null, test_static, test_embedded_nul, test_seq,
-          test_conn_thread, test_time, test_uuid, test_rand, test_mixed, test_max_len_values,
-          test_max_len_is_upper_bound)
+          test_conn_thread, test_lifecycle_vars, test_time, test_uuid, test_rand, test_mixed,
+          test_max_len_values, test_max_len_is_upper_bound)
