@@ -21,6 +21,10 @@
  * pooled connection is free, as an ORM in autocommit mode would. Two vendors that both read
  * "open" both get 200, and the database keeps the last writer: the race brink's detector finds.
  *
+ * A cancelled order (order.cancelled applied while it was open) is never accepted: the atomic
+ * UPDATE's condition excludes it and the loser's answer is 409 "cancelled". A cancellation that
+ * comes after the acceptance is recorded in the order's state; the acceptance stands.
+ *
  * Both modes: the pool answers at once when PostgreSQL is down, so the 503 (with Retry-After)
  * comes within milliseconds; a winner's retry gets 409 naming itself. */
 #include "accept.h"
@@ -127,7 +131,15 @@ static void answer_won(reply *rep, const char *order_id, const char *vendor,
     met_add(MET_ACCEPT_WON, 1);
 }
 
-/* The order's status after this request did not win: 409 with the winner, or 404. */
+/* 409: the order was cancelled before any vendor accepted it; frees the result. */
+static void answer_cancelled(reply *rep, const db_result *r) {
+    PQclear(r->res);
+    reply_static(rep, 409, "{\"error\":\"cancelled\",\"detail\":\"the order was cancelled\"}\n");
+    met_add(MET_ACCEPT_LOST, 1);
+}
+
+/* The order's status after this request did not win: 409 with the winner, 409 cancelled, or
+ * 404. */
 static void answer_lost(reply *rep, const char *order_id) {
     const char *params[] = {order_id};
     db_result r;
@@ -135,6 +147,10 @@ static void answer_lost(reply *rep, const char *order_id) {
         if (!run(DB_ORDER_STATUS, 1, params, &r, rep) || !found(&r, rep)) return;
         if (strcmp(PQgetvalue(r.res, 0, 0), "accepted") == 0) {
             answer_taken(rep, &r, 1);
+            return;
+        }
+        if (strcmp(PQgetvalue(r.res, 0, 0), "cancelled") == 0) {
+            answer_cancelled(rep, &r);
             return;
         }
         PQclear(r.res); /* still open: the conditional UPDATE lost to nothing? read again */
@@ -162,6 +178,10 @@ static void accept_atomic(const char *order_id, const char *vendor, reply *rep) 
     }
     if (strcmp(PQgetvalue(r.res, 0, 1), "accepted") == 0) { /* accepted before we looked */
         answer_taken(rep, &r, 2);
+        return;
+    }
+    if (strcmp(PQgetvalue(r.res, 0, 1), "cancelled") == 0) {
+        answer_cancelled(rep, &r);
         return;
     }
     PQclear(r.res); /* "open" in our snapshot: the winner committed while we waited for its lock */
@@ -226,7 +246,8 @@ void acc_get(const char *order_id, reply *rep) {
         snprintf(accepted, sizeof accepted, "\"%s\"", PQgetvalue(r.res, 0, 4));
     reply_fmt(rep, 200,
               "{\"order_id\":\"%s\",\"status\":\"%s\",\"vendor_id\":%s,\"created_at\":%s,"
-              "\"accepted_at\":%s}\n",
-              o, PQgetvalue(r.res, 0, 1), vq, created, accepted);
+              "\"accepted_at\":%s,\"state\":\"%s\",\"version\":%s}\n",
+              o, PQgetvalue(r.res, 0, 1), vq, created, accepted, PQgetvalue(r.res, 0, 5),
+              PQgetvalue(r.res, 0, 6));
     PQclear(r.res);
 }

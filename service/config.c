@@ -46,6 +46,7 @@ typedef struct opt {
 static const char *const ingest_choices[] = {"queue", "sync", NULL};
 static const char *const accept_choices[] = {"atomic", "naive", NULL};
 static const char *const reconnect_choices[] = {"probe", "lazy", NULL};
+static const char *const ordering_choices[] = {"version", "ignore", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
 
 #define F(field)      offsetof(dcfg, field)
@@ -78,6 +79,14 @@ static const opt opts[] = {
      "queue: Redis stream + workers; sync: INSERT inside the request", "sync"},
     {"dedup-ttl", INTF(dedup_ttl_s, 1, 30 * 86400), "S",
      "how long Redis remembers a webhook-id (idempotency)", NULL},
+    {"dedupe", ONF(dedupe), "on|off",
+     "handle each order event's webhook-id once: a retry or duplicate of an event already handled "
+     "is recorded and not handled again (off: every delivery is handled)",
+     "off"},
+    {"ordering", CHF(ordering, ordering_choices), "MODE",
+     "version: an order event not newer than the stored version does not change the order; "
+     "ignore: the last event handled wins",
+     "ignore"},
     {"redis", STR(redis_url), "URL", "Redis, redis://[:PASSWORD@]HOST:PORT[/DB]", NULL},
     {"stream", STR(stream), "KEY", "Redis stream of received webhooks", NULL},
     {"group", STR(group), "NAME", "consumer group of the workers", NULL},
@@ -149,6 +158,8 @@ static void defaults(dcfg *c) {
     c->tolerance_s = 300;
     c->ingest = DCFG_INGEST_QUEUE;
     c->dedup_ttl_s = 86400;
+    c->dedupe = true;
+    c->ordering = DCFG_ORDERING_VERSION;
     snprintf(c->redis_url, sizeof c->redis_url, "redis://127.0.0.1:6379");
     snprintf(c->stream, sizeof c->stream, "dispatchd:webhooks");
     snprintf(c->group, sizeof c->group, "dispatchd");
@@ -468,10 +479,11 @@ void dcfg_usage(FILE *out) {
 void dcfg_describe(const dcfg *c, char *out, size_t outlen) {
     snprintf(out, outlen,
              "profile=%s listen=%s threads=%d executors=%d workers=%d batch=%d ingest=%s accept=%s "
-             "redis-timeout=%dms redis-fallback=%s pg-pool=%d pg-reconnect=%s pg-timeout=%dms "
-             "pg-prepare=%s",
+             "dedupe=%s ordering=%s redis-timeout=%dms redis-fallback=%s pg-pool=%d "
+             "pg-reconnect=%s pg-timeout=%dms pg-prepare=%s",
              c->profile, c->listen, c->threads, c->executors, c->workers, c->batch,
-             ingest_choices[c->ingest], accept_choices[c->accept_mode], c->redis_timeout_ms,
-             c->redis_fallback ? "on" : "off", c->pg_pool, reconnect_choices[c->pg_reconnect],
-             c->pg_timeout_ms, c->pg_prepare ? "on" : "off");
+             ingest_choices[c->ingest], accept_choices[c->accept_mode], c->dedupe ? "on" : "off",
+             ordering_choices[c->ordering], c->redis_timeout_ms, c->redis_fallback ? "on" : "off",
+             c->pg_pool, reconnect_choices[c->pg_reconnect], c->pg_timeout_ms,
+             c->pg_prepare ? "on" : "off");
 }

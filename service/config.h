@@ -16,6 +16,7 @@
 typedef enum dcfg_ingest { DCFG_INGEST_QUEUE, DCFG_INGEST_SYNC } dcfg_ingest;
 typedef enum dcfg_accept { DCFG_ACCEPT_ATOMIC, DCFG_ACCEPT_NAIVE } dcfg_accept;
 typedef enum dcfg_reconnect { DCFG_RECONNECT_PROBE, DCFG_RECONNECT_LAZY } dcfg_reconnect;
+typedef enum dcfg_ordering { DCFG_ORDERING_VERSION, DCFG_ORDERING_IGNORE } dcfg_ordering;
 
 typedef struct dcfg {
     /* HTTP */
@@ -35,7 +36,9 @@ typedef struct dcfg {
     size_t key_len;
     int tolerance_s; /* webhook-timestamp tolerance */
     dcfg_ingest ingest;
-    int dedup_ttl_s; /* how long Redis remembers a webhook-id */
+    int dedup_ttl_s;        /* how long Redis remembers a webhook-id */
+    bool dedupe;            /* an order event's webhook-id is handled once (off: every delivery) */
+    dcfg_ordering ordering; /* version: older events do not overwrite; ignore: last write wins */
     /* Redis */
     char redis_url[1024];
     char stream[128];

@@ -61,6 +61,11 @@
 #define SCHEMA_LOCK_KEY "7212745103442801" /* pg_advisory_xact_lock key: "dispatchd schema" */
 #define TS_FMT          "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 #define UTC(col)        "to_char(" col " AT TIME ZONE 'UTC', " TS_FMT ")"
+/* An order's status as the vendors see it: open, accepted, or cancelled (an open order whose
+ * order.cancelled was applied: it can no longer be accepted) */
+#define STATUS(t)                                                                                  \
+    "CASE WHEN " t ".status = 'open' AND " t ".state = 'cancelled' THEN 'cancelled' ELSE " t       \
+    ".status END"
 
 static const struct {
     const char *name;
@@ -85,13 +90,15 @@ static const struct {
                          "ON CONFLICT DO NOTHING"},
     [DB_INBOX_INSERT] = {"inbox_insert",
                          "INSERT INTO webhook_inbox (webhook_id, order_id, customer_id, "
-                         "total_cents, payload) "
-                         "SELECT $1::text, $3, $4, $5::bigint, $2::json "
+                         "total_cents, payload, event_type, version) "
+                         "SELECT $1::text, $3, $4, $5::bigint, $2::json, $6, $7::integer "
                          "WHERE NOT EXISTS (SELECT 1 FROM orders WHERE webhook_id = $1::text) "
-                         "ON CONFLICT DO NOTHING"},
+                         "AND NOT EXISTS (SELECT 1 FROM webhook_receipts WHERE webhook_id = "
+                         "$1::text) ON CONFLICT DO NOTHING"},
     [DB_INBOX_DRAIN] =
         {"inbox_drain",
-         "WITH b AS (SELECT webhook_id FROM webhook_inbox ORDER BY received_at LIMIT $1 "
+         "WITH b AS (SELECT webhook_id FROM webhook_inbox "
+         "WHERE event_type = 'order.created' AND version = 1 ORDER BY received_at LIMIT $1 "
          "FOR UPDATE SKIP LOCKED), "
          "m AS (DELETE FROM webhook_inbox i USING b WHERE i.webhook_id = b.webhook_id "
          "RETURNING i.*), "
@@ -99,22 +106,41 @@ static const struct {
          "received_at) "
          "SELECT webhook_id, order_id, customer_id, total_cents, payload, received_at FROM m "
          "ON CONFLICT DO NOTHING RETURNING 1) "
-         "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM ins)"},
-    [DB_ACCEPT] = {"accept",
-                   "WITH upd AS (UPDATE orders SET status = 'accepted', vendor_id = $2, "
-                   "accepted_at = now() WHERE order_id = $1 AND status = 'open' "
-                   "RETURNING order_id, vendor_id, accepted_at), "
-                   "ins AS (INSERT INTO order_assignments (order_id, vendor_id, accepted_at) "
-                   "SELECT order_id, vendor_id, accepted_at FROM upd) "
-                   "SELECT true, " UTC(
-                       "accepted_at") ", NULL FROM upd "
-                                      "UNION ALL SELECT false, o.status, o.vendor_id FROM orders o "
-                                      "WHERE o.order_id = $1 AND NOT EXISTS (SELECT 1 FROM upd)"},
+         "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM ins), 0"},
+    [DB_INBOX_DRAIN_EVENTS] =
+        {"inbox_drain_events",
+         "WITH b AS (SELECT webhook_id FROM webhook_inbox "
+         "WHERE NOT (event_type = 'order.created' AND version = 1) ORDER BY received_at "
+         "LIMIT $1 FOR UPDATE SKIP LOCKED), "
+         "m AS (DELETE FROM webhook_inbox i USING b WHERE i.webhook_id = b.webhook_id "
+         "RETURNING i.*) "
+         "SELECT (SELECT count(*) FROM m), a.created, a.handled FROM apply_order_events("
+         "(SELECT coalesce(json_agg(json_build_object('w', webhook_id, 't', "
+         "(extract(epoch FROM received_at) * 1000)::bigint, 'o', order_id, 'c', customer_id, "
+         "'n', total_cents, 'p', payload, 'e', event_type, 'v', version) ORDER BY received_at), "
+         "'[]') FROM m), $2::boolean, $3::boolean) a"},
+    [DB_EVENTS_APPLY] = {"events_apply",
+                         "SELECT handled, created FROM apply_order_events($1::json, "
+                         "$2::boolean, $3::boolean)"},
+    [DB_ACCEPT] =
+        {"accept",
+         "WITH upd AS (UPDATE orders SET status = 'accepted', vendor_id = $2, "
+         "accepted_at = now() WHERE order_id = $1 AND status = 'open' "
+         "AND state <> 'cancelled' "
+         "RETURNING order_id, vendor_id, accepted_at), "
+         "ins AS (INSERT INTO order_assignments (order_id, vendor_id, accepted_at) "
+         "SELECT order_id, vendor_id, accepted_at FROM upd) "
+         "SELECT true, " UTC(
+             "accepted_at") ", NULL FROM upd "
+                            "UNION ALL SELECT false, " STATUS(
+                                "o") ", o.vendor_id FROM orders o "
+                                     "WHERE o.order_id = $1 AND NOT EXISTS (SELECT 1 FROM upd)"},
     [DB_ORDER_STATUS] = {"order_status",
-                         "SELECT status, vendor_id FROM orders WHERE order_id = $1"},
-    [DB_ORDER_GET] = {"order_get", "SELECT order_id, status, vendor_id, " UTC(
-                                       "created_at") ", " UTC("accepted_at") " FROM orders "
-                                                                             "WHERE order_id = $1"},
+                         "SELECT " STATUS("orders") ", vendor_id FROM orders WHERE order_id = $1"},
+    [DB_ORDER_GET] = {"order_get", "SELECT order_id, " STATUS("orders") ", vendor_id, " UTC(
+                                       "created_at") ", " UTC("accepted_at") ", state, version "
+                                                                             "FROM orders WHERE "
+                                                                             "order_id = $1"},
     [DB_NAIVE_UPDATE] = {"naive_update", "UPDATE orders SET status = 'accepted', vendor_id = $2, "
                                          "accepted_at = now() WHERE order_id = $1 "
                                          "RETURNING " UTC("accepted_at")},

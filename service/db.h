@@ -19,12 +19,17 @@ typedef enum db_stmt {
     DB_ORDERS_BATCH_PLAIN, /* the same without ON CONFLICT: fails (23505) on any duplicate */
     DB_ORDER_INSERT,       /* $1 webhook_id, $2 payload, $3 order_id, $4 customer_id, $5 total_cents
                               (--ingest sync) */
-    DB_INBOX_INSERT,       /* the same parameters (circuit open) */
-    DB_INBOX_DRAIN,        /* $1 batch size → (moved, inserted) */
+    DB_INBOX_INSERT,       /* the same parameters, $6 event type, $7 version (circuit open) */
+    DB_INBOX_DRAIN,        /* creations: $1 batch size → (moved, orders created, 0) */
+    DB_INBOX_DRAIN_EVENTS, /* other events: $1 batch size, $2 dedupe, $3 versioned → (moved,
+                              orders created, events handled) */
+    DB_EVENTS_APPLY,       /* $1 JSON array of rows as DB_ORDERS_BATCH's with "e":type,
+                              "v":version, $2 dedupe, $3 versioned → (handled, orders created) */
     DB_ACCEPT,       /* $1 order_id, $2 vendor_id → (true, accepted_at, NULL) for the winner; else
                       * (false, status, vendor_id) as the statement's snapshot saw the order, or no row */
-    DB_ORDER_STATUS, /* $1 order_id → status, vendor_id */
-    DB_ORDER_GET,    /* $1 order_id → order_id, status, vendor_id, created_at, accepted_at */
+    DB_ORDER_STATUS, /* $1 order_id → status (open, accepted or cancelled), vendor_id */
+    DB_ORDER_GET,    /* $1 order_id → order_id, status, vendor_id, created_at, accepted_at, state,
+                      * version */
     DB_NAIVE_UPDATE, /* $1 order_id, $2 vendor_id → accepted_at (unconditional) */
     DB_NAIVE_ASSIGN, /* $1 order_id, $2 vendor_id (last writer wins) */
     DB_INBOX_DEPTH,  /* → count */

@@ -227,6 +227,9 @@ int met_render(const met_gauges *g, char **out, size_t *len) {
     counter(&b, "dispatchd_orders_skipped_total",
             "Webhooks not stored because their webhook_id or order_id already was.",
             MET_ORDERS_SKIPPED);
+    counter(&b, "dispatchd_order_events_handled_total",
+            "Order events handled (a later event, or any event from the inbox or sync ingest).",
+            MET_EVENTS_HANDLED);
     counter(&b, "dispatchd_worker_batches_total", "Batches written by workers.",
             MET_WORKER_BATCHES);
     counter(&b, "dispatchd_worker_claimed_total", "Stream entries reclaimed from dead consumers.",

@@ -34,6 +34,7 @@ typedef enum met_counter {
     MET_PG_CONN_ERRORS, /* connections found broken */
     MET_ORDERS_INSERTED,
     MET_ORDERS_SKIPPED, /* webhook_id or order_id already stored */
+    MET_EVENTS_HANDLED, /* order events through apply_order_events (stream, inbox, sync) */
     MET_WORKER_BATCHES,
     MET_WORKER_CLAIMED, /* entries reclaimed from dead consumers */
     MET_WORKER_POISON,  /* entries that no INSERT could store (logged, acknowledged) */

@@ -260,6 +260,20 @@ static int check_items(json_t *items, wh_invalid *out) {
     return 0;
 }
 
+static const char *const event_types[] = {"order.created", "order.updated", "order.paid",
+                                          "order.cancelled"};
+
+/* The index of an event type in event_types, or -1. */
+static int event_type(const char *t) {
+    for (size_t i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+        if (!strcmp(t, event_types[i])) return (int)i;
+    return -1;
+}
+
+bool wh_is_creation(const wh_order *o) {
+    return !strcmp(o->type, "order.created") && !strcmp(o->version, "1");
+}
+
 int wh_validate(const char *body, size_t body_len, wh_invalid *out, wh_order *fields) {
     memset(out, 0, sizeof *out);
     json_error_t je;
@@ -277,8 +291,10 @@ int wh_validate(const char *body, size_t body_len, wh_invalid *out, wh_order *fi
         rc = schema_fail(out, "body", "must be a JSON object");
     } else if ((type = json_object_get(root, "type")) == NULL) {
         rc = schema_fail(out, "type", "is required");
-    } else if (!json_is_string(type) || strcmp(json_string_value(type), "order.created") != 0) {
-        rc = schema_fail(out, "type", "must be \"order.created\"");
+    } else if (!json_is_string(type) || event_type(json_string_value(type)) < 0) {
+        rc = schema_fail(out, "type",
+                         "must be \"order.created\", \"order.updated\", \"order.paid\" or "
+                         "\"order.cancelled\"");
     } else if ((data = json_object_get(root, "data")) == NULL) {
         rc = schema_fail(out, "data", "is required");
     } else if (!json_is_object(data)) {
@@ -287,6 +303,7 @@ int wh_validate(const char *body, size_t body_len, wh_invalid *out, wh_order *fi
         json_t *order = json_object_get(data, "order_id");
         json_t *cust = json_object_get(data, "customer_id");
         json_t *total = json_object_get(data, "total_cents");
+        json_t *version = json_object_get(data, "version");
         if (!good_string(order, ORDER_ID_MAX))
             rc = schema_fail(out, "data.order_id",
                              "must be a non-empty string of at most 200 characters");
@@ -297,12 +314,18 @@ int wh_validate(const char *body, size_t body_len, wh_invalid *out, wh_order *fi
             rc = -1;
         else if (!json_is_integer(total) || json_integer_value(total) < 0)
             rc = schema_fail(out, "data.total_cents", "must be an integer >= 0");
+        else if (version && (!json_is_integer(version) || json_integer_value(version) < 1 ||
+                             json_integer_value(version) > INT32_MAX))
+            rc = schema_fail(out, "data.version", "must be an integer from 1 to 2147483647");
         else if (fields) {
             snprintf(fields->order_id, sizeof fields->order_id, "%s", json_string_value(order));
             snprintf(fields->customer_id, sizeof fields->customer_id, "%s",
                      json_string_value(cust));
             snprintf(fields->total_cents, sizeof fields->total_cents, "%lld",
                      (long long)json_integer_value(total));
+            snprintf(fields->type, sizeof fields->type, "%s", json_string_value(type));
+            snprintf(fields->version, sizeof fields->version, "%lld",
+                     version ? (long long)json_integer_value(version) : 1LL);
         }
     }
     json_decref(root);
@@ -329,19 +352,43 @@ void wh_init(const dcfg *c) {
     pthread_once(&alg_once, fetch_alg);
 }
 
-/* INSERT through PostgreSQL (inbox or orders) and sets the answer: 202 for a new row, 200 for
- * none; false (no answer set) when PostgreSQL is unavailable. */
+/* Stores through PostgreSQL — the inbox, the orders (an order.created, --ingest sync) or
+ * apply_order_events (another event, --ingest sync) — and sets the answer: 202 for a new row or
+ * an event handled, 200 for none (already received); false (no answer set) when PostgreSQL is
+ * unavailable. */
 static bool store_pg(db_stmt s, const char *id, const char *body, const wh_order *o, reply *rep,
                      met_counter added) {
-    const char *params[] = {id, body, o->order_id, o->customer_id, o->total_cents};
+    const char *params[] = {id,      body,      o->order_id, o->customer_id, o->total_cents,
+                            o->type, o->version};
+    int nparams = s == DB_INBOX_INSERT ? 7 : 5;
+    char *batch = NULL;
+    if (s == DB_EVENTS_APPLY) { /* [the stream entry]: one event for apply_order_events */
+        size_t len = strlen(body);
+        batch = malloc(wh_entry_max(len) + 2);
+        if (batch == NULL) return false;
+        batch[0] = '[';
+        size_t n = 1 + wh_entry(batch + 1, id, body, len, o, clock_wall_ns() / NS_PER_MS);
+        batch[n++] = ']';
+        batch[n] = '\0';
+        params[0] = batch;
+        params[1] = cfg->dedupe ? "true" : "false";
+        params[2] = cfg->ordering == DCFG_ORDERING_VERSION ? "true" : "false";
+        nparams = 3;
+    }
     db_result r;
-    db_run(s, 5, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
+    db_run(s, nparams, params, NULL, cfg->pg_acquire_ms, cfg->pg_timeout_ms, &r);
+    free(batch);
     if (r.rc == DB_OK) {
-        bool inserted = strcmp(PQcmdTuples(r.res), "1") == 0;
+        bool inserted = s == DB_EVENTS_APPLY ? strcmp(PQgetvalue(r.res, 0, 0), "1") == 0
+                                             : strcmp(PQcmdTuples(r.res), "1") == 0;
+        if (s == DB_ORDER_INSERT && inserted) met_add(MET_ORDERS_INSERTED, 1);
+        if (s == DB_EVENTS_APPLY) {
+            met_add(MET_EVENTS_HANDLED, inserted);
+            met_add(MET_ORDERS_INSERTED, strtoull(PQgetvalue(r.res, 0, 1), NULL, 10));
+        }
         PQclear(r.res);
         if (inserted) {
             met_add(added, 1);
-            if (s == DB_ORDER_INSERT) met_add(MET_ORDERS_INSERTED, 1);
             reply_static(rep, 202, BODY_QUEUED);
         } else {
             met_add(MET_WH_DUPLICATE, 1);
@@ -384,7 +431,7 @@ wh_step wh_begin(const char *id, const char *ts, const char *sig, const char *bo
 }
 
 size_t wh_entry_max(size_t body_len) {
-    return WH_ID_MAX + 12 * WH_FIELD_MAX + 24 + 24 + body_len + 64;
+    return WH_ID_MAX + 12 * WH_FIELD_MAX + 24 + 24 + body_len + 128; /* 128: e, v, punctuation */
 }
 
 static size_t put(char *o, const char *s) {
@@ -397,9 +444,17 @@ size_t wh_entry(char *out, const char *id, const char *body, size_t body_len, co
                 int64_t received_ms) {
     char esc[6 * WH_FIELD_MAX + 1], ms[24];
     size_t n = put(out, "{\"w\":\"");
-    n += put(out + n, id); /* wh_id_ok: nothing to escape */
+    n += put(out + n, id);    /* wh_id_ok: nothing to escape */
+    if (!wh_is_creation(o)) { /* right after the id: where the workers look for it */
+        n += put(out + n, "\"," WH_ENTRY_EVENT);
+        n += put(out + n, o->type); /* validated: one of event_types */
+        n += put(out + n, "\",\"v\":");
+        n += put(out + n, o->version);
+    } else {
+        out[n++] = '"';
+    }
     snprintf(ms, sizeof ms, "%lld", (long long)received_ms);
-    n += put(out + n, "\",\"t\":");
+    n += put(out + n, ",\"t\":");
     n += put(out + n, ms);
     reply_json_escape(o->order_id, esc, sizeof esc);
     n += put(out + n, ",\"o\":\"");
@@ -453,7 +508,8 @@ static bool store_last_resort(const char *id, const char *body, const wh_order *
 
 void wh_store(const char *id, const char *body, const wh_order *order, reply *rep) {
     bool sync = cfg->ingest == DCFG_INGEST_SYNC;
-    if (sync ? store_pg(DB_ORDER_INSERT, id, body, order, rep, MET_WH_STORED_SYNC)
+    db_stmt direct = wh_is_creation(order) ? DB_ORDER_INSERT : DB_EVENTS_APPLY;
+    if (sync ? store_pg(direct, id, body, order, rep, MET_WH_STORED_SYNC)
              : store_pg(DB_INBOX_INSERT, id, body, order, rep, MET_WH_QUEUED_INBOX) ||
                    store_last_resort(id, body, order, rep))
         return;

@@ -44,7 +44,16 @@ typedef struct wh_order {
     char order_id[WH_FIELD_MAX + 1];
     char customer_id[WH_FIELD_MAX + 1];
     char total_cents[24];
+    char type[24];    /* order.created, order.updated, order.paid or order.cancelled */
+    char version[12]; /* data.version, 1 when absent */
 } wh_order;
+
+/* True for an order.created of version 1: the workers' fast path (orders_batch); every other
+ * event goes through apply_order_events. */
+bool wh_is_creation(const wh_order *o);
+
+/* In a stream entry of any other event, right after the webhook-id: "e":"<type>","v":<version> */
+#define WH_ENTRY_EVENT "\"e\":\""
 
 /* Parses and checks body (body_len bytes); returns 0 when valid, with the fields in *order (which
  * may be NULL). */

@@ -174,11 +174,11 @@ static void entry_id(const entry *e, char *out, size_t cap) {
     out[n] = '\0';
 }
 
-/* Stores es[0..n) with one statement: 1 stored (or skipped), 0 unavailable, -1 data error. */
-static int store(worker *w, const entry *es, int n, uint64_t *inserted) {
+/* es[0..n) joined into one JSON array in w->json; false when out of memory. */
+static bool join(worker *w, const entry *es, int n) {
     size_t need = 3;
     for (int i = 0; i < n; i++) need += es[i].j_len + 1;
-    if (!reserve(w, need)) return 0;
+    if (!reserve(w, need)) return false;
     char *o = w->json;
     size_t len = 0;
     o[len++] = '[';
@@ -189,17 +189,35 @@ static int store(worker *w, const entry *es, int n, uint64_t *inserted) {
     }
     o[len++] = ']';
     o[len] = '\0';
-    const char *params[] = {w->json};
+    return true;
+}
+
+/* Stores es[0..n) with one statement — creations with orders_batch, other events (events) with
+ * apply_order_events — : 1 stored (or skipped), 0 unavailable, -1 data error. *inserted: the
+ * orders created. */
+static int store(worker *w, const entry *es, int n, bool events, uint64_t *inserted) {
+    if (!join(w, es, n)) return 0;
+    const char *params[] = {w->json, cfg->dedupe ? "true" : "false",
+                            cfg->ordering == DCFG_ORDERING_VERSION ? "true" : "false"};
     db_result r;
-    /* Optimistic: a plain INSERT checks each unique index once while inserting; ON CONFLICT
-     * DO NOTHING first probes every unique index and then inserts (a third more work for
-     * PostgreSQL). Duplicates are rare (redeliveries, retried webhooks): when the plain INSERT
-     * meets one (23505), the batch is stored again with ON CONFLICT DO NOTHING. */
-    db_run(DB_ORDERS_BATCH_PLAIN, 1, params, NULL, ACQUIRE_MS, cfg->pg_timeout_ms, &r);
-    if (r.rc == DB_SQL_ERROR && strcmp(r.sqlstate, "23505") == 0)
-        db_run(DB_ORDERS_BATCH, 1, params, NULL, ACQUIRE_MS, cfg->pg_timeout_ms, &r);
+    if (events) {
+        db_run(DB_EVENTS_APPLY, 3, params, NULL, ACQUIRE_MS, cfg->pg_timeout_ms, &r);
+    } else {
+        /* Optimistic: a plain INSERT checks each unique index once while inserting; ON CONFLICT
+         * DO NOTHING first probes every unique index and then inserts (a third more work for
+         * PostgreSQL). Duplicates are rare (redeliveries, retried webhooks): when the plain
+         * INSERT meets one (23505), the batch is stored again with ON CONFLICT DO NOTHING. */
+        db_run(DB_ORDERS_BATCH_PLAIN, 1, params, NULL, ACQUIRE_MS, cfg->pg_timeout_ms, &r);
+        if (r.rc == DB_SQL_ERROR && strcmp(r.sqlstate, "23505") == 0)
+            db_run(DB_ORDERS_BATCH, 1, params, NULL, ACQUIRE_MS, cfg->pg_timeout_ms, &r);
+    }
     if (r.rc == DB_OK) {
-        *inserted = strtoull(PQcmdTuples(r.res), NULL, 10);
+        if (events) {
+            met_add(MET_EVENTS_HANDLED, strtoull(PQgetvalue(r.res, 0, 0), NULL, 10));
+            *inserted = strtoull(PQgetvalue(r.res, 0, 1), NULL, 10);
+        } else {
+            *inserted = strtoull(PQcmdTuples(r.res), NULL, 10);
+        }
         PQclear(r.res);
         return 1;
     }
@@ -213,17 +231,19 @@ static int store(worker *w, const entry *es, int n, uint64_t *inserted) {
     return -1;
 }
 
-/* Stores a batch, falling back to one by one on a data error. true when every entry is stored,
- * skipped or given up as poison (the batch may be acknowledged). */
-static bool store_batch(worker *w, const entry *es, int n) {
+/* Stores a batch (all creations, or all other events), falling back to one by one on a data
+ * error. true when every entry is stored, skipped or given up as poison (the batch may be
+ * acknowledged). */
+static bool store_batch(worker *w, const entry *es, int n, bool events) {
+    if (n == 0) return true;
     uint64_t ins = 0;
-    int rc = store(w, es, n, &ins);
+    int rc = store(w, es, n, events, &ins);
     if (rc == 0) return false;
     if (rc < 0) {
         ins = 0;
         for (int i = 0; i < n; i++) {
             uint64_t one = 0;
-            int r1 = store(w, &es[i], 1, &one);
+            int r1 = store(w, &es[i], 1, events, &one);
             if (r1 == 0) return false;
             if (r1 < 0) {
                 met_add(MET_WORKER_POISON, 1);
@@ -237,9 +257,18 @@ static bool store_batch(worker *w, const entry *es, int n) {
         }
     }
     met_add(MET_ORDERS_INSERTED, ins);
-    met_add(MET_ORDERS_SKIPPED, (uint64_t)n - ins);
+    if (!events) met_add(MET_ORDERS_SKIPPED, (uint64_t)n - ins);
     met_add(MET_WORKER_BATCHES, 1);
     return true;
+}
+
+/* Whether an entry is an order event other than a creation (wh_entry put its type after the id). */
+static bool entry_is_event(const entry *e) {
+    const char *p = e->j + sizeof ENTRY_PREFIX - 1;
+    const char *end = e->j + e->j_len;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    return q && (size_t)(end - q) > sizeof WH_ENTRY_EVENT &&
+           memcmp(q + 1, "," WH_ENTRY_EVENT, sizeof WH_ENTRY_EVENT) == 0;
 }
 
 /* ---- the stream --------------------------------------------------------------------------- */
@@ -343,11 +372,16 @@ static int read_round(worker *w, bool may_block) {
                      "worker %d: %d stream entries without webhook fields; acknowledged", w->idx,
                      bad);
     }
-    /* store the entries that have a payload, contiguously */
-    int m = 0;
+    /* store the entries that have a payload, contiguously: creations first (one multi-row
+     * INSERT), then the other events in stream order (apply_order_events) */
+    int m = 0, k = 0;
     for (int i = 0; i < n; i++)
-        if (w->entries[i].j) w->entries[n + m++] = w->entries[i];
-    bool stored = m == 0 || store_batch(w, w->entries + n, m);
+        if (w->entries[i].j && !entry_is_event(&w->entries[i])) w->entries[n + m++] = w->entries[i];
+    for (int i = 0; i < n; i++)
+        if (w->entries[i].j && entry_is_event(&w->entries[i]))
+            w->entries[n + m + k++] = w->entries[i];
+    bool stored =
+        store_batch(w, w->entries + n, m, false) && store_batch(w, w->entries + n + m, k, true);
     if (stored) {
         w->pg_backoff_ns = 0;
         if (ack(w, w->entries, n) && w->own_pending && n < cfg->batch) w->own_pending = false;
@@ -469,30 +503,39 @@ static void forget_consumers(worker *w) {
 
 /* ---- the inbox ---------------------------------------------------------------------------- */
 
-/* Moves up to a batch from the inbox into orders; returns how many were moved. */
+/* Moves up to a batch of the inbox's creations (a multi-row INSERT), then of its other events
+ * (apply_order_events), oldest first; how many it moved. */
 static long drain_inbox(worker *w) {
     char lim[16];
     snprintf(lim, sizeof lim, "%d", cfg->batch);
-    const char *params[] = {lim};
-    db_result r;
-    db_run(DB_INBOX_DRAIN, 1, params, NULL, ACQUIRE_MS, cfg->pg_timeout_ms, &r);
-    if (r.rc != DB_OK) {
-        if (r.rc == DB_SQL_ERROR)
-            dlog_limited(&pg_limit, 1000, DLOG_ERROR, "worker %d: draining the inbox: %s", w->idx,
-                         r.msg);
-        return 0;
-    }
-    long moved = 0, ins = 0;
-    if (PQntuples(r.res) == 1) {
-        moved = atol(PQgetvalue(r.res, 0, 0));
-        ins = atol(PQgetvalue(r.res, 0, 1));
-    }
-    PQclear(r.res);
-    if (moved > 0) {
-        met_add(MET_INBOX_DRAINED, (uint64_t)moved);
-        met_add(MET_ORDERS_INSERTED, (uint64_t)ins);
-        met_add(MET_ORDERS_SKIPPED, (uint64_t)(moved - ins));
-        dlog(DLOG_DEBUG, "worker %d: moved %ld webhooks from the inbox", w->idx, moved);
+    const char *params[] = {lim, cfg->dedupe ? "true" : "false",
+                            cfg->ordering == DCFG_ORDERING_VERSION ? "true" : "false"};
+    long moved = 0;
+    for (int k = 0; k < 2; k++) {
+        db_result r;
+        db_run(k ? DB_INBOX_DRAIN_EVENTS : DB_INBOX_DRAIN, k ? 3 : 1, params, NULL, ACQUIRE_MS,
+               cfg->pg_timeout_ms, &r);
+        if (r.rc != DB_OK) {
+            if (r.rc == DB_SQL_ERROR)
+                dlog_limited(&pg_limit, 1000, DLOG_ERROR, "worker %d: draining the inbox: %s",
+                             w->idx, r.msg);
+            return moved;
+        }
+        long m = 0, ins = 0, handled = 0;
+        if (PQntuples(r.res) == 1) {
+            m = atol(PQgetvalue(r.res, 0, 0));
+            ins = atol(PQgetvalue(r.res, 0, 1));
+            handled = atol(PQgetvalue(r.res, 0, 2));
+        }
+        PQclear(r.res);
+        if (m > 0) {
+            met_add(MET_INBOX_DRAINED, (uint64_t)m);
+            met_add(MET_ORDERS_INSERTED, (uint64_t)ins);
+            if (!k) met_add(MET_ORDERS_SKIPPED, (uint64_t)(m - ins));
+            met_add(MET_EVENTS_HANDLED, (uint64_t)handled);
+            dlog(DLOG_DEBUG, "worker %d: moved %ld webhooks from the inbox", w->idx, m);
+        }
+        moved += m;
     }
     return moved;
 }

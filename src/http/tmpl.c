@@ -200,6 +200,7 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
     t->max_len = 0;
     t->is_static = true;
     t->needs_time = false;
+    t->needs_event = false;
 
     const char *p = copy, *cend = copy + len;
     while (p < cend) {

@@ -217,6 +217,9 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     if (delivery_args_check(&dl, duration, o->timeout_ns > 0 ? o->timeout_ns : 5 * NS_PER_S, true,
                             &pol, &drain_ns, err, errlen) < 0)
         return EXIT_USAGE;
+    lifecycle_args ev = o->events;
+    const lifecycle *lc;
+    if (lifecycle_args_check(&ev, &lc, err, errlen) < 0) return EXIT_USAGE;
     webhook_target t;
     bool usage;
     if (webhook_target_open(o, &t, &usage, err, errlen) < 0)
@@ -234,6 +237,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     }
     c.delivery = pol;
     c.delivery_drain_ns = drain_ns;
+    c.events = lc;
     if (engine_check(&c, err, errlen) < 0) {
         status = EXIT_USAGE;
         goto out;

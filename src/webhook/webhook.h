@@ -14,6 +14,7 @@
 
 #include "http/sign.h"
 #include "load/delivery.h"
+#include "load/lifecycle.h"
 #include "load/segment.h"
 #include "verdict/capacity.h"
 #include "stack/stack.h"
@@ -67,6 +68,9 @@ typedef struct webhook_opts {
     /* the sender (fixed-rate profiles): retries and duplicates as the options gave them
      * (load/delivery.h); checked against the profile's duration before anything starts */
     delivery_args delivery;
+    /* an event lifecycle per order (load/lifecycle.h): --events, --event-interval,
+     * --reorder-rate; fixed-rate profiles only */
+    lifecycle_args events;
     /* output */
     const char *json_path;       /* NULL: none; "-": stdout */
     bool quiet;                  /* no live progress */

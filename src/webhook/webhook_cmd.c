@@ -229,6 +229,7 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
         SEGMENT_CLI_START_AT(&o->start_at_ns),
         /* the sender */
         DELIVERY_CLI_ROWS(&o->delivery),
+        LIFECYCLE_CLI_ROWS(&o->events),
         /* output */
         CLI_JSON(&o->json_path),
         CLI_QUIET_AS(&o->quiet, "no progress lines"),
@@ -318,11 +319,13 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
     bool search = capacity || !strcmp(o->profile, "stress");
     if (search && capacity_params_check(&o->cap, err, errlen) < 0) return -1;
     const delivery_args *d = &o->delivery;
-    if (search && (d->name || d->schedule || d->scale_set || d->dup_set || d->drain_set)) {
+    const lifecycle_args *ev = &o->events;
+    if (search && (d->name || d->schedule || d->scale_set || d->dup_set || d->drain_set ||
+                   ev->spec || ev->interval_set || ev->reorder_set)) {
         err_set(err, errlen,
                 "the sender options (--delivery, --retry-*, --duplicate-*, "
-                "--delivery-drain) go with a fixed-rate profile (light, moderate, "
-                "heavy), not with the search");
+                "--delivery-drain, --events, --event-interval, --reorder-rate) go with a "
+                "fixed-rate profile (light, moderate, heavy), not with the search");
         return -1;
     }
     return 0;

@@ -38,6 +38,13 @@ static const char ORDER_BODY[] =
     "\"c-{{rand:1-5000}}\",\"items\":[{\"sku\":\"sku-{{rand:1-200}}\",\"qty\":{{rand:1-5}},"
     "\"price_cents\":1250}],\"total_cents\":1250}}";
 
+/* The same order as an event of its lifecycle (--events): the type and version vary, the order's
+ * fields stay (senders like Stripe send the whole object with every event). */
+static const char EVENT_BODY[] =
+    "{\"type\":\"{{event}}\",\"data\":{\"order_id\":\"%s-%d-{{order}}\",\"version\":{{version}},"
+    "\"customer_id\":\"c-{{rand:1-5000}}\",\"items\":[{\"sku\":\"sku-{{rand:1-200}}\",\"qty\":"
+    "{{rand:1-5}},\"price_cents\":1250}],\"total_cents\":1250}}";
+
 static void run_id(char out[16]) {
     uint8_t rnd[4] = {0};
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
@@ -198,7 +205,7 @@ int webhook_target_config(webhook_target *t, const webhook_opts *o, int tag, dou
         if (!(t->user_body = config_render(t->body_tmpl, t->sign_id, t->run_id))) return -1;
         c->body = t->user_body;
     } else {
-        snprintf(t->body, sizeof t->body, ORDER_BODY, t->run_id, tag);
+        snprintf(t->body, sizeof t->body, o->events.spec ? EVENT_BODY : ORDER_BODY, t->run_id, tag);
         c->body = t->body;
     }
     /* the user's headers, after the default Content-Type when there is one */

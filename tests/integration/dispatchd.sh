@@ -111,7 +111,7 @@ schema_case() { # BODY FIELD
 D='"order_id":"s1","customer_id":"c1","items":[{"sku":"a","qty":1,"price_cents":1}],"total_cents":1'
 schema_case '{"type":"order.created","data":{' body
 schema_case "{\"data\":{$D}}" type
-schema_case "{\"type\":\"order.updated\",\"data\":{$D}}" type
+schema_case "{\"type\":\"order.shipped\",\"data\":{$D}}" type
 schema_case '{"type":"order.created"}' data
 schema_case '{"type":"order.created","data":{"customer_id":"c1","items":[{"sku":"a","qty":1,"price_cents":1}],"total_cents":1}}' data.order_id
 schema_case '{"type":"order.created","data":{"order_id":"s1","items":[{"sku":"a","qty":1,"price_cents":1}],"total_cents":1}}' data.customer_id

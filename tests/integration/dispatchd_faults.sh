@@ -191,9 +191,10 @@ for t in 1 2; do
 done
 check "two instances started at once on an empty schema both become ready (advisory lock)" \
     wait_for 20 all dd_ready "$TMP/twin1.port" -- dd_ready "$TMP/twin2.port"
-check "... and created the three tables once, without errors" not grep -q error "$TMP/twin1.log" "$TMP/twin2.log"
-check "... three tables in the new schema" \
-    wait_sql "select count(*) from information_schema.tables where table_schema = 'dd_twin_$run'" 3 1
+check "... and created the five tables once, without errors" not grep -q error "$TMP/twin1.log" "$TMP/twin2.log"
+check "... five tables and apply_order_events in the new schema" \
+    all wait_sql "select count(*) from information_schema.tables where table_schema = 'dd_twin_$run'" 5 1 \
+    -- sql_is "select count(*) from information_schema.routines where routine_schema = 'dd_twin_$run' and routine_name = 'apply_order_events'" 1
 stop "$tw1" "$tw2"
 sql "drop schema if exists dd_twin_$run cascade"
 
