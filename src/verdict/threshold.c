@@ -129,6 +129,23 @@ static const th_def defaults[] = {
      "an event's first due time → its first 2xx, p99 (retries' waits included)",
      "events wait for retries: fewer failed first attempts (the error_rate's causes) shorten it "
      "more than anything the sender does"},
+    /* the exactly-once audit of an event lifecycle (--events) */
+    {"applied_twice", "events", "count", TH_ABOVE, 0, 0,
+     "events whose effect was applied more than once (the same webhook-id handled twice)",
+     "senders deliver at least once: record each webhook-id in the same transaction as its "
+     "effect (a unique key) and skip one that is already recorded"},
+    {"stale_overwrites", "events", "count", TH_ABOVE, 0, 0,
+     "events that wrote an older version of an order over a newer one",
+     "senders do not promise order: carry a version (or the event's timestamp) and apply an "
+     "event only when it is newer than what is stored (UPDATE ... WHERE version < $new)"},
+    {"lost_after_ack", "events", "count", TH_ABOVE, 0, 0,
+     "acknowledged events that left no trace in the database",
+     "answer 2xx only after the event is durably stored or queued; a sender never re-delivers "
+     "an event it saw acknowledged"},
+    {"missing_events", "events", "count", TH_ABOVE, 0, 0,
+     "orders whose stored state is older than the newest event acknowledged for them",
+     "the newest acknowledged event is not what the order shows: an event lost after its "
+     "acknowledgement, or overwritten by an older one — see lost_after_ack and stale_overwrites"},
     /* resources */
     {"service_cpu_pct", "resources", "%", TH_ABOVE, 80, 95,
      "service CPU use under load, % of one core (100 = one core busy; N cores allow N x 100)",

@@ -6,6 +6,7 @@
  * webhook metric judged by the threshold table (availability = 1 - error_rate); the exit status
  * follows the verdicts (99 when anything is red). `stress` and `brink capacity` go to the search
  * (webhook_stress.c); the command line is in webhook_cmd.c. */
+#include "webhook/webhook_audit.h"
 #include "webhook/webhook_int.h"
 
 #include <math.h>
@@ -128,7 +129,7 @@ static void error_summary(const engine_result *r, char *out, size_t len) {
 }
 
 typedef struct verdicts {
-    th_result r[16];
+    th_result r[24];
     int n;
 } verdicts;
 
@@ -139,11 +140,18 @@ static void judge(verdicts *v, const char *test, const char *metric, double valu
         v->n++;
 }
 
-static void judge_fixed(verdicts *v, const engine_result *r, double rate, double cpu_mean,
-                        double cpu_max, double rss_max, pid_t pid) {
+static void judge_fixed(verdicts *v, const engine_result *r, double rate, double duration_s,
+                        double cpu_mean, double cpu_max, double rss_max, pid_t pid) {
     char ev[256], errs[160];
     double window = r->send_window_s > 0 ? r->send_window_s : r->elapsed_s;
-    double rps = window > 0 ? r->responses / window : 0;
+    int64_t answered = r->responses;
+    if (r->delivery) { /* the schedule's own deliveries over the schedule: not the retries and
+                        * duplicates, nor the drain after it */
+        answered -= r->dl.retries + r->dl.duplicates;
+        if (answered < 0) answered = 0;
+        if (duration_s > 0 && duration_s < window) window = duration_s;
+    }
+    double rps = window > 0 ? answered / window : 0;
     int64_t finished = r->responses + r->transport_errors;
     int64_t errors = r->http_errors + r->transport_errors;
     double error_rate = finished ? (double)errors / (double)finished : 0;
@@ -208,6 +216,37 @@ static void judge_delivery(verdicts *v, const engine_result *r, const delivery_p
           hdr_total(d) ? hdr_value_at_percentile(d, 99) / 1e6 : NAN, ev);
 }
 
+/* Which events were acknowledged: acked[seq] (engine_config.on_outcome, on the worker threads:
+ * each seq's attempts end on one thread). */
+typedef struct ack_set {
+    uint8_t *acked;
+    uint64_t n;
+} ack_set;
+
+static void on_outcome_ack(void *ud, const engine_outcome *oc) {
+    ack_set *a = ud;
+    if (oc->seq < a->n && oc->status >= 200 && oc->status < 300) a->acked[oc->seq] = 1;
+}
+
+static void judge_events(verdicts *v, const webhook_eo_audit *a) {
+    char ev[256];
+    snprintf(ev, sizeof ev,
+             "%lld webhook-ids handled more than once (order_events: %lld handlings of %lld "
+             "acknowledged events)",
+             (long long)a->applied_twice, (long long)a->handled_rows, (long long)a->acknowledged);
+    judge(v, "events", "applied_twice", (double)a->applied_twice, ev);
+    snprintf(ev, sizeof ev, "%lld events wrote an older version over a newer one",
+             (long long)a->stale_overwrites);
+    judge(v, "events", "stale_overwrites", (double)a->stale_overwrites, ev);
+    snprintf(ev, sizeof ev, "%lld of %lld acknowledged events left no trace in the database",
+             (long long)a->lost_after_ack, (long long)a->acknowledged);
+    judge(v, "events", "lost_after_ack", (double)a->lost_after_ack, ev);
+    snprintf(ev, sizeof ev,
+             "%lld of %lld orders are stored below the newest version acknowledged for them",
+             (long long)a->missing_events, (long long)a->orders);
+    judge(v, "events", "missing_events", (double)a->missing_events, ev);
+}
+
 int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err, size_t errlen) {
     double rate = o->rate > 0 ? o->rate : p->rate;
     int64_t duration = o->duration_ns > 0 ? o->duration_ns : p->duration_ns;
@@ -229,6 +268,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     json_t *doc = NULL;
     engine_result res;
     bool have_res = false;
+    ack_set acks = {0};
     fixed_run f = {.tty = !o->quiet && isatty(STDERR_FILENO)};
     engine_config c;
     if (webhook_target_config(&t, o, 0, rate, duration, &c) < 0) {
@@ -238,6 +278,18 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     c.delivery = pol;
     c.delivery_drain_ns = drain_ns;
     c.events = lc;
+    /* the exactly-once audit: an event lifecycle on the embedded stack, one segment */
+    const char *audit_url = t.st ? stack_get_info(t.st)->pg_url : o->audit_url;
+    bool audit = lc && audit_url && o->seg.count <= 1;
+    if (audit) {
+        acks.n = (uint64_t)(rate * ((double)duration / NS_PER_S)) + 2;
+        if (!(acks.acked = calloc(acks.n, 1))) {
+            err_set(err, errlen, "out of memory");
+            goto out;
+        }
+        c.on_outcome = on_outcome_ack;
+        c.outcome_ud = &acks;
+    }
     if (engine_check(&c, err, errlen) < 0) {
         status = EXIT_USAGE;
         goto out;
@@ -287,8 +339,15 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     verdicts v = {.n = 0};
     /* a segment judges its own share of the rate; brink merge judges the whole */
     double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
-    judge_fixed(&v, &res, seg_rate, cpu_mean, cpu_max, rss_max, t.pid);
+    judge_fixed(&v, &res, seg_rate, (double)duration / NS_PER_S, cpu_mean, cpu_max, rss_max, t.pid);
     if (res.delivery) judge_delivery(&v, &res, pol);
+    webhook_eo_audit eo;
+    if (audit) {
+        if (!o->quiet) fprintf(stderr, "brink webhook: auditing the events against PostgreSQL\n");
+        webhook_audit_events(audit_url, t.st ? NULL : o->audit_password, &t, 0, &res.events,
+                             acks.acked, acks.n, &eo); /* the lifecycle as run (planned) */
+        if (eo.done) judge_events(&v, &eo);
+    }
     remedy_annotate(&pm, v.r, v.n);
 
     load_report_info info = {
@@ -315,6 +374,16 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     json_object_set_new(st, "availability", jx_real3(availability));
     json_object_set_new(st, "service_cpu_pct", jx_real3(cpu_mean));
     json_object_set_new(st, "service_rss_mib", jx_real3(rss_max));
+    if (audit) {
+        json_object_update_new(
+            st,
+            json_pack("{s:o, s:o, s:o, s:o}", "applied_twice",
+                      eo.done ? json_integer(eo.applied_twice) : json_null(), "stale_overwrites",
+                      eo.done ? json_integer(eo.stale_overwrites) : json_null(), "lost_after_ack",
+                      eo.done ? json_integer(eo.lost_after_ack) : json_null(), "missing_events",
+                      eo.done ? json_integer(eo.missing_events) : json_null()));
+        json_object_set_new(doc, "audit", webhook_audit_json(&eo));
+    }
     json_object_set_new(doc, "thresholds", threshold_json(v.r, v.n));
     json_object_set_new(doc, "advice", threshold_advice_json(v.r, v.n));
     json_t *rs = json_object();
@@ -351,6 +420,16 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     if (t.pid > 0)
         fprintf(out, "  service       pid %d: CPU %.1f%% of one core (max %.1f%%), RSS %.1f MiB\n",
                 (int)t.pid, cpu_mean, cpu_max, rss_max);
+    if (audit && eo.done)
+        fprintf(out,
+                "  exactly once  %lld applied twice, %lld stale overwrites, %lld lost after ack, "
+                "%lld orders missing an event (%lld events acknowledged, %lld orders; "
+                "PostgreSQL read after %.1f s of drain)\n",
+                (long long)eo.applied_twice, (long long)eo.stale_overwrites,
+                (long long)eo.lost_after_ack, (long long)eo.missing_events,
+                (long long)eo.acknowledged, (long long)eo.orders, eo.drain_wait_s);
+    else if (audit)
+        fprintf(out, "  exactly once  not audited: %s\n", eo.error);
     fprintf(out, "\n  thresholds\n");
     threshold_print(out, v.r, v.n);
 
@@ -386,6 +465,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
 out:
     json_decref(doc);
     if (have_res) engine_result_free(&res);
+    free(acks.acked);
     free(f.s);
     webhook_target_close(&t);
     return status;

@@ -71,6 +71,9 @@ typedef struct webhook_opts {
     /* an event lifecycle per order (load/lifecycle.h): --events, --event-interval,
      * --reorder-rate; fixed-rate profiles only */
     lifecycle_args events;
+    /* with --events on a running dispatchd: its database for the exactly-once audit (brink.yaml
+     * audit.url and the password from audit.password_env); NULL: not audited */
+    const char *audit_url, *audit_password;
     /* output */
     const char *json_path;       /* NULL: none; "-": stdout */
     bool quiet;                  /* no live progress */

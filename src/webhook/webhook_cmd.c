@@ -352,6 +352,10 @@ static int apply_config(webhook_opts *o, const given *g, config **cfg, char *url
     }
     if (!g->pid) o->service_pid = config_service_pid(c);
     o->metrics_url = c->metrics_url;
+    if (c->have_audit) {
+        o->audit_url = c->audit_url;
+        o->audit_password = config_audit_password(c);
+    }
     o->body = c->body;
     o->headers = (const char *const *)c->headers;
     o->nheaders = c->nheaders;

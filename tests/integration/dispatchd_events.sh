@@ -115,14 +115,30 @@ truth() {
     ORDERS=$(sql "select count(*) from orders where order_id like '$like'")
 }
 # traffic NAME PORT STREAM GROUP: 3 s of lifecycles at 300/s (225 orders of 4 events, 15 orders
-# interleaved 50 ms apart), 30 % of the pairs reordered, 5 % duplicates, retries
+# interleaved 50 ms apart), 30 % of the pairs reordered, 5 % duplicates, retries; brink audits
+# through the brink.yaml's audit.url, the ground truth (truth) comes from SQL here
 traffic() {
-    "$BRINK" webhook light --target "http://127.0.0.1:$2" --secret-file "$SECRET_FILE" -q \
+    cat >"$TMP/$1.yaml" <<EOF
+target:
+  url: http://127.0.0.1:$2
+  webhook: {sign: standard-webhooks, secret: {file: $SECRET_FILE}}
+audit:
+  url: $PG_DIRECT
+  stored: SELECT webhook_id, count(*) FROM orders WHERE webhook_id = ANY(\$1) GROUP BY webhook_id
+EOF
+    "$BRINK" webhook light -f "$TMP/$1.yaml" -q \
         -R 300 -d 3s --events default --event-interval 50ms --reorder-rate 0.3 \
         --duplicate-rate 0.05 --duplicate-window 300ms --retry-schedule 100ms,200ms,400ms \
         --json "$TMP/$1.json" >"$TMP/$1.out" 2>&1
+    RC=$?
     wait_for 30 drained "$3" "$4"
     truth "$(jq -r .config.run_id "$TMP/$1.json")"
+}
+# agrees NAME: brink's audit of run NAME equals the SQL ground truth
+agrees() {
+    jqt ".audit.done and .stats.applied_twice == $TWICE and .stats.stale_overwrites == $STALE
+         and .stats.missing_events == $BEHIND and .stats.lost_after_ack == 0
+         and .audit.orders == $ORDERS" "$TMP/$1.json"
 }
 start_dd dd || exit 1
 traffic tuned "$PORT_dd" dispatchd:webhooks dispatchd
@@ -133,17 +149,35 @@ check "tuned: nothing handled twice (SQL: $TWICE), no stale overwrite ($STALE), 
     [ "$TWICE/$STALE/$BEHIND" = 0/0/0 ]
 check "tuned: every order stored, every event handled once ($ORDERS orders, $HANDLED events)" \
     all [ "$ORDERS" = 225 ] -- [ "$HANDLED" = 675 ]
+check "tuned: brink's audit equals the SQL (exit $RC, the four exactly-once thresholds green)" \
+    all agrees tuned -- jqt '[.thresholds[] | select(.test == "events") | .status] == ["green","green","green","green"]' "$TMP/tuned.json"
 
 stop "$PID_dd"
 start_dd nodedupe --dedupe off || exit 1
 traffic nodedupe "$PORT_nodedupe" dispatchd:webhooks dispatchd
 check "--dedupe off: duplicates are handled again (SQL: $TWICE webhook-ids handled twice)" [ "$TWICE" -gt 0 ]
 check "--dedupe off: versions still protect the order ($STALE stale overwrites)" [ "$STALE" = 0 ]
+check "--dedupe off: brink's applied_twice equals the SQL ($TWICE), red, exit 99 ($RC)" \
+    all agrees nodedupe -- [ "$RC" = 99 ] \
+    -- jqt '[.thresholds[] | select(.status == "red") | .metric] | index("applied_twice") != null' "$TMP/nodedupe.json"
 stop "$PID_nodedupe"
 start_dd noorder --ordering ignore || exit 1
 traffic noorder "$PORT_noorder" dispatchd:webhooks dispatchd
 check "--ordering ignore: reordered events overwrite newer ones (SQL: $STALE stale, $BEHIND orders behind)" \
     all [ "$STALE" -gt 0 ] -- [ "$BEHIND" -gt 0 ]
 check "--ordering ignore: still handled once each ($TWICE twice)" [ "$TWICE" = 0 ]
+check "--ordering ignore: brink's stale_overwrites and missing_events equal the SQL, red, exit 99 ($RC)" \
+    all agrees noorder -- [ "$RC" = 99 ] \
+    -- jqt '[.thresholds[] | select(.status == "red") | .metric] as $r | ($r | index("stale_overwrites")) != null and ($r | index("missing_events")) != null' "$TMP/noorder.json"
+
+# a broken receiver: it acknowledges every event and stores none (testsrv answers 200), audited
+# against the stack's database
+start_srv nostore || exit 1
+stop "$PID_noorder"
+traffic nostore "$PORT_nostore" dispatchd:webhooks dispatchd
+check "a receiver that stores nothing: every acknowledged event lost_after_ack, every order missing, red, exit 99 ($RC)" \
+    all [ "$RC" = 99 ] -- jqt '.audit.done and .stats.lost_after_ack == .audit.events_acknowledged
+        and .audit.events_acknowledged >= 900 and .stats.missing_events == 225 and .audit.orders == 0
+        and ([.thresholds[] | select(.status == "red") | .metric] | index("lost_after_ack")) != null' "$TMP/nostore.json"
 
 dd_logs_check
