@@ -70,28 +70,20 @@ typedef struct lifecycle_args {
 } lifecycle_args;
 
 /* The rows of core/cli.h's option table (a command includes core/cli.h). */
+/* clang-format off */
 #define LIFECYCLE_CLI_ROWS(a)                                                                      \
-    {.name = "events",                                                                             \
-     .kind = CLI_STR,                                                                              \
-     .dest = &(a)->spec,                                                                           \
-     .meta = "SPEC",                                                                               \
-     .help = "send each order's events instead of one request each: 'default' (" LIFECYCLE_DEFAULT \
-             ") or steps like a,b*2,c:0.9|d:0.1; templates get {{order}}, "                        \
+    {.name = "events", .kind = CLI_STR, .dest = &(a)->spec, .meta = "SPEC",                        \
+     .help = "send each order's events instead of one request each: 'default' ("                   \
+             LIFECYCLE_DEFAULT ") or steps like a,b*2,c:0.9|d:0.1; templates get {{order}}, "      \
              "{{event}}, {{version}}"},                                                            \
-        {.name = "event-interval",                                                                 \
-         .kind = CLI_DURATION,                                                                     \
-         .dest = &(a)->interval,                                                                   \
-         .min = 1,                                                                                 \
-         .def = "100ms",                                                                           \
-         .given = &(a)->interval_set,                                                              \
-         .meta = "D",                                                                              \
-         .help = "with --events: an order's events are due D apart"},                              \
-    {                                                                                              \
-        .name = "reorder-rate", .kind = CLI_DOUBLE, .dest = &(a)->reorder, .min = 0, .max = 1,     \
-        .given = &(a)->reorder_set, .meta = "R",                                                   \
-        .help = "with --events: deliver this share (0..1) of an order's neighbouring events "      \
-                "swapped, the newer one first (never before the order's first event)"              \
-    }
+    {.name = "event-interval", .kind = CLI_DURATION, .dest = &(a)->interval, .min = 1,             \
+     .def = "100ms", .given = &(a)->interval_set, .meta = "D",                                     \
+     .help = "with --events: an order's events are due D apart"},                                  \
+    {.name = "reorder-rate", .kind = CLI_DOUBLE, .dest = &(a)->reorder, .min = 0, .max = 1,        \
+     .given = &(a)->reorder_set, .meta = "R",                                                      \
+     .help = "with --events: deliver this share (0..1) of an order's neighbouring events "         \
+             "swapped, the newer one first (never before the order's first event)"}
+/* clang-format on */
 
 /* Turns the options into a lifecycle: *out = &a->lc, or NULL when --events was not given. 0, or
  * -1 with a one-line reason. */
