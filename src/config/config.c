@@ -22,11 +22,13 @@
 #include "core/secret.h"
 #include "core/yml.h"
 #include "http/url.h"
+#include "load/delivery.h"
+#include "load/lifecycle.h"
 #include "verdict/threshold.h"
 
 _Static_assert(sizeof(pid_t) == sizeof(int), "YML_INT stores an int");
 
-#define TOP_KEYS "target, race, probes, audit, dependencies or thresholds"
+#define TOP_KEYS "target, race, probes, audit, dependencies, thresholds or delivery"
 
 /* ---- small checks ------------------------------------------------------------------------------
  */
@@ -141,6 +143,29 @@ static int check_body(const yml_ctx *c, const yml_val *x, void *obj) {
     return yml_check_placeholders(c, x->v, x->key, stored(x), "webhook_id|run", true);
 }
 
+static int check_events(const yml_ctx *c, const yml_val *x, void *obj) {
+    lifecycle lc;
+    char e[200];
+    if (lifecycle_parse(stored(x), &lc, e, sizeof e) < 0) return yml_fail(c, x->v, x->key, "%s", e);
+    return 0;
+}
+
+static int finish_webhook_events(const yml_ctx *c, const yml_val *x, const config *cfg) {
+    const yaml_node_t *k;
+    const char *alone = yml_find(c, x->v, "event_interval", &k) ? "event_interval"
+                        : yml_find(c, x->v, "reorder_rate", &k) ? "reorder_rate"
+                                                                : NULL;
+    if (alone && !cfg->events)
+        return yml_fail(c, k, "target.webhook", "%s goes with events", alone);
+    lifecycle lc;
+    char e[200];
+    if (cfg->events && cfg->reorder_rate > 0 &&
+        lifecycle_parse(cfg->events, &lc, e, sizeof e) == 0 && lc.nsteps < 3)
+        return yml_fail(c, k ? k : x->v, "target.webhook.reorder_rate",
+                        "needs at least three events per order (the first one never moves)");
+    return 0;
+}
+
 static int finish_webhook(const yml_ctx *c, const yml_val *x, void *obj) {
     const config *cfg = obj;
     const yaml_node_t *secret_k, *sign_v = yml_find(c, x->v, "sign", NULL);
@@ -151,7 +176,7 @@ static int finish_webhook(const yml_ctx *c, const yml_val *x, void *obj) {
         return yml_fail(c, sign_v ? sign_v : x->k, "target.webhook.secret",
                         "missing: the signing secret, {file: PATH} or {env: VARIABLE} (or sign: "
                         "none)");
-    return 0;
+    return finish_webhook_events(c, x, cfg);
 }
 
 static const yml_field webhook_rows[] = {
@@ -162,10 +187,16 @@ static const yml_field webhook_rows[] = {
     {"headers", YML_EACH, 0, "(Name: value)", .fn = parse_header},
     {"body", YML_STR, offsetof(config, body),
      "a string (the body's template; quote JSON with '...')", .fn = check_body},
+    {"events", YML_STR, offsetof(config, events),
+     "an event lifecycle: default, or steps like order.created,order.updated*2",
+     .fn = check_events},
+    {"event_interval", YML_DURATION, offsetof(config, event_interval), .min = 1},
+    {"reorder_rate", YML_NUMBER, offsetof(config, reorder_rate), .min = 0, .max = 1},
     {0},
 };
-static const yml_table webhook_table = {"(path, sign, secret, headers, body)", webhook_rows,
-                                        finish_webhook};
+static const yml_table webhook_table = {
+    "(path, sign, secret, headers, body, events, event_interval, reorder_rate)", webhook_rows,
+    finish_webhook};
 
 static int check_url(const yml_ctx *c, const yml_val *x, void *obj) {
     config *cfg = obj;
@@ -446,6 +477,49 @@ static int parse_threshold(const yml_ctx *c, const yml_val *x, void *obj) {
     return 0;
 }
 
+/* ---- delivery ------------------------------------------------------------------------------- */
+
+static int check_sender(const yml_ctx *c, const yml_val *x, void *obj) {
+    delivery_policy p;
+    char e[200];
+    if (delivery_preset(stored(x), &p, e, sizeof e) < 0) return yml_fail(c, x->v, x->key, "%s", e);
+    return 0;
+}
+
+static int check_schedule(const yml_ctx *c, const yml_val *x, void *obj) {
+    delivery_policy p = {0};
+    char e[200];
+    if (delivery_set_schedule(&p, stored(x), e, sizeof e) < 0)
+        return yml_fail(c, x->v, x->key, "%s", e);
+    return 0;
+}
+
+static int finish_delivery(const yml_ctx *c, const yml_val *x, void *obj) {
+    config *cfg = obj;
+    const yaml_node_t *k;
+    if (cfg->delivery_sender && cfg->delivery_schedule && yml_find(c, x->v, "retry_schedule", &k))
+        return yml_fail(c, k, "delivery", "give either sender or retry_schedule, not both");
+    cfg->duplicate_rate_set = yml_find(c, x->v, "duplicate_rate", NULL) != NULL;
+    cfg->drain_set = yml_find(c, x->v, "drain", NULL) != NULL;
+    cfg->have_delivery = true;
+    return 0;
+}
+
+static const yml_field delivery_rows[] = {
+    {"sender", YML_STR, offsetof(config, delivery_sender),
+     "standard-webhooks, stripe, shopify, github or none", .fn = check_sender},
+    {"retry_schedule", YML_STR, offsetof(config, delivery_schedule), "waits like 0.5s,1s,2s,4s",
+     .fn = check_schedule},
+    {"retry_scale", YML_NUMBER, offsetof(config, delivery_scale), .min = 1e-9, .max = 1000},
+    {"duplicate_rate", YML_NUMBER, offsetof(config, duplicate_rate), .min = 0, .max = 1},
+    {"duplicate_window", YML_DURATION, offsetof(config, duplicate_window), .min = 1},
+    {"drain", YML_DURATION, offsetof(config, delivery_drain), .min = 0},
+    {0},
+};
+static const yml_table delivery_table = {
+    "(sender, retry_schedule, retry_scale, duplicate_rate, duplicate_window, drain)", delivery_rows,
+    finish_delivery};
+
 /* ---- the file ----------------------------------------------------------------------------------
  */
 
@@ -469,6 +543,7 @@ static const yml_field root_rows[] = {
     {"audit", YML_MAP, .sub = &audit_table},
     {"dependencies", YML_CUSTOM, 0, .fn = parse_dependencies},
     {"thresholds", YML_EACH, 0, "(METRIC: {orange: X, red: Y})", .fn = parse_threshold},
+    {"delivery", YML_MAP, .sub = &delivery_table},
     {"create", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
     {"visible", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
     {"claim", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
@@ -514,6 +589,9 @@ void config_free(config *c) {
     free(c->secret_env);
     for (int i = 0; i < c->nheaders; i++) free(c->headers[i]);
     free(c->body);
+    free(c->events);
+    free(c->delivery_sender);
+    free(c->delivery_schedule);
     free(c->service_pid_file);
     if (c->have_race) race_spec_free(&c->race);
     free(c->audit_url);

@@ -11,6 +11,10 @@
  *   dependencies  redis and postgresql: process hooks (config/deps_yaml.c; stack/deps.c runs
  *                 them) and a Toxiproxy API
  *   thresholds    {metric: {orange: X, red: Y}} over the threshold table (verdict/threshold.h)
+ *   delivery      a sender that retries and duplicates (load/delivery.h): sender or
+ *                 retry_schedule, retry_scale, duplicate_rate, duplicate_window, drain
+ * and target.webhook.events / event_interval / reorder_rate: an event lifecycle per order
+ * (load/lifecycle.h).
  *
  * Every key is known and typed (the tables of core/yml.h); each mistake is one line
  * "FILE:LINE: KEY: reason".
@@ -63,8 +67,11 @@ typedef struct config {
     char *secret_file, *secret_env;    /* exactly one unless sign is none */
     char *headers[CONFIG_MAX_HEADERS]; /* "Name: value" templates */
     int nheaders;
-    char *body;        /* template, or NULL for dispatchd's order.created */
-    char *metrics_url; /* the service's Prometheus page (target.metrics), or NULL */
+    char *body;             /* template, or NULL for dispatchd's order.created */
+    char *metrics_url;      /* the service's Prometheus page (target.metrics), or NULL */
+    char *events;           /* target.webhook.events: a lifecycle spec (checked), or NULL */
+    int64_t event_interval; /* 0: the default */
+    double reorder_rate;
     pid_t service_pid;
     char *service_pid_file;
     /* race */
@@ -86,6 +93,12 @@ typedef struct config {
     /* thresholds */
     config_threshold *thresholds;
     int nthresholds;
+    /* delivery (the sender options' values; unset ones 0 / NULL / false) */
+    bool have_delivery;
+    char *delivery_sender, *delivery_schedule;
+    double delivery_scale, duplicate_rate; /* scale 0: not given */
+    int64_t duplicate_window, delivery_drain;
+    bool duplicate_rate_set, drain_set;
 } config;
 
 /* Reads and checks a brink.yaml. 0 with *out (config_free it), or -1 with one line. */

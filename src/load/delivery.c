@@ -44,12 +44,10 @@ int delivery_preset(const char *name, delivery_policy *p, char *err, size_t errl
     } else if (strcmp(name, "github") && strcmp(name, "none")) {
         const char *near = cli_suggest(name, delivery_presets, 5);
         if (near)
-            err_set(err, errlen, "unknown sender '%.40s' for --delivery; did you mean '%s'?", name,
-                    near);
+            err_set(err, errlen, "unknown sender '%.40s'; did you mean '%s'?", name, near);
         else
             err_set(err, errlen,
-                    "unknown sender '%.40s' for --delivery: standard-webhooks, stripe, shopify, "
-                    "github or none",
+                    "unknown sender '%.40s': standard-webhooks, stripe, shopify, github or none",
                     name);
         return -1;
     }
@@ -154,7 +152,11 @@ int delivery_args_check(delivery_args *d, int64_t run_ns, int64_t timeout_ns, bo
         err_set(err, errlen, "give either --delivery or --retry-schedule, not both");
         return -1;
     }
-    if (delivery_preset(d->name ? d->name : "none", &d->pol, err, errlen) < 0) return -1;
+    char sub[200];
+    if (delivery_preset(d->name ? d->name : "none", &d->pol, sub, sizeof sub) < 0) {
+        err_set(err, errlen, "--delivery: %s", sub);
+        return -1;
+    }
     if (d->schedule && delivery_set_schedule(&d->pol, d->schedule, err, errlen) < 0) return -1;
     if (d->scale_set && d->pol.retries == 0) {
         err_set(err, errlen, "--retry-scale: the sender '%s' does not retry", d->pol.name);

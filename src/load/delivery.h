@@ -49,7 +49,7 @@ typedef struct delivery_args {
     const char *name, *schedule;
     double scale, dup_rate;
     int64_t dup_window, drain;
-    bool scale_set, dup_set, drain_set;
+    bool scale_set, dup_set, drain_set, window_set;
     delivery_policy pol;
 } delivery_args;
 
@@ -88,6 +88,7 @@ typedef struct delivery_args {
          .dest = &(d)->dup_window,                                                                 \
          .min = 1,                                                                                 \
          .def = "1s",                                                                              \
+         .given = &(d)->window_set,                                                                \
          .meta = "D",                                                                              \
          .help = "a duplicate follows its acknowledgement within D"},                              \
     {                                                                                              \

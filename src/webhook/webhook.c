@@ -269,6 +269,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     engine_result res;
     bool have_res = false;
     ack_set acks = {0};
+    webhook_eo_audit eo = {0};
     fixed_run f = {.tty = !o->quiet && isatty(STDERR_FILENO)};
     engine_config c;
     if (webhook_target_config(&t, o, 0, rate, duration, &c) < 0) {
@@ -281,6 +282,11 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     /* the exactly-once audit: an event lifecycle on the embedded stack, one segment */
     const char *audit_url = t.st ? stack_get_info(t.st)->pg_url : o->audit_url;
     bool audit = lc && audit_url && o->seg.count <= 1;
+    if (lc && !audit)
+        snprintf(eo.error, sizeof eo.error, "%s",
+                 o->seg.count > 1 ? "a segment of a distributed run is not audited"
+                                  : "no database to read: brink.yaml's audit.url names the "
+                                    "service's (dispatchd's schema)");
     if (audit) {
         acks.n = (uint64_t)(rate * ((double)duration / NS_PER_S)) + 2;
         if (!(acks.acked = calloc(acks.n, 1))) {
@@ -341,7 +347,6 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
     judge_fixed(&v, &res, seg_rate, (double)duration / NS_PER_S, cpu_mean, cpu_max, rss_max, t.pid);
     if (res.delivery) judge_delivery(&v, &res, pol);
-    webhook_eo_audit eo;
     if (audit) {
         if (!o->quiet) fprintf(stderr, "brink webhook: auditing the events against PostgreSQL\n");
         webhook_audit_events(audit_url, t.st ? NULL : o->audit_password, &t, 0, &res.events,
@@ -374,7 +379,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     json_object_set_new(st, "availability", jx_real3(availability));
     json_object_set_new(st, "service_cpu_pct", jx_real3(cpu_mean));
     json_object_set_new(st, "service_rss_mib", jx_real3(rss_max));
-    if (audit) {
+    if (lc) {
         json_object_update_new(
             st,
             json_pack("{s:o, s:o, s:o, s:o}", "applied_twice",
@@ -420,7 +425,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     if (t.pid > 0)
         fprintf(out, "  service       pid %d: CPU %.1f%% of one core (max %.1f%%), RSS %.1f MiB\n",
                 (int)t.pid, cpu_mean, cpu_max, rss_max);
-    if (audit && eo.done)
+    if (lc && eo.done)
         fprintf(out,
                 "  exactly once  %lld applied twice, %lld stale overwrites, %lld lost after ack, "
                 "%lld orders missing an event (%lld events acknowledged, %lld orders; "
@@ -428,7 +433,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
                 (long long)eo.applied_twice, (long long)eo.stale_overwrites,
                 (long long)eo.lost_after_ack, (long long)eo.missing_events,
                 (long long)eo.acknowledged, (long long)eo.orders, eo.drain_wait_s);
-    else if (audit)
+    else if (lc)
         fprintf(out, "  exactly once  not audited: %s\n", eo.error);
     fprintf(out, "\n  thresholds\n");
     threshold_print(out, v.r, v.n);

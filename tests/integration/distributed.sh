@@ -248,8 +248,14 @@ check "2 capacity segments ran their plan (exit 0 or 99)" [ $crc -eq 0 ]
 jqcheck "each capacity segment sent its half of each step, at the same planned times" \
     "$TMP/cap.1.json" '[.capacity.steps[] | [.total_rps, .offered_rps, .requests]] == [[50, 25, 25], [100, 50, 50]]'
 "$BRINK" merge -q "$TMP"/cap.[12].json --json "$TMP/capm.json" >/dev/null 2>&1
+# Each segment also judges its own half-rate steps; on a busy machine one of them can call its last
+# step broken on its own view (its stop "resolved") while the merged step holds: the merge then
+# says segments_diverged — the merged judgement below is what this checks.
 jqcheck "merged capacity: steps of 50 and 100 webhooks, judged, held up to --max-rate" \
-    "$TMP/capm.json" '[.capacity.steps[] | [.offered_rps, .requests, .verdict]] == [[50, 50, "good"], [100, 100, "good"]] and .capacity.stop == "max_rate" and .stats.max_sustainable_rps == 100'
+    "$TMP/capm.json" '[.capacity.steps[] | [.offered_rps, .requests, .verdict]] == [[50, 50, "good"], [100, 100, "good"]]
+        and (.capacity.stop == "max_rate" or .capacity.stop == "segments_diverged") and .stats.max_sustainable_rps == 100' ||
+    jq -c '.capacity | {stop, message, steps: [.steps[] | [.offered_rps, .requests, .verdict]]}' "$TMP/capm.json" |
+    sed 's/^/#   capacity: /'
 check "the server counted the plan's 150 webhooks" [ "$(($(srv_count "$PORT_a") - before))" = 150 ]
 
 # the manifests' own scripts, run here by /bin/sh with the cluster's paths moved to $TMP: 4 load

@@ -77,6 +77,7 @@ jqcheck() {
         not_ok "$name"
         echo "#   jq: $expr"
         jq -c '.stats, .status // empty' "$file" 2>&1 | sed 's/^/#   stats, status: /' | head -5
+        return 1
     fi
 }
 # http_status URL [curl options]: the status code of a GET (000 when nothing answered)

@@ -319,6 +319,54 @@ static void test_errors_sections(void **state) {
     expect_errors(cases, COUNT(cases));
 }
 
+/* target.webhook.events and the delivery: section: read, checked, each mistake one line */
+static void test_sender(void **state) {
+    config *c;
+    char err[512] = "";
+    static const char text[] = "target:\n"
+                               "  url: http://127.0.0.1:8080/\n"
+                               "  webhook:\n"
+                               "    secret: {env: HOOK_SECRET}\n"
+                               "    events: default\n"
+                               "    event_interval: 50ms\n"
+                               "    reorder_rate: 0.3\n"
+                               "delivery:\n"
+                               "  sender: stripe\n"
+                               "  retry_scale: 0.001\n"
+                               "  duplicate_rate: 0.05\n"
+                               "  duplicate_window: 200ms\n"
+                               "  drain: 5s\n";
+    if (load(text, &c, err, sizeof err) < 0) fail_msg("%s", err);
+    assert_string_equal(c->events, "default");
+    assert_int_equal(c->event_interval, 50000000);
+    assert_true(c->reorder_rate == 0.3);
+    assert_true(c->have_delivery && c->duplicate_rate_set && c->drain_set);
+    assert_string_equal(c->delivery_sender, "stripe");
+    assert_null(c->delivery_schedule);
+    assert_true(c->delivery_scale == 0.001 && c->duplicate_rate == 0.05);
+    assert_int_equal(c->duplicate_window, 200000000);
+    assert_int_equal(c->delivery_drain, 5000000000LL);
+    config_free(c);
+
+#define W "target:\n  url: http://x:1\n  webhook:\n    sign: none\n"
+    static const error_case cases[] = {
+        {W "    events: 'a,b:0.5'\n", 5, "target.webhook.events", "always happens"},
+        {W "    events: ''\n", 5, "target.webhook.events", ""},
+        {W "    event_interval: 1s\n", 5, "target.webhook", "event_interval goes with events"},
+        {W "    events: 'a,b'\n    reorder_rate: 0.2\n", 6, "target.webhook.reorder_rate",
+         "at least three events"},
+        {W "    reorder_rate: 2\n", 5, "target.webhook.reorder_rate", ""},
+        {TARGET "delivery: {sender: stripes}\n", 4, "delivery.sender", "did you mean 'stripe'"},
+        {TARGET "delivery: {retry_schedule: '1s,x'}\n", 4, "delivery.retry_schedule",
+         "retry wait 'x'"},
+        {TARGET "delivery: {sender: stripe, retry_schedule: 1s}\n", 4, "delivery", "not both"},
+        {TARGET "delivery: {duplicate_rate: 1.5}\n", 4, "delivery.duplicate_rate", ""},
+        {TARGET "delivery: {senders: x}\n", 4, "delivery.senders", "unknown key (want sender"},
+    };
+#undef W
+    expect_errors(cases, COUNT(cases));
+}
+
 static void test_overrides(void **state) {
     config *c;
     char err[512] = "";
@@ -437,4 +485,5 @@ static void test_modes(void **state) {
 }
 
 UNIT_MAIN_WITH(setup, teardown, test_full, test_example, test_errors_top, test_errors_target,
-               test_errors_sections, test_overrides, test_render, test_race_yaml_sniff, test_modes)
+               test_errors_sections, test_sender, test_overrides, test_render, test_race_yaml_sniff,
+               test_modes)

@@ -56,7 +56,7 @@ static void test_other_providers(void **state) {
     assert_int_equal(p.retries, 0);
     char err[200];
     assert_int_equal(delivery_preset("strpe", &p, err, sizeof err), -1);
-    assert_string_equal(err, "unknown sender 'strpe' for --delivery; did you mean 'stripe'?");
+    assert_string_equal(err, "unknown sender 'strpe'; did you mean 'stripe'?");
     assert_int_equal(delivery_preset("carrier-pigeon", &p, err, sizeof err), -1);
     assert_non_null(strstr(err, "standard-webhooks, stripe, shopify, github or none"));
 }
