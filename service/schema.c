@@ -125,6 +125,7 @@ const char schema_sql[] =
     "              AS x(w text, t bigint, o text, c text, n bigint, p json, e text, v integer) LOOP\n"
     "        typ := coalesce(ev.e, 'order.created');\n"
     "        ver := coalesce(ev.v, 1);\n"
+    "        changed := false;\n"
     "        IF dedupe THEN\n"
     "            INSERT INTO webhook_receipts (webhook_id) VALUES (ev.w) ON CONFLICT DO NOTHING;\n"
     "            CONTINUE WHEN NOT FOUND;\n"

@@ -113,6 +113,7 @@ BEGIN
               AS x(w text, t bigint, o text, c text, n bigint, p json, e text, v integer) LOOP
         typ := coalesce(ev.e, 'order.created');
         ver := coalesce(ev.v, 1);
+        changed := false;
         IF dedupe THEN
             INSERT INTO webhook_receipts (webhook_id) VALUES (ev.w) ON CONFLICT DO NOTHING;
             CONTINUE WHEN NOT FOUND;

@@ -160,9 +160,11 @@ static int finish_webhook_events(const yml_ctx *c, const yml_val *x, const confi
     lifecycle lc;
     char e[200];
     if (cfg->events && cfg->reorder_rate > 0 &&
-        lifecycle_parse(cfg->events, &lc, e, sizeof e) == 0 && lc.nsteps < 3)
+        lifecycle_parse(cfg->events, &lc, e, sizeof e) == 0 && lc.nsteps < 3) {
+        yml_find(c, x->v, "reorder_rate", &k);
         return yml_fail(c, k ? k : x->v, "target.webhook.reorder_rate",
                         "needs at least three events per order (the first one never moves)");
+    }
     return 0;
 }
 

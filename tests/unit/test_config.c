@@ -355,6 +355,8 @@ static void test_sender(void **state) {
         {W "    event_interval: 1s\n", 5, "target.webhook", "event_interval goes with events"},
         {W "    events: 'a,b'\n    reorder_rate: 0.2\n", 6, "target.webhook.reorder_rate",
          "at least three events"},
+        {W "    events: 'a,b'\n    reorder_rate: 0.2\n    event_interval: 1s\n", 6,
+         "target.webhook.reorder_rate", "at least three events"},
         {W "    reorder_rate: 2\n", 5, "target.webhook.reorder_rate", ""},
         {TARGET "delivery: {sender: stripes}\n", 4, "delivery.sender", "did you mean 'stripe'"},
         {TARGET "delivery: {retry_schedule: '1s,x'}\n", 4, "delivery.retry_schedule",
