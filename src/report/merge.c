@@ -718,6 +718,21 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
     json_object_set_new(m, "error_details", details);
     json_object_set_new(m, "timeline", tl);
     tl = NULL;
+    /* an event lifecycle (--events): planned for the whole test, the same in every segment;
+     * requests and 2xx answers by type added up */
+    const json_t *ev0 = json_object_get(p[0].doc, "events");
+    if (json_is_object(ev0)) {
+        json_t *ev = json_deep_copy(ev0), *by = json_object();
+        for (int k = 0; k < n; k++) {
+            const json_t *b = json_object_get(json_object_get(p[k].doc, "events"), "by_type");
+            json_object_foreach((json_t *)b, key, val) {
+                if (!json_object_get(by, key)) json_object_set_new(by, key, json_object());
+                sum_object(json_object_get(by, key), val);
+            }
+        }
+        json_object_set_new(ev, "by_type", by);
+        json_object_set_new(m, "events", ev);
+    }
 
     /* the service's resources: from the first segment that sampled it */
     const json_t *res = NULL;

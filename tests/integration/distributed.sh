@@ -141,8 +141,10 @@ jsum() { # jsum EXPR FILES...: the sum of jq EXPR over the files
 start_srv a || exit 1
 S=$TMP/open
 
-# open model: 500/s for 2 s is exactly 1000 requests, 250 each
-if run4 "$S" -R 500 -d 2s -c 8 -t 1 "http://127.0.0.1:$PORT_a/"; then
+# open model: 500/s for 2 s is exactly 1000 requests, 250 each; they are the events of 250 orders
+# (a, b, b, b: --events is planned for the whole test, so the segments share one lifecycle)
+if run4 "$S" -R 500 -d 2s -c 8 -t 1 -m POST --events 'a,b*3' -b '{"t":"{{event}}","o":{{order}}}' \
+    "http://127.0.0.1:$PORT_a/"; then
     ok "4 segments ran (open model, one --start-at)"
 else
     not_ok "4 segments ran"
@@ -170,6 +172,9 @@ jqcheck "the merged document is a normal result document with .config.merged_fro
     "$TMP/merged.json" '.schema == "brink.result/1" and .test == "load" and (.config.merged_from | length) == 4 and (.config | has("segment") | not)'
 jqcheck "merged requests = the server's count" "$TMP/merged.json" ".stats.requests == $served"
 jqcheck "merged offered rate = the configured 500/s" "$TMP/merged.json" '.stats.offered_rps == 500'
+jqcheck "merged events: 250 orders' a and 750 b over the 4 segments, one lifecycle" "$TMP/merged.json" \
+    '.events.by_type.a.requests == 250 and .events.by_type.b.requests == 750
+     and .events.lifecycle == "a,b*3" and .events.orders_interleaved == 50'
 # every second has all 4 segments but the last, which a segment whose final response came late
 # (a busy machine) can have alone
 jqcheck "merged timeline: aligned seconds, counts of all 4, percentiles merged" "$TMP/merged.json" \
