@@ -203,18 +203,18 @@ static size_t puts_(char *p, const char *s) {
     return put(p, s, strlen(s));
 }
 
-/* Renders one request into out (e->max_len bytes); returns its length, or 0 on failure. */
-static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, char *out) {
+/* Renders one request into out (e->max_len bytes); returns its length, or 0 on failure. ev: the
+ * request's event (lifecycle_at of seq) with an event lifecycle, else NULL. */
+static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, const lifecycle_event *ev,
+                             char *out) {
     engine *e = w->e;
     tmpl_vars v = {
         .seq = seq, .order = seq, .conn = conn_idx, .thread = (uint32_t)w->id, .rng = &w->rng};
-    if (e->lc) {
-        lifecycle_event ev;
-        lifecycle_at(e->lc, seq, &ev);
-        v.order = ev.order;
-        v.version = (uint32_t)ev.version;
-        v.event = e->lc->types[ev.type];
-        v.event_len = e->lc->type_len[ev.type];
+    if (ev) {
+        v.order = ev->order;
+        v.version = (uint32_t)ev->version;
+        v.event = e->lc->types[ev->type];
+        v.event_len = e->lc->type_len[ev->type];
     }
     int64_t wall = 0;
     if (e->needs_time || w->sign) wall = clock_wall_ns();
@@ -455,7 +455,9 @@ int engine_render(const engine_config *cfg, uint64_t seq, char **out, size_t *le
             goto done;
         }
     }
-    *len = render_request(&w, 0, seq, buf);
+    lifecycle_event ev;
+    if (e.lc) lifecycle_at(e.lc, seq, &ev);
+    *len = render_request(&w, 0, seq, e.lc ? &ev : NULL, buf);
     if (!*len) {
         free(buf);
         snprintf(err, errlen, "request rendering failed");
@@ -695,8 +697,8 @@ static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
     c->started = now;
     c->seq = seq;
     c->deadline = now + e->timeout_ns;
+    lifecycle_event ev; /* computed once: counted here, rendered below */
     if (e->lc) {
-        lifecycle_event ev;
         lifecycle_at(e->lc, seq, &ev);
         c->ev_type = (int8_t)ev.type;
         w->ev_sent[ev.type]++;
@@ -706,7 +708,7 @@ static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
     if (lag > w->max_lag_ns) w->max_lag_ns = lag;
     if (e->dynamic) {
         c->out = c->buf;
-        c->out_len = render_request(w, c->idx, seq, c->buf);
+        c->out_len = render_request(w, c->idx, seq, e->lc ? &ev : NULL, c->buf);
         if (!c->out_len) {
             conn_fail(c, ERR_CONNECT_OTHER, "request rendering failed", now);
             return;
@@ -1191,7 +1193,7 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        w->static_len = render_request(w, 0, 0, w->static_req);
+        w->static_len = render_request(w, 0, 0, NULL, w->static_req); /* no placeholders */
     }
     /* open model: this thread's first request */
     if (e->open) {
