@@ -741,3 +741,37 @@ const char *config_audit_password(const config *c) {
     const char *v = getenv(c->audit_password_env);
     return v && *v ? v : NULL;
 }
+
+void config_sender_args(const config *c, delivery_args *d, lifecycle_args *e) {
+    if (!c) return;
+    if (c->have_delivery) {
+        if (!d->name && !d->schedule) {
+            d->name = c->delivery_sender;
+            d->schedule = c->delivery_schedule;
+        }
+        if (!d->scale_set && c->delivery_scale > 0) {
+            d->scale = c->delivery_scale;
+            d->scale_set = true;
+        }
+        if (!d->dup_set && c->duplicate_rate_set) {
+            d->dup_rate = c->duplicate_rate;
+            d->dup_set = true;
+        }
+        if (!d->window_set && c->duplicate_window > 0) d->dup_window = c->duplicate_window;
+        if (!d->drain_set && c->drain_set) {
+            d->drain = c->delivery_drain;
+            d->drain_set = true;
+        }
+    }
+    if (e && c->events && !e->spec) {
+        e->spec = c->events;
+        if (!e->interval_set && c->event_interval > 0) {
+            e->interval = c->event_interval;
+            e->interval_set = true;
+        }
+        if (!e->reorder_set && c->reorder_rate > 0) {
+            e->reorder = c->reorder_rate;
+            e->reorder_set = true;
+        }
+    }
+}

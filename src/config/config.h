@@ -28,6 +28,8 @@
 #include <sys/types.h>
 
 #include "http/sign.h"
+#include "load/delivery.h"
+#include "load/lifecycle.h"
 #include "probe/probe.h"
 #include "config/race_spec.h"
 #include "stack/deps.h"
@@ -114,6 +116,9 @@ int config_apply_thresholds(const config *c, char *err, size_t errlen);
 
 /* The webhook URL: url + webhook path. */
 void config_webhook_url(const config *c, char *out, size_t outlen);
+/* The file's delivery: section (and, with e, target.webhook.events) fill the sender and lifecycle
+ * options the command line left unset; the command line wins option by option. */
+void config_sender_args(const config *c, delivery_args *d, lifecycle_args *e);
 /* The signing secret from its file or variable (malloc'd; NULL with a reason that never holds
  * the secret); NULL without a reason (*len 0) when sign is none. */
 char *config_read_secret(const config *c, size_t *len, char *err, size_t errlen);

@@ -13,6 +13,7 @@
  *   .backlog.samples [{t, phase, total, ...}] → backlog over time
  *   .latency.resolution.hdr                   → the race's resolution-time histogram
  *   .capacity.steps [{offered_rps, achieved_rps, p99_ms, verdict}] → capacity steps
+ *   .storm.seconds [{t, attempts, retries, failed}] → a sender's attempts over time (the storm)
  * A document with .runs (a test's "all" mode) gets one subsection per run. */
 #include "report/html.h"
 
@@ -698,6 +699,72 @@ static void chart_backlog(page *pg, const json_t *doc) {
     free(buf);
 }
 
+/* ---- a retrying sender's attempts: the retry storm --------------------------------------------
+ */
+
+static void chart_storm(page *pg, const json_t *doc) {
+    json_t *st = json_object_get(doc, "storm");
+    json_t *secs = json_object_get(st, "seconds");
+    int n = (int)json_array_size(secs);
+    if (n < 2) return;
+    double *buf = calloc((size_t)n * 4, sizeof *buf);
+    if (!buf) return;
+    double *x = buf, *ser[3] = {buf + n, buf + 2 * (size_t)n, buf + 3 * (size_t)n};
+    static const char *const keys[3] = {"attempts", "retries", "failed"};
+    static const char *const labels[3] = {"attempts/s", "retries/s", "failed/s"};
+    static const svg_style styles[3] = {SVG_SOLID, SVG_DASHED, SVG_DOTTED};
+    bool take_max[3] = {true, true, true}; /* the storm is a peak */
+    int m = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(secs, i, p) {
+        double t = jx_num(p, "t");
+        if (!isfinite(t)) continue;
+        x[m] = t;
+        for (int k = 0; k < 3; k++) ser[k][m] = jx_num(p, keys[k]);
+        m++;
+    }
+    m = downsample(x, ser, take_max, 3, m);
+    double ymax = NAN;
+    for (int k = 0; k < 3; k++) ymax = max_of(ser[k], m, ymax);
+    if (m < 2 || !isfinite(ymax) || ymax <= 0) {
+        free(buf);
+        return;
+    }
+    band bands[MAX_BANDS];
+    int nb = phase_bands(doc, json_object_get(doc, "timeline"), bands);
+    svg_chart c;
+    svg_chart_init(&c, pg->out, ++pg->chart_id, "chart-storm");
+    c.mr = 24;
+    c.x = (svg_axis){0, x[m - 1] + 1, "time since the start (s), by due time", SVG_AXIS_LINEAR};
+    c.y = (svg_axis){0, ymax * 1.04, "attempts per second", SVG_AXIS_LINEAR};
+    svg_axis_nice(&c.y.min, &c.y.max, true);
+    figure_open(pg->out, "storm");
+    svg_begin(&c, "A retrying sender's attempts over time");
+    draw_bands(&c, bands, nb);
+    svg_axes(&c);
+    for (int k = 0; k < 3; k++) {
+        if (!any_finite(ser[k], m)) continue;
+        svg_line(&c, x, ser[k], m, styles[k], false);
+        svg_legend(&c, labels[k], styles[k], false);
+    }
+    double fe = jx_num(st, "fault_end_second"), pr = jx_num(st, "peak_ratio");
+    if (isfinite(fe)) {
+        char lab[64];
+        if (isfinite(pr))
+            snprintf(lab, sizeof lab, "fault ends; peak %.1fx", pr);
+        else
+            snprintf(lab, sizeof lab, "fault ends");
+        svg_vline(&c, fe, lab);
+    }
+    svg_end(&c);
+    figure_close(pg->out,
+                 "Every attempt of the sender by its due second: first deliveries and retries; "
+                 "after the fault the retries owed come on top of the live traffic (the retry "
+                 "storm).");
+    free(buf);
+}
+
 /* ---- race resolution histogram --------------------------------------------------------------- */
 
 #define RACE_BINS 30
@@ -890,6 +957,7 @@ static void charts(page *pg, const json_t *doc) {
     chart_timeline(pg, doc);
     chart_capacity(pg, doc);
     chart_backlog(pg, doc);
+    chart_storm(pg, doc);
     chart_spectrum(pg, doc);
     chart_race(pg, doc);
 }

@@ -46,6 +46,11 @@ static void summary_text(resil_test t, char *buf, size_t len) {
                  "stack's secret), then a bounded wait for the backlog to drain and the audit by "
                  "SQL.\n"
                  "\n"
+                 "With a sender option (--delivery, --retry-schedule, ...) the webhooks are "
+                 "retried like a real sender's: the run also reports eventual delivery, the delay "
+                 "of the events due during the fault and the retry storm after it "
+                 "(docs/resilience.md).\n"
+                 "\n"
                  "With -f brink.yaml the same runs go to your own stack (docs/config.md): the "
                  "webhooks to target.url, %s broken through dependencies.%s (network modes: its "
                  "toxiproxy API; process modes: its commands or pid), the backlog from probes:, "
@@ -77,7 +82,7 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
     memset(o, 0, sizeof *o);
     o->test = t;
     o->rate = 200; /* the other defaults are in the table */
-    char summary[2048], why[320];
+    char summary[2560], why[320];
     summary_text(t, summary, sizeof summary);
     /* docs/distributed.md: why a resilience test is not split */
     snprintf(why, sizeof why,
@@ -124,6 +129,7 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
          .help = "another probe, sampled every 250 ms beside the backlog (repeatable): "
                  "{\"kind\":\"redis|sql|http\",...} (brink probe --help); {service_url}, "
                  "{redis_url}, {pg_url} in its url name this run's stack"},
+        DELIVERY_CLI_ROWS(&o->delivery),
         CLI_JSON(json_path),
         CLI_KEEP_AS(&o->keep, &keep_given, "keep each stack's directory (data, logs)"),
         SEGMENT_CLI_REFUSED(why),
@@ -207,6 +213,13 @@ static void agg_sum(json_t *agg, json_t *st, const char *key) {
     json_object_set_new(agg, key, json_integer(s));
 }
 
+static void agg_min(json_t *agg, json_t *st, const char *key) {
+    json_t *v = json_object_get(st, key), *cur = json_object_get(agg, key);
+    if (!v || json_is_null(v)) return;
+    if (!cur || (json_is_number(cur) && json_number_value(v) < json_number_value(cur)))
+        json_object_set(agg, key, v);
+}
+
 static json_t *all_doc(resil_test t, const resil_opts *o, json_t *runs, int64_t start_wall,
                        double duration_s) {
     json_t *doc = json_object();
@@ -239,8 +252,19 @@ static json_t *all_doc(resil_test t, const resil_opts *o, json_t *runs, int64_t 
                                             "service_rss_mib"};
         static const char *const sums[] = {"requests", "errors",     "accepted",
                                            "lost",     "duplicated", "integrity_violations"};
+        /* with a sender: the worst mode's delivery and storm */
+        static const char *const sender_maxes[] = {
+            "delivery_delay_p99_s", "outage_delivery_delay_p99_s",
+            "storm_peak_ratio",     "storm_error_rate",
+            "storm_p99_ms",         "storm_relapse_s"};
         for (size_t k = 0; k < sizeof maxes / sizeof maxes[0]; k++) agg_max(stats, st, maxes[k]);
         for (size_t k = 0; k < sizeof sums / sizeof sums[0]; k++) agg_sum(stats, st, sums[k]);
+        if (o->sender) {
+            for (size_t k = 0; k < sizeof sender_maxes / sizeof sender_maxes[0]; k++)
+                agg_max(stats, st, sender_maxes[k]);
+            agg_sum(stats, st, "gave_up");
+            agg_min(stats, st, "eventual_delivery_rate");
+        }
         const char *arrs[] = {"thresholds", "advice"};
         json_t *dst[] = {th, adv};
         for (int k = 0; k < 2; k++) {
@@ -318,6 +342,14 @@ static int resil_main(resil_test t, int argc, char **argv, char *err, size_t err
         free(secret);
     }
     if (config_apply_thresholds(cfg, err, errlen) < 0) {
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
+    /* the sender: the command line, then brink.yaml's delivery:; refused before anything starts */
+    config_sender_args(cfg, &o.delivery, NULL);
+    int64_t planned = o.warmup_ns + o.baseline_ns + o.fault_ns + o.recovery_ns;
+    if (delivery_args_check(&o.delivery, planned, o.timeout_ns, true, &o.sender, &o.sender_drain_ns,
+                            err, errlen) < 0) {
         config_free(cfg);
         return EXIT_USAGE;
     }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "load/delivery.h"
 #include "load/engine.h"
 #include "probe/probe.h"
 #include "probe/probe_audit.h"
@@ -22,7 +23,7 @@
 #define RESIL_MAX_EXTRA   8
 #define RESIL_SAMPLE_NS   (250 * 1000000LL)
 #define RESIL_NPROC       3 /* service, redis, postgres */
-#define RESIL_MAX_RESULTS 16
+#define RESIL_MAX_RESULTS 24
 
 typedef enum resil_test { RESIL_REDIS, RESIL_DB } resil_test;
 
@@ -63,17 +64,32 @@ typedef struct resil_opts {
     bool quiet;
     probe_spec extra[RESIL_MAX_EXTRA]; /* --probe: more backlog probes */
     int nextra;
+    /* a sender that retries (--delivery, brink.yaml delivery:): checked before the run */
+    delivery_args delivery;
+    const delivery_policy *sender; /* NULL: each webhook is sent once */
+    int64_t sender_drain_ns;
     const config *cfg;           /* -f brink.yaml: the user's stack instead of the embedded one */
     volatile sig_atomic_t *stop; /* SIGINT */
 } resil_opts;
 
-/* One request's outcome, indexed by its {{seq}}. */
+/* One request's outcome, indexed by its {{seq}}: its first attempt's (a sender's retries and
+ * duplicates have the same seq), and whether and when an attempt was acknowledged. */
 typedef struct resil_rec {
     int64_t intended_ns, done_ns;
+    int64_t ack_ns; /* the first 2xx answer's time (acked) */
     int16_t status; /* HTTP status; 0 no response */
     int8_t err;     /* engine_err when status == 0 */
     uint8_t ended;  /* an outcome was recorded */
+    uint8_t acked;  /* some attempt was answered 2xx */
+    uint8_t attempts;
 } resil_rec;
+
+/* The attempts of one stream due in one second (by their own due time), as one engine thread saw
+ * them: with a sender, the retry storm's evidence (verdict/storm.h). */
+typedef struct resil_sec {
+    int64_t attempts, retries, duplicates, failed;
+    hdr_hist *latency; /* µs from each attempt's due time; made at the second's first attempt */
+} resil_sec;
 
 /* One load stream: the webhooks, or the accepts. */
 typedef struct resil_stream {
@@ -86,6 +102,10 @@ typedef struct resil_stream {
     int rc;
     char err[256];
     double rate;
+    /* with a sender: secs[thread * nsec + second], seconds from origin_ns */
+    resil_sec *secs;
+    int nsec, nthr;
+    int64_t origin_ns;
 } resil_stream;
 
 typedef struct resil_sample {

@@ -22,9 +22,12 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "load/load_report.h"
 #include "load/sched.h"
 #include "probe/probe_series.h"
+#include "verdict/delivery_verdict.h"
 #include "verdict/remedy.h"
+#include "verdict/storm.h"
 
 enum { PH_SETUP, PH_WARMUP, PH_BASELINE, PH_FAULT, PH_RECOVERY, PH_DRAIN, PH__COUNT };
 static const char *const phase_names[PH__COUNT] = {"setup", "warmup",   "baseline",
@@ -69,6 +72,16 @@ typedef struct summary {
     double cpu_pct_max, rss_max;
     double *bt, *bv; /* backlog series: t (s from t0), total */
     int nb;
+    /* with a retrying sender: every attempt by its due second (threads merged), the storm */
+    bool sender;
+    storm_second *ss;
+    hdr_hist **sh;
+    int64_t *sretries, *sdups;
+    int nss;
+    storm_result storm;
+    int64_t owed_at_fault_end; /* events due before the fault's end, not acknowledged by it */
+    int64_t outage_events, outage_delivered;
+    double outage_delay_p99_s; /* events first due during the fault: first due → first 2xx */
 } summary;
 
 static const char *const proc_names[RESIL_NPROC] = {"service", "redis", "postgres"};
@@ -172,6 +185,80 @@ static int cmp_probe_req(const void *a, const void *b) {
     return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
 }
 
+static int64_t whole_second(const resil_run *run, int64_t t, bool up) {
+    int64_t d = t - run->t0;
+    if (d < 0) return 0;
+    return up ? (d + NS_PER_S - 1) / NS_PER_S : d / NS_PER_S;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A retrying sender: the threads' seconds merged, the storm after the fault, the events owed at
+ * the fault's end and the delivery delay of those first due during it. */
+static void analyze_sender(const resil_run *run, summary *s) {
+    const resil_stream *h = &run->hooks;
+    int n = h->nsec;
+    s->sender = true;
+    s->outage_delay_p99_s = NAN;
+    s->ss = calloc((size_t)n + 1, sizeof *s->ss);
+    s->sh = calloc((size_t)n + 1, sizeof *s->sh);
+    s->sretries = calloc((size_t)n + 1, sizeof *s->sretries);
+    s->sdups = calloc((size_t)n + 1, sizeof *s->sdups);
+    if (!s->ss || !s->sh || !s->sretries || !s->sdups) return;
+    s->nss = n;
+    for (int i = 0; i < n; i++) {
+        storm_second *x = &s->ss[i];
+        for (int t = 0; t < h->nthr; t++) {
+            const resil_sec *y = &h->secs[(size_t)t * (size_t)n + (size_t)i];
+            x->attempts += y->attempts;
+            x->errors += y->failed;
+            s->sretries[i] += y->retries;
+            s->sdups[i] += y->duplicates;
+            if (!y->latency) continue;
+            if (!s->sh[i]) s->sh[i] = hdr_new_like(y->latency);
+            if (s->sh[i]) hdr_merge(s->sh[i], y->latency);
+        }
+        x->completed = x->attempts; /* placed by due time: every counted attempt has ended */
+        x->latency = s->sh[i];
+        x->p99_ms =
+            s->sh[i] && hdr_total(s->sh[i]) ? hdr_value_at_percentile(s->sh[i], 99) / 1000.0 : NAN;
+    }
+    /* a second without attempts has no histogram: the storm then takes the per-second p99s */
+    storm_input in = {.sec = s->ss,
+                      .n = n,
+                      .baseline_from = (int)whole_second(run, run->baseline_start, true),
+                      .baseline_to = (int)whole_second(run, run->fault_start, false),
+                      .fault_end =
+                          run->fault_removed ? (int)whole_second(run, run->fault_end, false) : -1,
+                      .until = (int)whole_second(run, run->recovery_end, false)};
+    storm_analyze(&in, &s->storm);
+
+    size_t due = h->have_res ? (size_t)h->res.scheduled : 0;
+    if (due > h->cap) due = h->cap;
+    double *d = calloc(due + 1, sizeof *d);
+    size_t nd = 0;
+    for (size_t i = 0; i < due; i++) {
+        const resil_rec *x = &h->recs[i];
+        if (!x->ended) continue;
+        if (run->fault_removed && x->intended_ns < run->fault_end &&
+            (!x->acked || x->ack_ns > run->fault_end))
+            s->owed_at_fault_end++;
+        if (x->intended_ns < run->fault_start || x->intended_ns >= run->fault_end) continue;
+        s->outage_events++;
+        if (x->acked) s->outage_delivered++;
+        if (d) d[nd++] = x->acked ? secs(x->ack_ns - x->intended_ns) : INFINITY;
+    }
+    if (d && nd) {
+        qsort(d, nd, sizeof *d, cmp_double);
+        size_t k = (size_t)ceil(0.99 * (double)nd);
+        s->outage_delay_p99_s = d[(k ? k : 1) - 1];
+    }
+    free(d);
+}
+
 static void analyze(const resil_run *run, summary *s) {
     memset(s, 0, sizeof *s);
     s->hooks = stream_reqs(run, &run->hooks, &s->nh);
@@ -272,6 +359,7 @@ static void analyze(const resil_run *run, summary *s) {
                                   : -1;
     s->drained = d >= 0;
     s->drain_s = d >= 0 ? d : INFINITY;
+    if (run->opts->sender && run->hooks.secs) analyze_sender(run, s);
     s->cpu_pct_max = NAN;
     s->rss_max = NAN;
     for (int p = PH_BASELINE; p <= PH_RECOVERY; p++) {
@@ -289,6 +377,11 @@ static void summary_free(summary *s) {
     free(s->all);
     free(s->bt);
     free(s->bv);
+    for (int i = 0; s->sh && i < s->nss; i++) hdr_free(s->sh[i]);
+    free(s->sh);
+    free(s->ss);
+    free(s->sretries);
+    free(s->sdups);
 }
 
 /* "503: 12, request_timeout: 3" — the error classes of a phase. */
@@ -315,6 +408,37 @@ static int judge(th_result *rs, int n, const char *test, const char *metric, dou
     if (n >= RESIL_MAX_RESULTS) return n;
     if (threshold_judge(&rs[n], test, metric, v, evidence) < 0) return n;
     return n + 1;
+}
+
+/* The retry storm's verdicts: errors and p99 while the owed retries came in, and a relapse. */
+static int storm_verdicts(const resil_run *run, const summary *s, th_result *rs, int n) {
+    const storm_result *r = &s->storm;
+    char ev[256];
+    if (!r->valid) return n;
+    const char *dep = dep_name(run);
+    err_set(ev, sizeof ev,
+            "%lld of %lld attempts failed in the %.0f s after %s was back (peak %.0f attempts/s, "
+            "%.1fx the baseline's %.0f/s; %lld events owed at the fault's end)",
+            (long long)r->errors, (long long)r->attempts, r->duration_s > 0 ? r->duration_s : 1,
+            dep, r->peak_rate, r->peak_ratio, r->baseline_rate, (long long)s->owed_at_fault_end);
+    n = judge(rs, n, "storm", "storm_error_rate", r->error_rate, ev);
+    err_set(ev, sizeof ev, "p99 %.1f ms over the storm's attempts vs %.1f ms at baseline",
+            r->p99_ms, s->ph[PH_BASELINE].p99);
+    n = judge(rs, n, "storm", "storm_p99_ms", r->p99_ms, ev);
+    if (r->back_at < 0)
+        err_set(ev, sizeof ev,
+                "the service did not come back (< 1%% errors in a second) before "
+                "the recovery phase ended");
+    else if (r->relapse_s > 0)
+        err_set(ev, sizeof ev,
+                "back %d s after the fault's end, then %d s with >= 10%% of attempts failing",
+                r->back_at - (int)whole_second(run, run->fault_end, false), r->relapse_s);
+    else
+        err_set(ev, sizeof ev,
+                "back %d s after the fault's end and no second with >= 10%% errors after that",
+                r->back_at - (int)whole_second(run, run->fault_end, false));
+    n = judge(rs, n, "storm", "storm_relapse_s", r->back_at < 0 ? NAN : (double)r->relapse_s, ev);
+    return n;
 }
 
 static int verdicts(const resil_run *run, const summary *s, th_result *rs) {
@@ -410,6 +534,10 @@ static int verdicts(const resil_run *run, const summary *s, th_result *rs) {
     n = judge(rs, n, t, "integrity_violations", integ, ev);
     if (!a->done && ii < n) /* no proof of zero loss: red, whatever else happened */
         rs[il].status = rs[id].status = rs[ii].status = TH_RED;
+    if (s->sender && run->hooks.have_res) {
+        n += delivery_verdicts(rs + n, RESIL_MAX_RESULTS - n, &run->hooks.res, run->opts->sender);
+        n = storm_verdicts(run, s, rs, n);
+    }
     err_set(ev, sizeof ev, "service CPU, busiest phase (100%% = one core)");
     n = judge(rs, n, "resources", "service_cpu_pct", s->cpu_pct_max, ev);
     err_set(ev, sizeof ev, "service resident memory, largest sample");
@@ -652,6 +780,43 @@ static json_t *fault_json(const resil_run *run, const summary *s) {
     return o;
 }
 
+/* .storm: the retry storm, and every attempt by its due second (first deliveries, retries,
+ * duplicates) over the run. */
+static json_t *storm_json(const resil_run *run, const summary *s) {
+    const storm_result *r = &s->storm;
+    json_t *o = json_object();
+    int fe = (int)whole_second(run, run->fault_end, false);
+    json_object_set_new(o, "valid", json_boolean(r->valid));
+    json_object_set_new(o, "baseline_rps", jx_real3(r->baseline_rate));
+    json_object_set_new(o, "peak_rps", jx_real3(r->valid ? r->peak_rate : NAN));
+    json_object_set_new(o, "peak_ratio", jx_real3(r->peak_ratio));
+    json_object_set_new(o, "peak_at_s", r->valid ? jx_real3(r->peak_at_s) : json_null());
+    json_object_set_new(o, "duration_s", r->valid ? jx_real3(r->duration_s) : json_null());
+    json_object_set_new(o, "subsided", json_boolean(r->subsided));
+    json_object_set_new(o, "attempts", json_integer(r->attempts));
+    json_object_set_new(o, "excess_attempts", json_integer(r->excess));
+    json_object_set_new(o, "errors", json_integer(r->errors));
+    json_object_set_new(o, "error_rate", jx_real6(r->error_rate));
+    json_object_set_new(o, "p99_ms", jx_real3(r->p99_ms));
+    json_object_set_new(o, "back_s", r->back_at >= 0 ? json_integer(r->back_at - fe) : json_null());
+    json_object_set_new(o, "relapse_s", r->back_at >= 0 ? json_integer(r->relapse_s) : json_null());
+    json_object_set_new(o, "owed_at_fault_end", json_integer(s->owed_at_fault_end));
+    json_object_set_new(o, "fault_end_second", json_integer(fe));
+    json_t *a = json_array();
+    int last = s->nss - 1;
+    while (last >= 0 && s->ss[last].attempts == 0) last--;
+    for (int i = 0; i <= last; i++) {
+        const storm_second *x = &s->ss[i];
+        json_array_append_new(a, json_pack("{s:i, s:I, s:I, s:I, s:I, s:o}", "t", i, "attempts",
+                                           (json_int_t)x->attempts, "retries",
+                                           (json_int_t)s->sretries[i], "duplicates",
+                                           (json_int_t)s->sdups[i], "failed", (json_int_t)x->errors,
+                                           "p99_ms", jx_real3(x->p99_ms)));
+    }
+    json_object_set_new(o, "seconds", a);
+    return o;
+}
+
 json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     summary s;
     analyze(run, &s);
@@ -733,6 +898,23 @@ json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     }
     json_object_set_new(st, "service_cpu_pct", jx_real3(s.cpu_pct_max));
     json_object_set_new(st, "service_rss_mib", jx_real3(s.rss_max));
+    if (s.sender && run->hooks.have_res) {
+        load_report_delivery_json(doc, st, &run->hooks.res, o->sender, secs(o->sender_drain_ns));
+        json_object_set_new(st, "outage_events", json_integer(s.outage_events));
+        json_object_set_new(st, "outage_events_delivered", json_integer(s.outage_delivered));
+        json_object_set_new(st, "outage_delivery_delay_p99_s",
+                            isinf(s.outage_delay_p99_s) ? json_null()
+                                                        : jx_real3(s.outage_delay_p99_s));
+        const storm_result *r = &s.storm;
+        json_object_set_new(st, "storm_peak_ratio", jx_real3(r->peak_ratio));
+        json_object_set_new(st, "storm_s", r->valid ? jx_real3(r->duration_s) : json_null());
+        json_object_set_new(st, "storm_error_rate", jx_real6(r->error_rate));
+        json_object_set_new(st, "storm_p99_ms", jx_real3(r->p99_ms));
+        json_object_set_new(st, "storm_relapse_s",
+                            r->valid && r->back_at >= 0 ? json_integer(r->relapse_s) : json_null());
+        json_object_set_new(st, "owed_at_fault_end", json_integer(s.owed_at_fault_end));
+        json_object_set_new(doc, "storm", storm_json(run, &s));
+    }
     json_object_set_new(doc, "stats", st);
     json_object_set_new(doc, "thresholds", threshold_json(rs, *nrs));
     json_object_set_new(doc, "advice", threshold_advice_json(rs, *nrs));
@@ -754,6 +936,41 @@ static void fmt_rate(char *out, size_t n, double v) {
         snprintf(out, n, "-");
     else
         snprintf(out, n, "%.2f%%", v * 100);
+}
+
+/* The sender's lines: its delivery, the events due during the fault, the retry storm. */
+static void terminal_sender(FILE *out, const resil_run *run, const summary *s) {
+    load_report_delivery_terminal(out, &run->hooks.res, run->opts->sender);
+    if (s->outage_events) {
+        fprintf(out, "  during fault  %lld events due, %lld delivered in the end; ",
+                (long long)s->outage_events, (long long)s->outage_delivered);
+        if (isinf(s->outage_delay_p99_s))
+            fprintf(out, "delivery delay p99: not delivered\n");
+        else
+            fprintf(out, "delivery delay p99 %.2f s\n", s->outage_delay_p99_s);
+    }
+    const storm_result *r = &s->storm;
+    if (!r->valid) return;
+    fprintf(out,
+            "  retry storm   %lld event%s owed at the fault's end; peak %.0f attempts/s (%.1fx the "
+            "baseline's %.0f/s) %.0f s after it\n",
+            (long long)s->owed_at_fault_end, s->owed_at_fault_end == 1 ? "" : "s", r->peak_rate,
+            r->peak_ratio, r->baseline_rate, r->peak_at_s);
+    char er[32];
+    fmt_rate(er, sizeof er, r->error_rate);
+    fprintf(out, "                ");
+    if (r->duration_s > 0)
+        fprintf(out, "%s near the baseline rate after %.0f s; ", r->subsided ? "back" : "NOT back",
+                r->duration_s);
+    else
+        fprintf(out, "no burst above the baseline rate; ");
+    fprintf(out, "errors %s, p99 %.1f ms; ", er, r->p99_ms);
+    if (r->back_at < 0)
+        fprintf(out, "the service did not come back\n");
+    else if (r->relapse_s > 0)
+        fprintf(out, "FELL OVER AGAIN for %d s\n", r->relapse_s);
+    else
+        fprintf(out, "no relapse\n");
 }
 
 void resil_report_terminal(FILE *out, const resil_run *run, const th_result *rs, int nrs) {
@@ -800,6 +1017,7 @@ void resil_report_terminal(FILE *out, const resil_run *run, const th_result *rs,
     if (s.drained && !isnan(s.max_backlog))
         fprintf(out, "                back to %.0f %.2f s after the fault ended\n", s.backlog_level,
                 s.drain_s);
+    if (s.sender && run->hooks.have_res) terminal_sender(out, run, &s);
     const resil_audit *a = &run->audit;
     if (a->done)
         fprintf(out,

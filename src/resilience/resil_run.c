@@ -343,15 +343,44 @@ double resil_backlog_total(const resil_run *run, const resil_sample *s, bool *co
 
 /* ---- load streams ------------------------------------------------------------------------- */
 
+/* An attempt into its due second (the worker thread's own row: no locks). */
+static void record_second(resil_stream *s, const engine_outcome *o, bool ok) {
+    int64_t d = o->intended_ns - s->origin_ns;
+    int64_t i = d < 0 ? 0 : d / NS_PER_S;
+    if (i >= s->nsec || o->thread < 0 || o->thread >= s->nthr) return;
+    resil_sec *x = &s->secs[(size_t)o->thread * (size_t)s->nsec + (size_t)i];
+    x->attempts++;
+    if (o->duplicate)
+        x->duplicates++;
+    else if (o->attempt > 1)
+        x->retries++;
+    if (!ok && (o->status == 0 || o->status >= 400)) x->failed++;
+    if (!x->latency) x->latency = hdr_new(1, 3600LL * 1000000, 2);
+    if (x->latency) {
+        int64_t us = (o->done_ns - o->intended_ns) / NS_PER_US;
+        hdr_record(x->latency, us < 1 ? 1 : us);
+    }
+}
+
 static void on_outcome(void *ud, const engine_outcome *o) {
     resil_stream *s = ud;
     if (o->seq >= s->cap) return;
+    bool ok = o->status >= 200 && o->status < 300;
+    if (s->secs) record_second(s, o, ok);
+    if (o->duplicate) return;
     resil_rec *r = &s->recs[o->seq];
-    r->intended_ns = o->intended_ns;
-    r->done_ns = o->done_ns;
-    r->status = (int16_t)o->status;
-    r->err = (int8_t)o->err;
-    r->ended = 1;
+    if (o->attempt <= 1) {
+        r->intended_ns = o->intended_ns;
+        r->done_ns = o->done_ns;
+        r->status = (int16_t)o->status;
+        r->err = (int8_t)o->err;
+        r->ended = 1;
+    }
+    if (r->attempts < UINT8_MAX) r->attempts++;
+    if (ok && !r->acked) {
+        r->acked = 1;
+        r->ack_ns = o->done_ns;
+    }
 }
 
 static void *load_main(void *arg) {
@@ -584,8 +613,7 @@ probe_audit *resil_audit_start(const resil_run *run, uint8_t **acked, char *pref
                                size_t prefix_len) {
     const resil_stream *h = &run->hooks;
     *acked = calloc(h->cap ? h->cap : 1, 1);
-    for (size_t i = 0; *acked && i < h->cap; i++)
-        (*acked)[i] = h->recs[i].ended && h->recs[i].status >= 200 && h->recs[i].status < 300;
+    for (size_t i = 0; *acked && i < h->cap; i++) (*acked)[i] = h->recs[i].acked;
     snprintf(prefix, prefix_len, "msg_%s_w", run->run_id);
     return *acked ? probe_audit_new(*acked, h->cap, prefix) : NULL;
 }
@@ -672,7 +700,7 @@ static void run_audit(resil_run *run, const stack_info *info) {
         r = NULL;
         for (size_t i = 0; ok && i < ac->cap; i++) {
             const resil_rec *x = &ac->recs[i];
-            if (!(x->ended && x->status >= 200 && x->status < 300)) continue;
+            if (!x->acked) continue;
             a->accepts_acknowledged++;
             if (ok[i])
                 a->accepts_applied++;
@@ -946,6 +974,18 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     hc->finish = &finish;
     hc->on_outcome = on_outcome;
     hc->outcome_ud = &run->hooks;
+    if (o->sender) { /* retries and duplicates, each attempt into its due second */
+        hc->delivery = o->sender;
+        hc->delivery_drain_ns = o->sender_drain_ns;
+        resil_stream *h = &run->hooks;
+        h->nthr = hc->threads;
+        h->nsec = (int)((span + o->sender_drain_ns) / NS_PER_S) + 2;
+        h->secs = calloc((size_t)h->nthr * (size_t)h->nsec, sizeof *h->secs);
+        if (!h->secs) {
+            err_set(err, errlen, "out of memory for the per-second attempts");
+            goto out_stack;
+        }
+    }
     if (engine_check(hc, err, errlen) < 0) goto out_stack;
 
     if (pthread_create(&sp.th, NULL, sampler_main, &sp) != 0) {
@@ -956,7 +996,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     sleep_ns(300 * NS_PER_MS); /* a sample or so before the load */
     probe_metrics_scrape(&run->metrics, PROBE_METRICS_START);
 
-    run->t0 = clock_now_ns();
+    run->t0 = run->hooks.origin_ns = clock_now_ns();
     if (pthread_create(&th_hooks, NULL, load_main, &run->hooks) != 0) {
         err_set(err, errlen, "cannot start the load thread");
         goto out_load;
@@ -1051,6 +1091,9 @@ void resil_run_free(resil_run *run) {
         free(s->recs);
         s->recs = NULL;
         s->have_res = false;
+        for (int i = 0; s->secs && i < s->nthr * s->nsec; i++) hdr_free(s->secs[i].latency);
+        free(s->secs);
+        s->secs = NULL;
     }
     free(run->samples);
     run->samples = NULL;

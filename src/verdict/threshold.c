@@ -129,6 +129,24 @@ static const th_def defaults[] = {
      "an event's first due time → its first 2xx, p99 (retries' waits included)",
      "events wait for retries: fewer failed first attempts (the error_rate's causes) shorten it "
      "more than anything the sender does"},
+    /* the retry storm after a fault (redis-failure, db-restart with a retrying sender) */
+    {"storm_error_rate", "storm", "fraction", TH_ABOVE, 0.01, 0.05,
+     "failed attempts while the retries owed from the outage came on top of the live traffic",
+     "after an outage every sender retries at once: keep headroom for the burst (storm_peak_ratio "
+     "x the usual rate), take webhooks into a durable queue first so that a burst costs queue "
+     "depth rather than errors, and when full shed with 429 and Retry-After rather than 503"},
+    {"storm_p99_ms", "storm", "ms", TH_ABOVE, 500, 2000,
+     "p99 of the attempts during the retry storm, each from its own due time",
+     "the burst of retries queues up in the service: more workers or connections for the peak, "
+     "a short request path (queue first, process later), and a bound on in-flight requests that "
+     "sheds rather than letting every request wait"},
+    {"storm_relapse_s", "storm", "s", TH_ABOVE, 0, 2,
+     "seconds in which the service, back after the fault, failed again (>= 10% of attempts) "
+     "under the retries",
+     "the service came back and was knocked over again by the senders' retries: the backlog of "
+     "retries must not exhaust what the outage already strained (connection pools, worker queues, "
+     "a circuit breaker closing on the first success) — admit the burst gradually and shed the "
+     "excess with 429 and Retry-After"},
     /* the exactly-once audit of an event lifecycle (--events) */
     {"applied_twice", "events", "count", TH_ABOVE, 0, 0,
      "events whose effect was applied more than once (the same webhook-id handled twice)",

@@ -21,6 +21,7 @@
 #include "probe/probe_metrics.h"
 #include "core/json.h"
 #include "load/load_report.h"
+#include "verdict/delivery_verdict.h"
 #include "verdict/remedy.h"
 #include "verdict/threshold.h"
 
@@ -192,30 +193,6 @@ static void judge_fixed(verdicts *v, const engine_result *r, double rate, double
     judge(v, "resources", "service_rss_mib", rss_max, ev);
 }
 
-/* A retrying sender's verdicts: did every event get through in the end, how many were given up,
- * how late were they. */
-static void judge_delivery(verdicts *v, const engine_result *r, const delivery_policy *p) {
-    char ev[256], sched[200];
-    snprintf(ev, sizeof ev,
-             "%lld of %lld events acknowledged in the end (%lld at the first attempt); %lld "
-             "gave up, %lld still owed when the run ended",
-             (long long)r->dl.delivered, (long long)r->dl.events, (long long)r->dl.first_ok,
-             (long long)r->dl.gave_up, (long long)r->dl.undelivered);
-    judge(v, "delivery", "eventual_delivery_rate",
-          r->dl.events ? (double)r->dl.delivered / (double)r->dl.events : NAN, ev);
-    delivery_describe(p, sched, sizeof sched);
-    snprintf(ev, sizeof ev, "%lld events failed every attempt (%s)", (long long)r->dl.gave_up,
-             sched);
-    judge(v, "delivery", "gave_up", (double)r->dl.gave_up, ev);
-    const hdr_hist *d = r->delivery_delay;
-    snprintf(ev, sizeof ev,
-             "p99 %.3f s, max %.3f s from an event's first due time to its first 2xx, over %lld "
-             "delivered events",
-             hdr_value_at_percentile(d, 99) / 1e6, hdr_max(d) / 1e6, (long long)hdr_total(d));
-    judge(v, "delivery", "delivery_delay_p99_s",
-          hdr_total(d) ? hdr_value_at_percentile(d, 99) / 1e6 : NAN, ev);
-}
-
 /* Which events were acknowledged: acked[seq] (engine_config.on_outcome, on the worker threads:
  * each seq's attempts end on one thread). */
 typedef struct ack_set {
@@ -346,7 +323,8 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     /* a segment judges its own share of the rate; brink merge judges the whole */
     double seg_rate = o->seg.count > 1 ? rate / o->seg.count : rate;
     judge_fixed(&v, &res, seg_rate, (double)duration / NS_PER_S, cpu_mean, cpu_max, rss_max, t.pid);
-    if (res.delivery) judge_delivery(&v, &res, pol);
+    if (res.delivery)
+        v.n += delivery_verdicts(v.r + v.n, (int)(sizeof v.r / sizeof v.r[0]) - v.n, &res, pol);
     if (audit) {
         if (!o->quiet) fprintf(stderr, "brink webhook: auditing the events against PostgreSQL\n");
         webhook_audit_events(audit_url, t.st ? NULL : o->audit_password, &t, 0, &res.events,

@@ -333,43 +333,6 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
 
 /* -f FILE: the brink.yaml's target, signing, secret, body, headers and pid fill what the command
  * line left unset; its threshold overrides apply (without -f: the defaults). */
-/* The file's delivery: section and target.webhook.events fill what the command line left unset
- * (a fixed-rate profile only: the search runs without a sender). */
-static void apply_sender(webhook_opts *o, const config *c) {
-    delivery_args *d = &o->delivery;
-    if (c->have_delivery) {
-        if (!d->name && !d->schedule) {
-            d->name = c->delivery_sender;
-            d->schedule = c->delivery_schedule;
-        }
-        if (!d->scale_set && c->delivery_scale > 0) {
-            d->scale = c->delivery_scale;
-            d->scale_set = true;
-        }
-        if (!d->dup_set && c->duplicate_rate_set) {
-            d->dup_rate = c->duplicate_rate;
-            d->dup_set = true;
-        }
-        if (!d->window_set && c->duplicate_window > 0) d->dup_window = c->duplicate_window;
-        if (!d->drain_set && c->drain_set) {
-            d->drain = c->delivery_drain;
-            d->drain_set = true;
-        }
-    }
-    lifecycle_args *e = &o->events;
-    if (c->events && !e->spec) {
-        e->spec = c->events;
-        if (!e->interval_set && c->event_interval > 0) {
-            e->interval = c->event_interval;
-            e->interval_set = true;
-        }
-        if (!e->reorder_set && c->reorder_rate > 0) {
-            e->reorder = c->reorder_rate;
-            e->reorder_set = true;
-        }
-    }
-}
-
 static int apply_config(webhook_opts *o, const given *g, bool search, config **cfg, char *url,
                         size_t urllen, char *err, size_t errlen) {
     *cfg = NULL;
@@ -393,7 +356,7 @@ static int apply_config(webhook_opts *o, const given *g, bool search, config **c
         o->audit_url = c->audit_url;
         o->audit_password = config_audit_password(c);
     }
-    if (!search) apply_sender(o, c);
+    if (!search) config_sender_args(c, &o->delivery, &o->events);
     o->body = c->body;
     o->headers = (const char *const *)c->headers;
     o->nheaders = c->nheaders;

@@ -3,7 +3,10 @@
 # service, both profiles: the tuned dispatchd rides it out without losing or duplicating a webhook
 # (the document's phases, timeline, backlog, probes, resources and thresholds checked too); the
 # untuned one is caught (red, exit 99) and its advice carries dispatchd's own count of the
-# webhooks it answered "unavailable" and names the knob it ran without. The other faults are in
+# webhooks it answered "unavailable" and names the knob it ran without. Both runs deliver as a
+# retrying sender: the tuned one (5% duplicates) delivers every event at once and stores none twice;
+# the untuned one (no fallback) delivers every event in the end, late by the outage, and shows the
+# retry storm after it, whose per-second counts must add up to the sender's. The other faults are in
 # resilience_kill.sh, resilience_timeout.sh and resilience_db.sh. Short phases (1 s warm-up, 3 s
 # baseline, 5 s fault, 8 s recovery, 12 s for the tuned run) keep each run near 20 s; everything
 # is on loopback and every wait is bounded.
@@ -31,6 +34,12 @@ check "an unknown mode is a usage error naming the modes" \
 check "a recovery shorter than the 3 s window is refused (exit 2)" [ $? -eq 2 ]
 "$BRINK" redis-failure down --probe '{"kind":"sql"}' >/dev/null 2>&1
 check "a bad --probe is a usage error" [ $? -eq 2 ]
+"$BRINK" redis-failure down --delivery strpe >"$TMP/u2.out" 2>&1
+check "an unknown sender is refused before any stack starts (exit 2, with a suggestion)" \
+    all [ $? -eq 2 ] -- grep -q "did you mean 'stripe'" "$TMP/u2.out"
+"$BRINK" db-restart crash --retry-schedule 60s --delivery-drain 1s >"$TMP/u3.out" 2>&1
+check "a retry schedule longer than the run plus the drain is refused (exit 2)" \
+    all [ $? -eq 2 ] -- grep -q "longer than the run" "$TMP/u3.out"
 BRINK_REDIS_SERVER=/nonexistent/redis-server "$BRINK" redis-failure down "${RESIL_PHASES[@]}" \
     >"$TMP/nostack.out" 2>&1
 check "a stack that cannot start exits 3 with the reason" all [ $? -eq 3 ] -- grep -qi redis "$TMP/nostack.out"
@@ -38,6 +47,7 @@ check "a stack that cannot start exits 3 with the reason" all [ $? -eq 3 ] -- gr
 # ---- Redis down ----------------------------------------------------------------------------------
 
 brink_run redis-down-tuned redis-failure down --rate 200 "${RESIL_TUNED[@]}" \
+    --delivery standard-webhooks --duplicate-rate 0.05 \
     --probe '{"kind":"http","name":"circuit","url":"{service_url}/metrics","metric":"dispatchd_redis_circuit_state"}' \
     --probe '{"kind":"sql","name":"orders","url":"{pg_url}","query":"SELECT count(*) FROM orders"}'
 F=$TMP/redis-down-tuned.json
@@ -69,8 +79,21 @@ jqcheck "resources per phase for the service, redis and postgres" "$F" \
 jqcheck "thresholds of the redis table with verdicts" "$F" \
     '([.thresholds[].metric] | contains(["outage_error_rate","outage_p99_ms","max_backlog",
        "recovery_s","drain_s","lost","duplicated","integrity_violations"]))'
+jqcheck "tuned, a standard-webhooks sender with 5% duplicates: every event delivered, none stored twice" "$F" \
+    '.delivery.policy == "standard-webhooks" and .stats.eventual_delivery_rate == 1
+     and .stats.gave_up == 0 and .delivery.duplicates > 50 and .stats.duplicated == 0
+     and .stats.outage_events > 900 and .stats.outage_events_delivered == .stats.outage_events
+     and .stats.outage_delivery_delay_p99_s < 1'
+jqcheck "tuned: the sender's verdicts and the storm's (no burst: the fallback answered)" "$F" \
+    '([.thresholds[].metric] | contains(["eventual_delivery_rate","gave_up","delivery_delay_p99_s",
+       "storm_error_rate","storm_p99_ms","storm_relapse_s"]))
+     and .storm.valid and .stats.storm_peak_ratio < 1.5 and .stats.storm_error_rate < 0.01'
 
-brink_run redis-down-untuned redis-failure down --rate 200 --stack-profile untuned "${RESIL_PHASES[@]}"
+# the untuned one has no fallback: with a sender retrying every second, every event gets through
+# once Redis is back, late by the outage, and the retries owed arrive at once (the storm)
+brink_run redis-down-untuned redis-failure down --rate 200 --stack-profile untuned \
+    --warmup 1s --baseline 3s --fault 5s --recovery 8s --drain-timeout 20s \
+    --retry-schedule 0.5s,1s,1s,1s,1s,1s,1s,1s,1s,1s
 F=$TMP/redis-down-untuned.json
 check "untuned, Redis down: exit 99 (red)" [ "$(rc redis-down-untuned)" = 99 ]
 jqcheck "untuned, Redis down: outage error rate > 20%, red" "$F" \
@@ -78,6 +101,23 @@ jqcheck "untuned, Redis down: outage error rate > 20%, red" "$F" \
      | .status] == ["red"]) and (.advice | length) > 0'
 jqcheck "untuned, Redis down: the errors are 503s, and only during the fault" "$F" \
     '(.phases[2].errors_by_class.http_5xx // 0) > 500 and .phases[1].error_rate < 0.01'
+jqcheck "untuned, retrying sender: eventual delivery 100%, nothing lost, delay p99 ~ the 5 s outage" "$F" \
+    '.stats.eventual_delivery_rate == 1 and .stats.gave_up == 0 and .stats.lost == 0
+     and .stats.first_attempt_success_rate < 0.8
+     and .stats.outage_delivery_delay_p99_s > 3.5 and .stats.outage_delivery_delay_p99_s < 8
+     and .stats.delivery_delay_p99_s > 3.5'
+jqcheck "untuned: the retry storm — 500+ events owed at the fault's end, attempts well above the baseline rate" "$F" \
+    '.storm.valid and .storm.owed_at_fault_end > 500 and .stats.storm_peak_ratio > 2
+     and .storm.peak_rps > 400 and .storm.excess_attempts > 300 and .storm.back_s != null'
+jqcheck "the storm's seconds add up to the sender's counts (every attempt, each retry)" "$F" \
+    '.storm.fault_end_second as $fe
+     | ([.storm.seconds[].attempts] | add) == .delivery.events + .delivery.retries + .delivery.duplicates
+     and ([.storm.seconds[].retries] | add) == .delivery.retries
+     and ([.storm.seconds[] | select(.t >= $fe) | .attempts] | max) == .storm.peak_rps'
+check "untuned: the terminal shows the sender, the events due during the fault and the storm" \
+    all grep -q '^  delivery      [0-9]* events: ' "$TMP/redis-down-untuned.out" \
+    -- grep -qE '^  during fault  [0-9]+ events due, [0-9]+ delivered in the end; delivery delay p99 [0-9.]+ s' "$TMP/redis-down-untuned.out" \
+    -- grep -qE "^  retry storm   [0-9]+ events owed at the fault's end; peak [0-9]+ attempts/s" "$TMP/redis-down-untuned.out"
 jqcheck "untuned, Redis down: the advice's evidence has dispatchd's own unavailable count, and the remedy names the fallback it ran without" "$F" \
     'any(.advice[]; .metric == "outage_error_rate"
        and (.evidence | test("[(]service metrics: [^)]*webhooks unavailable [+][1-9]"))
