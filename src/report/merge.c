@@ -609,6 +609,81 @@ static void sum_object(json_t *dst, const json_t *src) {
     }
 }
 
+/* The segments' .delivery: the same policy in every one (else -1), the counts added up into dl,
+ * the delay histograms merged into *delay, the largest attempts_per_event_max into st. */
+static int sum_delivery(const part *p, int n, json_t *dl, json_t *st, hdr_hist **delay, char *err,
+                        size_t errlen) {
+    static const char *const same[] = {"policy", "retry_schedule_s", "scale", "duplicate_rate",
+                                       "duplicate_window_s"};
+    static const char *const counts[] = {"events",       "acknowledged_first",
+                                         "acknowledged", "gave_up",
+                                         "undelivered",  "retries",
+                                         "duplicates",   "duplicates_acknowledged",
+                                         "pending_max"};
+    const json_t *d0 = json_object_get(p[0].doc, "delivery");
+    for (int k = 0; k < n; k++) {
+        const json_t *d = json_object_get(p[k].doc, "delivery");
+        for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+            if (json_is_object(d) &&
+                json_equal(json_object_get(d, same[i]), json_object_get(d0, same[i])))
+                continue;
+            err_set(err, errlen, "%s and %s were sent by different senders (.delivery.%s)",
+                    p[0].name, p[k].name, same[i]);
+            return -1;
+        }
+        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) /* pending_max: a bound */
+            json_object_set_new(dl, counts[i],
+                                json_integer(jx_int(dl, counts[i]) + jx_int(d, counts[i])));
+        if (merge_hist(delay, json_object_get(d, "delay"), "hdr", p[k].name, ".delivery.delay", err,
+                       errlen) < 0)
+            return -1;
+        int64_t amax = jx_int(json_object_get(p[k].doc, "stats"), "attempts_per_event_max");
+        if (amax > jx_int(st, "attempts_per_event_max"))
+            json_object_set_new(st, "attempts_per_event_max", json_integer(amax));
+    }
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        json_object_set(dl, same[i], json_object_get(d0, same[i]));
+    json_object_set(dl, "drain_s", json_object_get(d0, "drain_s"));
+    return 0;
+}
+
+/* A retrying sender's numbers (load_report_delivery_json) merged into m's .delivery and st. */
+static int merge_delivery(const part *p, int n, json_t *m, json_t *st, char *err, size_t errlen) {
+    if (!json_is_object(json_object_get(p[0].doc, "delivery"))) return 0;
+    hdr_hist *delay = NULL;
+    json_t *dl = json_object();
+    if (sum_delivery(p, n, dl, st, &delay, err, errlen) < 0) {
+        json_decref(dl);
+        hdr_free(delay);
+        return -1;
+    }
+    json_object_set_new(dl, "delay", jx_hist(delay, NS_PER_US));
+    int64_t events = jx_int(dl, "events"), retries = jx_int(dl, "retries");
+    bool any = hdr_total(delay) > 0;
+    json_object_set_new(st, "events", json_integer(events));
+    json_object_set_new(st, "first_attempt_success_rate",
+                        events ? jx_real6((double)jx_int(dl, "acknowledged_first") / events)
+                               : json_null());
+    json_object_set_new(st, "eventual_delivery_rate",
+                        events ? jx_real6((double)jx_int(dl, "acknowledged") / events)
+                               : json_null());
+    json_object_set_new(st, "gave_up", json_integer(jx_int(dl, "gave_up")));
+    json_object_set_new(st, "undelivered", json_integer(jx_int(dl, "undelivered")));
+    json_object_set_new(st, "retries", json_integer(retries));
+    json_object_set_new(st, "duplicates_sent", json_integer(jx_int(dl, "duplicates")));
+    json_object_set_new(st, "attempts_per_event",
+                        json_real(jx_round3(events ? (double)(events + retries) / events : 0)));
+    json_object_set_new(st, "delivery_delay_p50_s",
+                        any ? jx_real6(hdr_value_at_percentile(delay, 50) / 1e6) : json_null());
+    json_object_set_new(st, "delivery_delay_p99_s",
+                        any ? jx_real6(hdr_value_at_percentile(delay, 99) / 1e6) : json_null());
+    json_object_set_new(st, "delivery_delay_max_s",
+                        any ? jx_real6(hdr_max(delay) / 1e6) : json_null());
+    json_object_set_new(m, "delivery", dl);
+    hdr_free(delay);
+    return 0;
+}
+
 static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, size_t errlen) {
     const char *unit = jx_str(json_object_get(p[0].doc, "latency"), "hdr_unit");
     for (int k = 1; k < n; k++) {
@@ -659,7 +734,7 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
     }
     int64_t requests = jx_int(st, "requests"), terr = jx_int(st, "transport_errors");
     int64_t errors = jx_int(st, "errors"), finished = requests + terr;
-    double ms = unit_ns / NS_PER_MS;
+    double per_ms = NS_PER_MS / unit_ns; /* divided, as load_report.c does: the same doubles */
     json_object_set_new(st, "rps", json_real(jx_round3(window > 0 ? requests / window : 0)));
     json_object_set_new(st, "send_window_s", json_real(jx_round6(window)));
     json_object_set_new(st, "offered_rps", open ? json_real(jx_round3(offered)) : json_null());
@@ -671,13 +746,13 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
     } pct[] = {{"p50_ms", 50}, {"p95_ms", 95}, {"p99_ms", 99}, {"p999_ms", 99.9}};
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
         json_object_set_new(st, pct[i].k,
-                            json_real((double)hdr_value_at_percentile(lat, pct[i].p) * ms));
-    json_object_set_new(st, "max_ms", json_real((double)hdr_max(lat) * ms));
-    json_object_set_new(st, "mean_ms", json_real(jx_round3(hdr_mean(lat) * ms)));
+                            json_real((double)hdr_value_at_percentile(lat, pct[i].p) / per_ms));
+    json_object_set_new(st, "max_ms", json_real((double)hdr_max(lat) / per_ms));
+    json_object_set_new(st, "mean_ms", json_real(jx_round3(hdr_mean(lat) / per_ms)));
     json_object_set_new(st, "service_p50_ms",
-                        json_real((double)hdr_value_at_percentile(svc, 50) * ms));
+                        json_real((double)hdr_value_at_percentile(svc, 50) / per_ms));
     json_object_set_new(st, "service_p99_ms",
-                        json_real((double)hdr_value_at_percentile(svc, 99) * ms));
+                        json_real((double)hdr_value_at_percentile(svc, 99) / per_ms));
     if (json_object_get(st0, "max_send_lag_ms"))
         json_object_set_new(st, "max_send_lag_ms", jx_real(lag));
     json_object_set_new(st, "interrupted", json_boolean(interrupted));
@@ -689,6 +764,18 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
         json_object_set_new(st, "service_cpu_pct", jx_real3(cpu));
     if (json_object_get(st0, "service_rss_mib"))
         json_object_set_new(st, "service_rss_mib", jx_real3(rss));
+    if (merge_delivery(p, n, m, st, err, errlen) < 0) {
+        json_decref(st);
+        goto fail;
+    }
+    if (json_object_get(m, "delivery") && !strcmp(jx_str(p[0].doc, "test"), "webhook")) {
+        /* as webhook.c: the schedule's own deliveries over the schedule, not the retries and
+         * duplicates nor the drain after it */
+        int64_t own = requests - jx_int(st, "retries") - jx_int(st, "duplicates_sent");
+        double d = jx_num(json_object_get(p[0].doc, "config"), "duration_s");
+        double w = isfinite(d) && d > 0 && d < window ? d : window;
+        json_object_set_new(st, "rps", json_real(jx_round3(w > 0 && own > 0 ? own / w : 0)));
+    }
     /* keys of the segments this merge does not know how to add up: left out, and said so */
     json_t *dropped = json_array();
     const char *key;

@@ -142,8 +142,10 @@ start_srv a || exit 1
 S=$TMP/open
 
 # open model: 500/s for 2 s is exactly 1000 requests, 250 each; they are the events of 250 orders
-# (a, b, b, b: --events is planned for the whole test, so the segments share one lifecycle)
+# (a, b, b, b: --events is planned for the whole test, so the segments share one lifecycle),
+# delivered by a sender that would retry (nothing fails: its counts merge, none is dropped)
 if run4 "$S" -R 500 -d 2s -c 8 -t 1 -m POST --events 'a,b*3' -b '{"t":"{{event}}","o":{{order}}}' \
+    --retry-schedule 100ms,200ms \
     "http://127.0.0.1:$PORT_a/"; then
     ok "4 segments ran (open model, one --start-at)"
 else
@@ -175,6 +177,10 @@ jqcheck "merged offered rate = the configured 500/s" "$TMP/merged.json" '.stats.
 jqcheck "merged events: 250 orders' a and 750 b over the 4 segments, one lifecycle" "$TMP/merged.json" \
     '.events.by_type.a.requests == 250 and .events.by_type.b.requests == 750
      and .events.lifecycle == "a,b*3" and .events.orders_interleaved == 50'
+jqcheck "merged sender: 1000 events, every one acknowledged at once, nothing dropped" "$TMP/merged.json" \
+    '.delivery.events == 1000 and .delivery.acknowledged_first == 1000 and .stats.events == 1000
+     and .stats.eventual_delivery_rate == 1 and .stats.retries == 0 and .delivery.delay.count == 1000
+     and (.merge.dropped_stats | map(select(test("deliver|retr|events"))) | length) == 0'
 # every second has all 4 segments but the last, which a segment whose final response came late
 # (a busy machine) can have alone
 jqcheck "merged timeline: aligned seconds, counts of all 4, percentiles merged" "$TMP/merged.json" \

@@ -44,6 +44,9 @@ typedef struct synth {
     int refused;  /* transport errors besides */
     double rate;  /* the whole test's rate (config) */
     bool webhook; /* test webhook, judged as webhook.c does */
+    int retries;  /* > 0: a retrying sender made this many retries, and gave the first event up
+                   * in segment 0 */
+    int retry_n;  /* the sender's retry count (its policy: 2 unless given) */
 } synth;
 
 static uint64_t lcg = 88172645463325252ULL;
@@ -103,13 +106,36 @@ static json_t *make_doc(const synth *s) {
         hdr_free(sec[k]);
     }
     free(sec);
+    delivery_policy pol = {.name = "custom",
+                           .retries = s->retry_n ? s->retry_n : 2,
+                           .delay_ns = {100000000, 200000000, 400000000},
+                           .scale = 1,
+                           .duplicate_rate = 0.05,
+                           .duplicate_window_ns = NS_PER_S};
+    if (s->retries) { /* the events are the samples; segment 0 gave its first one up */
+        int gave = s->index == 0;
+        r.delivery = true;
+        r.dl = (engine_delivery_counts){.events = s->nlat,
+                                        .first_ok = s->nlat - s->http_503,
+                                        .delivered = s->nlat - gave,
+                                        .gave_up = gave,
+                                        .retries = s->retries,
+                                        .duplicates = 3,
+                                        .duplicates_acked = 3,
+                                        .attempts_max = 2 + s->index,
+                                        .pending_max = 4};
+        r.delivery_delay = hdr_new_default();
+        for (int i = gave; i < s->nlat; i++) hdr_record(r.delivery_delay, s->lat[i]);
+    }
     load_report_info info = {.url = "http://127.0.0.1:9/x",
                              .method = "POST",
                              .connections = 2,
                              .threads = 1,
                              .duration_s = s->seconds,
                              .timeout_s = 5,
-                             .rate = s->rate};
+                             .rate = s->rate,
+                             .delivery = s->retries ? &pol : NULL,
+                             .delivery_drain_s = 1};
     json_t *doc = load_report_json(&r, &info);
     segment_doc(doc, r.seg, s->start_ns);
     if (s->webhook) { /* as webhook.c judges a segment: its share of the rate */
@@ -200,7 +226,7 @@ static void test_histograms_exact(void **state) {
         for (int k = 0; k < PER; k++)
             vals[i][k] = i == 0 ? rnd(1000, 20000) : i == 1 ? rnd(5000, 9000) : rnd(100, 3000000);
         for (int k = 0; k < PER; k++) hdr_record(all, vals[i][k]);
-        synth s = {i, N, T0, vals[i], PER, 4, 0, 0, 600, false};
+        synth s = {i, N, T0, vals[i], PER, 4, 0, 0, 600, false, 0, 0};
         docs[(i + 1) % N] = make_doc(&s); /* any order */
     }
     for (int i = 0; i < N; i++) {
@@ -234,8 +260,8 @@ static void test_percentiles_not_averaged(void **state) {
     int64_t fast[990], slow[10];
     for (int i = 0; i < 990; i++) fast[i] = 100;
     for (int i = 0; i < 10; i++) slow[i] = 800000; /* 800 ms */
-    synth a = {0, 2, T0, fast, 990, 1, 0, 0, 400, true};
-    synth b = {1, 2, T0, slow, 10, 1, 0, 0, 400, true};
+    synth a = {0, 2, T0, fast, 990, 1, 0, 0, 400, true, 0, 0};
+    synth b = {1, 2, T0, slow, 10, 1, 0, 0, 400, true, 0, 0};
     json_t *docs[2] = {make_doc(&a), make_doc(&b)};
     merge_verdicts v;
     json_t *m = merged(docs, 2, &v);
@@ -255,8 +281,8 @@ static void test_counts_and_rates(void **state) {
     int64_t l1[300], l2[500];
     fill(l1, 300, 500, 5000);
     fill(l2, 500, 500, 5000);
-    synth a = {0, 2, T0, l1, 300, 3, 7, 2, 250, false};
-    synth b = {1, 2, T0, l2, 500, 3, 11, 5, 250, false};
+    synth a = {0, 2, T0, l1, 300, 3, 7, 2, 250, false, 0, 0};
+    synth b = {1, 2, T0, l2, 500, 3, 11, 5, 250, false, 0, 0};
     json_t *docs[2], *m = merged_pair(&a, &b, docs);
     assert_int_equal((int64_t)stat(m, "requests"), 800);
     assert_int_equal((int64_t)stat(m, "http_errors"), 18);
@@ -285,13 +311,67 @@ static void test_counts_and_rates(void **state) {
     free_docs(docs, 2);
 }
 
+/* A retrying sender's counts add up, its delay histograms merge exactly, the webhook rps is the
+ * schedule's own deliveries (as webhook.c), and segments of different senders are refused. */
+static void test_delivery(void **state) {
+    int64_t l[2][500];
+    synth sg[2];
+    const int n[2] = {300, 500}, retries[2] = {20, 30}, e503[2] = {7, 11};
+    for (int k = 0; k < 2; k++) { /* segment 1 is slower: the merged tail is its */
+        fill(l[k], n[k], k ? 20000 : 500, k ? 90000 : 5000);
+        sg[k] = (synth){k, 2, T0, l[k], n[k], 3, e503[k], 0, 250, true, retries[k], 0};
+    }
+    json_t *docs[2], *m = merged_pair(&sg[0], &sg[1], docs);
+    assert_int_equal((int64_t)stat(m, "events"), 800);
+    assert_true(fabs(stat(m, "eventual_delivery_rate") - 799.0 / 800) < 1e-6);
+    assert_true(fabs(stat(m, "first_attempt_success_rate") - 782.0 / 800) < 1e-6);
+    assert_int_equal((int64_t)stat(m, "gave_up"), 1);
+    assert_int_equal((int64_t)stat(m, "retries"), 50);
+    assert_int_equal((int64_t)stat(m, "duplicates_sent"), 6);
+    assert_int_equal((int64_t)stat(m, "attempts_per_event_max"), 3);
+    assert_true(fabs(stat(m, "attempts_per_event") - 850.0 / 800) < 0.001);
+    /* the delay's p99: one histogram of every delivered event's delay (segment 0's without its
+     * first) */
+    hdr_hist *all = hdr_new_default();
+    for (int i = 1; i < 300; i++) hdr_record(all, l[0][i]);
+    for (int i = 0; i < 500; i++) hdr_record(all, l[1][i]);
+    assert_true(fabs(stat(m, "delivery_delay_p99_s") - hdr_value_at_percentile(all, 99) / 1e6) <
+                1e-6);
+    assert_true(fabs(stat(m, "delivery_delay_max_s") - hdr_max(all) / 1e6) < 1e-6);
+    hdr_free(all);
+    const json_t *dl = json_object_get(m, "delivery");
+    assert_string_equal(json_string_value(json_object_get(dl, "policy")), "custom");
+    assert_int_equal(json_integer_value(json_object_get(dl, "acknowledged")), 799);
+    assert_int_equal(json_integer_value(json_object_get(dl, "duplicates_acknowledged")), 6);
+    /* 800 answers less 50 retries and 6 duplicates, over the 3 s schedule */
+    assert_true(fabs(stat(m, "rps") - 744.0 / 3) < 0.001);
+    const json_t *dropped = json_object_get(json_object_get(m, "merge"), "dropped_stats");
+    size_t i;
+    json_t *k;
+    json_array_foreach(dropped, i, k) {
+        if (strstr(json_string_value(k), "deliver") || strstr(json_string_value(k), "retr"))
+            fail_msg("dropped: %s", json_string_value(k));
+    }
+    json_decref(m);
+    free_docs(docs, 2);
+    /* another sender in one segment: not one test */
+    sg[1].retry_n = 3;
+    docs[0] = make_doc(&sg[0]);
+    docs[1] = make_doc(&sg[1]);
+    char err[512] = "";
+    assert_null(merge(docs, 2, NULL, err, sizeof err));
+    if (!strstr(err, "b.json were sent by different senders (.delivery.retry_schedule_s)"))
+        fail_msg("got: %s", err);
+    free_docs(docs, 2);
+}
+
 static void test_timeline_aligned(void **state) {
     int64_t l1[400], l2[400];
     fill(l1, 400, 100, 1000);
     fill(l2, 400, 20000, 90000);
     /* b started one second after a: its second 0 is a's second 1 */
-    synth a = {0, 2, T0, l1, 400, 4, 0, 0, 200, false};
-    synth b = {1, 2, T0 + NS_PER_S, l2, 400, 4, 0, 0, 200, false};
+    synth a = {0, 2, T0, l1, 400, 4, 0, 0, 200, false, 0, 0};
+    synth b = {1, 2, T0 + NS_PER_S, l2, 400, 4, 0, 0, 200, false, 0, 0};
     json_t *docs[2], *m = merged_pair(&a, &b, docs);
     assert_true(json_is_true(json_object_get(json_object_get(m, "merge"), "aligned")));
     json_t *tl = json_object_get(m, "timeline");
@@ -322,8 +402,8 @@ static void test_timeline_aligned(void **state) {
 static void test_timeline_unaligned_and_unmergeable(void **state) {
     int64_t l[200];
     fill(l, 200, 100, 1000);
-    synth a = {0, 2, T0, l, 200, 2, 0, 0, 200, false};
-    synth b = {1, 2, T0 + NS_PER_S / 2, l, 200, 2, 0, 0, 200, false};
+    synth a = {0, 2, T0, l, 200, 2, 0, 0, 200, false, 0, 0};
+    synth b = {1, 2, T0 + NS_PER_S / 2, l, 200, 2, 0, 0, 200, false, 0, 0};
     json_t *docs[2], *m = merged_pair(&a, &b, docs);
     assert_true(json_is_false(json_object_get(json_object_get(m, "merge"), "aligned")));
     int64_t total = 0;
@@ -368,8 +448,8 @@ static void test_rejudge_webhook(void **state) {
     int64_t fast[600], slow[600];
     fill(fast, 600, 1000, 3000);
     for (int i = 0; i < 600; i++) slow[i] = i < 30 ? 700000 : rnd(1000, 3000); /* 5 % at 700 ms */
-    synth a = {0, 2, T0, fast, 600, 3, 0, 0, 400, true};
-    synth b = {1, 2, T0, slow, 600, 3, 0, 0, 400, true};
+    synth a = {0, 2, T0, fast, 600, 3, 0, 0, 400, true, 0, 0};
+    synth b = {1, 2, T0, slow, 600, 3, 0, 0, 400, true, 0, 0};
     json_t *docs[2] = {make_doc(&a), make_doc(&b)};
     assert_string_equal(status_of(docs[0], "p99_ms"), "green");
     assert_string_equal(status_of(docs[1], "p99_ms"), "red");
@@ -421,7 +501,7 @@ static void test_rejudge_webhook(void **state) {
 static void test_single_segment_identity(void **state) {
     int64_t l[777];
     fill(l, 777, 200, 90000);
-    synth a = {0, 1, T0, l, 777, 3, 5, 1, 300, true};
+    synth a = {0, 1, T0, l, 777, 3, 5, 1, 300, true, 0, 0};
     json_t *doc = make_doc(&a);
     json_t *m = merged(&doc, 1, NULL);
     const char *k;
@@ -460,7 +540,7 @@ static void test_refusals(void **state) {
     fill(l, 50, 100, 1000);
     json_t *d[4];
     synth s[4];
-    for (int i = 0; i < 4; i++) s[i] = (synth){i, 3, T0, l, 50, 1, 0, 0, 90, false};
+    for (int i = 0; i < 4; i++) s[i] = (synth){i, 3, T0, l, 50, 1, 0, 0, 90, false, 0, 0};
     for (int i = 0; i < 3; i++) d[i] = make_doc(&s[i]);
     refused(d, 0, "no documents");
     json_t *two[2] = {d[0], d[2]};
@@ -469,7 +549,7 @@ static void test_refusals(void **state) {
     json_t *dup[3] = {d[0], d[1], d[1]};
     refused(dup, 3, "b.json and c.json are both segment 2/3");
     /* a different count */
-    synth o = {1, 4, T0, l, 50, 1, 0, 0, 90, false};
+    synth o = {1, 4, T0, l, 50, 1, 0, 0, 90, false, 0, 0};
     d[3] = make_doc(&o);
     json_t *cnt[2] = {d[0], d[3]};
     refused(cnt, 2, "b.json is a segment of 4 but a.json of 3");
@@ -643,5 +723,5 @@ static void test_capacity(void **state) {
 }
 
 UNIT_MAIN(test_histograms_exact, test_percentiles_not_averaged, test_counts_and_rates,
-          test_timeline_aligned, test_timeline_unaligned_and_unmergeable, test_rejudge_webhook,
-          test_single_segment_identity, test_refusals, test_capacity)
+          test_delivery, test_timeline_aligned, test_timeline_unaligned_and_unmergeable,
+          test_rejudge_webhook, test_single_segment_identity, test_refusals, test_capacity)
