@@ -516,11 +516,13 @@ static const yml_field delivery_rows[] = {
     {"duplicate_rate", YML_NUMBER, offsetof(config, duplicate_rate), .min = 0, .max = 1},
     {"duplicate_window", YML_DURATION, offsetof(config, duplicate_window), .min = 1},
     {"drain", YML_DURATION, offsetof(config, delivery_drain), .min = 0},
+    {"honor_retry_after", YML_BOOL, offsetof(config, honor_retry_after), .what = "true or false"},
     {0},
 };
 static const yml_table delivery_table = {
-    "(sender, retry_schedule, retry_scale, duplicate_rate, duplicate_window, drain)", delivery_rows,
-    finish_delivery};
+    "(sender, retry_schedule, retry_scale, duplicate_rate, duplicate_window, drain, "
+    "honor_retry_after)",
+    delivery_rows, finish_delivery};
 
 /* ---- the file ----------------------------------------------------------------------------------
  */
@@ -762,6 +764,7 @@ void config_sender_args(const config *c, delivery_args *d, lifecycle_args *e) {
             d->drain = c->delivery_drain;
             d->drain_set = true;
         }
+        if (c->honor_retry_after) d->retry_after = true;
     }
     if (e && c->events && !e->spec) {
         e->spec = c->events;

@@ -100,6 +100,7 @@ typedef struct config {
     char *delivery_sender, *delivery_schedule;
     double delivery_scale, duplicate_rate; /* scale 0: not given */
     int64_t duplicate_window, delivery_drain;
+    bool honor_retry_after;
     bool duplicate_rate_set, drain_set;
 } config;
 

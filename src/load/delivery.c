@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/cli.h"
 #include "core/err.h"
@@ -102,6 +103,32 @@ int64_t delivery_retry_delay_ns(const delivery_policy *p, int n) {
     return d < 1 ? 1 : (int64_t)d;
 }
 
+int64_t delivery_retry_after_ns(const char *value, int64_t now_wall_ns) {
+    const int64_t day = 86400 * SEC_NS;
+    while (*value == ' ' || *value == '\t') value++;
+    size_t n = strlen(value);
+    while (n && (value[n - 1] == ' ' || value[n - 1] == '\t')) n--;
+    if (!n) return -1;
+    if (value[0] >= '0' && value[0] <= '9') {
+        int64_t secs = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (value[i] < '0' || value[i] > '9') return -1;
+            if (secs < 86400) secs = secs * 10 + (value[i] - '0');
+        }
+        return secs >= 86400 ? day : secs * SEC_NS;
+    }
+    char buf[40];
+    if (n >= sizeof buf) return -1;
+    memcpy(buf, value, n);
+    buf[n] = '\0';
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end) return -1;
+    int64_t at = (int64_t)timegm(&tm) * SEC_NS, wait = at - now_wall_ns;
+    return wait < 0 ? 0 : wait > day ? day : wait;
+}
+
 int64_t delivery_span_ns(const delivery_policy *p) {
     int64_t sum = 0;
     for (int n = 1; n <= p->retries; n++) sum += delivery_retry_delay_ns(p, n);
@@ -141,7 +168,9 @@ int delivery_args_check(delivery_args *d, int64_t run_ns, int64_t timeout_ns, bo
                         const delivery_policy **out, int64_t *drain_ns, char *err, size_t errlen) {
     *out = NULL;
     *drain_ns = 0;
-    if (!d->name && !d->schedule && !d->scale_set && !d->dup_set && !d->drain_set) return 0;
+    if (!d->name && !d->schedule && !d->scale_set && !d->dup_set && !d->drain_set &&
+        !d->retry_after)
+        return 0;
     if (!open) {
         err_set(err, errlen,
                 "the sender options (--delivery, --retry-*, --duplicate-*, "
@@ -162,6 +191,11 @@ int delivery_args_check(delivery_args *d, int64_t run_ns, int64_t timeout_ns, bo
         err_set(err, errlen, "--retry-scale: the sender '%s' does not retry", d->pol.name);
         return -1;
     }
+    if (d->retry_after && d->pol.retries == 0) {
+        err_set(err, errlen, "--honor-retry-after: the sender '%s' does not retry", d->pol.name);
+        return -1;
+    }
+    d->pol.honor_retry_after = d->retry_after;
     if (d->scale_set) {
         d->pol.scale = d->scale;
     } else if (!d->schedule && run_ns > 0) { /* a provider's hours, compressed into the run */

@@ -21,6 +21,9 @@ typedef struct delivery_policy {
     double scale;                /* time compression of the delays (1: real time); > 0 */
     double duplicate_rate;       /* 0..1: share of acknowledged events delivered once more */
     int64_t duplicate_window_ns; /* a duplicate goes out within this long of the acknowledgement */
+    /* a failed attempt answered with Retry-After (delta-seconds or an HTTP-date) is retried no
+     * sooner than it says, in real time (not scaled): the schedule's wait when that is longer */
+    bool honor_retry_after;
 } delivery_policy;
 
 /* The names delivery_preset() knows, for help texts and suggestions. */
@@ -37,6 +40,9 @@ static inline bool delivery_acked(int status) {
 /* The scaled wait before the retry that follows failed attempt n (1-based), or -1 when the
  * policy gives up after attempt n. */
 int64_t delivery_retry_delay_ns(const delivery_policy *p, int n);
+/* A Retry-After header's value — delta-seconds ("120") or an HTTP-date (RFC 9110, IMF-fixdate,
+ * against now_wall_ns) — as a wait in ns, at most a day; -1 when it is neither. */
+int64_t delivery_retry_after_ns(const char *value, int64_t now_wall_ns);
 /* The scaled time from a first failure to the last retry: the sum of the scaled waits. */
 int64_t delivery_span_ns(const delivery_policy *p);
 /* The schedule in words, scaled ("5s, 5m, 30m, ... ×0.001 = 0.5s"), for the terminal. */
@@ -50,6 +56,7 @@ typedef struct delivery_args {
     double scale, dup_rate;
     int64_t dup_window, drain;
     bool scale_set, dup_set, drain_set, window_set;
+    bool retry_after; /* --honor-retry-after */
     delivery_policy pol;
 } delivery_args;
 
@@ -91,6 +98,11 @@ typedef struct delivery_args {
          .given = &(d)->window_set,                                                                \
          .meta = "D",                                                                              \
          .help = "a duplicate follows its acknowledgement within D"},                              \
+        {.name = "honor-retry-after",                                                              \
+         .kind = CLI_FLAG,                                                                         \
+         .dest = &(d)->retry_after,                                                                \
+         .help = "retry an attempt answered with Retry-After no sooner than it says (real time, "  \
+                 "not scaled), as some senders do; the providers' presets do not"},                \
     {                                                                                              \
         .name = "delivery-drain", .kind = CLI_DURATION, .dest = &(d)->drain, .min = 0,             \
         .given = &(d)->drain_set, .meta = "D",                                                     \

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -72,6 +73,8 @@ typedef enum cstate {
 
 struct worker;
 
+enum { RA_NAME, RA_OTHER, RA_MINE };
+
 typedef struct conn {
     struct worker *w;
     transport_conn tc;
@@ -91,6 +94,12 @@ typedef struct conn {
     bool dup;
     int8_t ev_type; /* with an event lifecycle: the event type in flight */
     int64_t first_due;
+    /* a sender that honours Retry-After: the header as it is parsed (ra_state: in a header's
+     * name, in another header's value, in Retry-After's), and its wait (-1: none) */
+    uint8_t ra_state;
+    uint8_t ra_name_len, ra_val_len;
+    char ra_name[12], ra_val[40];
+    int64_t retry_after_ns;
 } conn;
 
 /* An event waiting for its retry (or an acknowledged one for its duplicate): 32 bytes each, in a
@@ -188,9 +197,8 @@ struct engine {
     int64_t start_ns, end_ns, timeout_ns, max_requests;
     worker *w;
     _Atomic int running;
+    const http_parser_settings *settings; /* with the Retry-After callbacks when honoured */
 };
-
-static http_parser_settings parser_settings;
 
 /* ---------------------------------------------------------------- request rendering */
 
@@ -576,6 +584,10 @@ static void delivery_after(conn *c, int status, int64_t now) {
         return;
     }
     int64_t wait = delivery_retry_delay_ns(p, c->attempt);
+    if (wait >= 0 && p->honor_retry_after && c->retry_after_ns > wait) {
+        wait = c->retry_after_ns; /* the service asked for more time than the schedule gives */
+        w->dl.retry_after++;
+    }
     if (wait < 0) {
         w->dl.gave_up++;
     } else if (!heap_push(w, (pending){.due = now + wait,
@@ -721,6 +733,9 @@ static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
     c->done = false;
     http_parser_init(&c->parser, HTTP_RESPONSE);
     c->parser.data = c;
+    c->ra_state = RA_OTHER;
+    c->ra_val_len = 0;
+    c->retry_after_ns = -1;
     if (c->st == CS_CLOSED) {
         conn_connect(c, now);
     } else {
@@ -811,7 +826,7 @@ static void conn_read(conn *c, int64_t now) {
                     conn_close(c);
                 return;
             }
-            http_parser_execute(&c->parser, &parser_settings, w->rbuf, (size_t)n);
+            http_parser_execute(&c->parser, w->e->settings, w->rbuf, (size_t)n);
             enum http_errno he = HTTP_PARSER_ERRNO(&c->parser);
             if (c->done) {
                 conn_response(c, now);
@@ -833,7 +848,7 @@ static void conn_read(conn *c, int64_t now) {
             return;
         }
         if (n == TRANSPORT_EOF && c->st == CS_READING) {
-            http_parser_execute(&c->parser, &parser_settings, NULL, 0);
+            http_parser_execute(&c->parser, w->e->settings, NULL, 0);
             if (c->done) {
                 conn_response(c, now);
                 return;
@@ -867,6 +882,53 @@ static int on_message_complete(http_parser *p) {
     http_parser_pause(p, 1);
     return 0;
 }
+
+/* Retry-After, for a sender that honours it: the header's name is matched and its value kept as
+ * the parser hands them over (in pieces when a read splits them), then read once the head ends. */
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+    conn *c = p->data;
+    if (c->ra_state != RA_NAME) {
+        c->ra_state = RA_NAME;
+        c->ra_name_len = 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (c->ra_name_len < sizeof c->ra_name) c->ra_name[c->ra_name_len] = at[i];
+        if (c->ra_name_len < UINT8_MAX) c->ra_name_len++;
+    }
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+    conn *c = p->data;
+    if (c->ra_state == RA_NAME)
+        c->ra_state = c->ra_name_len == 11 && !strncasecmp(c->ra_name, "retry-after", 11)
+                          ? RA_MINE
+                          : RA_OTHER;
+    if (c->ra_state != RA_MINE) return 0;
+    for (size_t i = 0; i < len && c->ra_val_len < sizeof c->ra_val - 1; i++)
+        c->ra_val[c->ra_val_len++] = at[i];
+    return 0;
+}
+
+static int on_headers_complete_ra(http_parser *p) {
+    conn *c = p->data;
+    if (c->ra_val_len) {
+        c->ra_val[c->ra_val_len] = '\0';
+        c->retry_after_ns = delivery_retry_after_ns(c->ra_val, clock_wall_ns());
+    }
+    return on_headers_complete(p);
+}
+
+static const http_parser_settings parser_settings = {
+    .on_headers_complete = on_headers_complete,
+    .on_message_complete = on_message_complete,
+};
+static const http_parser_settings parser_settings_ra = {
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete_ra,
+    .on_message_complete = on_message_complete,
+};
 
 /* ---------------------------------------------------------------- scheduling */
 
@@ -1119,6 +1181,7 @@ static void delivery_counts_add(engine_delivery_counts *to, const engine_deliver
     to->retries += c->retries;
     to->duplicates += c->duplicates;
     to->duplicates_acked += c->duplicates_acked;
+    to->retry_after += c->retry_after;
     if (c->attempts_max > to->attempts_max) to->attempts_max = c->attempts_max;
     to->pending_max += c->pending_max;
 }
@@ -1279,11 +1342,10 @@ static void raise_fd_limit(int conns) {
 
 int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t errlen) {
     memset(res, 0, sizeof *res);
-    if (!parser_settings.on_message_complete) {
-        parser_settings.on_headers_complete = on_headers_complete;
-        parser_settings.on_message_complete = on_message_complete;
-    }
     engine *e = calloc(1, sizeof *e);
+    if (e)
+        e->settings = cfg->delivery && cfg->delivery->honor_retry_after ? &parser_settings_ra
+                                                                        : &parser_settings;
     if (!e) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -143,6 +143,8 @@ typedef struct engine_delivery_counts {
     int64_t retries;          /* requests that were retries */
     int64_t duplicates;       /* requests that were duplicates of acknowledged events */
     int64_t duplicates_acked; /* ... answered 2xx */
+    int64_t retry_after;      /* retries that waited for the service's Retry-After, longer than
+                               * the schedule's wait (a policy that honours it) */
     int64_t attempts_max;     /* most attempts an event took */
     int64_t pending_max;      /* most events waiting for a retry at once (per thread: their sum
                                * bounds the sender's memory) */

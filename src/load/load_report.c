@@ -188,17 +188,19 @@ void load_report_delivery_json(json_t *doc, json_t *st, const engine_result *r,
     json_object_set_new(dl, "retry_schedule_s", sched);
     json_object_set_new(dl, "scale", json_real(p->scale));
     json_object_set_new(dl, "duplicate_rate", json_real(p->duplicate_rate));
+    json_object_set_new(dl, "honor_retry_after", json_boolean(p->honor_retry_after));
     json_object_set_new(dl, "duplicate_window_s",
                         json_real(jx_round6(p->duplicate_window_ns / 1e9)));
     json_object_set_new(dl, "drain_s", json_real(jx_round6(drain_s)));
     const engine_delivery_counts *c = &r->dl;
     json_object_update_new(
-        dl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
+        dl, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
                       (json_int_t)c->events, "acknowledged_first", (json_int_t)c->first_ok,
                       "acknowledged", (json_int_t)c->delivered, "gave_up", (json_int_t)c->gave_up,
                       "undelivered", (json_int_t)c->undelivered, "retries", (json_int_t)c->retries,
                       "duplicates", (json_int_t)c->duplicates, "duplicates_acknowledged",
-                      (json_int_t)c->duplicates_acked, "pending_max", (json_int_t)c->pending_max));
+                      (json_int_t)c->duplicates_acked, "pending_max", (json_int_t)c->pending_max,
+                      "retry_after_waits", (json_int_t)c->retry_after));
     json_object_set_new(dl, "delay", jx_hist(d, NS_PER_US));
     json_object_set_new(doc, "delivery", dl);
 }
@@ -222,6 +224,9 @@ void load_report_delivery_terminal(FILE *out, const engine_result *r, const deli
         "                %lld retries (%.3f attempts an event, at most %lld), %lld duplicates\n",
         (long long)r->dl.retries, r->dl.events ? (double)(r->dl.events + r->dl.retries) / ev : 0.0,
         (long long)r->dl.attempts_max, (long long)r->dl.duplicates);
+    if (p->honor_retry_after)
+        fprintf(out, "                %lld retries waited for the service's Retry-After\n",
+                (long long)r->dl.retry_after);
     const hdr_hist *d = r->delivery_delay;
     if (hdr_total(d))
         fprintf(out, "  delivery delay p50 %.3f  p99 %.3f  max %.3f s (first due to first 2xx)\n",

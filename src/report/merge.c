@@ -613,13 +613,13 @@ static void sum_object(json_t *dst, const json_t *src) {
  * the delay histograms merged into *delay, the largest attempts_per_event_max into st. */
 static int sum_delivery(const part *p, int n, json_t *dl, json_t *st, hdr_hist **delay, char *err,
                         size_t errlen) {
-    static const char *const same[] = {"policy", "retry_schedule_s", "scale", "duplicate_rate",
-                                       "duplicate_window_s"};
+    static const char *const same[] = {"policy",         "retry_schedule_s",   "scale",
+                                       "duplicate_rate", "duplicate_window_s", "honor_retry_after"};
     static const char *const counts[] = {"events",       "acknowledged_first",
                                          "acknowledged", "gave_up",
                                          "undelivered",  "retries",
                                          "duplicates",   "duplicates_acknowledged",
-                                         "pending_max"};
+                                         "pending_max",  "retry_after_waits"};
     const json_t *d0 = json_object_get(p[0].doc, "delivery");
     for (int k = 0; k < n; k++) {
         const json_t *d = json_object_get(p[k].doc, "delivery");

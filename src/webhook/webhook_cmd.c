@@ -321,7 +321,7 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
     const delivery_args *d = &o->delivery;
     const lifecycle_args *ev = &o->events;
     if (search && (d->name || d->schedule || d->scale_set || d->dup_set || d->drain_set ||
-                   ev->spec || ev->interval_set || ev->reorder_set)) {
+                   d->retry_after || ev->spec || ev->interval_set || ev->reorder_set)) {
         err_set(err, errlen,
                 "the sender options (--delivery, --retry-*, --duplicate-*, "
                 "--delivery-drain, --events, --event-interval, --reorder-rate) go with a "

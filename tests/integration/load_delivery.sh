@@ -1,7 +1,8 @@
 # load_delivery.sh — brink load as a webhook sender that retries and duplicates (--delivery,
 # --retry-schedule, --duplicate-rate), against testsrv, whose own request count is the ground
 # truth: /fail-first/N/ID fails each event N times, /status/500 always fails (the sender must give
-# every event up: the detector fires), / always acknowledges (duplicates). Every count brink
+# every event up: the detector fires), /retry-after/S/ID answers 429 with Retry-After once (the
+# sender waits that long only when it honours the header), / always acknowledges (duplicates). Every count brink
 # reports must add up to what the server saw. Bad sender options: one line, exit 2, nothing sent.
 # Loopback only, every run bounded.
 . "$(dirname "$0")/lib.bash"
@@ -79,6 +80,27 @@ jqcheck "a drain shorter than the wait: events still owed are undelivered, the r
     "$TMP/owed.json" '.stats.undelivered > 0 and .stats.events == 100
      and .stats.undelivered + .delivery.acknowledged == 100 and .stats.gave_up == 0'
 
+# ---- Retry-After: each event's first attempt is answered 429 with "Retry-After: 2" ---------------
+# the schedule's own 100 ms unless the sender honours the header (then 2 s, in real time)
+start_srv ra || exit 1
+"$BRINK" load -R 50 -d 1s -c 4 -t 1 --retry-schedule 100ms -q \
+    "http://127.0.0.1:$PORT_ra/retry-after/2/{{seq}}" --json "$TMP/ra.json" >/dev/null 2>&1
+jqcheck "Retry-After ignored (the presets' way): the retry follows the 100 ms schedule" \
+    "$TMP/ra.json" '.stats.eventual_delivery_rate == 1 and .stats.retries == 50
+     and .stats.delivery_delay_max_s < 1 and .delivery.retry_after_waits == 0
+     and .delivery.honor_retry_after == false and .status["429"] == 50'
+start_srv rah || exit 1
+"$BRINK" load -R 50 -d 1s -c 4 -t 1 --retry-schedule 100ms --honor-retry-after \
+    "http://127.0.0.1:$PORT_rah/retry-after/2/{{seq}}" --json "$TMP/rah.json" >"$TMP/rah.out" 2>&1
+jqcheck "--honor-retry-after: every retry waits the 2 s the service asked for, all delivered" \
+    "$TMP/rah.json" '.stats.eventual_delivery_rate == 1 and .stats.retries == 50
+     and .delivery.retry_after_waits == 50 and .delivery.honor_retry_after
+     and .stats.delivery_delay_p50_s >= 2 and .stats.delivery_delay_max_s < 3'
+check "--honor-retry-after: the terminal counts the retries that waited" \
+    has "$TMP/rah.out" "^  *50 retries waited for the service's Retry-After"
+usage_case "--honor-retry-after for a sender that does not retry" "does not retry" \
+    -R 10 --delivery github --honor-retry-after
+
 # ---- duplicates: a share of acknowledged events is delivered again --------------------------------
 start_srv dup || exit 1
 "$BRINK" load -R 1000 -d 2s -c 16 -t 2 --duplicate-rate 0.2 --duplicate-window 200ms -q \
@@ -125,9 +147,11 @@ jqcheck "--events: 800 deliveries are 200 orders' a, b, b, c|d; counted by type 
 "$BRINK" load -m POST -R 200 -d 1s -c 8 -q --events 'a,b' --retry-schedule 50ms \
     --body '{"t":"{{event}}"}' "http://127.0.0.1:$PORT_ev/fail-first/1/{{seq}}" \
     --json "$TMP/evr.json" >/dev/null 2>&1
+# (a busy machine can leave the last few of the 200 unsent when the 1 s schedule ends: counted)
 jqcheck "--events with retries: a retry is the same event (each type sent twice, acknowledged once)" \
-    "$TMP/evr.json" '.events.by_type.a.requests == 200 and .events.by_type.a.acknowledged == 100
-     and .events.by_type.b.requests == 200 and .events.by_type.b.acknowledged == 100'
+    "$TMP/evr.json" '.events.by_type as $t | $t.a.requests == 2 * $t.a.acknowledged
+     and $t.b.requests == 2 * $t.b.acknowledged and $t.a.acknowledged >= 95
+     and $t.a.acknowledged + $t.b.acknowledged + .stats.unsent == 200'
 refuses "{{event}} without --events: exit 2, one line" 2 "need an event lifecycle" \
     "$BRINK" load -R 10 -d 1s --body '{{event}}' "http://127.0.0.1:$PORT_ev/"
 refuses "--reorder-rate without --events: exit 2" 2 "goes with --events" \

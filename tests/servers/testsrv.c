@@ -20,6 +20,8 @@
  *   /count       the request counter (requests to /count are not counted)
  *   /fail-first/N/ID  503 to the first N requests for ID (0..1048575), then 200: an
  *                endpoint that fails each event N times, for a sender's retries
+ *   /retry-after/S/ID  429 with "Retry-After: S" to the first request for ID, then 200
+ *                (the same counters as /fail-first: use distinct IDs)
  * A request that cannot be parsed gets 400 and the connection is closed.
  * Failure modes for tests: --delay-ms, --stall-after-ms/--stall-ms (one pause
  * of every response, like a GC pause) and --close-every (reconnects).
@@ -142,6 +144,7 @@ struct response {
     bool interim_100;
     bool close;
     long extra_delay_ms;
+    long retry_after_s; /* > 0: a Retry-After header */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -608,18 +611,22 @@ static void route(struct conn *c, const struct request *r, const char *path, str
         } else {
             resp->extra_delay_ms = n;
         }
-    } else if (strncmp(path, "/fail-first/", 12) == 0) {
+    } else if (strncmp(path, "/fail-first/", 12) == 0 || strncmp(path, "/retry-after/", 13) == 0) {
+        /* /fail-first/N/ID: 503 N times; /retry-after/S/ID: 429 with Retry-After: S once */
+        bool ra = path[1] == 'r';
         char *end;
-        long fails = strtol(path + 12, &end, 10);
+        long count = strtol(strchr(path + 1, '/') + 1, &end, 10);
         long id = *end == '/' ? strtol(end + 1, &end, 10) : -1;
-        if (fails < 0 || id < 0 || id >= FAIL_IDS || *end) {
+        long before = id >= 0 && id < FAIL_IDS ? (long)atomic_fetch_add(&g_attempts[id], 1) : 0;
+        if (count < (ra ? 1 : 0) || id < 0 || id >= FAIL_IDS || *end) {
             resp->status = 400;
-            resp->body = "want /fail-first/N/ID\n";
+            resp->body = ra ? "want /retry-after/S/ID\n" : "want /fail-first/N/ID\n";
             resp->body_len = strlen(resp->body);
-        } else if ((long)atomic_fetch_add(&g_attempts[id], 1) < fails) {
-            resp->status = 503;
-            resp->body = "failing";
-            resp->body_len = 7;
+        } else if (before < (ra ? 1 : count)) {
+            resp->status = ra ? 429 : 503;
+            resp->body = ra ? "slow down" : "failing";
+            resp->body_len = strlen(resp->body);
+            resp->retry_after_s = ra ? count : 0;
         }
     } else if (strcmp(path, "/echo") == 0) {
         resp->body = c->in; /* the raw request: head and body */
@@ -657,6 +664,7 @@ static bool handle_request(struct conn *c, const struct request *r) {
     c->out_len = 0;
     out_fmt(c, "HTTP/1.1 %d %s\r\n", resp.status, reason_phrase(resp.status));
     if (resp.content_type) out_fmt(c, "Content-Type: %s\r\n", resp.content_type);
+    if (resp.retry_after_s > 0) out_fmt(c, "Retry-After: %ld\r\n", resp.retry_after_s);
     if (resp.mode == BODY_LENGTH || resp.mode == BODY_LENGTH_NIL)
         out_fmt(c, "Content-Length: %zu\r\n", resp.body_len);
     if (resp.mode == BODY_CHUNKED) out_str(c, "Transfer-Encoding: chunked\r\n");

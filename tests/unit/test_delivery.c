@@ -142,7 +142,32 @@ static void test_args(void **state) {
     longer.drain = 9 * SEC; /* 10 s of schedule fits 1 s of run and 9 s of drain */
     assert_int_equal(check(&longer, SEC, true, &pol, &drain, err), 0);
     assert_int_equal(drain, 9 * SEC);
+
+    /* Retry-After: honoured only by a sender that retries */
+    delivery_args ra = {.schedule = "1s", .retry_after = true, .dup_window = SEC};
+    assert_int_equal(check(&ra, 10 * SEC, true, &pol, &drain, err), 0);
+    assert_true(pol->honor_retry_after);
+    delivery_args ra_only = {.retry_after = true, .dup_window = SEC};
+    assert_int_equal(check(&ra_only, 10 * SEC, true, &pol, &drain, err), -1);
+    assert_string_equal(err, "--honor-retry-after: the sender 'none' does not retry");
+}
+
+/* Retry-After's two forms (RFC 9110 10.2.3): delta-seconds and an HTTP-date; anything else is
+ * not a wait, and a wait is at most a day. */
+static void test_retry_after(void **state) {
+    const int64_t now = 1767225600LL * SEC; /* Thu, 01 Jan 2026 00:00:00 GMT */
+    assert_int_equal(delivery_retry_after_ns("120", now), 120 * SEC);
+    assert_int_equal(delivery_retry_after_ns(" 5\t", now), 5 * SEC);
+    assert_int_equal(delivery_retry_after_ns("0", now), 0);
+    assert_int_equal(delivery_retry_after_ns("99999999999999999999", now), 86400 * SEC);
+    assert_int_equal(delivery_retry_after_ns("Thu, 01 Jan 2026 00:00:10 GMT", now), 10 * SEC);
+    assert_int_equal(delivery_retry_after_ns("Wed, 31 Dec 2025 23:59:00 GMT", now), 0);
+    assert_int_equal(delivery_retry_after_ns("Sat, 03 Jan 2026 00:00:00 GMT", now), 86400 * SEC);
+    static const char *const bad[] = {
+        "", "  ", "-3", "5s", "1.5", "soon", "Thu, 01 Jan 2026 00:00:10 UTC", "01 Jan 2026"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (delivery_retry_after_ns(bad[i], now) != -1) fail_msg("'%s' read as a wait", bad[i]);
 }
 
 UNIT_MAIN(test_standard_webhooks, test_other_providers, test_custom_schedule, test_describe,
-          test_args)
+          test_args, test_retry_after)
