@@ -407,8 +407,34 @@ static int parse_check(const yml_ctx *c, const yml_val *x, void *obj) {
     return 0;
 }
 
+/* audit.events: $1 is the run's order ids as a LIKE pattern */
+static int check_like_param(const yml_ctx *c, const yml_val *x, void *obj) {
+    if (strstr(stored(x), "$1")) return 0;
+    return yml_fail(c, x->v, x->key,
+                    "the query must use $1, the run's order ids as a LIKE pattern (WHERE order_id "
+                    "LIKE $1), and return %s",
+                    !strcmp(x->f->key, "handled")
+                        ? "(webhook_id, handlings[, stale overwrites]) per handled event"
+                        : "(order_id, version) per stored order");
+}
+
+static const yml_field audit_events_rows[] = {
+    {"handled", YML_STR, offsetof(config, audit_ev_handled), "a SQL query", .fn = check_like_param,
+     .missing = "SELECT webhook_id, count(*) FROM ... WHERE order_id LIKE $1 GROUP BY webhook_id"},
+    {"orders", YML_STR, offsetof(config, audit_ev_orders), "a SQL query", .fn = check_like_param,
+     .missing = "SELECT order_id, version FROM ... WHERE order_id LIKE $1"},
+    {"pending", YML_STR, offsetof(config, audit_ev_pending), .what = "a SQL query"},
+    {0},
+};
+static const yml_table audit_events_table = {"(handled, orders, pending)", audit_events_rows, NULL};
+
 static int finish_audit(const yml_ctx *c, const yml_val *x, void *obj) {
-    ((config *)obj)->have_audit = true;
+    config *cfg = obj;
+    if (!cfg->audit_stored && !cfg->audit_ev_handled)
+        return yml_fail(c, x->k ? x->k : x->v, x->key,
+                        "missing: stored (SELECT id, count(*) FROM ... WHERE id = ANY($1) GROUP BY "
+                        "id), or events (the exactly-once audit's queries)");
+    cfg->have_audit = true;
     return 0;
 }
 
@@ -416,14 +442,15 @@ static const yml_field audit_rows[] = {
     {"url", YML_STR, offsetof(config, audit_url), "a postgresql:// URL", .fn = check_audit_url,
      .missing = "the database's postgresql:// URL"},
     {"password_env", YML_STR, offsetof(config, audit_password_env), VAR_NAME, .fn = check_var_name},
-    {"stored", YML_STR, offsetof(config, audit_stored), "a SQL query", .fn = check_ids_param,
-     .missing = "SELECT id, count(*) FROM ... WHERE id = ANY($1) GROUP BY id"},
+    {"stored", YML_STR, offsetof(config, audit_stored), "a SQL query", .fn = check_ids_param},
     {"queued", YML_STR, offsetof(config, audit_queued), "a SQL query", .fn = check_ids_param},
     {"integrity", YML_EACH, 0, "(NAME: SELECT count(*) FROM ... (the violations))",
      .fn = parse_check},
+    {"events", YML_MAP, .sub = &audit_events_table},
     {0},
 };
-static const yml_table audit_table = {"(url, stored, queued, integrity)", audit_rows, finish_audit};
+static const yml_table audit_table = {"(url, stored, queued, integrity, events)", audit_rows,
+                                      finish_audit};
 
 /* ---- race, dependencies, thresholds ---------------------------------------------------------
  */
@@ -585,23 +612,27 @@ int config_load(const char *path, config **out, char *err, size_t errlen) {
 
 void config_free(config *c) {
     if (!c) return;
-    free(c->file);
-    free(c->url);
-    free(c->metrics_url);
-    free(c->webhook_path);
-    free(c->secret_file);
-    free(c->secret_env);
+    char *owned[] = {c->file,
+                     c->url,
+                     c->metrics_url,
+                     c->webhook_path,
+                     c->secret_file,
+                     c->secret_env,
+                     c->body,
+                     c->events,
+                     c->delivery_sender,
+                     c->delivery_schedule,
+                     c->service_pid_file,
+                     c->audit_url,
+                     c->audit_password_env,
+                     c->audit_stored,
+                     c->audit_queued,
+                     c->audit_ev_handled,
+                     c->audit_ev_orders,
+                     c->audit_ev_pending};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
     for (int i = 0; i < c->nheaders; i++) free(c->headers[i]);
-    free(c->body);
-    free(c->events);
-    free(c->delivery_sender);
-    free(c->delivery_schedule);
-    free(c->service_pid_file);
     if (c->have_race) race_spec_free(&c->race);
-    free(c->audit_url);
-    free(c->audit_password_env);
-    free(c->audit_stored);
-    free(c->audit_queued);
     for (int i = 0; i < c->nchecks; i++) {
         free(c->checks[i].name);
         free(c->checks[i].query);
@@ -715,7 +746,12 @@ char *config_render(const char *tmpl, const char *id, const char *run) {
         }
         const char *val = NULL;
         size_t skip = 0;
-        if (!strncmp(ph, CONFIG_WEBHOOK_ID, sizeof CONFIG_WEBHOOK_ID - 1)) {
+        char order_id[96];
+        if (!strncmp(ph, "{{order_id}}", 12)) { /* the exactly-once audit's order ids */
+            snprintf(order_id, sizeof order_id, "%s-0-{{order}}", run);
+            val = order_id;
+            skip = 12;
+        } else if (!strncmp(ph, CONFIG_WEBHOOK_ID, sizeof CONFIG_WEBHOOK_ID - 1)) {
             val = id;
             skip = sizeof CONFIG_WEBHOOK_ID - 1;
         } else if (!strncmp(ph, "{{run}}", 7)) {

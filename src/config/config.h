@@ -7,7 +7,8 @@
  *   race          race.yaml's create / visible / claim / truth (config/race_yaml.c parses it)
  *   probes        named probes {kind: redis|sql|http, ...} sampled as the backlog
  *   audit         PostgreSQL url (no password in it) and SQL templates: the stored count per
- *                 acknowledged webhook id ($1 text[]), optional queued ids, integrity checks
+ *                 acknowledged webhook id ($1 text[]), optional queued ids, integrity checks;
+ *                 events: the exactly-once audit's handled / orders / pending on your schema
  *   dependencies  redis and postgresql: process hooks (config/deps_yaml.c; stack/deps.c runs
  *                 them) and a Toxiproxy API
  *   thresholds    {metric: {orange: X, red: Y}} over the threshold table (verdict/threshold.h)
@@ -88,6 +89,11 @@ typedef struct config {
     char *audit_password_env; /* NULL: libpq's PGPASSWORD / PGPASSFILE */
     char *audit_stored;       /* rows (id[, count]) for the ids in $1 (text[]), $2 = id prefix */
     char *audit_queued;       /* ids still queued (not lost, not yet stored), or NULL */
+    /* audit.events: the exactly-once audit of --events on your schema ($1: the run's order ids
+     * as a LIKE pattern); NULL: dispatchd's tables */
+    char *audit_ev_handled; /* (webhook_id, handlings[, stale overwrites]) per handled event */
+    char *audit_ev_orders;  /* (order_id, version) per stored order */
+    char *audit_ev_pending; /* one number: events taken but not yet handled (the drain waits) */
     config_check checks[CONFIG_MAX_CHECKS];
     int nchecks;
     /* dependencies */

@@ -84,11 +84,11 @@ int resil_user_check(const config *c, const resil_mode *m, char *err, size_t err
                 missing, test, m->name, why);
         return -1;
     }
-    if (!c->have_audit) {
+    if (!c->have_audit || !c->audit_stored) {
         err_set(err, errlen,
-                "%s: audit: missing: %s proves zero loss with your database (audit.url and "
+                "%s: audit%s: missing: %s proves zero loss with your database (audit.url and "
                 "audit.stored, docs/config.md)",
-                c->file, test);
+                c->file, c->have_audit ? ".stored" : "", test);
         return -1;
     }
     /* the audit maps stored ids back to requests: the service must see each request's id */

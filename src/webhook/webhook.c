@@ -212,9 +212,14 @@ static void judge_events(verdicts *v, const webhook_eo_audit *a) {
              "acknowledged events)",
              (long long)a->applied_twice, (long long)a->handled_rows, (long long)a->acknowledged);
     judge(v, "events", "applied_twice", (double)a->applied_twice, ev);
-    snprintf(ev, sizeof ev, "%lld events wrote an older version over a newer one",
-             (long long)a->stale_overwrites);
-    judge(v, "events", "stale_overwrites", (double)a->stale_overwrites, ev);
+    if (a->stale_known)
+        snprintf(ev, sizeof ev, "%lld events wrote an older version over a newer one",
+                 (long long)a->stale_overwrites);
+    else
+        snprintf(ev, sizeof ev,
+                 "not known: audit.events.handled has no third column (the stale "
+                 "overwrites); missing_events shows what they leave behind");
+    judge(v, "events", "stale_overwrites", a->stale_known ? (double)a->stale_overwrites : NAN, ev);
     snprintf(ev, sizeof ev, "%lld of %lld acknowledged events left no trace in the database",
              (long long)a->lost_after_ack, (long long)a->acknowledged);
     judge(v, "events", "lost_after_ack", (double)a->lost_after_ack, ev);
@@ -263,7 +268,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         snprintf(eo.error, sizeof eo.error, "%s",
                  o->seg.count > 1 ? "a segment of a distributed run is not audited"
                                   : "no database to read: brink.yaml's audit.url names the "
-                                    "service's (dispatchd's schema)");
+                                    "service's (dispatchd's schema, or yours with audit.events)");
     if (audit) {
         acks.n = (uint64_t)(rate * ((double)duration / NS_PER_S)) + 2;
         if (!(acks.acked = calloc(acks.n, 1))) {
@@ -327,8 +332,10 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
         v.n += delivery_verdicts(v.r + v.n, (int)(sizeof v.r / sizeof v.r[0]) - v.n, &res, pol);
     if (audit) {
         if (!o->quiet) fprintf(stderr, "brink webhook: auditing the events against PostgreSQL\n");
-        webhook_audit_events(audit_url, t.st ? NULL : o->audit_password, &t, 0, &res.events,
-                             acks.acked, acks.n, &eo); /* the lifecycle as run (planned) */
+        webhook_audit_sql user = {o->audit_handled, o->audit_orders, o->audit_pending};
+        webhook_audit_events(audit_url, t.st ? NULL : o->audit_password,
+                             !t.st && user.handled ? &user : NULL, &t, 0, &res.events, acks.acked,
+                             acks.n, &eo); /* the lifecycle as run (planned) */
         if (eo.done) judge_events(&v, &eo);
     }
     remedy_annotate(&pm, v.r, v.n);
@@ -362,9 +369,9 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
             st,
             json_pack("{s:o, s:o, s:o, s:o}", "applied_twice",
                       eo.done ? json_integer(eo.applied_twice) : json_null(), "stale_overwrites",
-                      eo.done ? json_integer(eo.stale_overwrites) : json_null(), "lost_after_ack",
-                      eo.done ? json_integer(eo.lost_after_ack) : json_null(), "missing_events",
-                      eo.done ? json_integer(eo.missing_events) : json_null()));
+                      eo.done && eo.stale_known ? json_integer(eo.stale_overwrites) : json_null(),
+                      "lost_after_ack", eo.done ? json_integer(eo.lost_after_ack) : json_null(),
+                      "missing_events", eo.done ? json_integer(eo.missing_events) : json_null()));
         json_object_set_new(doc, "audit", webhook_audit_json(&eo));
     }
     json_object_set_new(doc, "thresholds", threshold_json(v.r, v.n));

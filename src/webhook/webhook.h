@@ -71,9 +71,11 @@ typedef struct webhook_opts {
     /* an event lifecycle per order (load/lifecycle.h): --events, --event-interval,
      * --reorder-rate; fixed-rate profiles only */
     lifecycle_args events;
-    /* with --events on a running dispatchd: its database for the exactly-once audit (brink.yaml
-     * audit.url and the password from audit.password_env); NULL: not audited */
+    /* with --events on a running service: its database for the exactly-once audit (brink.yaml
+     * audit.url and the password from audit.password_env; NULL: not audited), and audit.events'
+     * queries on the user's schema (NULL: dispatchd's tables) */
     const char *audit_url, *audit_password;
+    const char *audit_handled, *audit_orders, *audit_pending;
     /* output */
     const char *json_path;       /* NULL: none; "-": stdout */
     bool quiet;                  /* no live progress */

@@ -355,6 +355,9 @@ static int apply_config(webhook_opts *o, const given *g, bool search, config **c
     if (c->have_audit) {
         o->audit_url = c->audit_url;
         o->audit_password = config_audit_password(c);
+        o->audit_handled = c->audit_ev_handled;
+        o->audit_orders = c->audit_ev_orders;
+        o->audit_pending = c->audit_ev_pending;
     }
     if (!search) config_sender_args(c, &o->delivery, &o->events);
     o->body = c->body;

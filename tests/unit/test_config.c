@@ -277,7 +277,13 @@ static void test_errors_sections(void **state) {
          "carries a password"},
         {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: SELECT 1\n", 6, "audit.stored",
          "must use $1"},
-        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n", 4, "audit.stored", "missing"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n", 4, "audit", "missing: stored"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  events: {handled: x $1}\n", 6,
+         "audit.events.orders", "missing"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  events: {handled: x, orders: y $1}\n",
+         6, "audit.events.handled", "must use $1, the run's order ids as a LIKE pattern"},
+        {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  events: {handled: x $1, ordrs: y}\n", 6,
+         "audit.events.ordrs", "did you mean 'orders'?"},
         {TARGET "audit:\n  url: 'postgresql://app@h/app'\n  stored: x $1\n"
                 "  integrity: {Bad-Name: SELECT 1}\n",
          7, "audit.integrity.Bad-Name", "snake_case"},
@@ -423,6 +429,9 @@ static void test_render(void **state) {
                             "msg_r1_w{{seq}}", "r1");
     assert_string_equal(s, "{\"id\":\"msg_r1_w{{seq}}\",\"r\":\"r1\",\"n\":{{seq}},\"x\":{{");
     free(s);
+    s = config_render("{\"order_id\":\"{{order_id}}\",\"v\":{{version}}}", "x", "w1a2b3c4d");
+    assert_string_equal(s, "{\"order_id\":\"w1a2b3c4d-0-{{order}}\",\"v\":{{version}}}");
+    free(s);
     s = config_render("", "a", "b");
     assert_string_equal(s, "");
     free(s);
@@ -483,6 +492,20 @@ static void test_modes(void **state) {
              &c, err, sizeof err) < 0)
         fail_msg("%s", err);
     expect_mode(c, RESIL_REDIS, "pause", "{{webhook_id}}"); /* unsigned: the id must be sent */
+    config_free(c);
+    /* an audit for --events only (audit.events, no stored): loaded; a resilience test wants
+     * stored */
+    if (load(TARGET "audit:\n  url: 'postgresql://a@h/d'\n  events:\n    handled: 'SELECT $1'\n"
+                    "    orders: 'SELECT o, v FROM t WHERE o LIKE $1'\n"
+                    "dependencies:\n  redis: {pid: 5, ready_check: 'tcp://h:1'}\n",
+             &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_true(c->have_audit);
+    assert_null(c->audit_stored);
+    assert_string_equal(c->audit_ev_handled, "SELECT $1");
+    assert_string_equal(c->audit_ev_orders, "SELECT o, v FROM t WHERE o LIKE $1");
+    assert_null(c->audit_ev_pending);
+    expect_mode(c, RESIL_REDIS, "pause", "audit.stored: missing");
     config_free(c);
 }
 
