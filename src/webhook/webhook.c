@@ -410,15 +410,17 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     if (t.pid > 0)
         fprintf(out, "  service       pid %d: CPU %.1f%% of one core (max %.1f%%), RSS %.1f MiB\n",
                 (int)t.pid, cpu_mean, cpu_max, rss_max);
-    if (lc && eo.done)
+    if (lc && eo.done) {
+        char stale[32] = "?";
+        if (eo.stale_known) snprintf(stale, sizeof stale, "%lld", (long long)eo.stale_overwrites);
         fprintf(out,
-                "  exactly once  %lld applied twice, %lld stale overwrites, %lld lost after ack, "
+                "  exactly once  %lld applied twice, %s stale overwrites, %lld lost after ack, "
                 "%lld orders missing an event (%lld events acknowledged, %lld orders; "
-                "PostgreSQL read after %.1f s of drain)\n",
-                (long long)eo.applied_twice, (long long)eo.stale_overwrites,
-                (long long)eo.lost_after_ack, (long long)eo.missing_events,
-                (long long)eo.acknowledged, (long long)eo.orders, eo.drain_wait_s);
-    else if (lc)
+                "PostgreSQL read after %.1f s of drain%s)\n",
+                (long long)eo.applied_twice, stale, (long long)eo.lost_after_ack,
+                (long long)eo.missing_events, (long long)eo.acknowledged, (long long)eo.orders,
+                eo.drain_wait_s, eo.user ? ", audit.events' queries" : "");
+    } else if (lc)
         fprintf(out, "  exactly once  not audited: %s\n", eo.error);
     fprintf(out, "\n  thresholds\n");
     threshold_print(out, v.r, v.n);
