@@ -112,7 +112,10 @@ check "--stack-profile with -f: exit 2" [ $? -eq 2 ]
 
 brink_run webhook webhook light -f "$C" -d 3s -q
 F=$TMP/webhook.json
-check "webhook light -f: exit 0" [ "$(rc webhook)" = 0 ]
+# (a machine running two other test files can turn the latency tail red in a 3 s run: that is not
+# what this checks)
+check "webhook light -f: exit 0 (99: only latency percentiles red)" \
+    verdict_ok webhook p95_ms p99_ms p999_ms
 jqcheck "webhook light -f: the user's URL, the file, signed, every webhook answered" "$F" \
     '.target == "'"$(jq -r .service.url "$S")"'/webhooks/orders" and (.config.config_file | endswith("brink.yaml")) and .config.stack == null
      and .config.sign == "standard-webhooks" and .stats.requests >= 290 and .stats.errors == 0
