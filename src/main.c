@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/runinfo.h"
 #include "core/version.h"
 
 #include "cmd/proxy_cmd.h"
@@ -92,6 +93,7 @@ int main(int argc, char **argv) {
     /* every verdict table in words instead of emoji when stdout is not a terminal or NO_COLOR
      * is set (CI logs, pipes, grep) */
     threshold_set_plain(threshold_want_plain(stdout));
+    runinfo_set_argv(argc, argv); /* for the result documents (.command) */
     int rc = c->run(argc - 1, argv + 1, err, sizeof err);
     if (rc != EXIT_OK && err[0]) fprintf(stderr, "brink %s: %s\n", cmd, err);
     return rc;

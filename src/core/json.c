@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/runinfo.h"
 
 const char *jx_str(const json_t *o, const char *k) {
     const char *s = json_string_value(json_object_get(o, k));
@@ -106,5 +107,8 @@ int jx_json_writer(FILE *out, const void *doc, char *err, size_t errlen) {
 }
 
 int jx_write_json(const json_t *doc, const char *path, char *err, size_t errlen) {
-    return jx_write_file(path, jx_json_writer, doc, err, errlen);
+    json_t *stamped = runinfo_stamped(doc); /* a result document says which brink, command, host */
+    int rc = jx_write_file(path, jx_json_writer, stamped, err, errlen);
+    json_decref(stamped);
+    return rc;
 }

@@ -113,6 +113,46 @@ static int add_runs(compare_pair *p, int *cap, const json_t *b, const json_t *a,
     return 0;
 }
 
+/* The offered rate of a run: .stats.offered_rps, else a configured .config.rate; NaN (closed). */
+static double offered(const json_t *doc) {
+    double v = jx_num(json_object_get(doc, "stats"), "offered_rps");
+    if (!isfinite(v)) v = jx_num(json_object_get(doc, "config"), "rate");
+    return isfinite(v) && v > 0 ? v : NAN;
+}
+
+static bool apart(double x, double y) {
+    return fabs(x - y) > 0.01 * fmax(fabs(x), fabs(y));
+}
+
+void compare_differences(const json_t *b, const json_t *a, char *out, size_t outlen) {
+    size_t k = 0;
+    out[0] = '\0';
+#define DIFF(...)                                                                                  \
+    do {                                                                                           \
+        if (k < outlen) k += (size_t)snprintf(out + k, outlen - k, "%s", k ? "; " : "");           \
+        if (k < outlen) k += (size_t)snprintf(out + k, outlen - k, __VA_ARGS__);                   \
+    } while (0)
+    const char *pb = jx_str(b, "profile"), *pa = jx_str(a, "profile");
+    if (strcmp(pb, pa)) DIFF("profile %s vs %s", pb[0] ? pb : "none", pa[0] ? pa : "none");
+    double rb = offered(b), ra = offered(a);
+    if (isfinite(rb) && isfinite(ra) && apart(rb, ra))
+        DIFF("offered rate %g/s vs %g/s", rb, ra);
+    else if (isfinite(rb) != isfinite(ra))
+        DIFF("%s model vs %s model", isfinite(rb) ? "open" : "closed",
+             isfinite(ra) ? "open" : "closed");
+    double db = jx_num(json_object_get(b, "config"), "duration_s"),
+           da = jx_num(json_object_get(a, "config"), "duration_s");
+    if (isfinite(db) && isfinite(da) && db > 0 && da > 0 && apart(db, da))
+        DIFF("duration %g s vs %g s", db, da);
+    bool ib = json_is_true(json_object_get(json_object_get(b, "stats"), "interrupted")),
+         ia = json_is_true(json_object_get(json_object_get(a, "stats"), "interrupted"));
+    if (ib || ia)
+        DIFF("%s interrupted", ib && ia ? "both runs were" : ib ? "BEFORE was" : "AFTER was");
+    const char *vb = jx_str(b, "brink_version"), *va = jx_str(a, "brink_version");
+    if (vb[0] && va[0] && strcmp(vb, va)) DIFF("brink %s vs %s", vb, va);
+#undef DIFF
+}
+
 static int pair_docs(compare_result *r, const json_t *b, const char *bname, const json_t *a,
                      const char *aname) {
     compare_pair *pp = realloc(r->pairs, sizeof *pp * (size_t)(r->npairs + 1));
@@ -123,6 +163,7 @@ static int pair_docs(compare_result *r, const json_t *b, const char *bname, cons
     compare_doc_key(a, p->key, sizeof p->key);
     p->before_name = bname;
     p->after_name = aname;
+    compare_differences(b, a, p->differs, sizeof p->differs);
     int cap = 0;
     if (add_stats(p, &cap, b, a, NULL, r->tolerance) < 0) return -1;
     if (add_runs(p, &cap, b, a, r->tolerance) < 0) return -1;
@@ -146,8 +187,8 @@ static int count_key(json_t *const *docs, int n, const char *key) {
 }
 
 int compare_sets(json_t *const *before, const char *const *bnames, int nb, json_t *const *after,
-                 const char *const *anames, int na, double tolerance, compare_result *out,
-                 char *err, size_t errlen) {
+                 const char *const *anames, int na, double tolerance, bool force,
+                 compare_result *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->tolerance = tolerance;
     bool *bused = calloc((size_t)nb + 1, sizeof *bused);
@@ -195,6 +236,15 @@ int compare_sets(json_t *const *before, const char *const *bnames, int nb, json_
         }
         goto done;
     }
+    for (int i = 0; i < out->npairs && !force; i++) {
+        const compare_pair *p = &out->pairs[i];
+        if (!p->differs[0]) continue;
+        err_set(err, errlen,
+                "%s and %s are not comparable runs of %s: %s (--force compares them "
+                "anyway)",
+                p->before_name, p->after_name, p->key, p->differs);
+        goto done;
+    }
     rc = 0;
 done:
     free(bused);
@@ -228,6 +278,8 @@ json_t *compare_json(const compare_result *r) {
         json_object_set_new(t, "before", json_string(p->before_name));
         json_object_set_new(t, "after", json_string(p->after_name));
         json_object_set_new(t, "regressions", json_integer(p->regressions));
+        json_object_set_new(t, "not_comparable",
+                            p->differs[0] ? json_string(p->differs) : json_null());
         json_t *rows = json_array();
         for (int k = 0; k < p->nrows; k++) {
             const compare_row *w = &p->rows[k];
@@ -268,6 +320,7 @@ void compare_print(FILE *out, const compare_result *r) {
     for (int i = 0; i < r->npairs; i++) {
         const compare_pair *p = &r->pairs[i];
         fprintf(out, "%s: %s → %s\n", p->key, p->before_name, p->after_name);
+        if (p->differs[0]) fprintf(out, "  NOT COMPARABLE (--force): %s\n", p->differs);
         fprintf(out, "  %-34s %14s %14s %9s  %s\n", "metric", "before", "after", "ratio",
                 "verdict");
         for (int k = 0; k < p->nrows; k++) {

@@ -29,6 +29,7 @@ typedef struct compare_pair {
     const char *before_name, *after_name;
     compare_row *rows;
     int nrows, regressions;
+    char differs[400]; /* why the two runs are not comparable ("" when they are) */
 } compare_pair;
 
 typedef struct compare_result {
@@ -48,11 +49,16 @@ compare_dir compare_direction(const json_t *doc, const char *metric);
 /* The key documents are matched by: test, or "test/mode". */
 void compare_doc_key(const json_t *doc, char *out, size_t outlen);
 
+/* What makes two runs of one test not comparable, in words ("" when nothing does): another
+ * profile, offered rate or configured duration (beyond 1 %), an interrupted run, another brink
+ * version (when both documents say theirs). */
+void compare_differences(const json_t *before, const json_t *after, char *out, size_t outlen);
 /* Compares two sets of documents (names label them in the output): pairs by key, then, where a
- * key is not unique, by name. 0, or -1 with a reason when nothing pairs up. */
+ * key is not unique, by name. 0, or -1 with a reason when nothing pairs up, or when a pair is not
+ * comparable (compare_differences) and force is false. */
 int compare_sets(json_t *const *before, const char *const *bnames, int nb, json_t *const *after,
-                 const char *const *anames, int na, double tolerance, compare_result *out,
-                 char *err, size_t errlen);
+                 const char *const *anames, int na, double tolerance, bool force,
+                 compare_result *out, char *err, size_t errlen);
 void compare_free(compare_result *r);
 
 json_t *compare_json(const compare_result *r);

@@ -987,6 +987,19 @@ static void meta_line(FILE *o, const json_t *doc, const char *file) {
         report_xml_escape(o, file, REPORT_XML_HTML);
     }
     fputs("</p>\n", o);
+    /* which brink, command and machine wrote it (documents of brink 0.1.0 and later) */
+    const json_t *host = json_object_get(doc, "host");
+    if (!jx_str(doc, "brink_version")[0]) return;
+    report_xml_wrap(o, "<p class=\"meta\">brink ", jx_str(doc, "brink_version"), "",
+                    REPORT_XML_HTML);
+    if (jx_str(host, "name")[0]) {
+        report_xml_wrap(o, " on ", jx_str(host, "name"), "", REPORT_XML_HTML);
+        fprintf(o, " (%lld cores", (long long)jx_int(host, "cores"));
+        report_xml_wrap(o, ", Linux ", jx_str(host, "kernel"), ")", REPORT_XML_HTML);
+    }
+    if (jx_str(doc, "command")[0])
+        report_xml_wrap(o, " · <code>", jx_str(doc, "command"), "</code>", REPORT_XML_HTML);
+    fputs("</p>\n", o);
 }
 
 static void doc_section(page *pg, const json_t *doc, const char *file, int index) {

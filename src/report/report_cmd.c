@@ -325,12 +325,14 @@ int report_cmd_main(int argc, char **argv, char *err, size_t errlen) {
 
 static const cli_cmd compare_cli = {
     .name = "compare",
-    .args = "BEFORE AFTER [--tolerance T] [--json OUT]",
+    .args = "BEFORE AFTER [--tolerance T] [--force] [--json OUT]",
     .summary = "Compares the headline numbers (.stats) of two result documents, or of two "
                "directories of them (matched by test and mode): before, after, ratio, and whether "
                "a number moved the wrong way by more than the tolerance. The wrong way is the "
                "threshold's: latency and errors regress when they grow, rates when they shrink; "
-               "numbers without a threshold are shown but never flagged.",
+               "numbers without a threshold are shown but never flagged. Runs that differ in "
+               "profile, offered rate, duration or brink version, or that were interrupted, are "
+               "not compared unless --force.",
     .epilog = "Exit status: 0 no regression; 1 a regression; 2 bad usage or inputs.",
     .missing = "expected BEFORE and AFTER (files or directories of result documents)",
     .min_args = 2,
@@ -356,11 +358,15 @@ static int parse_tolerance(const char *s, void *dest, char *err, size_t errlen) 
 
 int report_cmd_compare_main(int argc, char **argv, char *err, size_t errlen) {
     double tol = 0.1;
+    bool force = false;
     const char *json_out = NULL;
     /* clang-format off */
     const cli_opt opts[] = {
         {.name = "tolerance", .kind = CLI_FN, .fn = parse_tolerance, .dest = &tol, .def = "0.1",
          .meta = "T", .help = "allowed change, a fraction of before (10% also works)"},
+        {.name = "force", .kind = CLI_FLAG, .dest = &force,
+         .help = "compare runs that differ in profile, offered rate, duration, brink version, or "
+                 "that were interrupted (refused otherwise, exit 2)"},
         CLI_JSON_AS(&json_out, "the comparison as JSON (brink.compare/1); - for stdout"),
         CLI_HELP,
     };
@@ -377,7 +383,7 @@ int report_cmd_compare_main(int argc, char **argv, char *err, size_t errlen) {
         report_docs_load(paths[1], &a, err, errlen) < 0)
         goto done;
     if (compare_sets(b.docs, (const char *const *)b.names, b.n, a.docs,
-                     (const char *const *)a.names, a.n, tol, &r, err, errlen) < 0)
+                     (const char *const *)a.names, a.n, tol, force, &r, err, errlen) < 0)
         goto done;
     bool json_stdout = json_out && !strcmp(json_out, "-");
     compare_print(json_stdout ? stderr : stdout, &r);

@@ -56,6 +56,9 @@ check "unknown command exits 2" [ $? -eq 2 ]
 rc=$?
 check "refused target: exit 3 (got $rc)" [ $rc -eq 3 ]
 jqcheck "refused target: connect_refused counted" "$TMP/r.json" '.errors.connect_refused > 0 and .stats.requests == 0'
+jqcheck "the document says which brink, command line and machine wrote it" "$TMP/r.json" \
+    '(.brink_version | test("^[0-9]+[.][0-9]+")) and .command == "brink load -c 2 -t 1 -d 1s http://127.0.0.1:1/ --json '"$TMP"'/r.json"
+     and .host.cores >= 1 and (.host.kernel | length) > 0'
 check "refused target: summary says nothing succeeded" grep -q "nothing succeeded" "$TMP/r.out"
 
 # --- TLS: self-signed certificate works with --insecure, fails verification without it

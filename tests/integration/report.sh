@@ -104,6 +104,14 @@ check "compare: p99_ms flagged, unknown metrics shown but not flagged" \
     not grep -q '^  bytes_read .*REGRESSION' "$TMP/c.out"
 jqcheck "compare: --json has before, after, ratio, regression" "$TMP/c.json" \
     '.schema == "brink.compare/1" and .regressions > 0 and (.tests[0].metrics[] | select(.metric == "p99_ms") | .regression and .before == 4.495 and .ratio > 10 and .direction == "above")'
+jq '.stats.offered_rps = 500 | .stats.interrupted = true' "$FIX/load.json" >"$TMP/other.json"
+refuses "compare: runs that differ (offered rate, interrupted) are refused, naming what differs" 2 \
+    "not comparable runs of load: offered rate 200/s vs 500/s; AFTER was interrupted (--force" \
+    timeout $T "$BRINK" compare "$FIX/load.json" "$TMP/other.json"
+timeout $T "$BRINK" compare --force "$FIX/load.json" "$TMP/other.json" --json "$TMP/cf.json" >"$TMP/cf.out" 2>&1
+check "compare --force: compared under a NOT COMPARABLE line (exit $?)" \
+    all grep -q "^  NOT COMPARABLE (--force): offered rate 200/s vs 500/s" "$TMP/cf.out" \
+    -- jqt '.tests[0].not_comparable == "offered rate 200/s vs 500/s; AFTER was interrupted"' "$TMP/cf.json"
 timeout $T "$BRINK" compare "$FIX/load.json" "$FIX/load.json" >"$TMP/c2.out" 2>&1
 check "compare: a run against itself → exit 0" [ $? -eq 0 ]
 timeout $T "$BRINK" compare "$FIX/load-regressed.json" "$FIX/load.json" >/dev/null 2>&1

@@ -69,7 +69,7 @@ static void test_fixture_regressed(void **state) {
     const char *bn = "load.json", *an = "load-regressed.json";
     compare_result r;
     char err[256];
-    assert_int_equal(compare_sets(&b, &bn, 1, &a, &an, 1, 0.1, &r, err, sizeof err), 0);
+    assert_int_equal(compare_sets(&b, &bn, 1, &a, &an, 1, 0.1, false, &r, err, sizeof err), 0);
     assert_int_equal(r.npairs, 1);
     assert_string_equal(r.pairs[0].key, "load");
     const compare_row *p99 = row(&r.pairs[0], "p99_ms");
@@ -92,7 +92,7 @@ static void test_fixture_regressed(void **state) {
     assert_true(r.regressions >= 1);
     /* the other way round, p99 improved; nothing that has a direction got worse */
     compare_result back;
-    assert_int_equal(compare_sets(&a, &an, 1, &b, &bn, 1, 0.1, &back, err, sizeof err), 0);
+    assert_int_equal(compare_sets(&a, &an, 1, &b, &bn, 1, 0.1, false, &back, err, sizeof err), 0);
     assert_false(row(&back.pairs[0], "p99_ms")->regression);
     assert_int_equal(back.regressions, 0);
     json_t *j = compare_json(&r);
@@ -110,7 +110,7 @@ static int regressions(json_t *b, json_t *a, double tolerance) {
     const char *bn = "b", *an = "a";
     compare_result r;
     char err[256] = "";
-    if (compare_sets(&b, &bn, 1, &a, &an, 1, tolerance, &r, err, sizeof err) != 0)
+    if (compare_sets(&b, &bn, 1, &a, &an, 1, tolerance, false, &r, err, sizeof err) != 0)
         fail_msg("compare: %s", err);
     int n = r.regressions;
     compare_free(&r);
@@ -122,7 +122,7 @@ static void test_self_and_tolerance(void **state) {
     const char *n = "race-untuned.json";
     compare_result r;
     char err[256];
-    assert_int_equal(compare_sets(&d, &n, 1, &d, &n, 1, 0, &r, err, sizeof err), 0);
+    assert_int_equal(compare_sets(&d, &n, 1, &d, &n, 1, 0, false, &r, err, sizeof err), 0);
     assert_int_equal(r.regressions, 0);
     assert_true(r.pairs[0].nrows > 10);
     compare_free(&r);
@@ -143,14 +143,14 @@ static void test_pairing(void **state) {
     compare_result r;
     /* different tests: nothing to compare */
     const char *rn = "race.json", *ln = "load.json";
-    assert_int_equal(compare_sets(&race, &rn, 1, &ld, &ln, 1, 0.1, &r, err, sizeof err), -1);
+    assert_int_equal(compare_sets(&race, &rn, 1, &ld, &ln, 1, 0.1, false, &r, err, sizeof err), -1);
     assert_non_null(strstr(err, "race"));
     assert_non_null(strstr(err, "load"));
     /* sets: by test; the repeated test "load" pairs by file name */
     json_t *before[] = {race, ld, ld2}, *after[] = {ld2, race, ld};
     const char *bn[] = {"b/race.json", "b/x.json", "b/y.json"};
     const char *an[] = {"a/y.json", "a/race.json", "a/x.json"};
-    assert_int_equal(compare_sets(before, bn, 3, after, an, 3, 0.1, &r, err, sizeof err), 0);
+    assert_int_equal(compare_sets(before, bn, 3, after, an, 3, 0.1, false, &r, err, sizeof err), 0);
     assert_int_equal(r.npairs, 3);
     for (int i = 0; i < 3; i++) {
         const char *b = strrchr(r.pairs[i].before_name, '/'),
@@ -160,8 +160,8 @@ static void test_pairing(void **state) {
     assert_int_equal(r.regressions, 0); /* each file met itself */
     compare_free(&r);
     /* one side without a partner is listed, not an error */
-    assert_int_equal(compare_sets(before, bn, 2, after + 1, an + 1, 1, 0.1, &r, err, sizeof err),
-                     0);
+    assert_int_equal(
+        compare_sets(before, bn, 2, after + 1, an + 1, 1, 0.1, false, &r, err, sizeof err), 0);
     assert_int_equal(r.npairs, 1);
     assert_int_equal(r.nonly_before, 1);
     compare_free(&r);
@@ -178,7 +178,7 @@ static void test_all_runs(void **state) {
     const char *n = "all.json";
     compare_result r;
     char err[256];
-    assert_int_equal(compare_sets(&d, &n, 1, &worse, &n, 1, 0.1, &r, err, sizeof err), 0);
+    assert_int_equal(compare_sets(&d, &n, 1, &worse, &n, 1, 0.1, false, &r, err, sizeof err), 0);
     assert_string_equal(r.pairs[0].key, "redis-failure/all");
     const compare_row *w = row(&r.pairs[0], "timeout/outage_p99_ms");
     assert_non_null(w);
@@ -189,5 +189,53 @@ static void test_all_runs(void **state) {
     json_decref(d);
 }
 
+/* Runs that differ in what they ran are refused with what differs, unless forced. */
+static void test_comparable(void **state) {
+    json_t *b = unit_load_json(FIXTURES "load.json");
+    json_t *a = json_deep_copy(b);
+    const char *bn = "before.json", *an = "after.json";
+    char why[400], err[512];
+    compare_differences(b, a, why, sizeof why);
+    assert_string_equal(why, "");
+    json_object_set_new(json_object_get(a, "stats"), "offered_rps", json_real(500));
+    json_object_set_new(json_object_get(a, "stats"), "interrupted", json_true());
+    json_object_set_new(b, "brink_version", json_string("0.1.0"));
+    json_object_set_new(a, "brink_version", json_string("0.2.0"));
+    compare_differences(b, a, why, sizeof why);
+    assert_string_equal(why,
+                        "offered rate 200/s vs 500/s; AFTER was interrupted; brink 0.1.0 vs 0.2.0");
+    compare_result r;
+    assert_int_equal(compare_sets(&b, &bn, 1, &a, &an, 1, 0.1, false, &r, err, sizeof err), -1);
+    assert_string_equal(err, "before.json and after.json are not comparable runs of load: offered "
+                             "rate 200/s vs 500/s; AFTER was interrupted; brink 0.1.0 vs 0.2.0 "
+                             "(--force compares them anyway)");
+    assert_int_equal(compare_sets(&b, &bn, 1, &a, &an, 1, 0.1, true, &r, err, sizeof err), 0);
+    assert_string_equal(r.pairs[0].differs, why);
+    json_t *j = compare_json(&r);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "tests"), 0), "not_comparable")),
+                        why);
+    json_decref(j);
+    compare_free(&r);
+    /* a closed-model run against an open one; another profile; another configured duration */
+    json_decref(a);
+    a = json_deep_copy(b);
+    json_object_del(json_object_get(a, "stats"), "offered_rps");
+    json_object_del(json_object_get(a, "config"), "rate");
+    json_object_set_new(a, "profile", json_string("heavy"));
+    json_object_set_new(json_object_get(a, "config"), "duration_s", json_real(60));
+    compare_differences(b, a, why, sizeof why);
+    assert_string_equal(why,
+                        "profile none vs heavy; open model vs closed model; duration 4 s vs 60 s");
+    /* an older document without a version compares with a newer one */
+    json_decref(a);
+    a = json_deep_copy(b);
+    json_object_del(b, "brink_version");
+    compare_differences(b, a, why, sizeof why);
+    assert_string_equal(why, "");
+    json_decref(a);
+    json_decref(b);
+}
+
 UNIT_MAIN(test_regression_rule, test_direction, test_fixture_regressed, test_self_and_tolerance,
-          test_pairing, test_all_runs)
+          test_pairing, test_all_runs, test_comparable)
