@@ -43,15 +43,16 @@
 #include "http/transport.h"
 #include "load/sched.h"
 
-#define READ_BUF_SIZE  65536
-#define RING           4
-#define SCAN_PERIOD_NS (10 * NS_PER_MS)
-#define LATE_NS        NS_PER_MS
-#define STOP_DRAIN_NS  NS_PER_S
-#define MAX_EVENTS     256
-#define USER_AGENT     "brink/" BRINK_VERSION
-#define MSG_ID_PREFIX  "msg_"
-#define MSG_ID_LEN     (4 + 36)
+#define BACKOFF_BASE_NS (10 * 1000000LL) /* the first reconnect wait */
+#define READ_BUF_SIZE   65536
+#define RING            4
+#define SCAN_PERIOD_NS  (10 * NS_PER_MS)
+#define LATE_NS         NS_PER_MS
+#define STOP_DRAIN_NS   NS_PER_S
+#define MAX_EVENTS      256
+#define USER_AGENT      "brink/" BRINK_VERSION
+#define MSG_ID_PREFIX   "msg_"
+#define MSG_ID_LEN      (4 + 36)
 
 static const char *const err_names[ERR__COUNT] = {
     "connect_refused", "connect_timeout", "request_timeout", "reset", "closed_early", "tls",
@@ -100,6 +101,9 @@ typedef struct conn {
     uint8_t ra_name_len, ra_val_len;
     char ra_name[12], ra_val[40];
     int64_t retry_after_ns;
+    /* reconnect backoff: after a failed connect the slot waits backoff_ns (doubling up to the
+     * engine's maximum, reset by a response) and is not used before not_before */
+    int64_t backoff_ns, not_before;
 } conn;
 
 /* An event waiting for its retry (or an acknowledged one for its duplicate): 32 bytes each, in a
@@ -126,6 +130,9 @@ typedef struct worker {
     conn *conns;
     int nconns;
     int *idle;
+    int *cooling; /* slots waiting out their reconnect backoff; the soonest is due at next_cool */
+    int ncooling;
+    int64_t next_cool, backoffs;
     int nidle;
     int active;
     char *rbuf;
@@ -195,6 +202,7 @@ struct engine {
     segment seg; /* normalized: count >= 1 */
     int T;
     int64_t start_ns, end_ns, timeout_ns, max_requests;
+    int64_t backoff_max_ns; /* 0: reconnect at once */
     worker *w;
     _Atomic int running;
     const http_parser_settings *settings; /* with the Retry-After callbacks when honoured */
@@ -618,14 +626,46 @@ static void notify_outcome(conn *c, int status, engine_err cls, int64_t now) {
 /* The request on c failed without a response. */
 static void conn_fail(conn *c, engine_err cls, const char *detail, int64_t now) {
     worker *w = c->w;
+    engine *e = w->e;
     note_error(w, cls, detail);
     notify_outcome(c, 0, cls, now);
     conn_close(c);
     c->busy = false;
     w->active--;
+    bool connect = cls == ERR_CONNECT_REFUSED || cls == ERR_CONNECT_TIMEOUT ||
+                   cls == ERR_CONNECT_OTHER || cls == ERR_TLS;
+    if (connect && e->backoff_max_ns > 0) {
+        /* a target that refuses is not hammered: this slot waits 10 ms, 20 ms, ... up to the
+         * maximum (±10 % so that the slots do not come back together) before connecting again */
+        c->backoff_ns = c->backoff_ns ? c->backoff_ns * 2 : BACKOFF_BASE_NS;
+        if (c->backoff_ns > e->backoff_max_ns) c->backoff_ns = e->backoff_max_ns;
+        c->not_before = now + c->backoff_ns - c->backoff_ns / 10 +
+                        rng_range(&w->rng, 0, c->backoff_ns / 5 > 0 ? c->backoff_ns / 5 : 0);
+        if (w->ncooling == 0 || c->not_before < w->next_cool) w->next_cool = c->not_before;
+        w->cooling[w->ncooling++] = (int)(c - w->conns);
+        w->backoffs++;
+        return;
+    }
     /* no immediate retry here (a failure inside conn_start would recurse): the loop dispatches
      * idle connections on its next turn */
     w->idle[w->nidle++] = (int)(c - w->conns);
+}
+
+/* Slots whose reconnect wait is over go back to the idle list. */
+static void cool_down(worker *w, int64_t now) {
+    int64_t next = INT64_MAX;
+    int k = 0;
+    for (int i = 0; i < w->ncooling; i++) {
+        conn *c = &w->conns[w->cooling[i]];
+        if (c->not_before <= now) {
+            w->idle[w->nidle++] = w->cooling[i];
+        } else {
+            w->cooling[k++] = w->cooling[i];
+            if (c->not_before < next) next = c->not_before;
+        }
+    }
+    w->ncooling = k;
+    w->next_cool = next;
 }
 
 static engine_err classify_errno(int e, bool connecting) {
@@ -789,6 +829,7 @@ static void conn_response(conn *c, int64_t now) {
         w->cur->errors++;
     }
     notify_outcome(c, (int)st, ERR__COUNT, now);
+    c->backoff_ns = 0; /* the target answers: a later failed connect starts the backoff anew */
     bool keep = http_should_keep_alive(&c->parser);
     c->busy = false;
     w->active--;
@@ -1087,6 +1128,7 @@ static void *worker_main(void *arg) {
         roll_second(w, now);
         if (!w->stopping) {
             if (e->open && !w->sched_over) advance_due(w, now < e->end_ns ? now : e->end_ns - 1);
+            if (w->ncooling && now >= w->next_cool) cool_down(w, now);
             dispatch_idle(w, now);
             bool stop = e->cfg->stop && *e->cfg->stop;
             bool sched_end = now >= e->end_ns || (e->cfg->finish && *e->cfg->finish) ||
@@ -1125,6 +1167,7 @@ static void *worker_main(void *arg) {
             wake = w->heap[0].due;
         if (!w->stopping && !w->sched_over && e->end_ns < wake) wake = e->end_ns;
         if (!w->stopping && w->sched_over && w->retry_end < wake) wake = w->retry_end;
+        if (!w->stopping && w->ncooling && w->next_cool < wake) wake = w->next_cool;
         if (w->stopping && w->drain_deadline < wake) wake = w->drain_deadline;
         int64_t dt = wake - now;
         if (dt < 0) dt = 0;
@@ -1192,6 +1235,7 @@ static void worker_free(worker *w) {
     }
     free(w->conns);
     free(w->idle);
+    free(w->cooling);
     free(w->rbuf);
     free(w->scratch);
     free(w->static_req);
@@ -1214,6 +1258,7 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
     w->nconns = nconns;
     w->conns = calloc((size_t)nconns, sizeof *w->conns);
     w->idle = calloc((size_t)nconns, sizeof *w->idle);
+    w->cooling = calloc((size_t)nconns, sizeof *w->cooling);
     w->rbuf = malloc(READ_BUF_SIZE);
     w->scratch = malloc(e->body_max + 1);
     w->lat = hdr_new_default();
@@ -1221,9 +1266,9 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
     w->d_delay = hdr_new_default();
     w->sink.h = hdr_new_default();
     for (int i = 0; i < RING; i++) w->ring[i].h = hdr_new_default();
-    if (w->epfd < 0 || !w->conns || !w->idle || !w->rbuf || !w->scratch || !w->lat || !w->svc ||
-        !w->d_delay || !w->sink.h || !w->ring[RING - 1].h || !w->ring[0].h || !w->ring[1].h ||
-        !w->ring[2].h) {
+    if (w->epfd < 0 || !w->conns || !w->idle || !w->cooling || !w->rbuf || !w->scratch || !w->lat ||
+        !w->svc || !w->d_delay || !w->sink.h || !w->ring[RING - 1].h || !w->ring[0].h ||
+        !w->ring[1].h || !w->ring[2].h) {
         snprintf(err, errlen, "out of memory (or epoll) while setting up thread %d", id);
         return -1;
     }
@@ -1362,6 +1407,9 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     if (T > conns) T = conns;
     e->T = T;
     e->timeout_ns = cfg->timeout_ns > 0 ? cfg->timeout_ns : 5 * NS_PER_S;
+    e->backoff_max_ns = cfg->reconnect_backoff_ns < 0    ? 0
+                        : cfg->reconnect_backoff_ns == 0 ? NS_PER_S
+                                                         : cfg->reconnect_backoff_ns;
     e->max_requests = cfg->max_requests;
     e->open = cfg->rate > 0 || cfg->nstages > 0;
     int64_t duration = cfg->duration_ns;
@@ -1486,6 +1534,7 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         res->http_errors += w->http_errors;
         res->transport_errors += w->transport_errors;
         res->connects += w->connects;
+        res->reconnect_backoffs += w->backoffs;
         for (int k = 0; k < ERR__COUNT; k++) {
             res->errors_by_class[k] += w->err[k];
             if (!res->first_error[k][0] && w->first_err[k][0])

@@ -130,6 +130,10 @@ typedef struct engine_config {
      * {{seq}}), orders interleaved for the peak rate (closed model: one per connection). The
      * result counts requests and acknowledgements by event type. */
     const lifecycle *events;
+    /* After a failed connect (refused, timed out, TLS) a connection slot waits before it connects
+     * again: 10 ms, doubling up to this (0: 1 s; < 0: no wait, reconnect at once). Requests due
+     * meanwhile wait for a slot (late, counted) and fail or succeed when they are sent. */
+    int64_t reconnect_backoff_ns;
 } engine_config;
 
 /* What a sender with a delivery policy did (engine_config.delivery); events = first_ok + the
@@ -171,13 +175,14 @@ typedef struct engine_result {
     lifecycle events;
     int64_t events_sent[LIFECYCLE_MAX_TYPES], events_acked[LIFECYCLE_MAX_TYPES];
     int64_t bytes_read, bytes_written;
-    int64_t late_sends; /* open model: started > 1 ms after their intended time */
-    int64_t max_lag_us; /* open model: largest start delay behind schedule */
-    int64_t unsent;     /* open model: due but never started before the run ended */
-    int64_t connects;   /* TCP connections opened */
-    bool interrupted;   /* stopped by *stop */
-    hdr_hist *latency;  /* corrected: intended send → response (µs) */
-    hdr_hist *service;  /* actual send → response (µs) */
+    int64_t late_sends;         /* open model: started > 1 ms after their intended time */
+    int64_t max_lag_us;         /* open model: largest start delay behind schedule */
+    int64_t unsent;             /* open model: due but never started before the run ended */
+    int64_t connects;           /* TCP connections opened */
+    int64_t reconnect_backoffs; /* waits before reconnecting after a failed connect */
+    bool interrupted;           /* stopped by *stop */
+    hdr_hist *latency;          /* corrected: intended send → response (µs) */
+    hdr_hist *service;          /* actual send → response (µs) */
     engine_second *timeline;
     int nseconds;
     int64_t timeline_dropped; /* thread-seconds left out of the timeline (reporter fell behind) */

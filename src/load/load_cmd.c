@@ -182,6 +182,10 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
         {.name = "body-file", .kind = CLI_STR, .dest = &a->body_file, .meta = "F",
          .help = "request body from file F (the same as -b @F)"},
         CLI_TIMEOUT(&cfg->timeout_ns),
+        {.name = "reconnect-backoff", .kind = CLI_DURATION, .dest = &cfg->reconnect_backoff_ns,
+         .min = 0, .def = "1s", .meta = "D",
+         .help = "after a failed connect a connection waits 10 ms, doubling up to D, before it "
+                 "connects again (0: at once)"},
         {.name = "insecure", .kind = CLI_FLAG, .dest = &cfg->insecure,
          .help = "do not verify TLS certificates"},
         {.name = "sign", .kind = CLI_FN, .fn = set_sign, .dest = &cfg->sign, .meta = "SCHEME",
@@ -208,8 +212,10 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
     };
     /* clang-format on */
     int npos;
-    return cli_parse(&load_cli, opts, CLI_NOPTS(opts), argc, argv, &cfg->url, 1, &npos, err,
-                     errlen);
+    int rc =
+        cli_parse(&load_cli, opts, CLI_NOPTS(opts), argc, argv, &cfg->url, 1, &npos, err, errlen);
+    if (cfg->reconnect_backoff_ns == 0) cfg->reconnect_backoff_ns = -1; /* 0: reconnect at once */
+    return rc;
 }
 
 /* What the table cannot say alone: options that exclude or need each other, the body and the

@@ -100,6 +100,7 @@ json_t *load_report_json(const engine_result *r, const load_report_info *info) {
     json_object_set_new(st, "bytes_read", json_integer(r->bytes_read));
     json_object_set_new(st, "bytes_written", json_integer(r->bytes_written));
     json_object_set_new(st, "connects", json_integer(r->connects));
+    json_object_set_new(st, "reconnect_backoffs", json_integer(r->reconnect_backoffs));
     json_object_set_new(st, "interrupted", json_boolean(r->interrupted));
     load_report_delivery_json(doc, st, r, info->delivery, info->delivery_drain_s);
     json_object_set_new(doc, "stats", st);

@@ -589,8 +589,9 @@ static int rejudge(const part *p, int n, json_t *m, merge_verdicts *v, const cha
 /* ---- load and webhook documents -------------------------------------------------------------- */
 
 static const char *const summed[] = {
-    "requests",  "sent",       "errors", "http_errors", "transport_errors", "timeouts",
-    "scheduled", "late_sends", "unsent", "bytes_read",  "bytes_written",    "connects",
+    "requests",           "sent",       "errors", "http_errors", "transport_errors", "timeouts",
+    "scheduled",          "late_sends", "unsent", "bytes_read",  "bytes_written",    "connects",
+    "reconnect_backoffs",
 };
 
 static bool is_summed(const char *k) {

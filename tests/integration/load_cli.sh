@@ -56,6 +56,20 @@ check "unknown command exits 2" [ $? -eq 2 ]
 rc=$?
 check "refused target: exit 3 (got $rc)" [ $rc -eq 3 ]
 jqcheck "refused target: connect_refused counted" "$TMP/r.json" '.errors.connect_refused > 0 and .stats.requests == 0'
+jqcheck "refused target: each slot backs off (2 slots, 1 s: at most 50 connects a slot, not thousands)" \
+    "$TMP/r.json" '.stats.connects <= 100 and .stats.connects >= 4 and .stats.reconnect_backoffs >= 4'
+"$BRINK" load -c 2 -t 1 -d 1s --reconnect-backoff 0 "http://127.0.0.1:1/" --json "$TMP/r0.json" >/dev/null 2>&1
+jqcheck "--reconnect-backoff 0: reconnects at once (the old behaviour, on request)" "$TMP/r0.json" \
+    '.stats.connects > 500 and .stats.reconnect_backoffs == 0'
+# a target that comes up 0.5 s into the run: the backoff (at most 1 s) lets it be found soon,
+# and the requests due meanwhile are late or unsent, counted
+p=$(free_port)
+(sleep 0.5 && exec "$TESTSRV" --port "$p" --max-seconds 8 >/dev/null 2>&1) &
+PIDS+=($!)
+"$BRINK" load -R 100 -d 3s -c 4 -t 1 "http://127.0.0.1:$p/" --json "$TMP/late.json" >/dev/null 2>&1
+jqcheck "a target that starts late: found within ~1 s of starting, the early requests counted" \
+    "$TMP/late.json" '.stats.requests >= 150 and .errors.connect_refused >= 4 and .stats.reconnect_backoffs >= 4
+     and .stats.requests + .errors.connect_refused + .stats.unsent >= 290'
 jqcheck "the document says which brink, command line and machine wrote it" "$TMP/r.json" \
     '(.brink_version | test("^[0-9]+[.][0-9]+")) and .command == "brink load -c 2 -t 1 -d 1s http://127.0.0.1:1/ --json '"$TMP"'/r.json"
      and .host.cores >= 1 and (.host.kernel | length) > 0'
