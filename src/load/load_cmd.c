@@ -127,14 +127,8 @@ static char *read_body_file(const char *path, size_t *len, char *err, size_t err
     return b;
 }
 
-typedef struct progress {
-    bool tty;
-    bool open;
-} progress;
-
 static void on_second(void *ud, const engine_second *s) {
-    progress *p = ud;
-    if (p->tty && s->length_s >= 0.999) load_report_progress_line(stderr, s, p->open);
+    load_progress_second(ud, stderr, s);
 }
 
 /* Everything the command line says: the engine's configuration and the command's own settings. */
@@ -329,8 +323,11 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     /* from here on, traffic: signals stop the run and still produce a result */
     stopsig sig;
     volatile sig_atomic_t *stop = stopsig_catch(&sig);
-    progress pr = {.tty = !a->quiet && isatty(STDERR_FILENO),
-                   .open = cfg->rate > 0 || cfg->nstages};
+    int64_t planned = cfg->nstages ? 0 : cfg->duration_ns;
+    for (int i = 0; i < cfg->nstages; i++) planned += cfg->stages[i].duration_ns;
+    load_progress pr;
+    load_progress_init(&pr, "brink load", stderr, a->quiet, cfg->rate > 0 || cfg->nstages,
+                       (double)planned / NS_PER_S);
     cfg->on_second = on_second;
     cfg->ud = &pr;
     cfg->stop = stop;
@@ -349,7 +346,7 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     }
     if (rc == 0) rc = engine_run(cfg, &res, err, errlen);
     stopsig_release(&sig);
-    if (pr.tty) load_report_progress_clear(stderr);
+    load_progress_end(&pr, stderr);
     if (rc < 0) {
         status = rc == -2 ? EXIT_INTERRUPTED : EXIT_UNREACHABLE;
         goto out;

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "core/clock.h"
 #include "core/json.h"
 
@@ -366,19 +368,55 @@ void load_report_terminal(FILE *out, const engine_result *r, const load_report_i
     }
 }
 
-void load_report_progress_line(FILE *out, const engine_second *s, bool open_model) {
-    double len = s->length_s > 0 ? s->length_s : 1.0;
-    if (open_model)
-        fprintf(out, "\r[%4ds] offered %8.0f  done %8.0f rps  p99 %9.3f ms  errors %-8lld",
-                s->index + 1, s->offered / len, s->completed / len, ms(s->p99_us),
-                (long long)s->errors);
-    else
-        fprintf(out, "\r[%4ds] %8.0f rps  p99 %9.3f ms  errors %-8lld", s->index + 1,
-                s->completed / len, ms(s->p99_us), (long long)s->errors);
+#define PROGRESS_EVERY_S 10 /* a line this often where there is no terminal */
+
+void load_progress_init(load_progress *p, const char *name, FILE *out, bool quiet, bool open_model,
+                        double total_s) {
+    memset(p, 0, sizeof *p);
+    p->name = name;
+    p->quiet = quiet;
+    p->tty = !quiet && isatty(fileno(out));
+    p->open_model = open_model;
+    p->total_s = total_s;
+}
+
+/* "12s/60s ETA 48s" or "12s" without a known total */
+static void progress_time(const load_progress *p, int elapsed, char *out, size_t n) {
+    if (p->total_s > 0) {
+        int left = (int)(p->total_s + 0.5) - elapsed;
+        snprintf(out, n, "%ds/%.0fs ETA %ds", elapsed, p->total_s, left > 0 ? left : 0);
+    } else {
+        snprintf(out, n, "%ds", elapsed);
+    }
+}
+
+void load_progress_second(load_progress *p, FILE *out, const engine_second *s) {
+    if (s->length_s < 0.999) return; /* the last, partial second: the summary follows */
+    p->requests += s->completed;
+    p->errors += s->errors;
+    if (p->quiet) return;
+    int elapsed = s->index + 1;
+    char when[64];
+    progress_time(p, elapsed, when, sizeof when);
+    if (p->tty) {
+        if (p->open_model)
+            fprintf(out, "\r[%s] offered %7.0f  done %7.0f rps  p99 %8.3f ms  errors %-7lld", when,
+                    s->offered, (double)s->completed, ms(s->p99_us), (long long)s->errors);
+        else
+            fprintf(out, "\r[%s] %7.0f rps  p99 %8.3f ms  errors %-7lld", when,
+                    (double)s->completed, ms(s->p99_us), (long long)s->errors);
+        fflush(out);
+        return;
+    }
+    if (elapsed % PROGRESS_EVERY_S) return;
+    fprintf(out, "%s: %s: %lld responses (%.0f/s), %lld errors; this second p99 %.3f ms\n", p->name,
+            when, (long long)p->requests, (double)p->requests / elapsed, (long long)p->errors,
+            ms(s->p99_us));
     fflush(out);
 }
 
-void load_report_progress_clear(FILE *out) {
-    fprintf(out, "\r%80s\r", "");
+void load_progress_end(load_progress *p, FILE *out) {
+    if (!p->tty) return;
+    fprintf(out, "\r%100s\r", "");
     fflush(out);
 }

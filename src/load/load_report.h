@@ -47,8 +47,21 @@ void load_report_events_terminal(FILE *out, const engine_result *r);
 /* The terminal summary; with full_latency, the whole percentile spectrum too. */
 void load_report_terminal(FILE *out, const engine_result *r, const load_report_info *info,
                           bool full_latency);
-/* One live progress line (TTY only): overwrites itself with \r. */
-void load_report_progress_line(FILE *out, const engine_second *s, bool open_model);
-void load_report_progress_clear(FILE *out);
+/* Progress while a run goes on, on stderr: on a terminal a live line that overwrites itself
+ * (elapsed / total, ETA, this second's rates, p99 and errors); elsewhere (a CI log) one line every
+ * 10 s with the totals so far; nothing when quiet. */
+typedef struct load_progress {
+    const char *name; /* "brink load", "brink webhook light" */
+    bool tty, quiet, open_model;
+    double total_s; /* the planned length; 0: not known (-n without -d) */
+    int64_t requests, errors;
+} load_progress;
+/* Sets p up for out (tty: isatty(out)). */
+void load_progress_init(load_progress *p, const char *name, FILE *out, bool quiet, bool open_model,
+                        double total_s);
+/* Called with each completed second (engine_config.on_second). */
+void load_progress_second(load_progress *p, FILE *out, const engine_second *s);
+/* Clears the live line (tty) before the summary. */
+void load_progress_end(load_progress *p, FILE *out);
 
 #endif

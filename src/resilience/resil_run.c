@@ -47,6 +47,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/secret.h"
+#include "load/load_report.h"
 #include "stack/proc.h"
 
 #define STREAM_KEY   "dispatchd:webhooks"
@@ -381,6 +382,10 @@ static void on_outcome(void *ud, const engine_outcome *o) {
         r->acked = 1;
         r->ack_ns = o->done_ns;
     }
+}
+
+static void hooks_second(void *ud, const engine_second *s) {
+    load_progress_second(ud, stderr, s);
 }
 
 static void *load_main(void *arg) {
@@ -750,6 +755,8 @@ static void forget_pointers(resil_stream *s) {
     s->cfg.stop = s->cfg.finish = NULL;
     s->cfg.on_outcome = NULL;
     s->cfg.outcome_ud = NULL;
+    s->cfg.on_second = NULL;
+    s->cfg.ud = NULL;
 }
 
 /* Sleeps until t (or an interrupt). false when interrupted. */
@@ -974,6 +981,12 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     hc->finish = &finish;
     hc->on_outcome = on_outcome;
     hc->outcome_ud = &run->hooks;
+    char pname[64];
+    snprintf(pname, sizeof pname, "brink %s %s", resil_test_name(m->test), m->name);
+    load_progress progress;
+    load_progress_init(&progress, pname, stderr, o->quiet, true, (double)planned / NS_PER_S);
+    hc->on_second = hooks_second;
+    hc->ud = &progress;
     if (o->sender) { /* retries and duplicates, each attempt into its due second */
         hc->delivery = o->sender;
         hc->delivery_drain_ns = o->sender_drain_ns;
@@ -1036,6 +1049,7 @@ int resil_run_mode(const resil_opts *o, const resil_mode *m, resil_run *run, cha
     if (hooks_started) pthread_join(th_hooks, NULL);
     if (accepts_started) pthread_join(th_accepts, NULL);
     hooks_started = accepts_started = false;
+    load_progress_end(&progress, stderr);
     run->load_end = clock_now_ns();
     probe_metrics_scrape(&run->metrics, PROBE_METRICS_END);
     if (*o->stop) {

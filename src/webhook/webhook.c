@@ -79,7 +79,7 @@ typedef struct sample {
 } sample;
 
 typedef struct fixed_run {
-    bool tty;
+    load_progress progress;
     webhook_meter meter;
     sample *s;
     int n, cap;
@@ -87,7 +87,7 @@ typedef struct fixed_run {
 
 static void on_second(void *ud, const engine_second *s) {
     fixed_run *f = ud;
-    if (f->tty && s->length_s >= 0.999) load_report_progress_line(stderr, s, true);
+    load_progress_second(&f->progress, stderr, s);
     if (f->meter.pid <= 0) return;
     double cpu, rss;
     if (webhook_meter_read(&f->meter, &cpu, &rss) < 0) return;
@@ -252,7 +252,10 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     bool have_res = false;
     ack_set acks = {0};
     webhook_eo_audit eo = {0};
-    fixed_run f = {.tty = !o->quiet && isatty(STDERR_FILENO)};
+    fixed_run f = {0};
+    char pname[64];
+    snprintf(pname, sizeof pname, "brink webhook %s", p->name);
+    load_progress_init(&f.progress, pname, stderr, o->quiet, true, (double)duration / NS_PER_S);
     engine_config c;
     if (webhook_target_config(&t, o, 0, rate, duration, &c) < 0) {
         err_set(err, errlen, "out of memory");
@@ -305,7 +308,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     webhook_meter_start(&f.meter, t.pid);
     webhook_meter_start(&whole, t.pid);
     int rc = engine_run(&c, &res, err, errlen);
-    if (f.tty) load_report_progress_clear(stderr);
+    load_progress_end(&f.progress, stderr);
     if (rc < 0) goto out;
     have_res = true;
     /* the mean over the whole run (the drain included), the maxima of the seconds */

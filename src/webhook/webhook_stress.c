@@ -39,7 +39,8 @@ typedef struct stress {
     const webhook_opts *o;
     webhook_target *t;
     FILE *out;
-    bool tty;
+    load_progress progress; /* of the warm-up or the step under way */
+    char progress_name[64];
     int tag;
     int64_t t0; /* the search's start (CLOCK_MONOTONIC) */
     bool any_response;
@@ -60,7 +61,7 @@ typedef struct stress {
 
 static void on_second(void *ud, const engine_second *s) {
     stress *x = ud;
-    if (x->tty && s->length_s >= 0.999) load_report_progress_line(stderr, s, true);
+    load_progress_second(&x->progress, stderr, s);
 }
 
 /* Sleeps ns in short slices; false when interrupted. */
@@ -126,13 +127,16 @@ static int run_step(void *ud, capacity_step *s, char *err, size_t errlen) {
     c.on_second = on_second;
     c.ud = x;
     c.start_wall_ns = planned;
+    snprintf(x->progress_name, sizeof x->progress_name, "brink %s step %d at %.0f/s",
+             o->test ? o->test : "webhook", s->index, s->rate);
+    load_progress_init(&x->progress, x->progress_name, stderr, o->quiet, true, o->cap.step_s);
     s->connections = c.connections;
     if (c.connections > x->connections_max) x->connections_max = c.connections;
     webhook_meter m;
     webhook_meter_start(&m, x->t->pid);
     engine_result r;
     int rc = engine_run(&c, &r, err, errlen);
-    if (x->tty) load_report_progress_clear(stderr);
+    load_progress_end(&x->progress, stderr);
     if (rc < 0) return -1;
     if (r.interrupted) {
         engine_result_free(&r);
@@ -277,7 +281,6 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         .o = o,
         .t = &t,
         .out = json_stdout ? stderr : stdout,
-        .tty = !o->quiet && isatty(STDERR_FILENO),
         .timeline = json_array(),
     };
     int status = EXIT_UNREACHABLE;
@@ -345,9 +348,13 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         c.on_second = on_second;
         c.ud = &x;
         c.start_wall_ns = x.plan ? x.plan_t0 : 0;
+        snprintf(x.progress_name, sizeof x.progress_name, "brink %s warm-up",
+                 o->test ? o->test : "webhook");
+        load_progress_init(&x.progress, x.progress_name, stderr, o->quiet, true,
+                           (double)o->warmup_ns / NS_PER_S);
         engine_result r;
         if (engine_run(&c, &r, err, errlen) < 0) goto out;
-        if (x.tty) load_report_progress_clear(stderr);
+        load_progress_end(&x.progress, stderr);
         bool interrupted = r.interrupted;
         if (!interrupted && r.responses == 0) {
             char fe[200];

@@ -70,6 +70,13 @@ PIDS+=($!)
 jqcheck "a target that starts late: found within ~1 s of starting, the early requests counted" \
     "$TMP/late.json" '.stats.requests >= 150 and .errors.connect_refused >= 4 and .stats.reconnect_backoffs >= 4
      and .stats.requests + .errors.connect_refused + .stats.unsent >= 290'
+# progress where there is no terminal (a CI log): a line every 10 s on stderr, the summary on stdout
+start_srv prog || exit 1
+"$BRINK" load -R 50 -d 11s -c 2 -t 1 "http://127.0.0.1:$PORT_prog/" >"$TMP/prog.out" 2>"$TMP/prog.err"
+check "no terminal: one progress line at 10 s on stderr (elapsed/total, ETA, totals so far)" \
+    all [ "$(lines "$TMP/prog.err")" = 1 ] \
+    -- grep -qE '^brink load: 10s/11s ETA 1s: (49[0-9]|50[0-9]) responses \([0-9]+/s\), 0 errors; this second p99 [0-9.]+ ms$' "$TMP/prog.err" \
+    -- not grep -q 'ETA' "$TMP/prog.out"
 jqcheck "the document says which brink, command line and machine wrote it" "$TMP/r.json" \
     '(.brink_version | test("^[0-9]+[.][0-9]+")) and .command == "brink load -c 2 -t 1 -d 1s http://127.0.0.1:1/ --json '"$TMP"'/r.json"
      and .host.cores >= 1 and (.host.kernel | length) > 0'

@@ -114,6 +114,8 @@ jqcheck "the storm's seconds add up to the sender's counts (every attempt, each 
      | ([.storm.seconds[].attempts] | add) == .delivery.events + .delivery.retries + .delivery.duplicates
      and ([.storm.seconds[].retries] | add) == .delivery.retries
      and ([.storm.seconds[] | select(.t >= $fe) | .attempts] | max) == .storm.peak_rps'
+check "untuned (no -q, no terminal): a progress line at 10 s of the 17 s run" \
+    grep -qE '^brink redis-failure down: 10s/17s ETA 7s: [0-9]+ responses' "$TMP/redis-down-untuned.out"
 check "untuned: the terminal shows the sender, the events due during the fault and the storm" \
     all grep -q '^  delivery      [0-9]* events: ' "$TMP/redis-down-untuned.out" \
     -- grep -qE '^  during fault  [0-9]+ events due, [0-9]+ delivered in the end; delivery delay p99 [0-9.]+ s' "$TMP/redis-down-untuned.out" \
