@@ -140,7 +140,9 @@ static int parse_sign(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static int check_body(const yml_ctx *c, const yml_val *x, void *obj) {
-    return yml_check_placeholders(c, x->v, x->key, stored(x), "webhook_id|run", true);
+    /* an event's placeholders are checked against events in finish_webhook_events */
+    return yml_check_placeholders(c, x->v, x->key, stored(x),
+                                  "webhook_id|run|order_id|order|event|version", true);
 }
 
 static int check_events(const yml_ctx *c, const yml_val *x, void *obj) {
@@ -157,6 +159,14 @@ static int finish_webhook_events(const yml_ctx *c, const yml_val *x, const confi
                                                                 : NULL;
     if (alone && !cfg->events)
         return yml_fail(c, k, "target.webhook", "%s goes with events", alone);
+    static const char *const of_event[] = {"{{order_id}}", "{{order}}", "{{event}}", "{{version}}"};
+    for (size_t i = 0; cfg->body && !cfg->events && i < sizeof of_event / sizeof *of_event; i++) {
+        if (!strstr(cfg->body, of_event[i])) continue;
+        const yaml_node_t *bv = yml_find(c, x->v, "body", NULL);
+        return yml_fail(c, bv ? bv : x->v, "target.webhook.body",
+                        "%s is an event's: it goes with events (an event lifecycle per order)",
+                        of_event[i]);
+    }
     lifecycle lc;
     char e[200];
     if (cfg->events && cfg->reorder_rate > 0 &&

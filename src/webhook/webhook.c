@@ -208,9 +208,10 @@ static void on_outcome_ack(void *ud, const engine_outcome *oc) {
 static void judge_events(verdicts *v, const webhook_eo_audit *a) {
     char ev[256];
     snprintf(ev, sizeof ev,
-             "%lld webhook-ids handled more than once (order_events: %lld handlings of %lld "
-             "acknowledged events)",
-             (long long)a->applied_twice, (long long)a->handled_rows, (long long)a->acknowledged);
+             "%lld webhook-ids handled more than once (%s: %lld handlings of %lld acknowledged "
+             "events)",
+             (long long)a->applied_twice, a->user ? "audit.events.handled" : "order_events",
+             (long long)a->handled_rows, (long long)a->acknowledged);
     judge(v, "events", "applied_twice", (double)a->applied_twice, ev);
     if (a->stale_known)
         snprintf(ev, sizeof ev, "%lld events wrote an older version over a newer one",

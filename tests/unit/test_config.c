@@ -239,6 +239,9 @@ static void test_errors_target(void **state) {
          "target.webhook.path", "must start with /"},
         {"target:\n  url: http://x:1\n  webhook:\n    sign: none\n    body: '{{webhok_id}}'\n", 5,
          "target.webhook.body", "unknown placeholder {{webhok_id}}"},
+        {"target:\n  url: http://x:1\n  webhook:\n    sign: none\n    body: "
+         "'{\"v\":{{version}}}'\n",
+         5, "target.webhook.body", "{{version}} is an event's: it goes with events"},
         {"target:\n  url: http://x:1\n  webhook:\n    sign: none\n    headers: {Host: x}\n", 5,
          "target.webhook.headers.Host", "brink sets this header"},
         {"target:\n  url: http://x:1\n  webhook: {sign: none}\n  service_pid: abc\n", 4,
