@@ -9,7 +9,7 @@
 
 #include "cmd/proxy_cmd.h"
 #include "core/exitcode.h"
-#include "load/load_cmd.h"
+#include "cmd/load_cmd.h"
 #include "cmd/probe_cmd.h"
 #include "report/merge.h"
 #include "report/report_cmd.h"

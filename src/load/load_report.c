@@ -368,6 +368,54 @@ void load_report_terminal(FILE *out, const engine_result *r, const load_report_i
     }
 }
 
+static const char *const stat_names[] = {
+    "requests",
+    "rps",
+    "send_window_s",
+    "offered_rps",
+    "sent",
+    "errors",
+    "error_rate",
+    "http_errors",
+    "transport_errors",
+    "timeouts",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "mean_ms",
+    "service_p50_ms",
+    "service_p99_ms",
+    "scheduled",
+    "late_sends",
+    "max_send_lag_ms",
+    "unsent",
+    "bytes_read",
+    "bytes_written",
+    "connects",
+    "reconnect_backoffs",
+    /* a sender's (load_report_delivery_json) */
+    "events",
+    "first_attempt_success_rate",
+    "eventual_delivery_rate",
+    "gave_up",
+    "undelivered",
+    "retries",
+    "duplicates_sent",
+    "attempts_per_event",
+    "attempts_per_event_max",
+    "delivery_delay_p50_s",
+    "delivery_delay_p99_s",
+    "delivery_delay_max_s",
+};
+#define N_PLAIN_STATS 26
+
+const char *const *load_report_stat_names(bool delivery, int *n) {
+    *n = delivery ? (int)(sizeof stat_names / sizeof stat_names[0]) : N_PLAIN_STATS;
+    return stat_names;
+}
+
 #define PROGRESS_EVERY_S 10 /* a line this often where there is no terminal */
 
 void load_progress_init(load_progress *p, const char *name, FILE *out, bool quiet, bool open_model,

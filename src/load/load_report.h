@@ -47,6 +47,10 @@ void load_report_events_terminal(FILE *out, const engine_result *r);
 /* The terminal summary; with full_latency, the whole percentile spectrum too. */
 void load_report_terminal(FILE *out, const engine_result *r, const load_report_info *info,
                           bool full_latency);
+/* The numbers load_report_json can put in .stats (--threshold's metric names): those of every
+ * run, then (delivery) a sender's. *n receives the count. */
+const char *const *load_report_stat_names(bool delivery, int *n);
+
 /* Progress while a run goes on, on stderr: on a terminal a live line that overwrites itself
  * (elapsed / total, ETA, this second's rates, p99 and errors); elsewhere (a CI log) one line every
  * 10 s with the totals so far; nothing when quiet. */

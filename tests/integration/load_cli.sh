@@ -70,13 +70,25 @@ PIDS+=($!)
 jqcheck "a target that starts late: found within ~1 s of starting, the early requests counted" \
     "$TMP/late.json" '.stats.requests >= 150 and .errors.connect_refused >= 4 and .stats.reconnect_backoffs >= 4
      and .stats.requests + .errors.connect_refused + .stats.unsent >= 290'
-# progress where there is no terminal (a CI log): a line every 10 s on stderr, the summary on stdout
 start_srv prog || exit 1
-"$BRINK" load -R 50 -d 11s -c 2 -t 1 "http://127.0.0.1:$PORT_prog/" >"$TMP/prog.out" 2>"$TMP/prog.err"
-check "no terminal: one progress line at 10 s on stderr (elapsed/total, ETA, totals so far)" \
-    all [ "$(lines "$TMP/prog.err")" = 1 ] \
-    -- grep -qE '^brink load: 10s/11s ETA 1s: (49[0-9]|50[0-9]) responses \([0-9]+/s\), 0 errors; this second p99 [0-9.]+ ms$' "$TMP/prog.err" \
-    -- not grep -q 'ETA' "$TMP/prog.out"
+# --threshold: conditions on any run's .stats, judged like the built-in ones
+"$BRINK" load -R 50 -d 1s -c 2 -t 1 -q --threshold 'p99_ms<5000 orange<4000' --threshold 'rps>=1000' \
+    --threshold 'error_rate<=0.001' "http://127.0.0.1:$PORT_prog/" --json "$TMP/th.json" >"$TMP/th.out" 2>&1
+check "--threshold: a condition the run misses (rps>=1000 at 50/s) is red: exit 99 ($?)" [ $? -eq 99 ]
+jqcheck "--threshold: three verdicts of test custom in .thresholds, red/green as the conditions say" "$TMP/th.json" \
+    '[.thresholds[] | select(.test == "custom") | "\(.metric)=\(.status)"] == ["p99_ms=green","rps=red","error_rate=green"]
+     and (.advice | map(.metric) == ["rps"])'
+"$BRINK" report "$TMP/th.json" --junit "$TMP/th.xml" >/dev/null 2>&1
+check "--threshold: one JUnit testcase per condition, the red one failed" \
+    all [ "$(grep -c '<testcase' "$TMP/th.xml")" = 3 ] -- [ "$(grep -c '<failure' "$TMP/th.xml")" = 1 ]
+"$BRINK" load -R 50 -d 1s -c 2 -t 1 -q --threshold 'p99_ms<5000' "http://127.0.0.1:$PORT_prog/" >/dev/null 2>&1
+check "--threshold: every condition met → exit 0 ($?)" [ $? -eq 0 ]
+# (the progress lines of a run without a terminal: resilience.sh checks them on a 17 s run)
+usage_case "--threshold on an unknown metric: refused before sending, naming the metrics" \
+    "unknown metric 'p9_ms' (this run has: requests, rps," -d 1s --threshold 'p9_ms<5' "$A/"
+usage_case "--threshold without an operator" "want METRIC<VALUE" --threshold 'p99_ms' "$A/"
+usage_case "--threshold whose orange bound comes after the red one" "must come before the red one" \
+    --threshold 'p99_ms<5 orange<9' "$A/"
 jqcheck "the document says which brink, command line and machine wrote it" "$TMP/r.json" \
     '(.brink_version | test("^[0-9]+[.][0-9]+")) and .command == "brink load -c 2 -t 1 -d 1s http://127.0.0.1:1/ --json '"$TMP"'/r.json"
      and .host.cores >= 1 and (.host.kernel | length) > 0'

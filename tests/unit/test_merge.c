@@ -722,6 +722,33 @@ static void test_capacity(void **state) {
     free_docs(docs2, 2);
 }
 
+/* --threshold's list of load metrics (load_report_stat_names) is what load_report_json writes:
+ * every number of a document with a sender is on the list, and every name on the plain part is
+ * in a document without one. */
+static void test_stat_names(void **state) {
+    int64_t l[100];
+    fill(l, 100, 100, 1000);
+    for (int sender = 0; sender < 2; sender++) {
+        synth s = {0, 1, T0, l, 100, 2, 0, 0, 100, false, sender ? 5 : 0, 0};
+        json_t *doc = make_doc(&s);
+        int n;
+        const char *const *names = load_report_stat_names(sender, &n);
+        const json_t *st = json_object_get(doc, "stats");
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)st, k, v) {
+            if (!json_is_number(v) && !json_is_null(v)) continue;
+            bool listed = false;
+            for (int i = 0; i < n && !listed; i++) listed = !strcmp(names[i], k);
+            if (!listed) fail_msg(".stats.%s is not in load_report_stat_names", k);
+        }
+        for (int i = 0; i < n; i++)
+            if (!json_object_get(st, names[i])) fail_msg("%s is listed but not written", names[i]);
+        json_decref(doc);
+    }
+}
+
 UNIT_MAIN(test_histograms_exact, test_percentiles_not_averaged, test_counts_and_rates,
           test_delivery, test_timeline_aligned, test_timeline_unaligned_and_unmergeable,
-          test_rejudge_webhook, test_single_segment_identity, test_refusals, test_capacity)
+          test_rejudge_webhook, test_single_segment_identity, test_refusals, test_capacity,
+          test_stat_names)

@@ -2,7 +2,7 @@
  * stages, templates and signing, and the scale-out segments of load/segment.h), validated
  * completely before any traffic; then the wait for --start-at, the run, a live line per second on
  * a TTY, the terminal summary and the JSON result. */
-#include "load/load_cmd.h"
+#include "cmd/load_cmd.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +22,7 @@
 #include "core/stopsig.h"
 #include "load/engine.h"
 #include "load/load_report.h"
+#include "verdict/custom_th.h"
 
 #define MAX_HEADERS 64
 #define MAX_BODY    (64 * 1024 * 1024)
@@ -141,6 +142,7 @@ typedef struct load_args {
     int64_t start_at;
     header_list hl;
     stage_list stages;
+    custom_th_list th;         /* --threshold */
     char *body_owned, *secret; /* freed by load_args_free */
 } load_args;
 
@@ -201,6 +203,9 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
         SEGMENT_CLI_START_AT(&a->start_at),
         DELIVERY_CLI_ROWS(&a->dl),
         LIFECYCLE_CLI_ROWS(&a->ev),
+        {.name = "threshold", .kind = CLI_FN, .fn = custom_th_add, .dest = &a->th, .meta = "COND",
+         .help = "a condition the run must meet, judged on its .stats: 'p99_ms<500', "
+                 "'error_rate<=0.001', 'rps>=450 orange>=490' (repeatable; red: exit 99)"},
         CLI_QUIET_AS(&a->quiet, "no live progress line"),
         CLI_HELP,
     };
@@ -215,6 +220,10 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
 /* What the table cannot say alone: options that exclude or need each other, the body and the
  * secret read from their files, and the engine's own check of the whole configuration. */
 static int load_args_check(load_args *a, char *err, size_t errlen) {
+    int nstat; /* a sender's numbers only with a sender */
+    bool sender = a->dl.name || a->dl.schedule || a->dl.dup_set || a->dl.retry_after;
+    const char *const *stat = load_report_stat_names(sender, &nstat);
+    if (custom_th_check(&a->th, stat, nstat, err, errlen) < 0) return -1;
     engine_config *cfg = &a->cfg;
     if (cfg->max_requests && !a->duration_set) cfg->duration_ns = 0;
     if (a->stages.text) {
@@ -378,12 +387,26 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
                 cfg->seg.index + 1, cfg->seg.count);
     load_report_terminal(json_stdout ? stderr : stdout, &res, &info, a->latency);
     status = res.interrupted ? EXIT_INTERRUPTED : res.responses == 0 ? EXIT_UNREACHABLE : EXIT_OK;
-    if (a->json_path) {
+    th_status worst = TH_GREEN;
+    if (a->json_path || a->th.n) {
         doc = load_report_json(&res, &info);
         segment_doc(doc, res.seg, a->start_at);
-        if (jx_write_json(doc, a->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        th_result rs[CUSTOM_TH_MAX];
+        int nrs = 0;
+        worst = custom_th_apply(&a->th, doc, rs, &nrs, CUSTOM_TH_MAX);
+        if (nrs) {
+            FILE *o = json_stdout ? stderr : stdout;
+            fprintf(o, "\n  thresholds (--threshold)\n");
+            threshold_print(o, rs, nrs);
+        }
+        if (a->json_path && jx_write_json(doc, a->json_path, err, errlen) < 0)
+            status = EXIT_FAILURE_;
     }
     if (status == EXIT_UNREACHABLE) snprintf(err, errlen, "no response from %s", cfg->url);
+    if (status == EXIT_OK && worst == TH_RED) {
+        snprintf(err, errlen, "a --threshold is red (see the table above)");
+        status = EXIT_THRESHOLDS;
+    }
 
 out:
     json_decref(doc);
