@@ -130,7 +130,7 @@ static void error_summary(const engine_result *r, char *out, size_t len) {
 }
 
 typedef struct verdicts {
-    th_result r[24];
+    th_result r[24 + CUSTOM_TH_MAX];
     int n;
 } verdicts;
 
@@ -228,6 +228,20 @@ static void judge_events(verdicts *v, const webhook_eo_audit *a) {
              "%lld of %lld orders are stored below the newest version acknowledged for them",
              (long long)a->missing_events, (long long)a->orders);
     judge(v, "events", "missing_events", (double)a->missing_events, ev);
+}
+
+int webhook_threshold_check(const custom_th_list *l, char *err, size_t errlen) {
+    /* the numbers of a fixed-rate run: the load engine's and the webhook test's own */
+    static const char *const own[] = {"availability",  "service_cpu_pct",  "service_rss_mib",
+                                      "applied_twice", "stale_overwrites", "lost_after_ack",
+                                      "missing_events"};
+    int n;
+    const char *const *load = load_report_stat_names(true, &n);
+    const char *names[64];
+    int k = 0;
+    for (int i = 0; i < n && k < 64; i++) names[k++] = load[i];
+    for (size_t i = 0; i < sizeof own / sizeof own[0] && k < 64; i++) names[k++] = own[i];
+    return custom_th_check(l, names, k, err, errlen);
 }
 
 int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err, size_t errlen) {
@@ -380,6 +394,7 @@ int webhook_run_fixed(const webhook_opts *o, const webhook_profile *p, char *err
     }
     json_object_set_new(doc, "thresholds", threshold_json(v.r, v.n));
     json_object_set_new(doc, "advice", threshold_advice_json(v.r, v.n));
+    custom_th_apply(&o->thresholds, doc, v.r, &v.n, (int)(sizeof v.r / sizeof v.r[0]));
     json_t *rs = json_object();
     json_object_set_new(rs, "pid", t.pid > 0 ? json_integer(t.pid) : json_null());
     json_object_set_new(rs, "cpu_basis", json_string("percent of one core"));

@@ -17,6 +17,7 @@
 #include "load/lifecycle.h"
 #include "load/segment.h"
 #include "verdict/capacity.h"
+#include "verdict/custom_th.h"
 #include "stack/stack.h"
 
 /* A profile: a constant rate for a duration, or (rate 0) the breaking-point search. */
@@ -71,6 +72,8 @@ typedef struct webhook_opts {
     /* an event lifecycle per order (load/lifecycle.h): --events, --event-interval,
      * --reorder-rate; fixed-rate profiles only */
     lifecycle_args events;
+    /* --threshold: conditions on the run's .stats (fixed-rate profiles) */
+    custom_th_list thresholds;
     /* with --events on a running service: its database for the exactly-once audit (brink.yaml
      * audit.url and the password from audit.password_env; NULL: not audited), and audit.events'
      * queries on the user's schema (NULL: dispatchd's tables) */
@@ -94,5 +97,8 @@ int webhook_run(const webhook_opts *o, char *err, size_t errlen);
 /* `brink webhook PROFILE [options]` and `brink capacity [options]` (argv[0] is the command). */
 int webhook_main(int argc, char **argv, char *err, size_t errlen);
 int webhook_capacity_main(int argc, char **argv, char *err, size_t errlen);
+
+/* Refuses a --threshold on a number a fixed-rate run does not write (one line naming them). */
+int webhook_threshold_check(const custom_th_list *l, char *err, size_t errlen);
 
 #endif

@@ -230,6 +230,10 @@ static int parse(int argc, char **argv, bool capacity, webhook_opts *o, given *g
         /* the sender */
         DELIVERY_CLI_ROWS(&o->delivery),
         LIFECYCLE_CLI_ROWS(&o->events),
+        {.name = "threshold", .kind = CLI_FN, .fn = custom_th_add, .dest = &o->thresholds,
+         .meta = "COND",
+         .help = "a condition of your own on the run's .stats, beside the built-in verdicts: "
+                 "'p99_ms<100', 'rps>=450 orange>=490' (repeatable; fixed-rate profiles)"},
         /* output */
         CLI_JSON(&o->json_path),
         CLI_QUIET_AS(&o->quiet, "no progress lines"),
@@ -318,6 +322,11 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
     }
     bool search = capacity || !strcmp(o->profile, "stress");
     if (search && capacity_params_check(&o->cap, err, errlen) < 0) return -1;
+    if (search && o->thresholds.n) {
+        err_set(err, errlen, "--threshold goes with a fixed-rate profile (light, moderate, heavy)");
+        return -1;
+    }
+    if (!search && webhook_threshold_check(&o->thresholds, err, errlen) < 0) return -1;
     const delivery_args *d = &o->delivery;
     const lifecycle_args *ev = &o->events;
     if (search && (d->name || d->schedule || d->scale_set || d->dup_set || d->drain_set ||

@@ -100,9 +100,16 @@ jqcheck "target.metrics: error_rate's evidence names the service's 401 counter, 
        and .service_metrics["dispatchd_http_requests_total{route=\"webhook\",status=\"401\"}"].kind == "counter")'
 check "target.metrics: the terminal advice shows the service metrics" \
     grep -q 'service metrics: .*webhook 401s +[1-9]' "$TMP/401m.out"
-"$BRINK" webhook light -d 2s --target "$URL" --secret-file "$GOOD" -q --json "$TMP/good.json" >"$TMP/good.out" 2>&1
+"$BRINK" webhook light -d 2s --target "$URL" --secret-file "$GOOD" -q --json "$TMP/good.json" \
+    --threshold 'availability>=0.99' --threshold 'p99_ms<60000 orange<50000' >"$TMP/good.out" 2>&1
 rc=$?
 check "the right secret on the same target → exit 0" [ $rc -eq 0 ]
+jqcheck "--threshold: the run's own conditions judged beside the built-in verdicts (green)" "$TMP/good.json" \
+    '[.thresholds[] | select(.test == "custom") | "\(.metric)=\(.status)"] == ["availability=green","p99_ms=green"]'
+refuses "--threshold on a number webhook does not write: exit 2 before any stack starts" 2 \
+    "unknown metric 'outage_error_rate'" "$BRINK" webhook light --threshold 'outage_error_rate<0.01'
+refuses "--threshold with the search: exit 2" 2 "goes with a fixed-rate profile" \
+    "$BRINK" webhook stress --threshold 'p99_ms<100'
 jqcheck "the right secret: every webhook 202, error_rate green" "$TMP/good.json" \
     '.status["202"] == .stats.requests and .stats.requests >= 195 and (.thresholds[] | select(.metric == "error_rate") | .status) == "green"'
 SECRET_TEXT=$(cat "$GOOD")
