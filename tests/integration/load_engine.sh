@@ -61,10 +61,11 @@ jqcheck "coordinated omission: corrected p99 shows the stall (expect ~${expect} 
 jqcheck "coordinated omission: service-time p99 stays low (< 50 ms)" "$TMP/co.json" \
     '.stats.service_p99_ms < 50'
 # A request still waiting for a busy connection when the 4 s end is reported as unsent, not sent:
-# idle that is none; with two connections on a loaded machine a few of the last ones can be.
+# idle that is none; with two connections on a loaded machine a few of the last ones can be (13
+# were seen with four test files at once): at most 2 % of them.
 jqcheck "coordinated omission: nothing dropped (2000 due = completed + unsent at the end, late sends counted)" \
     "$TMP/co.json" '.stats.scheduled == 2000 and .stats.requests + .stats.unsent == 2000 and
-    .stats.unsent <= 4 and .stats.late_sends > 100'
+    .stats.unsent <= 40 and .stats.late_sends > 100'
 
 # --- response framing
 for path in chunked close eof 204 304 100; do
