@@ -11,7 +11,7 @@
 # everything stays on loopback and every wait is bounded.
 . "$(dirname "$0")/lib.bash"
 
-PH=(--warmup 1s --baseline 2s --fault 3s --recovery 6s --drain-timeout 15s -q)
+PH=(--warmup 1s --baseline 2s --fault 3s --recovery 4s --drain-timeout 15s -q)
 needs_dispatchd "brink.yaml runs"
 RUN_LIMIT=120
 
