@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
     const struct command *c = NULL;
     for (size_t i = 0; i < NCOMMANDS && !c; i++)
         if (commands[i].run && !strcmp(cmd, commands[i].name)) c = &commands[i];
-    char err[512] = "";
+    char err[2048] = "";
     if (!c) {
         const char *names[NCOMMANDS];
         for (size_t i = 0; i < NCOMMANDS; i++) names[i] = commands[i].name;

@@ -130,6 +130,10 @@ static int parse(resil_test t, int argc, char **argv, resil_opts *o, const resil
                  "{\"kind\":\"redis|sql|http\",...} (brink probe --help); {service_url}, "
                  "{redis_url}, {pg_url} in its url name this run's stack"},
         DELIVERY_CLI_ROWS(&o->delivery),
+        {.name = "threshold", .kind = CLI_FN, .fn = custom_th_add, .dest = &o->thresholds,
+         .meta = "COND",
+         .help = "a condition of your own on each mode's .stats, beside the built-in verdicts: "
+                 "'recovery_s<=3', 'storm_peak_ratio<5' (repeatable; red: exit 99)"},
         CLI_JSON(json_path),
         CLI_KEEP_AS(&o->keep, &keep_given, "keep each stack's directory (data, logs)"),
         SEGMENT_CLI_REFUSED(why),
@@ -345,6 +349,12 @@ static int resil_main(resil_test t, int argc, char **argv, char *err, size_t err
         config_free(cfg);
         return EXIT_USAGE;
     }
+    int nstat;
+    const char *const *stat = resil_report_stat_names(&nstat);
+    if (custom_th_check(&o.thresholds, stat, nstat, err, errlen) < 0) {
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
     /* the sender: the command line, then brink.yaml's delivery:; refused before anything starts */
     config_sender_args(cfg, &o.delivery, NULL);
     int64_t planned = o.warmup_ns + o.baseline_ns + o.fault_ns + o.recovery_ns;
@@ -403,9 +413,10 @@ static int run_modes(resil_test t, resil_opts *opts, const resil_mode *const *mo
             json_array_append_new(runs, e);
             continue;
         }
-        th_result rs[RESIL_MAX_RESULTS];
+        th_result rs[RESIL_MAX_RESULTS + CUSTOM_TH_MAX];
         int nrs = 0;
         json_t *doc = resil_report_json(&run, rs, &nrs);
+        custom_th_apply(&o.thresholds, doc, rs, &nrs, (int)(sizeof rs / sizeof rs[0]));
         if (o.quiet)
             threshold_print(out, rs, nrs);
         else

@@ -17,6 +17,7 @@
 #include "probe/probe_proc.h"
 #include "stack/stack.h"
 #include "config/config.h"
+#include "verdict/custom_th.h"
 #include "verdict/threshold.h"
 
 #define RESIL_MAX_PROBES  12
@@ -67,6 +68,7 @@ typedef struct resil_opts {
     /* a sender that retries (--delivery, brink.yaml delivery:): checked before the run */
     delivery_args delivery;
     const delivery_policy *sender; /* NULL: each webhook is sent once */
+    custom_th_list thresholds;     /* --threshold: conditions on each mode's .stats */
     int64_t sender_drain_ns;
     const config *cfg;           /* -f brink.yaml: the user's stack instead of the embedded one */
     volatile sig_atomic_t *stop; /* SIGINT */
@@ -208,6 +210,8 @@ int resil_user_remove(resil_run *run, char *err, size_t errlen);
 /* The zero-loss audit with the user's SQL (fills run->audit). */
 void resil_user_audit(resil_run *run);
 
+/* The numbers a run's .stats can hold (--threshold's names). */
+const char *const *resil_report_stat_names(int *n);
 /* The result document of one run (new reference), and its verdicts (results[0..*n)). */
 json_t *resil_report_json(const resil_run *run, th_result *results, int *n);
 /* The terminal summary of one run with its verdicts. */

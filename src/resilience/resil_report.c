@@ -817,6 +817,25 @@ static json_t *storm_json(const resil_run *run, const summary *s) {
     return o;
 }
 
+static const char *const stat_names[] = {
+    "outage_error_rate", "outage_p99_ms", "outage_requests", "outage_timeouts",
+    "baseline_error_rate", "baseline_p99_ms", "requests", "errors", "error_rate", "success_rate",
+    "timeouts", "p50_ms", "p99_ms", "rps", "offered_rps", "max_backlog", "drain_s", "downtime_s",
+    "recovery_s", "pool_recovery_s", "accepted", "lost", "duplicated", "integrity_violations",
+    "accept_requests", "accept_error_rate", "accept_outage_error_rate", "service_cpu_pct",
+    "service_rss_mib",
+    /* with a sender */
+    "outage_events", "outage_events_delivered", "outage_delivery_delay_p99_s", "storm_peak_ratio",
+    "storm_s", "storm_error_rate", "storm_p99_ms", "storm_relapse_s", "owed_at_fault_end", "events",
+    "first_attempt_success_rate", "eventual_delivery_rate", "gave_up", "undelivered", "retries",
+    "duplicates_sent", "attempts_per_event", "attempts_per_event_max", "delivery_delay_p50_s",
+    "delivery_delay_p99_s", "delivery_delay_max_s"};
+
+const char *const *resil_report_stat_names(int *n) {
+    *n = (int)(sizeof stat_names / sizeof stat_names[0]);
+    return stat_names;
+}
+
 json_t *resil_report_json(const resil_run *run, th_result *rs, int *nrs) {
     summary s;
     analyze(run, &s);

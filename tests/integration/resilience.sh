@@ -93,7 +93,8 @@ jqcheck "tuned: the sender's verdicts and the storm's (no burst: the fallback an
 # once Redis is back, late by the outage, and the retries owed arrive at once (the storm)
 brink_run redis-down-untuned redis-failure down --rate 200 --stack-profile untuned \
     --warmup 1s --baseline 3s --fault 5s --recovery 8s --drain-timeout 20s \
-    --retry-schedule 0.5s,1s,1s,1s,1s,1s,1s,1s,1s,1s
+    --retry-schedule 0.5s,1s,1s,1s,1s,1s,1s,1s,1s,1s \
+    --threshold 'eventual_delivery_rate>=0.99' --threshold 'storm_peak_ratio<1000 orange<1.01'
 F=$TMP/redis-down-untuned.json
 check "untuned, Redis down: exit 99 (red)" [ "$(rc redis-down-untuned)" = 99 ]
 jqcheck "untuned, Redis down: outage error rate > 20%, red" "$F" \
@@ -114,6 +115,14 @@ jqcheck "the storm's seconds add up to the sender's counts (every attempt, each 
      | ([.storm.seconds[].attempts] | add) == .delivery.events + .delivery.retries + .delivery.duplicates
      and ([.storm.seconds[].retries] | add) == .delivery.retries
      and ([.storm.seconds[] | select(.t >= $fe) | .attempts] | max) == .storm.peak_rps'
+jqcheck "--threshold: the run's own conditions judged beside the built-in verdicts" "$F" \
+    '[.thresholds[] | select(.test == "custom") | "\(.metric)=\(.status)"]
+     == ["eventual_delivery_rate=green","storm_peak_ratio=orange"]'
+"$BRINK" redis-failure down --threshold 'nope<1' >/dev/null 2>"$TMP/names.err"
+names=$(sed -n 's/.*unknown metric .nope. (this run has: \(.*\))$/\1/p' "$TMP/names.err")
+check "--threshold: an unknown number is refused (exit 2) with a list that covers every number of the document" \
+    jqt --arg names "$names" '($names | split(", ")) as $n
+        | ([.stats | to_entries[] | select(.value | type == "number") | .key] - $n) == [] and ($n | length) > 40' "$F"
 check "untuned (no -q, no terminal): a progress line at 10 s of the 17 s run" \
     grep -qE '^brink redis-failure down: 10s/17s ETA 7s: [0-9]+ responses' "$TMP/redis-down-untuned.out"
 check "untuned: the terminal shows the sender, the events due during the fault and the storm" \
