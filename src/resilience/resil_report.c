@@ -1030,12 +1030,30 @@ void resil_report_terminal(FILE *out, const resil_run *run, const th_result *rs,
     if (!isnan(s.pool_recovery_s))
         fprintf(out, "  pool          first successful accept %.2f s after %s was back\n",
                 s.pool_recovery_s, dep_name(run));
-    if (!isnan(s.max_backlog))
-        fprintf(out, "  backlog       max %.0f at %.1f s; %s\n", s.max_backlog, s.max_backlog_at_s,
-                s.drained ? "drained" : "NOT drained");
-    if (s.drained && !isnan(s.max_backlog))
-        fprintf(out, "                back to %.0f %.2f s after the fault ended\n", s.backlog_level,
-                s.drain_s);
+    if (!isnan(s.max_backlog)) {
+        /* the fault's peak against the baseline's level, then how it came back down, then the
+         * wait for zero before the audit (which may have run its whole --drain-timeout) */
+        if (s.max_backlog > s.backlog_level)
+            fprintf(out, "  backlog       max %.0f at %.1f s (baseline level %.0f)", s.max_backlog,
+                    s.max_backlog_at_s, s.backlog_level);
+        else
+            fprintf(out, "  backlog       never above its baseline level (%.0f)", s.backlog_level);
+        if (s.drained && s.max_backlog > s.backlog_level)
+            fprintf(out, "; back to %.0f %.2f s after the fault ended", s.backlog_level, s.drain_s);
+        else if (!s.drained)
+            fprintf(out, "; NOT back to its baseline level");
+        fprintf(out, "\n");
+        double last = run->nsamples > 0
+                          ? resil_backlog_total(run, &run->samples[run->nsamples - 1], NULL)
+                          : NAN;
+        if (!run->drained && run->drain_wait_s > 0 && !isnan(last)) {
+            fprintf(
+                out,
+                "                before the audit: stuck at %.0f, waited the full drain timeout "
+                "(%.0f s)\n",
+                last, run->drain_wait_s);
+        }
+    }
     if (s.sender && run->hooks.have_res) terminal_sender(out, run, &s);
     const resil_audit *a = &run->audit;
     if (a->done)

@@ -123,6 +123,9 @@ names=$(sed -n 's/.*unknown metric .nope. (this run has: \(.*\))$/\1/p' "$TMP/na
 check "--threshold: an unknown number is refused (exit 2) with a list that covers every number of the document" \
     jqt --arg names "$names" '($names | split(", ")) as $n
         | ([.stats | to_entries[] | select(.value | type == "number") | .key] - $n) == [] and ($n | length) > 40' "$F"
+check "untuned: the backlog line says its peak against the baseline's level and how it came back" \
+    grep -qE '^  backlog       (max [0-9]+ at [0-9.]+ s \(baseline level [0-9]+\)(; back to [0-9]+ [0-9.]+ s after the fault ended|; NOT back to its baseline level)?|never above its baseline level \([0-9]+\))$' \
+    "$TMP/redis-down-untuned.out"
 check "untuned (no -q, no terminal): a progress line at 10 s of the 17 s run" \
     grep -qE '^brink redis-failure down: 10s/17s ETA 7s: [0-9]+ responses' "$TMP/redis-down-untuned.out"
 check "untuned: the terminal shows the sender, the events due during the fault and the storm" \
