@@ -118,7 +118,7 @@ int custom_th_check(const custom_th_list *l, const char *const *names, int n, ch
         bool known = false;
         for (int k = 0; k < n && !known; k++) known = !strcmp(names[k], l->t[i].metric);
         if (known) continue;
-        char list[1024];
+        char list[1536];
         size_t o = 0;
         list[0] = '\0';
         for (int k = 0; k < n && o + 2 < sizeof list; k++)
