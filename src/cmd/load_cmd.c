@@ -22,6 +22,8 @@
 #include "core/stopsig.h"
 #include "load/engine.h"
 #include "load/load_report.h"
+#include "config/scenario_yaml.h"
+#include "load/scenario_report.h"
 #include "verdict/custom_th.h"
 
 #define MAX_HEADERS 64
@@ -29,7 +31,7 @@
 
 static const cli_cmd load_cli = {
     .name = "load",
-    .args = "[options] URL",
+    .args = "[options] URL\n-f SCENARIO [options] [URL]",
     .summary =
         "Sends HTTP requests to URL and measures throughput and latency.\n"
         "Closed model by default (each connection sends when its previous request is done); -R "
@@ -37,12 +39,17 @@ static const cli_cmd load_cli = {
         "measured from each request's intended send time (corrected for coordinated omission, "
         "as wrk2 does), and separately from its actual send time.",
     .epilog = "Templates in the URL path, headers and body, rendered per request:\n"
-              "  {{seq}} {{uuid}} {{rand:A-B}} {{now_s}} {{now_ms}} {{conn}} {{thread}}\n"
+              "  {{seq}} {{uuid}} {{rand:A-B}} {{now_s}} {{now_ms}} {{conn}} {{thread}} {{run}}\n"
+              "\n"
+              "A scenario (-f FILE, docs/scenarios.md) sends named requests mixed by weight and "
+              "flows of steps that capture values from responses, checks every response (status, "
+              "JSON paths) and reports by request name; URL, when given, overrides its target.\n"
               "\n"
               "Exit status: 0 done; 2 bad usage (nothing sent); 3 no response at all from the "
-              "target; 130 interrupted (partial result printed and written).",
+              "target; 99 a --threshold is red; 130 interrupted (partial result printed and "
+              "written).",
     .missing = "missing URL",
-    .min_args = 1,
+    .min_args = 0,
     .max_args = 1,
 };
 
@@ -139,6 +146,10 @@ typedef struct load_args {
     lifecycle_args ev;
     bool duration_set, latency, quiet, dry_run;
     const char *body_arg, *body_file, *secret_env, *secret_file, *json_path, *hdr_log_path;
+    const char *scenario_path; /* -f */
+    bool method_set;
+    scenario sc;
+    bool have_sc;
     int64_t start_at;
     header_list hl;
     stage_list stages;
@@ -169,7 +180,10 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
          .help = "open model ramping linearly between targets, starting at -R (default 0): "
                  "e.g. 10s:100,30s:2000,10s:0"},
         {.name = "method", .short_name = 'm', .kind = CLI_STR, .dest = &cfg->method, .def = "GET",
-         .meta = "M", .help = "request method"},
+         .given = &a->method_set, .meta = "M", .help = "request method"},
+        {.name = "scenario", .short_name = 'f', .kind = CLI_STR, .dest = &a->scenario_path,
+         .meta = "FILE", .help = "run the scenario in FILE: named requests mixed by weight, "
+                                 "flows, checks, thresholds (docs/scenarios.md)"},
         {.name = "header", .short_name = 'H', .kind = CLI_FN, .fn = add_header, .dest = &a->hl,
          .meta = "\"K: V\"", .help = "add a header (repeatable)"},
         {.name = "body", .short_name = 'b', .kind = CLI_STR, .dest = &a->body_arg, .meta = "TEXT",
@@ -217,14 +231,63 @@ static int load_args_parse(load_args *a, int argc, char **argv, char *err, size_
     return rc;
 }
 
+/* -f FILE: the scenario, its target (unless a URL was given), its thresholds after the command
+ * line's; the options it replaces are refused. */
+static int load_scenario(load_args *a, char *err, size_t errlen) {
+    engine_config *cfg = &a->cfg;
+    if (a->body_arg || a->body_file || a->method_set) {
+        snprintf(err, errlen,
+                 "-f %s: the scenario's requests have their own method and body (drop "
+                 "%s)",
+                 a->scenario_path, a->method_set ? "-m" : "-b/--body-file");
+        return -1;
+    }
+    if (scenario_load(a->scenario_path, &a->sc, err, errlen) < 0) return -1;
+    a->have_sc = true;
+    if (!cfg->url) cfg->url = a->sc.target;
+    if (!cfg->url) {
+        snprintf(err, errlen, "-f %s: the scenario has no target: give the URL", a->scenario_path);
+        return -1;
+    }
+    url u;
+    if (url_parse(cfg->url, &u, err, errlen) < 0) return -1;
+    char origin[320];
+    snprintf(origin, sizeof origin, "%s://%s", u.tls ? "https" : "http", u.host_header);
+    url_free(&u);
+    for (int i = 0; i < a->sc.nreq; i++) {
+        const char *o = a->sc.req[i].origin;
+        if (o && strcmp(o, origin)) {
+            snprintf(err, errlen,
+                     "-f %s: request %s goes to %s, not to the target %s (one target a run)",
+                     a->scenario_path, a->sc.req[i].name, o, origin);
+            return -1;
+        }
+    }
+    for (int i = 0; i < a->sc.nthresholds; i++)
+        if (custom_th_add(a->sc.thresholds[i], &a->th, err, errlen) < 0) return -1;
+    cfg->scenario = &a->sc;
+    return 0;
+}
+
 /* What the table cannot say alone: options that exclude or need each other, the body and the
  * secret read from their files, and the engine's own check of the whole configuration. */
 static int load_args_check(load_args *a, char *err, size_t errlen) {
+    engine_config *cfg = &a->cfg;
+    if (a->scenario_path && load_scenario(a, err, errlen) < 0) return -1;
+    if (!cfg->url) {
+        snprintf(err, errlen, "missing URL (or a scenario with a target: -f FILE)");
+        return -1;
+    }
     int nstat; /* a sender's numbers only with a sender */
     bool sender = a->dl.name || a->dl.schedule || a->dl.dup_set || a->dl.retry_after;
     const char *const *stat = load_report_stat_names(sender, &nstat);
-    if (custom_th_check(&a->th, stat, nstat, err, errlen) < 0) return -1;
-    engine_config *cfg = &a->cfg;
+    const char *names[80], *reqs[SCN_MAX_REQUESTS];
+    int n = 0, nreq = a->have_sc ? a->sc.nreq : 0;
+    for (int i = 0; i < nstat && n < 70; i++) names[n++] = stat[i];
+    for (int i = 0; a->have_sc && scenario_stat_names[i]; i++) names[n++] = scenario_stat_names[i];
+    for (int i = 0; i < nreq; i++) reqs[i] = a->sc.req[i].name;
+    if (custom_th_check_named(&a->th, names, n, reqs, nreq, scenario_name_metrics, err, errlen) < 0)
+        return -1;
     if (cfg->max_requests && !a->duration_set) cfg->duration_ns = 0;
     if (a->stages.text) {
         cfg->stages = a->stages.st;
@@ -286,6 +349,7 @@ static int load_args_check(load_args *a, char *err, size_t errlen) {
 }
 
 static void load_args_free(load_args *a) {
+    scenario_free(&a->sc);
     free(a->stages.st);
     free(a->body_owned);
     if (a->secret) {
@@ -365,6 +429,7 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     load_report_info info = {
         .url = cfg->url,
         .method = cfg->method,
+        .scenario = a->have_sc ? a->scenario_path : NULL,
         .header_names = a->hl.names,
         .nheaders = a->hl.n,
         .body_bytes = cfg->body_len,
@@ -386,10 +451,13 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
                 "merge adds the segments up\n",
                 cfg->seg.index + 1, cfg->seg.count);
     load_report_terminal(json_stdout ? stderr : stdout, &res, &info, a->latency);
+    scenario_report_terminal(json_stdout ? stderr : stdout, &res, cfg->scenario);
     status = res.interrupted ? EXIT_INTERRUPTED : res.responses == 0 ? EXIT_UNREACHABLE : EXIT_OK;
     th_status worst = TH_GREEN;
     if (a->json_path || a->th.n) {
         doc = load_report_json(&res, &info);
+        scenario_report_json(doc, &res, cfg->scenario,
+                             jx_num(json_object_get(doc, "stats"), "send_window_s"));
         segment_doc(doc, res.seg, a->start_at);
         th_result rs[CUSTOM_TH_MAX];
         int nrs = 0;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
+#include "core/yml.h"
 #include "http/sign.h"
 #include "verdict/race_verdict.h"
 
@@ -33,12 +34,12 @@ typedef struct race_spec {
     sign_scheme create_sign;
     char *secret_file, *secret_env; /* from the file: where the signing secret is */
     char *create_id_path;           /* NULL: ids are generated (race-RUN-SEQ); else read here */
-    race_status_set create_ok;
+    status_set create_ok;
     race_request visible; /* GET until visible_ok; method NULL: no wait */
-    race_status_set visible_ok;
+    status_set visible_ok;
     /* claim */
     race_request claim;
-    race_status_set won, lost;
+    status_set won, lost;
     char *loser_winner_path; /* in a lost answer, the winner's name; NULL: not checked */
     /* ground truth */
     race_request truth;      /* method NULL: no HTTP read-back */
@@ -50,6 +51,9 @@ typedef struct race_spec {
 
 /* Reads a race.yaml (docs/race.md). Errors: one line "FILE:LINE: KEY: reason". */
 int race_spec_load(const char *path, race_spec *s, char *err, size_t errlen);
+/* A yml handler (core/yml.h) for a status set — 409, 200-204, 2xx, "409,423" or a list of
+ * them — into x->dst (a status_set, replaced). */
+int race_yaml_status(const yml_ctx *c, const yml_val *x, void *obj);
 /* The same keys from a node of a bigger document (brink.yaml's race: section). With a prefix
  * ("race"), keys in messages read "race.claim.body" and `target` is not a key (the file's
  * target.url is); without one, node is a whole race.yaml. 0, or -1 with one line. */

@@ -17,6 +17,7 @@
 
 #include "config/race_spec.h"
 #include "core/err.h"
+#include "core/jpath.h"
 #include "core/yml.h"
 #include "http/url.h"
 
@@ -28,9 +29,8 @@ static const char *scalar(const yaml_node_t *n) {
                                                                : NULL;
 }
 
-/* A status set: 409, 200-204, 2xx, "409,423" or a list of them; replaces the default. */
-static int parse_status(const yml_ctx *c, const yml_val *x, void *obj) {
-    race_status_set *out = x->dst;
+int race_yaml_status(const yml_ctx *c, const yml_val *x, void *obj) {
+    status_set *out = x->dst;
     char e[200];
     memset(out, 0, sizeof *out);
     const yaml_node_t *v = x->v;
@@ -41,15 +41,15 @@ static int parse_status(const yml_ctx *c, const yml_val *x, void *obj) {
              it++) {
             const yaml_node_t *n = yml_node(c, *it);
             const char *s = scalar(n);
-            race_status_set one;
+            status_set one;
             if (!s)
                 return yml_fail(c, yml_where(v, n), x->key, "expected a status, found %s",
                                 yml_kind(n));
-            if (race_status_parse(s, &one, e, sizeof e) < 0) return yml_fail(c, n, x->key, "%s", e);
+            if (status_set_parse(s, &one, e, sizeof e) < 0) return yml_fail(c, n, x->key, "%s", e);
             for (int i = 0; i < one.n; i++)
-                if (race_status_add(out, one.lo[i], one.hi[i]) < 0)
+                if (status_set_add(out, one.lo[i], one.hi[i]) < 0)
                     return yml_fail(c, n, x->key, "too many statuses (at most %d ranges)",
-                                    RACE_STATUS_RANGES);
+                                    STATUS_SET_RANGES);
         }
         return 0;
     }
@@ -60,15 +60,14 @@ static int parse_status(const yml_ctx *c, const yml_val *x, void *obj) {
             "expected a status (409), a range (200-204), a class (2xx) or a list of them, "
             "found %s",
             yml_kind(v));
-    if (race_status_parse(s, out, e, sizeof e) < 0) return yml_fail(c, v, x->key, "%s", e);
+    if (status_set_parse(s, out, e, sizeof e) < 0) return yml_fail(c, v, x->key, "%s", e);
     return 0;
 }
 
 /* After a JSON path was stored: its syntax. */
 static int check_json_path(const yml_ctx *c, const yml_val *x, void *obj) {
     char e[200];
-    if (race_path_check(*(char **)x->dst, e, sizeof e) < 0)
-        return yml_fail(c, x->v, x->key, "%s", e);
+    if (jpath_check(*(char **)x->dst, e, sizeof e) < 0) return yml_fail(c, x->v, x->key, "%s", e);
     return 0;
 }
 
@@ -237,7 +236,7 @@ static int finish_claim(const yml_ctx *c, const yml_val *x, void *obj) {
         return -1;
     for (int i = 0; i < s->won.n; i++)
         for (int st = s->won.lo[i]; st <= s->won.hi[i]; st++)
-            if (race_status_has(&s->lost, st))
+            if (status_set_has(&s->lost, st))
                 return yml_fail(c, x->v, "claim.lost", "status %d means both won and lost", st);
     return 0;
 }
@@ -275,20 +274,20 @@ static const yml_field create_rows[] = {
     {"secret_env", YML_STR, offsetof(race_spec, secret_env),
      .what = "an environment variable's name"},
     {"id_from", YML_STR, offsetof(race_spec, create_id_path), JSON_PATH, .fn = check_json_path},
-    {"success", YML_CUSTOM, offsetof(race_spec, create_ok), .fn = parse_status},
+    {"success", YML_CUSTOM, offsetof(race_spec, create_ok), .fn = race_yaml_status},
     {0},
 };
 
 static const yml_field visible_rows[] = {
     REQUEST(visible),
-    {"status", YML_CUSTOM, offsetof(race_spec, visible_ok), .fn = parse_status},
+    {"status", YML_CUSTOM, offsetof(race_spec, visible_ok), .fn = race_yaml_status},
     {0},
 };
 
 static const yml_field claim_rows[] = {
     REQUEST(claim),
-    {"won", YML_CUSTOM, offsetof(race_spec, won), .fn = parse_status},
-    {"lost", YML_CUSTOM, offsetof(race_spec, lost), .fn = parse_status},
+    {"won", YML_CUSTOM, offsetof(race_spec, won), .fn = race_yaml_status},
+    {"lost", YML_CUSTOM, offsetof(race_spec, lost), .fn = race_yaml_status},
     {"loser_winner", YML_STR, offsetof(race_spec, loser_winner_path), JSON_PATH,
      .fn = check_json_path},
     {0},
@@ -376,10 +375,10 @@ int race_spec_parse(yaml_document_t *doc, const yaml_node_t *node, const char *f
     memset(s, 0, sizeof *s);
     yml_ctx c = {.doc = doc, .file = file, .err = err, .errlen = errlen, .prefix = prefix};
     /* the defaults a section's own key replaces */
-    race_status_add(&s->create_ok, 200, 299);
-    race_status_add(&s->visible_ok, 200, 299);
-    race_status_add(&s->won, 200, 299);
-    race_status_add(&s->lost, 409, 409);
+    status_set_add(&s->create_ok, 200, 299);
+    status_set_add(&s->visible_ok, 200, 299);
+    status_set_add(&s->won, 200, 299);
+    status_set_add(&s->lost, 409, 409);
     int rc = node ? yml_walk(&c, NULL, node, "", &root, s)
                   : yml_fail(&c, NULL, "(top level)", "the file is empty");
     if (rc == 0 && !(s->file = strdup(file)))

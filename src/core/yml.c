@@ -210,7 +210,8 @@ int yml_header(const yml_ctx *c, const yaml_node_t *at, const char *key, const c
 
 int yml_check_placeholders(const yml_ctx *c, const yaml_node_t *v, const char *key, const char *s,
                            const char *allowed, bool engine) {
-    static const char *const engine_names[] = {"seq", "uuid", "now_s", "now_ms", "conn", "thread"};
+    static const char *const engine_names[] = {"seq",  "uuid",   "now_s", "now_ms",
+                                               "conn", "thread", "run"};
     for (const char *p = strstr(s, "{{"); p; p = strstr(p + 2, "{{")) {
         const char *e = strstr(p + 2, "}}");
         if (!e) return yml_fail(c, v, key, "'{{' without a closing '}}'");

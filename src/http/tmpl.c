@@ -30,6 +30,8 @@ enum seg_kind {
     SEG_ORDER,
     SEG_EVENT,
     SEG_VERSION,
+    SEG_VAR,
+    SEG_RUN,
 };
 
 /* Most bytes each placeholder can render to. */
@@ -47,7 +49,7 @@ enum seg_kind {
 typedef struct tmpl_seg {
     enum seg_kind kind;
     size_t off, len; /* SEG_LIT: the run in t->text */
-    int64_t lo, hi;  /* SEG_RAND */
+    int64_t lo, hi;  /* SEG_RAND; SEG_VAR: lo is the variable's index */
 } tmpl_seg;
 
 struct tmpl {
@@ -56,6 +58,7 @@ struct tmpl {
     bool is_static;
     bool needs_time;
     bool needs_event; /* {{event}} or {{version}} */
+    uint32_t vars;    /* bit i: uses variable i */
     const char *text; /* private copy, stored after segs[] */
     tmpl_seg segs[];
 };
@@ -126,8 +129,8 @@ static bool name_is(const char *name, size_t len, const char *want) {
 }
 
 /* Classifies the placeholder name[0..len) into seg; returns false with err filled. */
-static bool compile_placeholder(const char *name, size_t len, tmpl_seg *seg, char *err,
-                                size_t errlen) {
+static bool compile_placeholder(const char *name, size_t len, const char *const *vars, int nvars,
+                                tmpl_seg *seg, char *err, size_t errlen) {
     static const struct {
         const char *name;
         enum seg_kind kind;
@@ -135,6 +138,7 @@ static bool compile_placeholder(const char *name, size_t len, tmpl_seg *seg, cha
         {"seq", SEG_SEQ},       {"uuid", SEG_UUID},   {"now_s", SEG_NOW_S},
         {"now_ms", SEG_NOW_MS}, {"conn", SEG_CONN},   {"thread", SEG_THREAD},
         {"order", SEG_ORDER},   {"event", SEG_EVENT}, {"version", SEG_VERSION},
+        {"run", SEG_RUN},
     };
     char q[64];
     memset(seg, 0, sizeof *seg);
@@ -151,9 +155,24 @@ static bool compile_placeholder(const char *name, size_t len, tmpl_seg *seg, cha
         err_set(err, errlen, "bad range in {{%s}} (want {{rand:A-B}} with A <= B)", q);
         return false;
     }
+    for (int i = 0; i < nvars; i++) {
+        if (name_is(name, len, vars[i])) {
+            seg->kind = SEG_VAR;
+            seg->lo = i;
+            return true;
+        }
+    }
     quote_name(name, len, q, sizeof q);
     err_set(err, errlen, "unknown placeholder {{%s}}", q);
     return false;
+}
+
+bool tmpl_is_builtin(const char *name) {
+    static const char *const builtin[] = {"seq",   "uuid",  "now_s",   "now_ms", "conn", "thread",
+                                          "order", "event", "version", "rand",   "run"};
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (!strcmp(name, builtin[i])) return true;
+    return !strncmp(name, "rand:", 5);
 }
 
 static size_t seg_width(const tmpl_seg *s) {
@@ -169,11 +188,22 @@ static size_t seg_width(const tmpl_seg *s) {
     case SEG_ORDER: return W_ORDER;
     case SEG_EVENT: return W_EVENT;
     case SEG_VERSION: return W_VERSION;
+    case SEG_VAR: return TMPL_VAR_MAX;
+    case SEG_RUN: return TMPL_RUN_LEN;
     }
     return 0;
 }
 
 tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
+    return tmpl_compile_vars(text, len, NULL, 0, err, errlen);
+}
+
+tmpl *tmpl_compile_vars(const char *text, size_t len, const char *const *names, int nnames,
+                        char *err, size_t errlen) {
+    if (nnames > TMPL_VARS_MAX) {
+        err_set(err, errlen, "too many variables (at most %d)", TMPL_VARS_MAX);
+        return NULL;
+    }
     if (err != NULL && errlen > 0) err[0] = '\0';
     if (text == NULL) {
         text = "";
@@ -201,6 +231,7 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
     t->is_static = true;
     t->needs_time = false;
     t->needs_event = false;
+    t->vars = 0;
 
     const char *p = copy, *cend = copy + len;
     while (p < cend) {
@@ -221,7 +252,8 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
             return NULL;
         }
         tmpl_seg *s = &t->segs[t->nsegs];
-        if (!compile_placeholder(open + 2, (size_t)(close - open - 2), s, err, errlen)) {
+        if (!compile_placeholder(open + 2, (size_t)(close - open - 2), names, nnames, s, err,
+                                 errlen)) {
             free(t);
             return NULL;
         }
@@ -229,6 +261,7 @@ tmpl *tmpl_compile(const char *text, size_t len, char *err, size_t errlen) {
         t->is_static = false;
         if (s->kind == SEG_NOW_S || s->kind == SEG_NOW_MS) t->needs_time = true;
         if (s->kind == SEG_EVENT || s->kind == SEG_VERSION) t->needs_event = true;
+        if (s->kind == SEG_VAR) t->vars |= 1u << s->lo;
         p = close + 2;
     }
     for (size_t i = 0; i < t->nsegs; i++) t->max_len += seg_width(&t->segs[i]);
@@ -253,6 +286,10 @@ bool tmpl_needs_time(const tmpl *t) {
 
 bool tmpl_needs_event(const tmpl *t) {
     return t->needs_event;
+}
+
+bool tmpl_uses_var(const tmpl *t, int i) {
+    return i >= 0 && i < TMPL_VARS_MAX && (t->vars >> i & 1u);
 }
 
 /* ---- render (hot path) -------------------------------------------------------------------- */
@@ -288,6 +325,16 @@ size_t tmpl_render(const tmpl *t, const tmpl_vars *v, char *out) {
             o += v->event_len;
             break;
         case SEG_VERSION: o += fmt_u64(o, v->version); break;
+        case SEG_RUN:
+            memcpy(o, v->run, TMPL_RUN_LEN);
+            o += TMPL_RUN_LEN;
+            break;
+        case SEG_VAR: {
+            size_t n = v->var_len[s->lo];
+            memcpy(o, v->var + (size_t)s->lo * TMPL_VAR_MAX, n);
+            o += n;
+            break;
+        }
         }
     }
     return (size_t)(o - out);

@@ -41,6 +41,7 @@
 #include "core/version.h"
 #include "http/tmpl.h"
 #include "http/transport.h"
+#include "load/mix.h"
 #include "load/sched.h"
 
 #define BACKOFF_BASE_NS (10 * 1000000LL) /* the first reconnect wait */
@@ -53,6 +54,8 @@
 #define USER_AGENT      "brink/" BRINK_VERSION
 #define MSG_ID_PREFIX   "msg_"
 #define MSG_ID_LEN      (4 + 36)
+#define BODY_MAX        (1024 * 1024) /* most bytes of a response body kept for checks */
+#define FLOWS_MAX       65536         /* open model: most flows in progress per thread */
 
 static const char *const err_names[ERR__COUNT] = {
     "connect_refused", "connect_timeout", "request_timeout", "reset", "closed_early", "tls",
@@ -102,8 +105,16 @@ typedef struct conn {
     char ra_name[12], ra_val[40];
     int64_t retry_after_ns;
     /* reconnect backoff: after a failed connect the slot waits backoff_ns (doubling up to the
-     * engine's maximum, reset by a response) and is not used before not_before */
+     * engine's maximum, reset by a response) and is not used before not_before (also the end of
+     * a closed-model flow's think time) */
     int64_t backoff_ns, not_before;
+    /* a scenario: the request in flight (engine.rq index) and its flow instance (-1: none), the
+     * response body kept for its checks and captures */
+    int16_t ri;
+    bool want_body;
+    int32_t fi;
+    char *body;
+    size_t body_len, body_cap;
 } conn;
 
 /* An event waiting for its retry (or an acknowledged one for its duplicate): 32 bytes each, in a
@@ -113,6 +124,7 @@ typedef struct pending {
     uint64_t seq;
     int32_t attempt; /* the attempt it will be */
     bool dup;
+    uint32_t fi1; /* a scenario's flow step due: its instance + 1 (0: a delivery's event) */
 } pending;
 
 typedef struct interval {
@@ -177,7 +189,26 @@ typedef struct worker {
     char *scratch; /* body rendering */
     char *static_req;
     size_t static_len;
+    /* a scenario: by request name and by flow, the flows in progress, captures' scratch */
+    engine_name_result *ns;
+    engine_flow_result *fs;
+    mix_pool pool;
+    char *cap_vals;
+    uint16_t *cap_lens;
+    int64_t checks_passed, checks_failed;
 } worker;
+
+/* One request shape, compiled: the engine's one request, or each request of a scenario. */
+typedef struct ereq {
+    const char *method;
+    bool head;
+    tmpl *path_t, *body_t, **hdr_t;
+    int nhdr;
+    bool user_host, user_cl, send_cl;
+    bool sign;             /* signed (the run has a scheme, and the request does not refuse it) */
+    bool needs_body;       /* its checks or captures read the response body */
+    const scn_request *sr; /* NULL: the engine's one request */
+} ereq;
 
 struct engine {
     const engine_config *cfg;
@@ -185,16 +216,15 @@ struct engine {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     const transport *tp;
-    const char *method;
-    bool head;
-    tmpl *path_t, *body_t, **hdr_t;
-    tmpl *id_t; /* sign_id, or NULL */
-    int nhdr;
-    bool user_host, user_cl;
-    bool send_cl;
+    ereq *rq; /* nrq request shapes: one without a scenario */
+    int nrq;
+    const scenario *sc; /* the scenario, or NULL */
+    mix mx;             /* its weighted members */
+    tmpl *id_t;         /* sign_id, or NULL */
     bool dynamic, needs_time, needs_event;
-    const lifecycle *lc; /* &lc_plan, or NULL without an event lifecycle */
-    lifecycle lc_plan;   /* engine_config.events, planned for this run's rate */
+    char run_id[TMPL_RUN_LEN + 1]; /* {{run}} */
+    const lifecycle *lc;           /* &lc_plan, or NULL without an event lifecycle */
+    lifecycle lc_plan;             /* engine_config.events, planned for this run's rate */
     size_t max_len;
     size_t body_max;
     bool open;
@@ -205,7 +235,8 @@ struct engine {
     int64_t backoff_max_ns; /* 0: reconnect at once */
     worker *w;
     _Atomic int running;
-    const http_parser_settings *settings; /* with the Retry-After callbacks when honoured */
+    http_parser_settings settings; /* with the Retry-After callbacks when honoured, the body's
+                                    * when a scenario reads bodies */
 };
 
 /* ---------------------------------------------------------------- request rendering */
@@ -221,11 +252,18 @@ static size_t puts_(char *p, const char *s) {
 
 /* Renders one request into out (e->max_len bytes); returns its length, or 0 on failure. ev: the
  * request's event (lifecycle_at of seq) with an event lifecycle, else NULL. */
-static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, const lifecycle_event *ev,
+static size_t render_request(worker *w, const ereq *r, uint32_t conn_idx, uint64_t seq,
+                             const lifecycle_event *ev, const char *var, const uint16_t *var_len,
                              char *out) {
     engine *e = w->e;
-    tmpl_vars v = {
-        .seq = seq, .order = seq, .conn = conn_idx, .thread = (uint32_t)w->id, .rng = &w->rng};
+    tmpl_vars v = {.seq = seq,
+                   .order = seq,
+                   .conn = conn_idx,
+                   .thread = (uint32_t)w->id,
+                   .rng = &w->rng,
+                   .run = e->run_id,
+                   .var = var,
+                   .var_len = var_len};
     if (ev) {
         v.order = ev->order;
         v.version = (uint32_t)ev->version;
@@ -233,25 +271,26 @@ static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, const l
         v.event_len = e->lc->type_len[ev->type];
     }
     int64_t wall = 0;
-    if (e->needs_time || w->sign) wall = clock_wall_ns();
+    bool sign = w->sign && r->sign;
+    if (e->needs_time || sign) wall = clock_wall_ns();
     v.now_wall_ns = wall;
     char *p = out;
-    p += puts_(p, e->method);
+    p += puts_(p, r->method);
     *p++ = ' ';
-    p += tmpl_render(e->path_t, &v, p);
+    p += tmpl_render(r->path_t, &v, p);
     p += puts_(p, " HTTP/1.1\r\n");
-    if (!e->user_host) {
+    if (!r->user_host) {
         p += puts_(p, "Host: ");
         p += puts_(p, e->u.host_header);
         p += puts_(p, "\r\n");
     }
     p += puts_(p, "User-Agent: " USER_AGENT "\r\n");
-    for (int i = 0; i < e->nhdr; i++) {
-        p += tmpl_render(e->hdr_t[i], &v, p);
+    for (int i = 0; i < r->nhdr; i++) {
+        p += tmpl_render(r->hdr_t[i], &v, p);
         p += put(p, "\r\n", 2);
     }
-    size_t blen = e->body_t ? tmpl_render(e->body_t, &v, w->scratch) : 0;
-    if (w->sign) {
+    size_t blen = r->body_t ? tmpl_render(r->body_t, &v, w->scratch) : 0;
+    if (sign) {
         char id[ENGINE_SIGN_ID_MAX];
         size_t id_len = MSG_ID_LEN;
         if (e->id_t) {
@@ -265,7 +304,7 @@ static size_t render_request(worker *w, uint32_t conn_idx, uint64_t seq, const l
         if (n < 0) return 0;
         p += n;
     }
-    if (e->send_cl && !e->user_cl) {
+    if (r->send_cl && !r->user_cl) {
         p += puts_(p, "Content-Length: ");
         p += fmt_u64(p, blen);
         p += put(p, "\r\n", 2);
@@ -281,89 +320,141 @@ static bool header_is(const char *line, const char *name) {
 }
 
 static void engine_free_templates(engine *e) {
-    tmpl_free(e->path_t);
-    tmpl_free(e->body_t);
+    for (int k = 0; k < e->nrq; k++) {
+        ereq *r = &e->rq[k];
+        tmpl_free(r->path_t);
+        tmpl_free(r->body_t);
+        for (int i = 0; i < r->nhdr; i++) tmpl_free(r->hdr_t[i]);
+        free(r->hdr_t);
+    }
+    free(e->rq);
     tmpl_free(e->id_t);
-    for (int i = 0; i < e->nhdr; i++) tmpl_free(e->hdr_t[i]);
-    free(e->hdr_t);
-    e->path_t = e->body_t = e->id_t = NULL;
-    e->hdr_t = NULL;
-    e->nhdr = 0;
+    e->rq = NULL;
+    e->nrq = 0;
+    e->id_t = NULL;
 }
 
-/* Parses the URL and compiles every template; computes the request's size bound. */
+/* Compiles template text (len bytes) of request r for the engine; what names the part in errors.
+ * Updates the engine's flags. NULL with err filled on failure. */
+static tmpl *compile_part(engine *e, const ereq *r, const char *what, const char *text, size_t len,
+                          char *err, size_t errlen) {
+    char sub[200];
+    const scenario *sc = e->sc;
+    tmpl *t = tmpl_compile_vars(text, len, sc ? (const char *const *)sc->vars : NULL,
+                                sc ? sc->nvars : 0, sub, sizeof sub);
+    if (!t) {
+        if (r->sr)
+            snprintf(err, errlen, "request %s: %s: %s", r->sr->name, what, sub);
+        else
+            snprintf(err, errlen, "%s: %s", what, sub);
+        return NULL;
+    }
+    if (!tmpl_is_static(t)) e->dynamic = true;
+    if (tmpl_needs_time(t)) e->needs_time = true;
+    if (tmpl_needs_event(t)) e->needs_event = true;
+    return t;
+}
+
+/* Checks and compiles header h ("Name: value") as r's header i; adds its bound to *hmax. */
+static int prepare_header(engine *e, ereq *r, const char *h, size_t *hmax, char *err,
+                          size_t errlen) {
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h || strpbrk(h, "\r\n")) {
+        snprintf(err, errlen, "invalid header '%s' (want \"Name: value\")", h);
+        return -1;
+    }
+    for (const char *c = h; c < colon; c++) {
+        if (*c <= ' ' || *c == 0x7f || strchr("()<>@,;\\\"/[]?={}", *c)) {
+            snprintf(err, errlen, "invalid header name in '%s'", h);
+            return -1;
+        }
+    }
+    char what[80];
+    snprintf(what, sizeof what, "header '%.*s'", (int)(colon - h < 60 ? colon - h : 60), h);
+    tmpl *t = compile_part(e, r, what, h, strlen(h), err, errlen);
+    if (!t) return -1;
+    r->hdr_t[r->nhdr++] = t;
+    *hmax += tmpl_max_len(t) + 2;
+    if (header_is(h, "host")) r->user_host = true;
+    if (header_is(h, "content-length")) r->user_cl = true;
+    return 0;
+}
+
+/* Compiles one request shape: method, path template, the run's headers then the request's own,
+ * body. Raises the engine's bounds (max_len, body_max) to hold it. */
+static int prepare_request(engine *e, ereq *r, const char *method, const char *path,
+                           const char *body, size_t body_len, size_t sign_max, char *err,
+                           size_t errlen) {
+    const engine_config *cfg = e->cfg;
+    const scn_request *sr = r->sr;
+    r->method = method && *method ? method : "GET";
+    for (const char *m = r->method; *m; m++) {
+        if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_')) {
+            snprintf(err, errlen, "invalid method '%s' (want an upper-case token like GET, POST)",
+                     r->method);
+            return -1;
+        }
+    }
+    r->head = !strcmp(r->method, "HEAD");
+    r->path_t = compile_part(e, r, "URL", path, strlen(path), err, errlen);
+    if (!r->path_t) return -1;
+    int nh = cfg->nheaders + (sr ? sr->nheaders : 0);
+    r->hdr_t = calloc((size_t)(nh ? nh : 1), sizeof *r->hdr_t);
+    if (!r->hdr_t) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t hmax = 0;
+    for (int i = 0; i < cfg->nheaders; i++)
+        if (prepare_header(e, r, cfg->headers[i].text, &hmax, err, errlen) < 0) return -1;
+    for (int i = 0; sr && i < sr->nheaders; i++)
+        if (prepare_header(e, r, sr->headers[i], &hmax, err, errlen) < 0) return -1;
+    size_t body_max = 0;
+    if (body) {
+        r->body_t = compile_part(e, r, "body", body, body_len, err, errlen);
+        if (!r->body_t) return -1;
+        body_max = tmpl_max_len(r->body_t);
+        if (body_max > e->body_max) e->body_max = body_max;
+    }
+    r->send_cl = body || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") ||
+                 !strcmp(r->method, "PATCH");
+    r->sign = cfg->sign != SIGN_NONE && (!sr || sr->sign != 0);
+    if (sr && sr->sign == 1 && cfg->sign == SIGN_NONE) {
+        snprintf(err, errlen,
+                 "request %s: sign: true needs the run's signing scheme (--sign SCHEME and a "
+                 "secret)",
+                 sr->name);
+        return -1;
+    }
+    if (sr) r->needs_body = mix_needs_body(sr);
+    size_t len = strlen(r->method) + 1 + tmpl_max_len(r->path_t) + 16 + 8 +
+                 strlen(e->u.host_header) + 2 + sizeof("User-Agent: " USER_AGENT "\r\n") + hmax +
+                 (r->sign ? sign_max : 0) + 40 + 2 + body_max + 16;
+    if (len > e->max_len) e->max_len = len;
+    return 0;
+}
+
+/* Parses the URL and compiles every template; computes the requests' size bound. */
 static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t errlen) {
     char sub[200];
     e->cfg = cfg;
+    e->sc = cfg->scenario;
     if (cfg->delivery && !(cfg->rate > 0 || cfg->nstages > 0)) {
         snprintf(err, errlen,
                  "a delivery policy needs the open model (a rate): a sender's "
                  "events are due at their own times");
         return -1;
     }
+    if (cfg->delivery && e->sc && e->sc->nflows > 0) {
+        snprintf(err, errlen,
+                 "a delivery policy cannot run a scenario with flows (a retried step would "
+                 "break its flow): use a mix of requests");
+        return -1;
+    }
     if (url_parse(cfg->url, &e->u, err, errlen) < 0) return -1;
-    e->method = cfg->method && *cfg->method ? cfg->method : "GET";
-    for (const char *m = e->method; *m; m++) {
-        if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_')) {
-            snprintf(err, errlen, "invalid method '%s' (want an upper-case token like GET, POST)",
-                     e->method);
-            return -1;
-        }
-    }
-    e->head = !strcmp(e->method, "HEAD");
-    e->path_t = tmpl_compile(e->u.path, strlen(e->u.path), sub, sizeof sub);
-    if (!e->path_t) {
-        snprintf(err, errlen, "URL: %s", sub);
-        return -1;
-    }
-    e->hdr_t = calloc((size_t)(cfg->nheaders ? cfg->nheaders : 1), sizeof *e->hdr_t);
-    if (!e->hdr_t) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    size_t hmax = 0;
-    for (int i = 0; i < cfg->nheaders; i++) {
-        const char *h = cfg->headers[i].text;
-        const char *colon = strchr(h, ':');
-        if (!colon || colon == h || strpbrk(h, "\r\n")) {
-            snprintf(err, errlen, "invalid header '%s' (want \"Name: value\")", h);
-            return -1;
-        }
-        for (const char *c = h; c < colon; c++) {
-            if (*c <= ' ' || *c == 0x7f || strchr("()<>@,;\\\"/[]?={}", *c)) {
-                snprintf(err, errlen, "invalid header name in '%s'", h);
-                return -1;
-            }
-        }
-        e->hdr_t[i] = tmpl_compile(h, strlen(h), sub, sizeof sub);
-        if (!e->hdr_t[i]) {
-            snprintf(err, errlen, "header '%.*s': %s", (int)(colon - h), h, sub);
-            return -1;
-        }
-        e->nhdr = i + 1;
-        hmax += tmpl_max_len(e->hdr_t[i]) + 2;
-        if (header_is(h, "host")) e->user_host = true;
-        if (header_is(h, "content-length")) e->user_cl = true;
-        if (!tmpl_is_static(e->hdr_t[i])) e->dynamic = true;
-        if (tmpl_needs_time(e->hdr_t[i])) e->needs_time = true;
-        if (tmpl_needs_event(e->hdr_t[i])) e->needs_event = true;
-    }
-    if (cfg->body) {
-        e->body_t = tmpl_compile(cfg->body, cfg->body_len, sub, sizeof sub);
-        if (!e->body_t) {
-            snprintf(err, errlen, "body: %s", sub);
-            return -1;
-        }
-        e->body_max = tmpl_max_len(e->body_t);
-        if (!tmpl_is_static(e->body_t)) e->dynamic = true;
-        if (tmpl_needs_time(e->body_t)) e->needs_time = true;
-        if (tmpl_needs_event(e->body_t)) e->needs_event = true;
-    }
-    if (!tmpl_is_static(e->path_t)) e->dynamic = true;
-    if (tmpl_needs_time(e->path_t)) e->needs_time = true;
-    if (tmpl_needs_event(e->path_t)) e->needs_event = true;
-    e->send_cl = cfg->body || !strcmp(e->method, "POST") || !strcmp(e->method, "PUT") ||
-                 !strcmp(e->method, "PATCH");
+    rng r;
+    rng_seed(&r);
+    for (int i = 0; i < TMPL_RUN_LEN; i++) e->run_id[i] = "0123456789abcdef"[rng_next(&r) & 15];
     size_t sign_max = 0;
     if (cfg->sign != SIGN_NONE) {
         if (!cfg->secret || !cfg->secret_len) {
@@ -395,6 +486,31 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
         e->dynamic = true;
     } else if (cfg->sign_id) {
         snprintf(err, errlen, "a signature id template was given without a signing scheme");
+        return -1;
+    }
+    int nrq = e->sc ? e->sc->nreq : 1;
+    e->rq = calloc((size_t)nrq, sizeof *e->rq);
+    if (!e->rq) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->nrq = nrq;
+    if (e->sc) {
+        mix_init(&e->mx, e->sc);
+        if (e->mx.n == 0) {
+            snprintf(err, errlen, "the scenario has nothing to send (every weight is 0)");
+            return -1;
+        }
+        for (int i = 0; i < nrq; i++) {
+            const scn_request *sr = &e->sc->req[i];
+            e->rq[i].sr = sr;
+            if (prepare_request(e, &e->rq[i], sr->method, sr->url, sr->body, sr->body_len, sign_max,
+                                err, errlen) < 0)
+                return -1;
+        }
+        e->dynamic = true; /* requests differ: each is rendered when sent */
+    } else if (prepare_request(e, &e->rq[0], cfg->method, e->u.path, cfg->body, cfg->body_len,
+                               sign_max, err, errlen) < 0) {
         return -1;
     }
     e->seg = cfg->seg;
@@ -430,9 +546,6 @@ static int engine_prepare(engine *e, const engine_config *cfg, char *err, size_t
         lifecycle_plan(&e->lc_plan, peak, conns);
         e->lc = &e->lc_plan;
     }
-    e->max_len = strlen(e->method) + 1 + tmpl_max_len(e->path_t) + 16 + 8 +
-                 strlen(e->u.host_header) + 2 + sizeof("User-Agent: " USER_AGENT "\r\n") + hmax +
-                 sign_max + 40 + 2 + e->body_max + 16;
     return 0;
 }
 
@@ -473,7 +586,12 @@ int engine_render(const engine_config *cfg, uint64_t seq, char **out, size_t *le
     }
     lifecycle_event ev;
     if (e.lc) lifecycle_at(e.lc, seq, &ev);
-    *len = render_request(&w, 0, seq, e.lc ? &ev : NULL, buf);
+    int ri = 0; /* a scenario: the request its mix picks for seq (a flow: its first step) */
+    if (e.sc) {
+        const mix_item *it = mix_pick(&e.mx, seq);
+        ri = it->req >= 0 ? it->req : e.sc->flow[it->flow].steps[0].req;
+    }
+    *len = render_request(&w, &e.rq[ri], 0, seq, e.lc ? &ev : NULL, NULL, NULL, buf);
     if (!*len) {
         free(buf);
         snprintf(err, errlen, "request rendering failed");
@@ -623,6 +741,112 @@ static void notify_outcome(conn *c, int status, engine_err cls, int64_t now) {
     cfg->on_outcome(cfg->outcome_ud, &o);
 }
 
+/* Connection slot c waits, neither idle nor busy, until until (a reconnect backoff, a flow's
+ * think time); cool_down returns it to the idle list. */
+static void park(conn *c, int64_t until) {
+    worker *w = c->w;
+    c->not_before = until;
+    if (w->ncooling == 0 || until < w->next_cool) w->next_cool = until;
+    w->cooling[w->ncooling++] = (int)(c - w->conns);
+}
+
+/* ---------------------------------------------------------------- scenarios */
+
+/* Sets the request connection c sends for arrival seq: the mix's pick (a flow: a new instance
+ * at its first step). False when a flow found no free instance: the arrival is dropped. */
+static bool mix_assign(conn *c, uint64_t seq) {
+    worker *w = c->w;
+    engine *e = w->e;
+    c->fi = -1;
+    c->ri = 0;
+    if (!e->sc) return true;
+    const mix_item *it = mix_pick(&e->mx, seq);
+    if (it->flow < 0) {
+        c->ri = (int16_t)it->req;
+        return true;
+    }
+    int32_t i = mix_pool_get(&w->pool);
+    if (i < 0) {
+        w->fs[it->flow].dropped++;
+        return false;
+    }
+    w->pool.in[i] = (mix_inst){.seq = seq, .flow = (int16_t)it->flow, .step = 0};
+    w->fs[it->flow].started++;
+    c->fi = i;
+    c->ri = (int16_t)e->sc->flow[it->flow].steps[0].req;
+    return true;
+}
+
+/* Records the end of c's request (status 0: a failure without a response) by its name: its
+ * checks, captures (into its flow's variables) and latency. Returns whether its flow may go on:
+ * the status expected and every capture made. */
+static bool mix_record(conn *c, int status, engine_err cls, int64_t lat_us, bool *expected) {
+    worker *w = c->w;
+    engine *e = w->e;
+    const scn_request *sr = e->rq[c->ri].sr;
+    engine_name_result *n = &w->ns[c->ri];
+    char *vals = c->fi >= 0 ? mix_vals(&w->pool, c->fi) : w->cap_vals;
+    uint16_t *lens = c->fi >= 0 ? mix_lens(&w->pool, c->fi) : w->cap_lens;
+    mix_verdict v;
+    mix_judge(sr, status, c->body, status > 0 ? c->body_len : 0, vals, lens, &v);
+    if (status > 0) {
+        n->responses++;
+        n->status[status < 600 ? status : 0]++;
+        hdr_record(n->latency, lat_us);
+        if (!v.expected) n->unexpected++;
+    } else {
+        n->transport_errors++;
+        n->errors_by_class[cls]++;
+    }
+    if (!v.captured) n->capture_failed++;
+    n->check_evals++;
+    int failed = __builtin_popcount(v.failed);
+    for (int i = 0; i < n->nchecks; i++)
+        if (v.failed >> i & 1u) n->check_fail[i]++;
+    w->checks_failed += failed;
+    w->checks_passed += n->nchecks - failed;
+    *expected = v.expected;
+    return v.expected && v.captured;
+}
+
+/* c's flow after its step ended (ok: it may go on): the flow ends, or its next step is due after
+ * the step's think time — open model: as a request due then, on any connection; closed model: on
+ * c, which waits. Returns true when c waits (parked). */
+static bool flow_after(conn *c, bool ok, int64_t now) {
+    if (c->fi < 0) return false;
+    worker *w = c->w;
+    engine *e = w->e;
+    int32_t i = c->fi;
+    mix_inst *in = &w->pool.in[i];
+    const scn_flow *f = &e->sc->flow[in->flow];
+    int64_t think = f->steps[in->step].think_ns;
+    in->step++;
+    if (!ok || in->step >= f->nsteps) {
+        if (ok)
+            w->fs[in->flow].completed++;
+        else
+            w->fs[in->flow].aborted++;
+        mix_pool_put(&w->pool, i);
+        c->fi = -1;
+        return false;
+    }
+    if (e->open) {
+        c->fi = -1;
+        if (!heap_push(w, (pending){.due = now + think,
+                                    .first_due = now + think,
+                                    .seq = in->seq,
+                                    .attempt = 1,
+                                    .fi1 = (uint32_t)i + 1})) {
+            w->fs[in->flow].aborted++; /* out of memory */
+            mix_pool_put(&w->pool, i);
+        }
+        return false;
+    }
+    if (think <= 0) return false; /* conn_next sends the next step at once */
+    park(c, now + think);
+    return true;
+}
+
 /* The request on c failed without a response. */
 static void conn_fail(conn *c, engine_err cls, const char *detail, int64_t now) {
     worker *w = c->w;
@@ -632,6 +856,8 @@ static void conn_fail(conn *c, engine_err cls, const char *detail, int64_t now) 
     conn_close(c);
     c->busy = false;
     w->active--;
+    bool expected;
+    if (e->sc) flow_after(c, mix_record(c, 0, cls, 0, &expected), now); /* it ends its flow */
     bool connect = cls == ERR_CONNECT_REFUSED || cls == ERR_CONNECT_TIMEOUT ||
                    cls == ERR_CONNECT_OTHER || cls == ERR_TLS;
     if (connect && e->backoff_max_ns > 0) {
@@ -639,10 +865,8 @@ static void conn_fail(conn *c, engine_err cls, const char *detail, int64_t now) 
          * maximum (±10 % so that the slots do not come back together) before connecting again */
         c->backoff_ns = c->backoff_ns ? c->backoff_ns * 2 : BACKOFF_BASE_NS;
         if (c->backoff_ns > e->backoff_max_ns) c->backoff_ns = e->backoff_max_ns;
-        c->not_before = now + c->backoff_ns - c->backoff_ns / 10 +
-                        rng_range(&w->rng, 0, c->backoff_ns / 5 > 0 ? c->backoff_ns / 5 : 0);
-        if (w->ncooling == 0 || c->not_before < w->next_cool) w->next_cool = c->not_before;
-        w->cooling[w->ncooling++] = (int)(c - w->conns);
+        park(c, now + c->backoff_ns - c->backoff_ns / 10 +
+                    rng_range(&w->rng, 0, c->backoff_ns / 5 > 0 ? c->backoff_ns / 5 : 0));
         w->backoffs++;
         return;
     }
@@ -758,9 +982,16 @@ static void conn_start(conn *c, int64_t intended, uint64_t seq, int64_t now) {
     int64_t lag = now - intended;
     if (lag > LATE_NS) w->late++;
     if (lag > w->max_lag_ns) w->max_lag_ns = lag;
+    if (e->sc) {
+        w->ns[c->ri].sent++;
+        c->want_body = e->rq[c->ri].needs_body;
+        c->body_len = 0;
+    }
     if (e->dynamic) {
         c->out = c->buf;
-        c->out_len = render_request(w, c->idx, seq, e->lc ? &ev : NULL, c->buf);
+        c->out_len = render_request(w, &e->rq[c->ri], c->idx, seq, e->lc ? &ev : NULL,
+                                    c->fi >= 0 ? mix_vals(&w->pool, c->fi) : NULL,
+                                    c->fi >= 0 ? mix_lens(&w->pool, c->fi) : NULL, c->buf);
         if (!c->out_len) {
             conn_fail(c, ERR_CONNECT_OTHER, "request rendering failed", now);
             return;
@@ -824,7 +1055,9 @@ static void conn_response(conn *c, int64_t now) {
     unsigned st = c->parser.status_code;
     w->status[st < 600 ? st : 0]++;
     if (w->e->lc && st >= 200 && st < 300) w->ev_acked[c->ev_type]++;
-    if (st >= 400) {
+    bool expected = st < 400, flow_ok = expected;
+    if (w->e->sc) flow_ok = mix_record(c, (int)st, ERR__COUNT, lat_us, &expected);
+    if (!expected) { /* a status >= 400, or with expect.status one it does not expect */
         w->http_errors++;
         w->cur->errors++;
     }
@@ -837,6 +1070,7 @@ static void conn_response(conn *c, int64_t now) {
         c->st = CS_IDLE;
     else
         conn_close(c);
+    if (w->e->sc && flow_after(c, flow_ok, now)) return; /* a closed-model think time */
     conn_next(c, now);
 }
 
@@ -867,7 +1101,7 @@ static void conn_read(conn *c, int64_t now) {
                     conn_close(c);
                 return;
             }
-            http_parser_execute(&c->parser, w->e->settings, w->rbuf, (size_t)n);
+            http_parser_execute(&c->parser, &w->e->settings, w->rbuf, (size_t)n);
             enum http_errno he = HTTP_PARSER_ERRNO(&c->parser);
             if (c->done) {
                 conn_response(c, now);
@@ -889,7 +1123,7 @@ static void conn_read(conn *c, int64_t now) {
             return;
         }
         if (n == TRANSPORT_EOF && c->st == CS_READING) {
-            http_parser_execute(&c->parser, w->e->settings, NULL, 0);
+            http_parser_execute(&c->parser, &w->e->settings, NULL, 0);
             if (c->done) {
                 conn_response(c, now);
                 return;
@@ -911,7 +1145,7 @@ static int on_headers_complete(http_parser *p) {
     conn *c = p->data;
     unsigned s = p->status_code;
     /* 1xx, 204, 304 and answers to HEAD have no body whatever their headers say */
-    if ((s >= 100 && s < 200) || s == 204 || s == 304 || c->w->e->head) return 1;
+    if ((s >= 100 && s < 200) || s == 204 || s == 304 || c->w->e->rq[c->ri].head) return 1;
     return 0;
 }
 
@@ -958,6 +1192,28 @@ static int on_headers_complete_ra(http_parser *p) {
         c->retry_after_ns = delivery_retry_after_ns(c->ra_val, clock_wall_ns());
     }
     return on_headers_complete(p);
+}
+
+/* A scenario's checks and captures: the body is kept (up to BODY_MAX; a longer one is not, and
+ * its JSON checks fail). */
+static int on_body(http_parser *p, const char *at, size_t len) {
+    conn *c = p->data;
+    if (!c->want_body) return 0;
+    if (c->body_len + len > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->body_len + len && cap < BODY_MAX) cap *= 2;
+        char *b = cap >= c->body_len + len ? realloc(c->body, cap) : NULL;
+        if (!b) { /* too long (or no memory): judged as no body */
+            c->want_body = false;
+            c->body_len = 0;
+            return 0;
+        }
+        c->body = b;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, at, len);
+    c->body_len += len;
+    return 0;
 }
 
 static const http_parser_settings parser_settings = {
@@ -1017,26 +1273,48 @@ static void conn_next(conn *c, int64_t now) {
                 c->attempt = p.attempt;
                 c->dup = p.dup;
                 c->first_due = p.first_due;
-                if (p.dup)
+                c->fi = -1;
+                c->ri = 0;
+                if (p.fi1) { /* a flow's next step */
+                    mix_inst *in = &w->pool.in[p.fi1 - 1];
+                    c->fi = (int32_t)p.fi1 - 1;
+                    c->ri = (int16_t)e->sc->flow[in->flow].steps[in->step].req;
+                } else if (p.dup) {
                     w->dl.duplicates++;
-                else
+                    mix_assign(c, p.seq); /* a mix's request: the same as the first attempt's */
+                } else {
                     w->dl.retries++;
+                    mix_assign(c, p.seq);
+                }
                 conn_start(c, p.due, p.seq, now);
                 return;
             }
-            if (sched_due) {
+            while (sched_due) {
                 uint64_t j = open_j(e, w, w->k_sent++);
-                c->first_due = sched_t;
-                if (e->cfg->delivery) w->dl.events++;
-                conn_start(c, sched_t, j, now);
-                return;
+                if (mix_assign(c, j)) {
+                    c->first_due = sched_t;
+                    if (e->cfg->delivery) w->dl.events++;
+                    conn_start(c, sched_t, j, now);
+                    return;
+                }
+                sched_due = w->k_sent < w->k_due; /* dropped (no free flow instance) */
+                if (sched_due)
+                    sched_t = e->start_ns + sched_time_of(&e->sch, open_j(e, w, w->k_sent));
             }
         } else if (closed_can_send(w) && now < e->end_ns) {
             w->issued++;
-            uint64_t seq = segment_seq(e->seg, w->local_seq++ * (uint64_t)e->T + (uint64_t)w->id);
             c->first_due = now;
-            conn_start(c, now, seq, now);
-            return;
+            if (c->fi >= 0) { /* its flow's next step */
+                mix_inst *in = &w->pool.in[c->fi];
+                c->ri = (int16_t)e->sc->flow[in->flow].steps[in->step].req;
+                conn_start(c, now, in->seq, now);
+                return;
+            }
+            uint64_t seq = segment_seq(e->seg, w->local_seq++ * (uint64_t)e->T + (uint64_t)w->id);
+            if (mix_assign(c, seq)) {
+                conn_start(c, now, seq, now);
+                return;
+            }
         }
     }
     w->idle[w->nidle++] = (int)(c - w->conns);
@@ -1206,7 +1484,7 @@ static void *worker_main(void *arg) {
         conn_close(&w->conns[i]);
     }
     for (size_t i = 0; i < w->nheap; i++)
-        if (!w->heap[i].dup) w->dl.undelivered++;
+        if (!w->heap[i].dup && !w->heap[i].fi1) w->dl.undelivered++;
     atomic_store_explicit(&w->published, w->cur_sec, memory_order_release);
     atomic_store(&w->finished, true);
     atomic_fetch_sub(&e->running, 1);
@@ -1231,8 +1509,18 @@ static void delivery_counts_add(engine_delivery_counts *to, const engine_deliver
 
 static void worker_free(worker *w) {
     if (w->conns) {
-        for (int i = 0; i < w->nconns; i++) free(w->conns[i].buf);
+        for (int i = 0; i < w->nconns; i++) {
+            free(w->conns[i].buf);
+            free(w->conns[i].body);
+        }
     }
+    if (w->ns)
+        for (int i = 0; i < w->e->nrq; i++) hdr_free(w->ns[i].latency);
+    free(w->ns);
+    free(w->fs);
+    free(w->cap_vals);
+    free(w->cap_lens);
+    mix_pool_free(&w->pool);
     free(w->conns);
     free(w->idle);
     free(w->cooling);
@@ -1247,6 +1535,26 @@ static void worker_free(worker *w) {
     hdr_free(w->sink.h);
     sign_free(w->sign);
     if (w->epfd >= 0) close(w->epfd);
+}
+
+/* A scenario's per-thread state: the counts by name and flow, the pool of flows in progress. */
+static int worker_init_scenario(engine *e, worker *w, int nconns, char *err, size_t errlen) {
+    const scenario *sc = e->sc;
+    w->ns = calloc((size_t)e->nrq, sizeof *w->ns);
+    w->fs = calloc((size_t)(sc->nflows ? sc->nflows : 1), sizeof *w->fs);
+    size_t nv = (size_t)(sc->nvars ? sc->nvars : 1);
+    w->cap_vals = malloc(nv * TMPL_VAR_MAX);
+    w->cap_lens = calloc(nv, sizeof *w->cap_lens);
+    bool ok = w->ns && w->fs && w->cap_vals && w->cap_lens;
+    for (int i = 0; ok && i < e->nrq; i++) {
+        w->ns[i].name = sc->req[i].name;
+        w->ns[i].nchecks = mix_nchecks(&sc->req[i]);
+        ok = (w->ns[i].latency = hdr_new_default()) != NULL;
+    }
+    for (int i = 0; i < sc->nflows; i++) w->fs[i].name = sc->flow[i].name;
+    mix_pool_init(&w->pool, sc->nvars, e->open ? FLOWS_MAX : nconns);
+    if (!ok) snprintf(err, errlen, "out of memory for the scenario's counts");
+    return ok ? 0 : -1;
 }
 
 static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn, char *err,
@@ -1281,10 +1589,12 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
         w->sign = sign_new(cfg->sign, cfg->secret, cfg->secret_len, err, errlen);
         if (!w->sign) return -1;
     }
+    if (e->sc && worker_init_scenario(e, w, nconns, err, errlen) < 0) return -1;
     for (int i = 0; i < nconns; i++) {
         conn *c = &w->conns[i];
         c->w = w;
         c->tc.fd = -1;
+        c->fi = -1;
         c->idx = (uint32_t)(first_conn + i);
         if (e->dynamic) {
             c->buf = malloc(e->max_len);
@@ -1301,7 +1611,7 @@ static int worker_init(engine *e, worker *w, int id, int nconns, int first_conn,
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        w->static_len = render_request(w, 0, 0, NULL, w->static_req); /* no placeholders */
+        w->static_len = render_request(w, &e->rq[0], 0, 0, NULL, NULL, NULL, w->static_req);
     }
     /* open model: this thread's first request */
     if (e->open) {
@@ -1366,6 +1676,49 @@ static void report_second(engine *e, engine_result *res, hdr_hist *acc, int s, d
     if (e->cfg->on_second) e->cfg->on_second(e->cfg->ud, &es);
 }
 
+/* The threads' counts by name and flow, summed into the result. */
+static int scenario_results(engine *e, engine_result *res) {
+    res->nnames = e->nrq;
+    res->nflows = e->sc->nflows;
+    res->names = calloc((size_t)e->nrq, sizeof *res->names);
+    res->flows = calloc((size_t)(res->nflows ? res->nflows : 1), sizeof *res->flows);
+    if (!res->names || !res->flows) return -1;
+    for (int i = 0; i < e->nrq; i++) {
+        engine_name_result *n = &res->names[i];
+        n->name = e->sc->req[i].name;
+        n->nchecks = mix_nchecks(&e->sc->req[i]);
+        if (!(n->latency = hdr_new_default())) return -1;
+        for (int t = 0; t < e->T; t++) {
+            const engine_name_result *m = &e->w[t].ns[i];
+            n->sent += m->sent;
+            n->responses += m->responses;
+            n->unexpected += m->unexpected;
+            n->transport_errors += m->transport_errors;
+            n->check_evals += m->check_evals;
+            n->capture_failed += m->capture_failed;
+            for (int k = 0; k < ERR__COUNT; k++) n->errors_by_class[k] += m->errors_by_class[k];
+            for (int k = 0; k < 600; k++) n->status[k] += m->status[k];
+            for (int k = 0; k < n->nchecks; k++) n->check_fail[k] += m->check_fail[k];
+            hdr_merge(n->latency, m->latency);
+        }
+    }
+    for (int f = 0; f < res->nflows; f++) {
+        res->flows[f].name = e->sc->flow[f].name;
+        for (int t = 0; t < e->T; t++) {
+            const engine_flow_result *m = &e->w[t].fs[f];
+            res->flows[f].started += m->started;
+            res->flows[f].completed += m->completed;
+            res->flows[f].aborted += m->aborted;
+            res->flows[f].dropped += m->dropped;
+        }
+    }
+    for (int t = 0; t < e->T; t++) {
+        res->checks_passed += e->w[t].checks_passed;
+        res->checks_failed += e->w[t].checks_failed;
+    }
+    return 0;
+}
+
 static int min_published(engine *e) {
     int m = INT32_MAX;
     for (int i = 0; i < e->T; i++) {
@@ -1389,8 +1742,8 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     memset(res, 0, sizeof *res);
     engine *e = calloc(1, sizeof *e);
     if (e)
-        e->settings = cfg->delivery && cfg->delivery->honor_retry_after ? &parser_settings_ra
-                                                                        : &parser_settings;
+        e->settings = cfg->delivery && cfg->delivery->honor_retry_after ? parser_settings_ra
+                                                                        : parser_settings;
     if (!e) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -1398,6 +1751,8 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
     int rc = -1;
     hdr_hist *acc = NULL;
     if (engine_prepare(e, cfg, err, errlen) < 0) goto out;
+    for (int i = 0; i < e->nrq; i++)
+        if (e->rq[i].needs_body) e->settings.on_body = on_body;
     if (url_resolve(&e->u, &e->addr, &e->addrlen, err, errlen) < 0) goto out;
     e->tp = e->u.tls ? &transport_tls : &transport_plain;
     if (e->u.tls && transport_tls_init(cfg->insecure, err, errlen) < 0) goto out;
@@ -1560,6 +1915,10 @@ int engine_run(const engine_config *cfg, engine_result *res, char *err, size_t e
         }
         res->timeline_dropped += w->dropped_secs;
     }
+    if (e->sc && scenario_results(e, res) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out_workers;
+    }
     res->send_window_s = (double)((stop_at ? stop_at : end) - e->start_ns) / NS_PER_S;
     if (e->open) {
         double window = res->send_window_s < (double)duration / NS_PER_S
@@ -1587,6 +1946,12 @@ out:
 }
 
 void engine_result_free(engine_result *res) {
+    for (int i = 0; res->names && i < res->nnames; i++) hdr_free(res->names[i].latency);
+    free(res->names);
+    free(res->flows);
+    res->names = NULL;
+    res->flows = NULL;
+    res->nnames = res->nflows = 0;
     for (int i = 0; res->timeline && i < res->nseconds; i++) free(res->timeline[i].hdr);
     hdr_free(res->latency);
     hdr_free(res->service);

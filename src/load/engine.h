@@ -18,6 +18,7 @@
 #include "http/url.h"
 #include "load/delivery.h"
 #include "load/lifecycle.h"
+#include "load/scenario.h"
 #include "load/segment.h"
 
 /* Error classes of a request that got no HTTP response. */
@@ -134,6 +135,14 @@ typedef struct engine_config {
      * again: 10 ms, doubling up to this (0: 1 s; < 0: no wait, reconnect at once). Requests due
      * meanwhile wait for a slot (late, counted) and fail or succeed when they are sent. */
     int64_t reconnect_backoff_ns;
+    /* A scenario (load/scenario.h; NULL: the one request above): each arrival (open model) or
+     * each free connection (closed model) runs the request or starts the flow that the mix
+     * picks for its {{seq}}; a flow's next step follows its previous step's response after the
+     * step's think time (open model: as a request due then; closed model: on the same
+     * connection, which waits). url gives the target (scheme, host, port; its path is unused);
+     * headers are added to every request; method and body are unused. Not with a delivery
+     * policy when the scenario has flows. */
+    const scenario *scenario;
 } engine_config;
 
 /* What a sender with a delivery policy did (engine_config.delivery); events = first_ok + the
@@ -153,6 +162,30 @@ typedef struct engine_delivery_counts {
     int64_t pending_max;      /* most events waiting for a retry at once (per thread: their sum
                                * bounds the sender's memory) */
 } engine_delivery_counts;
+
+/* One request name of a scenario, as run. */
+typedef struct engine_name_result {
+    const char *name;                       /* the scenario's */
+    int64_t sent, responses;                /* requests started, responses of any status */
+    int64_t unexpected;                     /* responses with a status it does not expect */
+    int64_t transport_errors;               /* failures without a response */
+    int64_t errors_by_class[ERR__COUNT];    /* ... by class */
+    int64_t status[600];                    /* responses by status */
+    hdr_hist *latency;                      /* corrected latency (µs) of its responses */
+    int nchecks;                            /* mix_nchecks of the request */
+    int64_t check_fail[1 + SCN_MAX_CHECKS]; /* by check: its evaluations that failed ... */
+    int64_t check_evals;                    /* ... out of this many each (every response and
+                                             * failure of the request) */
+    int64_t capture_failed;                 /* responses that did not yield every capture */
+} engine_name_result;
+
+typedef struct engine_flow_result {
+    const char *name;
+    int64_t started, completed, aborted; /* aborted: a step failed (no response, a status it
+                                          * does not expect, a capture missing); started -
+                                          * completed - aborted were cut off by the run's end */
+    int64_t dropped;                     /* arrivals that found no free flow instance */
+} engine_flow_result;
 
 typedef struct engine_result {
     int64_t start_wall_ns;
@@ -192,6 +225,12 @@ typedef struct engine_result {
     bool delivery;
     engine_delivery_counts dl;
     hdr_hist *delivery_delay; /* first due → first 2xx of each delivered event (µs) */
+    /* with a scenario: by request name (the scenario's order) and by flow */
+    engine_name_result *names;
+    int nnames;
+    engine_flow_result *flows;
+    int nflows;
+    int64_t checks_passed, checks_failed; /* every check evaluation of the run */
 } engine_result;
 
 /* Validates the configuration (URL, templates, secret) without sending anything: returns 0, or -1

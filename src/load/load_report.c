@@ -47,7 +47,9 @@ json_t *load_report_json(const engine_result *r, const load_report_info *info) {
 
     json_t *cfg = json_object();
     json_object_set_new(cfg, "url", json_string(info->url));
-    json_object_set_new(cfg, "method", json_string(info->method));
+    json_object_set_new(cfg, "method", info->scenario ? json_null() : json_string(info->method));
+    json_object_set_new(cfg, "scenario",
+                        info->scenario ? json_string(info->scenario) : json_null());
     json_object_set_new(cfg, "model", json_string(r->open_model ? "open" : "closed"));
     json_object_set_new(cfg, "connections", json_integer(r->connections));
     json_object_set_new(cfg, "threads", json_integer(r->threads));
@@ -298,12 +300,16 @@ void load_report_terminal(FILE *out, const engine_result *r, const load_report_i
     human_bytes((double)r->bytes_read, rd, sizeof rd);
     human_bytes((double)r->bytes_written, wr, sizeof wr);
     double window = r->send_window_s > 0 ? r->send_window_s : r->elapsed_s;
-    fprintf(out, "brink load %s %s — %s model, %d connection%s, %d thread%s\n", info->method,
-            info->url, r->open_model ? "open" : "closed", r->connections,
-            r->connections == 1 ? "" : "s", r->threads, r->threads == 1 ? "" : "s");
+    fprintf(out, "brink load %s%s %s — %s model, %d connection%s, %d thread%s\n",
+            info->scenario ? "-f " : "", info->scenario ? info->scenario : info->method, info->url,
+            r->open_model ? "open" : "closed", r->connections, r->connections == 1 ? "" : "s",
+            r->threads, r->threads == 1 ? "" : "s");
     if (r->open_model)
-        fprintf(out, "  schedule      offered %.1f rps over %.2f s (%lld requests due)\n",
-                r->offered_rps, window, (long long)r->scheduled);
+        fprintf(out, "  schedule      offered %.1f rps over %.2f s (%lld %s due)\n", r->offered_rps,
+                window, (long long)r->scheduled,
+                r->nflows ? "arrivals (requests, or flows' first steps: their later steps come on "
+                            "top)"
+                          : "requests");
     fprintf(out, "  requests      %lld responses in %.2f s: %.1f rps; %s read, %s written\n",
             (long long)r->responses, window, window > 0 ? r->responses / window : 0.0, rd, wr);
     const hdr_hist *h = r->latency;

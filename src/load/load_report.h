@@ -14,6 +14,7 @@
 typedef struct load_report_info {
     const char *url;
     const char *method;
+    const char *scenario;            /* the scenario's file (-f), or NULL */
     const char *const *header_names; /* names only: values may hold credentials */
     int nheaders;
     size_t body_bytes;

@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/jpath.h"
 #include "core/rng.h"
 #include "http/client.h"
 #include "http/url.h"
@@ -78,8 +79,8 @@ static bool stopped(const run *r) {
 }
 
 /* The request's path under the base URL's path, with the placeholders replaced. */
-static char *path_for(const run *r, const char *tmpl, const char *id, const char *vendor) {
-    char *p = race_subst(tmpl, id, vendor, r->res->run_id);
+static char *path_for(const run *r, const char *pattern, const char *id, const char *vendor) {
+    char *p = race_subst(pattern, id, vendor, r->res->run_id);
     if (!p) return NULL;
     size_t n = strlen(r->prefix) + strlen(p) + 1;
     char *out = malloc(n);
@@ -268,7 +269,7 @@ static int create_with_engine(run *r, creator *c, int n, char *err, size_t errle
     }
     for (int st = 0; st < 600; st++) {
         c->status[st] += er.status[st];
-        if (race_status_has(&r->spec->create_ok, st)) c->ok += er.status[st];
+        if (status_set_has(&r->spec->create_ok, st)) c->ok += er.status[st];
     }
     c->no_answer += er.transport_errors;
     int rc = 0;
@@ -308,7 +309,7 @@ static void resend(run *r, creator *c, int seq) {
         if (client_write_all(r->hc, req, len, deadline, &why, e, sizeof e) == 0 &&
             client_response_wait(r->hc, deadline, &resp, &why, e, sizeof e) == 0) {
             if (resp.status < 600) c->status[resp.status]++;
-            if (race_status_has(&r->spec->create_ok, resp.status)) c->ok++;
+            if (status_set_has(&r->spec->create_ok, resp.status)) c->ok++;
         } else {
             c->no_answer++;
         }
@@ -377,13 +378,13 @@ static int create_one_by_one(run *r, int n, int64_t deadline, char *err, size_t 
         if (send_request(r, &s->create, seq, sig, body, bl, &resp, sub, sizeof sub) < 0) {
             err_set(err, errlen, "set-up: creating resource %d: %s", i + 1, sub);
             rc = -1;
-        } else if (!race_status_has(&s->create_ok, resp.status)) {
+        } else if (!status_set_has(&s->create_ok, resp.status)) {
             err_set(err, errlen, "set-up: creating resource %d: status %d: %.120s", i + 1,
                     resp.status, resp.body);
             rc = -1;
         } else {
             char id[ID_MAX];
-            int g = race_path_get(resp.body, resp.body_len, s->create_id_path, id, sizeof id);
+            int g = jpath_get(resp.body, resp.body_len, s->create_id_path, id, sizeof id);
             if (g != 1) {
                 err_set(err, errlen,
                         "set-up: the answer to creation %d has no id at '%s' (body: %.120s)", i + 1,
@@ -429,7 +430,7 @@ static int wait_visible(run *r, creator *c, int64_t deadline, char *err, size_t 
             if (send_request(r, &s->visible, r->ids[i], NULL, NULL, 0, &resp, last_err,
                              sizeof last_err) == 0) {
                 last_status = resp.status;
-                if (race_status_has(&s->visible_ok, resp.status)) {
+                if (status_set_has(&s->visible_ok, resp.status)) {
                     seen[i] = true;
                     left--;
                 }
@@ -524,7 +525,7 @@ static void keep_answer(run *r, race_seen *v, const race_shot *s) {
         if (race_outcome_of(&sp->won, &sp->lost, s->status) == RACE_LOST && sp->loser_winner_path) {
             char name[ID_MAX];
             v->names = true;
-            if (race_path_get(s->body, s->body_len, sp->loser_winner_path, name, sizeof name) == 1)
+            if (jpath_get(s->body, s->body_len, sp->loser_winner_path, name, sizeof name) == 1)
                 v->named = strdup(name);
         }
     } else {
@@ -644,7 +645,7 @@ static void audit_http(run *r) {
         }
         char w[ID_MAX];
         int g = resp.status >= 200 && resp.status < 300
-                    ? race_path_get(resp.body, resp.body_len, s->truth_winner_path, w, sizeof w)
+                    ? jpath_get(resp.body, resp.body_len, s->truth_winner_path, w, sizeof w)
                     : -1;
         if (g < 0) {
             r->res->audit_failures++;

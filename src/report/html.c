@@ -296,6 +296,56 @@ static void stats_list(FILE *o, const json_t *doc) {
     fputs("</dl>\n", o);
 }
 
+/* A scenario's numbers by request name (.by_name), its failed checks and its flows. */
+static void by_name_table(FILE *o, const json_t *doc) {
+    const json_t *by = json_object_get(doc, "by_name");
+    if (!json_object_size(by)) return;
+    fputs("<h3>By request <small class=\"meta\">(.by_name)</small></h3>\n<table>\n<tr><th>request"
+          "</th><th>requests</th><th>rps</th><th>errors</th><th>p50 ms</th><th>p99 ms</th>"
+          "<th>max ms</th><th>checks</th></tr>\n",
+          o);
+    const char *name;
+    json_t *x;
+    json_object_foreach((json_t *)by, name, x) {
+        report_xml_wrap(o, "<tr><td>", name, "</td>", REPORT_XML_HTML);
+        fprintf(o,
+                "<td class=\"num\">%lld</td><td class=\"num\">%.1f</td><td class=\"num\">%lld</td>",
+                (long long)jx_int(x, "requests"), jx_num(x, "rps"), (long long)jx_int(x, "errors"));
+        static const char *const ms[] = {"p50_ms", "p99_ms", "max_ms"};
+        for (size_t i = 0; i < 3; i++) {
+            double v = jx_num(x, ms[i]);
+            if (isfinite(v))
+                fprintf(o, "<td class=\"num\">%.2f</td>", v);
+            else
+                fputs("<td class=\"num\">–</td>", o);
+        }
+        double c = jx_num(x, "checks");
+        if (isfinite(c))
+            fprintf(o, "<td class=\"num\">%.2f%%</td></tr>\n", 100 * c);
+        else
+            fputs("<td class=\"num\">–</td></tr>\n", o);
+    }
+    fputs("</table>\n", o);
+    json_object_foreach((json_t *)by, name, x) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(x, "check"), i, c) {
+            if (jx_int(c, "failed") <= 0) continue;
+            report_xml_wrap(o, "<p><span class=\"st st-red\">check failed</span> ", name, ": ",
+                            REPORT_XML_HTML);
+            report_xml_escape(o, jx_str(c, "check"), REPORT_XML_HTML);
+            fprintf(o, " — %lld of %lld</p>\n", (long long)jx_int(c, "failed"),
+                    (long long)jx_int(c, "evaluated"));
+        }
+    }
+    json_object_foreach(json_object_get(doc, "flows"), name, x) {
+        report_xml_wrap(o, "<p>flow ", name, ": ", REPORT_XML_HTML);
+        fprintf(o, "%lld started, %lld completed, %lld aborted, %lld unfinished</p>\n",
+                (long long)jx_int(x, "started"), (long long)jx_int(x, "completed"),
+                (long long)jx_int(x, "aborted"), (long long)jx_int(x, "unfinished"));
+    }
+}
+
 /* ---- phases ---------------------------------------------------------------------------------- */
 
 #define MAX_BANDS 32
@@ -1018,6 +1068,7 @@ static void doc_section(page *pg, const json_t *doc, const char *file, int index
     thresholds_table(o, doc);
     advice_list(o, doc);
     stats_list(o, doc);
+    by_name_table(o, doc);
     charts(pg, doc);
     size_t i;
     json_t *run;

@@ -46,6 +46,7 @@
 #include "report/html.h"
 #include "report/junit.h"
 #include "core/json.h"
+#include "load/scenario_report.h"
 #include "report/report_cmd.h"
 #include "verdict/capacity.h"
 
@@ -685,6 +686,26 @@ static int merge_delivery(const part *p, int n, json_t *m, json_t *st, char *err
     return 0;
 }
 
+/* A scenario's numbers by request name and flow (load/scenario_report.h). */
+static int merge_scenario(const part *p, int n, json_t *m, json_t *st, double window, char *err,
+                          size_t errlen) {
+    const json_t **docs = malloc((size_t)n * sizeof *docs);
+    const char **names = malloc((size_t)n * sizeof *names);
+    int rc = -1;
+    if (docs && names) {
+        for (int k = 0; k < n; k++) {
+            docs[k] = p[k].doc;
+            names[k] = p[k].name;
+        }
+        rc = scenario_merge(m, st, docs, names, n, window, err, errlen);
+    } else {
+        err_set(err, errlen, "out of memory");
+    }
+    free(docs);
+    free(names);
+    return rc;
+}
+
 static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, size_t errlen) {
     const char *unit = jx_str(json_object_get(p[0].doc, "latency"), "hdr_unit");
     for (int k = 1; k < n; k++) {
@@ -765,7 +786,8 @@ static json_t *merge_load(const part *p, int n, merge_verdicts *v, char *err, si
         json_object_set_new(st, "service_cpu_pct", jx_real3(cpu));
     if (json_object_get(st0, "service_rss_mib"))
         json_object_set_new(st, "service_rss_mib", jx_real3(rss));
-    if (merge_delivery(p, n, m, st, err, errlen) < 0) {
+    if (merge_delivery(p, n, m, st, err, errlen) < 0 ||
+        merge_scenario(p, n, m, st, window, err, errlen) < 0) {
         json_decref(st);
         goto fail;
     }

@@ -112,6 +112,14 @@ int custom_th_add(const char *value, void *dest, char *err, size_t errlen) {
     return 0;
 }
 
+/* names[0..n) as "a, b, c" in out (cut where it does not fit). */
+static void join(char *out, size_t size, const char *const *names, int n) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (int k = 0; k < n && o + 2 < size; k++)
+        o += (size_t)snprintf(out + o, size - o, "%s%s", k ? ", " : "", names[k]);
+}
+
 int custom_th_check(const custom_th_list *l, const char *const *names, int n, char *err,
                     size_t errlen) {
     for (int i = 0; i < l->n; i++) {
@@ -119,10 +127,7 @@ int custom_th_check(const custom_th_list *l, const char *const *names, int n, ch
         for (int k = 0; k < n && !known; k++) known = !strcmp(names[k], l->t[i].metric);
         if (known) continue;
         char list[1536];
-        size_t o = 0;
-        list[0] = '\0';
-        for (int k = 0; k < n && o + 2 < sizeof list; k++)
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", k ? ", " : "", names[k]);
+        join(list, sizeof list, names, n);
         err_set(err, errlen, "--threshold '%s': unknown metric '%s' (this run has: %s)",
                 l->t[i].text, l->t[i].metric, list);
         return -1;
@@ -137,6 +142,49 @@ static bool holds(custom_op op, double v, double bound) {
     case CT_GT: return v > bound;
     default: return v >= bound;
     }
+}
+
+int custom_th_check_named(const custom_th_list *l, const char *const *names, int n,
+                          const char *const *reqs, int nreq, const char *const *req_metrics,
+                          char *err, size_t errlen) {
+    custom_th_list plain; /* the conditions without a dot */
+    plain.n = 0;
+    for (int i = 0; i < l->n; i++) {
+        const custom_th *t = &l->t[i];
+        const char *dot = strchr(t->metric, '.');
+        if (!dot) {
+            plain.t[plain.n++] = *t;
+            continue;
+        }
+        char name[sizeof t->metric];
+        snprintf(name, sizeof name, "%.*s", (int)(dot - t->metric), t->metric);
+        bool known = false;
+        for (int k = 0; k < nreq && !known; k++) known = !strcmp(reqs[k], name);
+        if (!known) {
+            if (!nreq) {
+                err_set(err, errlen, "--threshold '%s': NAME.metric needs a scenario (-f FILE)",
+                        t->text);
+                return -1;
+            }
+            char list[1024];
+            join(list, sizeof list, reqs, nreq);
+            err_set(err, errlen,
+                    "--threshold '%s': no request of the scenario is called %s (its requests: %s)",
+                    t->text, name, list);
+            return -1;
+        }
+        int nm = 0;
+        while (req_metrics[nm]) nm++;
+        for (int k = 0; k < nm && known; k++) known = strcmp(req_metrics[k], dot + 1) != 0;
+        if (known) { /* not among them */
+            char list[1024];
+            join(list, sizeof list, req_metrics, nm);
+            err_set(err, errlen, "--threshold '%s': unknown metric '%s' of request %s (want %s)",
+                    t->text, dot + 1, name, list);
+            return -1;
+        }
+    }
+    return custom_th_check(&plain, names, n, err, errlen);
 }
 
 th_status custom_th_apply(const custom_th_list *l, json_t *doc, th_result *rs, int *nrs, int max) {
@@ -160,6 +208,12 @@ th_status custom_th_apply(const custom_th_list *l, json_t *doc, th_result *rs, i
                          .remedy = "the run did not meet the threshold you set on it"};
         r.overridden = true;
         const json_t *v = json_object_get(stats, t->metric);
+        const char *dot = strchr(t->metric, '.');
+        if (!v && dot) { /* NAME.metric: a scenario's request NAME, in .by_name */
+            char name[sizeof t->metric];
+            snprintf(name, sizeof name, "%.*s", (int)(dot - t->metric), t->metric);
+            v = json_object_get(json_object_get(json_object_get(doc, "by_name"), name), dot + 1);
+        }
         r.value = json_is_number(v) ? json_number_value(v) : NAN;
         if (isnan(r.value))
             r.status = TH_SKIPPED;

@@ -5,6 +5,7 @@
  *     p99_ms<500 orange<250   orange when p99_ms >= 250, red when >= 500
  *     error_rate<=0.001       red when error_rate > 0.001
  *     rps>=450 orange>=490    red below 450, orange below 490
+ *     get_order.p99_ms<50     a scenario's request get_order (.by_name.get_order.p99_ms)
  * Each becomes one verdict (test "custom") in .thresholds and .advice, the terminal table and
  * the JUnit report; a red one ends the run with exit 99. */
 #ifndef BRINK_CUSTOM_TH_H
@@ -43,6 +44,12 @@ int custom_th_add(const char *value, void *dest, char *err, size_t errlen);
 /* Refuses (-1, one line listing the names) a condition on a metric not in names[0..n). */
 int custom_th_check(const custom_th_list *l, const char *const *names, int n, char *err,
                     size_t errlen);
+/* The same for a run with named requests (a scenario's): a NAME.metric condition needs NAME among
+ * reqs[0..nreq) and metric among req_metrics (NULL-terminated); the others are checked against
+ * names as custom_th_check does. */
+int custom_th_check_named(const custom_th_list *l, const char *const *names, int n,
+                          const char *const *reqs, int nreq, const char *const *req_metrics,
+                          char *err, size_t errlen);
 /* Judges every condition against the document's .stats, appends the verdicts to its
  * .thresholds and .advice (creating them), and to rs[*nrs..max) when rs is given. Returns the
  * worst status (TH_GREEN without conditions); a metric the document lacks is skipped. */

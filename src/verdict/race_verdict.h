@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "http/status_set.h"
+
 typedef enum race_class {
     RACE_DOUBLE_WIN,
     RACE_NO_WINNER,
@@ -38,31 +40,6 @@ const char *race_class_name(race_class c); /* "double_win", ... */
 
 /* ---- status classes ("won" and "lost" answers) ---------------------------------------------- */
 
-#define RACE_STATUS_RANGES 16
-
-typedef struct race_status_set {
-    int n;
-    int lo[RACE_STATUS_RANGES], hi[RACE_STATUS_RANGES];
-} race_status_set;
-
-/* "2xx", "200", "200-204", or a comma-separated list of those ("200,201,4xx"). 0, or -1 with a
- * one-line reason. */
-int race_status_parse(const char *text, race_status_set *out, char *err, size_t errlen);
-/* Adds one code or range (for config files that give a list). 0, or -1 when full or invalid. */
-int race_status_add(race_status_set *s, int lo, int hi);
-bool race_status_has(const race_status_set *s, int status);
-/* "2xx", "409", "200-204,409" into out. */
-void race_status_format(const race_status_set *s, char *out, size_t outlen);
-
-/* ---- JSON paths ------------------------------------------------------------------------------ */
-
-/* A path into a JSON document: keys separated by dots, array items by [N]; an optional leading
- * "$." ("winner", "data.vendor_id", "assignments[0].vendor"). 0 when well-formed, -1 + reason. */
-int race_path_check(const char *path, char *err, size_t errlen);
-/* The value at path in the JSON text body, as a string (numbers in decimal, true/false): 1 with
- * out filled; 0 when the value is null or absent; -1 when body is not JSON. */
-int race_path_get(const char *body, size_t len, const char *path, char *out, size_t outlen);
-
 /* ---- the verdict ---------------------------------------------------------------------------- */
 
 typedef enum race_outcome {
@@ -73,7 +50,7 @@ typedef enum race_outcome {
 
 /* What an answer with this HTTP status says: won (a "won" status, also when the sets overlap),
  * lost, or failed (a status of neither class, or 0: no response at all). */
-race_outcome race_outcome_of(const race_status_set *won, const race_status_set *lost, int status);
+race_outcome race_outcome_of(const status_set *won, const status_set *lost, int status);
 
 typedef struct race_answer {
     const char *vendor;

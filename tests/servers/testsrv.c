@@ -22,6 +22,12 @@
  *                endpoint that fails each event N times, for a sender's retries
  *   /retry-after/S/ID  429 with "Retry-After: S" to the first request for ID, then 200
  *                (the same counters as /fail-first: use distinct IDs)
+ *   POST /items  201 {"id":"item-N","state":"open"} (a new N each time; --item-state S puts S
+ *                in "state" instead, for checks that must fail)
+ *   /items/item-N  200 with the same body when item-N was created, else 404 {"error":...}
+ *   /tally/K     200; counts requests per K (0..15)
+ *   /tallies     the 16 tallies, then created, found and missing items, space-separated
+ *                (not counted)
  * A request that cannot be parsed gets 400 and the connection is closed.
  * Failure modes for tests: --delay-ms, --stall-after-ms/--stall-ms (one pause
  * of every response, like a GC pause) and --close-every (reconnects).
@@ -78,13 +84,18 @@ static struct {
     long stall_ms;
     long max_seconds;
     long close_every;
-} opt = {.listen_addr = "127.0.0.1", .max_seconds = 120};
+    const char *item_state;
+} opt = {.listen_addr = "127.0.0.1", .max_seconds = 120, .item_state = "open"};
 
 static atomic_ullong g_requests; /* every complete request but /count */
 #define FAIL_IDS (1 << 20)
 static atomic_uint g_attempts[FAIL_IDS]; /* /fail-first: requests seen per ID */
 static atomic_ullong g_first_ns;         /* arrival of the first counted one */
-static atomic_int g_stop;                /* set once, when the server shuts down */
+#define ITEMS_MAX (1 << 20)
+static atomic_uchar g_item[ITEMS_MAX]; /* /items: created */
+static atomic_ullong g_items, g_items_found, g_items_missing;
+static atomic_ullong g_tally[16];
+static atomic_int g_stop; /* set once, when the server shuts down */
 static volatile sig_atomic_t g_signalled;
 static SSL_CTX *g_ssl_ctx;
 
@@ -628,6 +639,45 @@ static void route(struct conn *c, const struct request *r, const char *path, str
             resp->body_len = strlen(resp->body);
             resp->retry_after_s = ra ? count : 0;
         }
+    } else if (strcmp(path, "/items") == 0 && r->method_len == 4 &&
+               memcmp(c->in + r->method_off, "POST", 4) == 0) {
+        unsigned long long id = atomic_fetch_add(&g_items, 1);
+        if (id < ITEMS_MAX) atomic_store(&g_item[id], 1);
+        snprintf(numbuf, numsize, "{\"id\":\"item-%llu\",\"state\":\"%s\"}", id, opt.item_state);
+        resp->status = 201;
+        resp->content_type = "application/json";
+        resp->body = numbuf;
+        resp->body_len = strlen(numbuf);
+    } else if (strncmp(path, "/items/item-", 12) == 0) {
+        n = path_number(path, "/items/item-", ITEMS_MAX - 1);
+        resp->content_type = "application/json";
+        if (n >= 0 && atomic_load(&g_item[n])) {
+            atomic_fetch_add(&g_items_found, 1);
+            snprintf(numbuf, numsize, "{\"id\":\"item-%ld\",\"state\":\"%s\"}", n, opt.item_state);
+        } else {
+            atomic_fetch_add(&g_items_missing, 1);
+            resp->status = 404;
+            snprintf(numbuf, numsize, "{\"error\":\"no such item\"}");
+        }
+        resp->body = numbuf;
+        resp->body_len = strlen(numbuf);
+    } else if (strncmp(path, "/tally/", 7) == 0) {
+        n = path_number(path, "/tally/", 15);
+        if (n < 0) {
+            resp->status = 400;
+            resp->body = "want /tally/K with K from 0 to 15\n";
+            resp->body_len = strlen(resp->body);
+        } else {
+            atomic_fetch_add(&g_tally[n], 1);
+        }
+    } else if (strcmp(path, "/tallies") == 0) {
+        size_t off = 0;
+        for (int k = 0; k < 16; k++)
+            off += (size_t)snprintf(numbuf + off, numsize - off, "%llu ", atomic_load(&g_tally[k]));
+        snprintf(numbuf + off, numsize - off, "%llu %llu %llu", atomic_load(&g_items),
+                 atomic_load(&g_items_found), atomic_load(&g_items_missing));
+        resp->body = numbuf;
+        resp->body_len = strlen(numbuf);
     } else if (strcmp(path, "/echo") == 0) {
         resp->body = c->in; /* the raw request: head and body */
         resp->body_len = r->total_len;
@@ -636,10 +686,10 @@ static void route(struct conn *c, const struct request *r, const char *path, str
 
 /* Answers one request; returns false when the connection is to be closed. */
 static bool handle_request(struct conn *c, const struct request *r) {
-    char path[512], numbuf[32];
+    char path[512], numbuf[512];
     target_path(c->in + r->target_off, r->target_len, path, sizeof path);
 
-    if (strcmp(path, "/count") != 0) {
+    if (strcmp(path, "/count") != 0 && strcmp(path, "/tallies") != 0) {
         atomic_fetch_add_explicit(&g_requests, 1, memory_order_relaxed);
         unsigned long long zero = 0;
         atomic_compare_exchange_strong(&g_first_ns, &zero, r->arrival_ns);
@@ -910,7 +960,8 @@ static void on_signal(int sig) {
 static void usage(FILE *f) {
     fprintf(f, "usage: testsrv [--listen ADDR] [--port N] [--port-file F] [--count-file F]\n"
                "               [--delay-ms N] [--stall-after-ms A --stall-ms S]\n"
-               "               [--max-seconds N] [--close-every N] [--tls-cert F --tls-key F]\n");
+               "               [--max-seconds N] [--close-every N] [--tls-cert F --tls-key F]\n"
+               "               [--item-state S]\n");
 }
 
 static int parse_long(const char *name, const char *s, long min, long max, long *out) {
@@ -939,6 +990,7 @@ static int parse_options(int argc, char **argv) {
         {"close-every", required_argument, NULL, 'k'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"item-state", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -957,6 +1009,7 @@ static int parse_options(int argc, char **argv) {
         case 'k': rc = parse_long("close-every", optarg, 0, LONG_MAX, &opt.close_every); break;
         case 'c': opt.tls_cert = optarg; break;
         case 'K': opt.tls_key = optarg; break;
+        case 'I': opt.item_state = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "race/race.h"
+#include "core/jpath.h"
 #include "verdict/race_verdict.h"
 #include "unit.h"
 
@@ -116,41 +117,41 @@ static void test_inconsistent_and_error(void **state) {
 }
 
 static void test_status_classes(void **state) {
-    race_status_set s;
+    status_set s;
     char err[200], out[100];
-    assert_int_equal(race_status_parse("2xx", &s, err, sizeof err), 0);
-    assert_true(race_status_has(&s, 200));
-    assert_true(race_status_has(&s, 299));
-    assert_false(race_status_has(&s, 300));
-    assert_int_equal(race_status_parse("200, 201-204,409", &s, err, sizeof err), 0);
-    assert_true(race_status_has(&s, 203));
-    assert_true(race_status_has(&s, 409));
-    assert_false(race_status_has(&s, 205));
-    race_status_format(&s, out, sizeof out);
+    assert_int_equal(status_set_parse("2xx", &s, err, sizeof err), 0);
+    assert_true(status_set_has(&s, 200));
+    assert_true(status_set_has(&s, 299));
+    assert_false(status_set_has(&s, 300));
+    assert_int_equal(status_set_parse("200, 201-204,409", &s, err, sizeof err), 0);
+    assert_true(status_set_has(&s, 203));
+    assert_true(status_set_has(&s, 409));
+    assert_false(status_set_has(&s, 205));
+    status_set_format(&s, out, sizeof out);
     assert_string_equal(out, "200,201-204,409");
-    assert_int_equal(race_status_parse("4xx", &s, err, sizeof err), 0);
-    race_status_format(&s, out, sizeof out);
+    assert_int_equal(status_set_parse("4xx", &s, err, sizeof err), 0);
+    status_set_format(&s, out, sizeof out);
     assert_string_equal(out, "4xx");
     const char *bad[] = {"", "20", "6xx", "abc", "204-200", "200-", "700", "2xx,", "1000"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(race_status_parse(bad[i], &s, err, sizeof err), -1);
+        assert_int_equal(status_set_parse(bad[i], &s, err, sizeof err), -1);
     assert_non_null(strstr(err, "invalid status class"));
 }
 
 /* An answer's outcome from its status: won before lost where the classes overlap; no response
  * (0) and a status of neither class are failures. */
 static void test_outcome_of(void **state) {
-    race_status_set won, lost;
+    status_set won, lost;
     char err[200];
-    assert_int_equal(race_status_parse("2xx", &won, err, sizeof err), 0);
-    assert_int_equal(race_status_parse("409", &lost, err, sizeof err), 0);
+    assert_int_equal(status_set_parse("2xx", &won, err, sizeof err), 0);
+    assert_int_equal(status_set_parse("409", &lost, err, sizeof err), 0);
     assert_int_equal(race_outcome_of(&won, &lost, 200), RACE_WON);
     assert_int_equal(race_outcome_of(&won, &lost, 204), RACE_WON);
     assert_int_equal(race_outcome_of(&won, &lost, 409), RACE_LOST);
     assert_int_equal(race_outcome_of(&won, &lost, 410), RACE_FAILED);
     assert_int_equal(race_outcome_of(&won, &lost, 503), RACE_FAILED);
     assert_int_equal(race_outcome_of(&won, &lost, 0), RACE_FAILED); /* no response */
-    assert_int_equal(race_status_parse("200,409", &lost, err, sizeof err), 0);
+    assert_int_equal(status_set_parse("200,409", &lost, err, sizeof err), 0);
     assert_int_equal(race_outcome_of(&won, &lost, 200), RACE_WON); /* overlap: won */
     assert_int_equal(race_outcome_of(&won, &lost, 409), RACE_LOST);
 }
@@ -160,23 +161,23 @@ static void test_json_paths(void **state) {
     const char *b = "{\"winner\":\"v2\",\"data\":{\"vendor\":{\"id\":7}},\"list\":[{\"v\":\"a\"},"
                     "{\"v\":\"b\"}],\"none\":null,\"ok\":true}";
     size_t n = strlen(b);
-    assert_int_equal(race_path_get(b, n, "winner", out, sizeof out), 1);
+    assert_int_equal(jpath_get(b, n, "winner", out, sizeof out), 1);
     assert_string_equal(out, "v2");
-    assert_int_equal(race_path_get(b, n, "$.winner", out, sizeof out), 1);
-    assert_int_equal(race_path_get(b, n, "data.vendor.id", out, sizeof out), 1);
+    assert_int_equal(jpath_get(b, n, "$.winner", out, sizeof out), 1);
+    assert_int_equal(jpath_get(b, n, "data.vendor.id", out, sizeof out), 1);
     assert_string_equal(out, "7");
-    assert_int_equal(race_path_get(b, n, "list[1].v", out, sizeof out), 1);
+    assert_int_equal(jpath_get(b, n, "list[1].v", out, sizeof out), 1);
     assert_string_equal(out, "b");
-    assert_int_equal(race_path_get(b, n, "ok", out, sizeof out), 1);
+    assert_int_equal(jpath_get(b, n, "ok", out, sizeof out), 1);
     assert_string_equal(out, "true");
-    assert_int_equal(race_path_get(b, n, "none", out, sizeof out), 0);
-    assert_int_equal(race_path_get(b, n, "missing.deeper", out, sizeof out), 0);
-    assert_int_equal(race_path_get(b, n, "list[5].v", out, sizeof out), 0);
-    assert_int_equal(race_path_get("not json", 8, "winner", out, sizeof out), -1);
-    assert_int_equal(race_path_check("a.b[0].c", err, sizeof err), 0);
-    assert_int_equal(race_path_check("a..b", err, sizeof err), -1);
-    assert_int_equal(race_path_check("a[x]", err, sizeof err), -1);
-    assert_int_equal(race_path_check("", err, sizeof err), -1);
+    assert_int_equal(jpath_get(b, n, "none", out, sizeof out), 0);
+    assert_int_equal(jpath_get(b, n, "missing.deeper", out, sizeof out), 0);
+    assert_int_equal(jpath_get(b, n, "list[5].v", out, sizeof out), 0);
+    assert_int_equal(jpath_get("not json", 8, "winner", out, sizeof out), -1);
+    assert_int_equal(jpath_check("a.b[0].c", err, sizeof err), 0);
+    assert_int_equal(jpath_check("a..b", err, sizeof err), -1);
+    assert_int_equal(jpath_check("a[x]", err, sizeof err), -1);
+    assert_int_equal(jpath_check("", err, sizeof err), -1);
 }
 
 static void test_subst(void **state) {
@@ -191,8 +192,8 @@ static void test_subst(void **state) {
     char err[200];
     assert_int_equal(race_spec_default(&sp, err, sizeof err), 0);
     assert_string_equal(sp.claim.path, "/orders/{{id}}/accept");
-    assert_true(race_status_has(&sp.lost, 409));
-    assert_false(race_status_has(&sp.won, 409));
+    assert_true(status_set_has(&sp.lost, 409));
+    assert_false(status_set_has(&sp.won, 409));
     assert_string_equal(sp.loser_winner_path, "winner");
     race_spec_free(&sp);
 }

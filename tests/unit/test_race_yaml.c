@@ -69,16 +69,16 @@ static void test_full(void **state) {
     char want[300];
     snprintf(want, sizeof want, "%s/whsec.txt", tmp.dir); /* relative to the file */
     assert_string_equal(s.secret_file, want);
-    assert_true(race_status_has(&s.create_ok, 202));
+    assert_true(status_set_has(&s.create_ok, 202));
     assert_string_equal(s.visible.method, "GET");
-    assert_true(race_status_has(&s.visible_ok, 200));
-    assert_false(race_status_has(&s.visible_ok, 204));
+    assert_true(status_set_has(&s.visible_ok, 200));
+    assert_false(status_set_has(&s.visible_ok, 204));
     assert_string_equal(s.claim.method, "PUT");
     assert_string_equal(s.claim.headers[0], "X-Vendor: {{vendor}}");
     assert_null(s.claim.body);
-    assert_true(race_status_has(&s.won, 201));
-    assert_false(race_status_has(&s.won, 202));
-    assert_true(race_status_has(&s.lost, 423));
+    assert_true(status_set_has(&s.won, 201));
+    assert_false(status_set_has(&s.won, 202));
+    assert_true(status_set_has(&s.lost, 423));
     assert_string_equal(s.loser_winner_path, "error.winner");
     assert_string_equal(s.truth.path, "/orders/{{id}}");
     assert_string_equal(s.truth_winner_path, "assignment.vendor");
@@ -99,10 +99,10 @@ static void test_server_ids(void **state) {
                           &s, err, sizeof err),
                      0);
     assert_string_equal(s.create_id_path, "id");
-    assert_true(race_status_has(&s.create_ok, 201));
-    assert_false(race_status_has(&s.create_ok, 200));
-    assert_true(race_status_has(&s.won, 200)); /* defaults */
-    assert_true(race_status_has(&s.lost, 409));
+    assert_true(status_set_has(&s.create_ok, 201));
+    assert_false(status_set_has(&s.create_ok, 200));
+    assert_true(status_set_has(&s.won, 200)); /* defaults */
+    assert_true(status_set_has(&s.lost, 409));
     assert_null(s.loser_winner_path);
     assert_null(s.truth.method);
     assert_null(s.sql_url); /* the embedded stack's, or --pg */
