@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "config/deps_yaml.h"
+#include "config/scenario_yaml.h"
 #include "core/err.h"
 #include "core/secret.h"
 #include "core/yml.h"
@@ -28,7 +29,7 @@
 
 _Static_assert(sizeof(pid_t) == sizeof(int), "YML_INT stores an int");
 
-#define TOP_KEYS "target, race, probes, audit, dependencies, thresholds or delivery"
+#define TOP_KEYS "target, race, probes, audit, dependencies, thresholds, delivery or load"
 
 /* ---- small checks ------------------------------------------------------------------------------
  */
@@ -570,6 +571,14 @@ static int misplaced_race_key(const yml_ctx *c, const yml_val *x, void *obj) {
                     "and truth go under race:");
 }
 
+/* load: a scenario for brink load -f brink.yaml, checked with the rest of the file */
+static int parse_load(const yml_ctx *c, const yml_val *x, void *obj) {
+    scenario s;
+    int rc = scenario_from_node(c, x->k, x->v, x->key, &s);
+    scenario_free(&s);
+    return rc;
+}
+
 static int finish_root(const yml_ctx *c, const yml_val *x, void *obj) {
     config *cfg = obj;
     if (!cfg->webhook_path && !(cfg->webhook_path = strdup(CONFIG_DEFAULT_PATH)))
@@ -585,6 +594,7 @@ static const yml_field root_rows[] = {
     {"dependencies", YML_CUSTOM, 0, .fn = parse_dependencies},
     {"thresholds", YML_EACH, 0, "(METRIC: {orange: X, red: Y})", .fn = parse_threshold},
     {"delivery", YML_MAP, .sub = &delivery_table},
+    {"load", YML_CUSTOM, 0, .fn = parse_load},
     {"create", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
     {"visible", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
     {"claim", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
@@ -744,11 +754,11 @@ static int append(char **b, size_t *len, size_t *cap, const char *s, size_t n) {
     return 0;
 }
 
-char *config_render(const char *tmpl, const char *id, const char *run) {
+char *config_render(const char *pattern, const char *id, const char *run) {
     char *b = NULL;
     size_t len = 0, cap = 0;
     if (append(&b, &len, &cap, "", 0) < 0) return NULL;
-    for (const char *p = tmpl; *p;) {
+    for (const char *p = pattern; *p;) {
         const char *ph = strstr(p, "{{");
         if (!ph) {
             if (append(&b, &len, &cap, p, strlen(p)) < 0) goto oom;

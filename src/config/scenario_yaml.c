@@ -789,9 +789,22 @@ int scenario_load(const char *path, scenario *s, char *err, size_t errlen) {
     yaml_document_t doc;
     if (yml_load_file(path, &doc, err, errlen) < 0) return -1;
     yml_ctx c = {.doc = &doc, .file = path, .err = err, .errlen = errlen};
-    const yaml_node_t *root = yaml_document_get_root_node(&doc);
-    int rc = root ? scenario_from_node(&c, NULL, root, "", s)
-                  : yml_fail(&c, NULL, "(top level)", "the file is empty");
+    const yaml_node_t *root = yaml_document_get_root_node(&doc), *lk = NULL, *lv = NULL;
+    if (root && root->type == YAML_MAPPING_NODE && !yml_find(&c, root, "requests", NULL))
+        lv = yml_find(&c, root, "load", &lk); /* brink.yaml: its load: section */
+    int rc;
+    if (!root) {
+        rc = yml_fail(&c, NULL, "(top level)", "the file is empty");
+    } else if (lv) {
+        rc = scenario_from_node(&c, lk, lv, "load", s);
+        /* without a target of its own, the section takes brink.yaml's (target.url) */
+        const char *u = yml_str(yml_find(&c, yml_find(&c, root, "target", NULL), "url", NULL));
+        if (rc == 0 && !s->target && u && !(s->target = strdup(u)))
+            rc = yml_fail(&c, lk, "load", "out of memory");
+    } else {
+        rc = scenario_from_node(&c, NULL, root, "", s);
+    }
     yaml_document_delete(&doc);
+    if (rc < 0) scenario_free(s);
     return rc;
 }

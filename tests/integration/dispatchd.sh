@@ -215,6 +215,20 @@ for m in 'dispatchd_http_requests_total{route="webhook",status="202"}' \
 done
 check "GET /metrics: Prometheus text with requests, latency, stream, inbox, circuit and pool" [ $mok -eq 1 ]
 
+# ---- the example scenario of docs/scenarios.md: create → get → accept, checked ----------------
+
+"$BRINK" load -f "$ROOT/docs/scenarios/dispatchd.yaml" -R 40 -d 3s -c 8 --sign standard-webhooks \
+    --secret-file "$SECRET_FILE" --json "$TMP/scn.json" "$U" >"$TMP/scn.out" 2>&1
+rc=$?
+check "docs/scenarios/dispatchd.yaml runs green against dispatchd (exit $rc)" [ $rc -eq 0 ]
+jqcheck "... every flow that started completed; every check passed" "$TMP/scn.json" \
+    '.flows.order.started > 50 and .flows.order.aborted == 0 and .stats.checks == 1
+     and .by_name.accept.requests == .flows.order.completed and .by_name.health.requests > 10'
+check "... and the database holds each order accepted by its flow's vendor" \
+    sql_is "select count(*) from orders where order_id like 'scn-%' and status = 'accepted'
+            and vendor_id = 'v-' || substring(order_id from '[0-9]+\$')" \
+    "$(jq .flows.order.completed "$TMP/scn.json")"
+
 # ---- the naive accept must lose the race ----------------------------------------------------
 
 if start_dd naive --accept-mode naive --workers 0; then

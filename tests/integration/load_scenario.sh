@@ -129,6 +129,13 @@ wait "${segs[@]}"
 jqcheck "brink merge adds the requests by name" "$TMP/merged.json" \
     "[.by_name[].requests] | add == $(jq -s '[.[].by_name[].requests] | add' "$TMP/seg1.json" "$TMP/seg2.json")"
 
+# brink.yaml's load: section, with brink.yaml's target
+printf 'target:\n  url: http://127.0.0.1:%s\nload:\n  requests:\n    a: {url: /tally/5}\n' \
+    "$PORT_mix" >"$TMP/brink.yaml"
+"$BRINK" load -q -f "$TMP/brink.yaml" -n 50 -c 1 --json "$TMP/section.json" >/dev/null 2>&1
+check "brink load -f brink.yaml runs its load: section against its target.url" \
+    all jqt '.by_name.a.requests == 50' "$TMP/section.json" -- [ "$(field "$(tallies "$PORT_mix")" 5)" = 50 ]
+
 # --dry-run renders what the mix picks for {{seq}} 0
 check "--dry-run with -f prints the first request" \
     prints '^POST /items HTTP/1.1' "$BRINK" load --dry-run -f "$TMP/flow.yaml"

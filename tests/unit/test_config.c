@@ -252,6 +252,10 @@ static void test_errors_target(void **state) {
 
 static void test_errors_sections(void **state) {
     static const error_case cases[] = {
+        /* load: a scenario, checked with the rest of the file */
+        {TARGET "load:\n  requests:\n    a: {url: /x, wieght: 1}\n", 6, "load.requests.a.wieght",
+         "did you mean 'weight'"},
+        {TARGET "load: {}\n", 4, "load.requests", "missing"},
         /* probes */
         {TARGET "probes: {a: 1}\n", 4, "probes", "expected a list"},
         {TARGET "probes:\n  - {name: q, url: 'redis://h', command: XLEN q}\n", 5, "probes[0].kind",
