@@ -10,8 +10,8 @@
 #include "load/scenario.h"
 
 /* Loads and validates path: a scenario file, or a brink.yaml with a load: section (which takes
- * brink.yaml's target.url unless it has a target of its own). 0, or -1 with one line ("FILE:LINE: KEY: ..."). Free with
- * scenario_free (also after a failure). */
+ * brink.yaml's target.url unless it has a target of its own). 0, or -1 with one line ("FILE:LINE:
+ * KEY: ..."). Free with scenario_free (also after a failure). */
 int scenario_load(const char *path, scenario *s, char *err, size_t errlen);
 /* Reads a scenario from the mapping node v of an already loaded YAML document (brink.yaml's
  * load: section): k its key node, key its path ("load"); body files are relative to c->file. */
