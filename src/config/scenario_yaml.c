@@ -316,6 +316,14 @@ static int check_op(const yml_ctx *c, const yml_val *x, void *obj) {
                             "expected a string, a number or true/false, found %s", yml_kind(x->v));
         ck->op = SCN_EQUALS;
         if (!(ck->text = strdup(s))) return yml_fail(c, x->v, x->key, "out of memory");
+        /* a plain number (equals: 3, not '3') also matches a JSON number of the same value
+         * written another way (3.0, 3e0) */
+        char *end;
+        errno = 0;
+        double d = strtod(s, &end);
+        ck->is_num = x->v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && end != s && !*end &&
+                     !errno && isfinite(d);
+        if (ck->is_num) ck->num = d;
         return 0;
     }
     if (!strcmp(op, "matches")) {

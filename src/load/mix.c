@@ -1,11 +1,10 @@
 /* mix.c — the scenario's parts of the load engine that need no connection (see mix.h). */
 #include "load/mix.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/jpath.h"
+#include "core/jscan.h"
 
 void mix_init(mix *m, const scenario *sc) {
     memset(m, 0, sizeof *m);
@@ -59,9 +58,30 @@ bool mix_needs_body(const scn_request *r) {
     return r->nchecks > 0 || r->ncaptures > 0;
 }
 
-static bool number_ok(const scn_check *k, const json_t *v) {
-    if (!json_is_number(v)) return false;
-    double x = json_number_value(v);
+/* v's text into out (TMPL_VAR_MAX + 1 bytes), as a capture or a check reads it */
+static bool text_of(const jscan_val *v, char *out) {
+    return jscan_text(v, out, TMPL_VAR_MAX + 1) >= 0;
+}
+
+/* The value at k's path compared as k says. ok: the body is JSON. */
+static bool check_ok(const scn_check *k, const char *body, size_t len, bool ok) {
+    if (!ok) return false; /* no response, or not JSON */
+    jscan_val v;
+    int r = jscan_find(body, len, k->path, &v);
+    bool has = r == 1 && v.type != JS_NULL;
+    char text[TMPL_VAR_MAX + 1];
+    switch (k->op) {
+    case SCN_EXISTS: return has;
+    case SCN_ABSENT: return r >= 0 && !has;
+    case SCN_EQUALS:
+        if (!has || !text_of(&v, text)) return false;
+        if (v.type == JS_NUMBER && k->is_num) return strtod(text, NULL) == k->num;
+        return !strcmp(text, k->text);
+    case SCN_MATCHES: return has && text_of(&v, text) && regexec(&k->re, text, 0, NULL, 0) == 0;
+    default: break;
+    }
+    if (!has || v.type != JS_NUMBER || !text_of(&v, text)) return false;
+    double x = strtod(text, NULL);
     switch (k->op) {
     case SCN_LT: return x < k->num;
     case SCN_LE: return x <= k->num;
@@ -71,35 +91,19 @@ static bool number_ok(const scn_check *k, const json_t *v) {
     }
 }
 
-static bool check_ok(const scn_check *k, json_t *root) {
-    if (!root) return false; /* no response, or not JSON */
-    json_t *v = NULL;
-    if (jpath_find(root, k->path, &v, NULL, 0) < 0) return false;
-    bool has = v && !json_is_null(v);
-    char text[TMPL_VAR_MAX + 1];
-    switch (k->op) {
-    case SCN_EXISTS: return has;
-    case SCN_ABSENT: return !has;
-    case SCN_EQUALS: return has && jpath_scalar(v, text, sizeof text) && !strcmp(text, k->text);
-    case SCN_MATCHES:
-        return has && jpath_scalar(v, text, sizeof text) && regexec(&k->re, text, 0, NULL, 0) == 0;
-    default: return has && number_ok(k, v);
-    }
-}
-
 /* A captured value: present, shorter than a variable holds, no control characters (it goes into
  * request lines and headers). */
-static bool capture(json_t *root, const char *path, char *out, uint16_t *len) {
-    json_t *v = NULL;
+static bool capture(const char *body, size_t len, const char *path, char *out, uint16_t *vlen) {
+    jscan_val v;
     char text[TMPL_VAR_MAX + 1];
-    if (!root || jpath_find(root, path, &v, NULL, 0) < 0 || !jpath_scalar(v, text, sizeof text))
+    if (jscan_find(body, len, path, &v) != 1 || v.type == JS_NULL || !text_of(&v, text))
         return false;
     size_t n = strlen(text);
     if (n == 0 || n >= TMPL_VAR_MAX) return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) return false;
     memcpy(out, text, n);
-    *len = (uint16_t)n;
+    *vlen = (uint16_t)n;
     return true;
 }
 
@@ -114,19 +118,16 @@ void mix_judge(const scn_request *r, int status, const char *body, size_t len, c
         i = 1;
     }
     if (!mix_needs_body(r)) return;
-    json_t *root = NULL;
-    if (status > 0 && body && len > 0) {
-        json_error_t je;
-        root = json_loadb(body, len, JSON_DECODE_ANY, &je);
-    }
+    /* the body is read in place (core/jscan.h): nothing allocated per response */
+    bool json = status > 0 && body && len > 0 && jscan_valid(body, len);
     for (int k = 0; k < r->nchecks; k++, i++)
-        if (!check_ok(&r->checks[k], root)) v->failed |= 1u << i;
+        if (!check_ok(&r->checks[k], body, len, json)) v->failed |= 1u << i;
     for (int k = 0; k < r->ncaptures; k++) {
         int var = r->captures[k].var;
-        if (!capture(root, r->captures[k].path, vals + (size_t)var * TMPL_VAR_MAX, &lens[var]))
+        if (!json ||
+            !capture(body, len, r->captures[k].path, vals + (size_t)var * TMPL_VAR_MAX, &lens[var]))
             v->captured = false;
     }
-    json_decref(root);
 }
 
 int mix_pool_init(mix_pool *p, int nvars, int32_t max) {

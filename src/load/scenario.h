@@ -65,9 +65,10 @@ typedef enum scn_op {
 typedef struct scn_check {
     char *path;
     scn_op op;
-    char *text; /* EQUALS: the value; MATCHES: the pattern */
-    double num; /* LT..GE */
-    regex_t re; /* MATCHES, compiled (REG_EXTENDED | REG_NOSUB) */
+    char *text;  /* EQUALS: the value; MATCHES: the pattern */
+    double num;  /* LT..GE; EQUALS when is_num */
+    bool is_num; /* EQUALS: the value is a number (a JSON number is then compared as one) */
+    regex_t re;  /* MATCHES, compiled (REG_EXTENDED | REG_NOSUB) */
     bool has_re;
     char label[128]; /* for reports: "id exists", "state == open", "total > 0" */
 } scn_check;
