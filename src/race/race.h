@@ -159,6 +159,8 @@ void race_result_free(race_result *res);
 /* Judges the result against the race thresholds; returns how many results were written. */
 int race_thresholds(const race_result *r, th_result *out);
 json_t *race_json(const race_result *r, const th_result *th, int nth);
+/* The numbers race_json puts in .stats: the metrics a --threshold may name. */
+const char *const *race_stat_names(int *n);
 void race_print(FILE *out, const race_result *r, const th_result *th, int nth);
 
 #endif

@@ -20,6 +20,7 @@
 #include "http/url.h"
 #include "load/segment.h"
 #include "race/race.h"
+#include "verdict/custom_th.h"
 
 static const struct {
     const char *name;
@@ -71,6 +72,7 @@ typedef struct race_args {
     race_spec spec;
     bool have_spec;
     config *cfg;
+    custom_th_list th; /* --threshold */
 } race_args;
 
 static int set_release(const char *value, void *dest, char *err, size_t errlen) {
@@ -149,6 +151,9 @@ static int race_args_parse(race_args *a, int argc, char **argv, char *err, size_
         {.name = "insecure", .kind = CLI_FLAG, .dest = &o->insecure,
          .help = "do not verify TLS certificates"},
         CLI_JSON(&a->json_path),
+        {.name = "threshold", .kind = CLI_FN, .fn = custom_th_add, .dest = &a->th, .meta = "COND",
+         .help = "a condition the race must meet, judged on its .stats: 'race_conditions<1', "
+                 "'accept_p99_ms<200 orange<100' (repeatable; red: exit 99)"},
         SEGMENT_CLI_REFUSED((void *)race_no_segment),
         CLI_QUIET_AS(&a->quiet, "no progress line"),
         CLI_HELP,
@@ -158,6 +163,9 @@ static int race_args_parse(race_args *a, int argc, char **argv, char *err, size_
     int npos;
     int rc =
         cli_parse(&race_cli, opts, CLI_NOPTS(opts), argc, argv, &profile, 1, &npos, err, errlen);
+    int nstat;
+    const char *const *stat = race_stat_names(&nstat);
+    if (rc == CLI_OK && custom_th_check(&a->th, stat, nstat, err, errlen) < 0) return CLI_ERROR;
     if (rc != CLI_OK) return rc;
     o->stack_profile = a->stack_profile ? STACK_PROFILE_UNTUNED : STACK_PROFILE_TUNED;
     return race_args_profile(a, npos ? profile : NULL, err, errlen);
@@ -361,13 +369,24 @@ static int race_cmd_report(const race_args *a, race_result *res, int status, cha
     bool json_stdout = a->json_path && !strcmp(a->json_path, "-");
     th_result th[RACE_NTHRESHOLDS];
     int nth = race_thresholds(res, th);
-    race_print(json_stdout ? stderr : stdout, res, th, nth);
-    if (status == EXIT_OK && threshold_worst(th, nth) == TH_RED) status = EXIT_THRESHOLDS;
-    if (a->json_path) {
+    FILE *out = json_stdout ? stderr : stdout;
+    race_print(out, res, th, nth);
+    th_status worst = threshold_worst(th, nth);
+    if (a->json_path || a->th.n) {
         json_t *doc = race_json(res, th, nth);
-        if (jx_write_json(doc, a->json_path, err, errlen) < 0) status = EXIT_FAILURE_;
+        th_result rs[CUSTOM_TH_MAX];
+        int nrs = 0;
+        th_status mine = custom_th_apply(&a->th, doc, rs, &nrs, CUSTOM_TH_MAX);
+        if (nrs) {
+            fprintf(out, "\n  thresholds (--threshold)\n");
+            threshold_print(out, rs, nrs);
+        }
+        if (mine > worst) worst = mine;
+        if (a->json_path && jx_write_json(doc, a->json_path, err, errlen) < 0)
+            status = EXIT_FAILURE_;
         json_decref(doc);
     }
+    if (status == EXIT_OK && worst == TH_RED) status = EXIT_THRESHOLDS;
     if (status == EXIT_INTERRUPTED) err_set(err, errlen, "interrupted: the result is partial");
     return status;
 }

@@ -161,6 +161,45 @@ static void put_pcts(json_t *st, const char *key, const hdr_hist *h, double (*to
     }
 }
 
+/* The numbers race_json puts in .stats (--threshold's metric names). */
+static const char *const stat_names[] = {"orders",
+                                         "vendors",
+                                         "race_conditions",
+                                         "race_conditions_pct",
+                                         "win_rate",
+                                         "valid_orders",
+                                         "double_win",
+                                         "no_winner",
+                                         "phantom_winner",
+                                         "inconsistent_loser",
+                                         "error",
+                                         "resolution_avg_ms",
+                                         "resolution_p50_ms",
+                                         "resolution_p99_ms",
+                                         "resolution_max_ms",
+                                         "send_spread_p50_ms",
+                                         "send_spread_p99_ms",
+                                         "send_spread_max_ms",
+                                         "accepts",
+                                         "accept_p50_ms",
+                                         "accept_p99_ms",
+                                         "accept_max_ms",
+                                         "won_answers",
+                                         "lost_answers",
+                                         "errors",
+                                         "race_error_rate",
+                                         "integrity",
+                                         "audited_orders",
+                                         "first_sender_win_rate",
+                                         "setup_s",
+                                         "race_s",
+                                         "audit_s"};
+
+const char *const *race_stat_names(int *n) {
+    *n = (int)(sizeof stat_names / sizeof stat_names[0]);
+    return stat_names;
+}
+
 json_t *race_json(const race_result *r, const th_result *th, int nth) {
     json_t *doc = json_object();
     char when[32];

@@ -30,6 +30,7 @@
 #include "core/exitcode.h"
 #include "core/json.h"
 #include "load/load_report.h"
+#include "verdict/custom_th.h"
 #include "verdict/threshold.h"
 
 #define DRAIN_LIMIT   100             /* backlog entries that count as drained */
@@ -436,10 +437,19 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
             json_object_set_new(e, "latency_hdr", g->hdr ? json_string(g->hdr) : json_null());
         }
     }
+    th_status worst = threshold_worst(v, nv);
+    th_result mine[CUSTOM_TH_MAX]; /* --threshold */
+    int nmine = 0;
+    th_status w = custom_th_apply(&o->thresholds, doc, mine, &nmine, CUSTOM_TH_MAX);
+    if (nmine) {
+        fprintf(out, "\n  thresholds (--threshold)\n");
+        threshold_print(out, mine, nmine);
+    }
+    if (w > worst) worst = w;
     if (res->stop == CAPACITY_INTERRUPTED)
         status = EXIT_INTERRUPTED;
     else
-        status = threshold_worst(v, nv) == TH_RED ? EXIT_THRESHOLDS : EXIT_OK;
+        status = worst == TH_RED ? EXIT_THRESHOLDS : EXIT_OK;
     if (status == EXIT_THRESHOLDS)
         err_set(err, errlen, "%s",
                 res->stop == CAPACITY_FIRST_STEP ? res->message : "a threshold is red");

@@ -28,6 +28,7 @@ T=http://127.0.0.1:$PORT_slow
 # --- the analytic breaking point: 40 connections / 20 ms = 2000/s
 t0=$SECONDS
 "$BRINK" capacity --target "$T/slow/20" --sign none -c 40 --step 2s --max-time 40s -q \
+    --threshold 'max_sustainable_rps>=1000' --threshold 'knee_p99_ms<1000 orange<0.001' \
     --json "$TMP/cap.json" >"$TMP/cap.out" 2>"$TMP/cap.err"
 rc=$?
 took=$((SECONDS - t0))
@@ -48,6 +49,10 @@ jqcheck "the knee: a good step at or below the maximum, p99 about the 20 ms serv
     '.stats.knee_rps > 0 and .stats.knee_rps <= .stats.max_sustainable_rps and .stats.knee_p99_ms >= 20 and .stats.knee_p99_ms < 80'
 jqcheck "thresholds: max_sustainable_rps and knee_p99_ms judged under capacity" "$TMP/cap.json" \
     '([.thresholds[] | select(.test == "capacity") | .metric] | sort) == ["knee_p99_ms","max_sustainable_rps"]'
+jqcheck "--threshold on the search's numbers: judged beside them (green, orange)" "$TMP/cap.json" \
+    '[.thresholds[] | select(.test == "custom") | .status] == ["green", "orange"]'
+refuses "capacity --threshold on a number the search has not" 2 "unknown metric 'p99_ms'" \
+    "$BRINK" capacity --target "$T/" --threshold 'p99_ms<5'
 jqcheck "timeline: per-second entries of every step" "$TMP/cap.json" \
     '(.timeline | length) >= 10 and (.timeline[0].phase == "step 1")'
 

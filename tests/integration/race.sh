@@ -49,6 +49,7 @@ bad_usage "--secret-file without --target" --secret-file /dev/null
 bad_usage "--stack-profile with --target" --target http://127.0.0.1:1 --stack-profile untuned
 bad_usage "a bad target URL" --target ftp://127.0.0.1:1
 bad_usage "an unknown option" --frobnicate
+bad_usage "a --threshold on a number the race has not" --threshold 'p99_ms<5'
 
 # an unreachable target: exit 3, nothing written
 port_free=$(free_port || echo 1)
@@ -74,6 +75,12 @@ run_broken() {
 run_broken correct 40 6
 rc=$?
 check "racebroken correct: exit 0" [ $rc -eq 0 ]
+"$BRINK" race --target "http://127.0.0.1:$PORT_correct" --orders 10 --vendors 3 --timeout 5s -q \
+    --threshold 'race_conditions<1' --threshold 'accept_p99_ms<0.001' --json "$TMP/th.json" \
+    >"$TMP/th.out" 2>&1
+rc=$?
+check "race --threshold: a correct race with an impossible latency bound is red (exit 99)" \
+    all [ $rc -eq 99 ] -- jqt '[.thresholds[] | select(.test == "custom") | .status] == ["green", "red"]' "$TMP/th.json"
 jqcheck "racebroken correct: no violation, win rate 1, integrity 1" "$TMP/rb-correct.json" \
     '.stats.race_conditions == 0 and .stats.win_rate == 1 and .stats.integrity == 1 and
      ([.race.violations[]] | add) == 0 and .stats.orders == 40 and .stats.accepts == 240'
