@@ -500,12 +500,19 @@ static int setup(run *r, char *err, size_t errlen) {
 
 /* ---- the races ----------------------------------------------------------------------------- */
 
+/* On a terminal a live line each second; elsewhere (a CI log) a line every 10 s. */
 static void progress(run *r, int done, int total, int64_t *next) {
     if (!r->o->progress) return;
     int64_t now = clock_now_ns();
-    if (now < *next && done < total) return;
-    *next = now + NS_PER_S;
-    fprintf(r->o->progress, "\r  race %d/%d orders ", done, total);
+    bool tty = r->o->progress_tty;
+    if (!*next) *next = now + (tty ? NS_PER_S : 10 * NS_PER_S);
+    if (now < *next && !(tty && done == total)) return;
+    *next = now + (tty ? NS_PER_S : 10 * NS_PER_S);
+    if (tty)
+        fprintf(r->o->progress, "\r  race %d/%d orders ", done, total);
+    else
+        fprintf(r->o->progress, "brink race: %d/%d orders raced, %d left\n", done, total,
+                total - done);
     fflush(r->o->progress);
 }
 
@@ -615,7 +622,7 @@ static int race_all(run *r, char *err, size_t errlen) {
         }
         progress(r, k + 1, r->nids, &next_progress);
     }
-    if (r->o->progress) fprintf(r->o->progress, "\r%40s\r", "");
+    if (r->o->progress && r->o->progress_tty) fprintf(r->o->progress, "\r%40s\r", "");
     rc = 0;
 out:
     if (reqs)

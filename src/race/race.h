@@ -62,7 +62,9 @@ typedef struct race_opts {
     int64_t setup_timeout_ns; /* creating the orders and waiting until they are visible */
     int64_t settle_ns;
     bool insecure;
-    FILE *progress; /* a live line per second (a TTY), or NULL */
+    FILE *progress; /* progress: a live line per second (progress_tty), or a line every 10 s
+                     * (a CI log); NULL: none */
+    bool progress_tty;
     volatile sig_atomic_t *stop;
 } race_opts;
 

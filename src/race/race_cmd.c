@@ -356,7 +356,8 @@ static void race_args_free(race_args *a) {
 static int race_cmd_run(race_args *a, race_result *res, char *err, size_t errlen) {
     stopsig sig;
     a->o.stop = stopsig_catch(&sig);
-    a->o.progress = !a->quiet && isatty(STDERR_FILENO) ? stderr : NULL;
+    a->o.progress = a->quiet ? NULL : stderr;
+    a->o.progress_tty = isatty(STDERR_FILENO);
     int status = race_run(&a->o, res, err, errlen);
     stopsig_release(&sig);
     return status;

@@ -20,6 +20,7 @@
 #include "core/stopsig.h"
 #include "resilience/resil_int.h"
 #include "config/config.h"
+#include "config/preflight.h"
 
 #define MAX_MODES 8
 
@@ -362,6 +363,22 @@ static int resil_main(resil_test t, int argc, char **argv, char *err, size_t err
                             err, errlen) < 0) {
         config_free(cfg);
         return EXIT_USAGE;
+    }
+    /* your own stack: what the run will need is tried first (seconds, no load): a mistake in
+     * brink's configuration is not reported after a whole run as a verdict on the service */
+    preflight pf = {.cfg = cfg, .json_path = json_path, .audit = true, .probes = true};
+    char target[1024];
+    if (cfg) {
+        config_webhook_url(cfg, target, sizeof target);
+        pf.target_url = target;
+        const deps_dep *d = resil_user_dep(cfg, modes[0]);
+        pf.deps[0] = d ? d->name : NULL;
+        for (int i = 0; i < nmodes; i++) pf.proxy[0] |= resil_network_mode(modes[i]);
+    }
+    st = preflight_run(&pf, err, errlen);
+    if (st != EXIT_OK) {
+        config_free(cfg);
+        return st;
     }
     o.cfg = cfg;
     st = run_modes(t, &o, modes, nmodes, json_path, err, errlen);

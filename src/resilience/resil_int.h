@@ -196,6 +196,8 @@ double resil_backlog_total(const resil_run *run, const resil_sample *s, bool *co
  * process faults through the dependency's hooks (deps.h), and the audit through audit.stored /
  * audit.queued / audit.integrity. */
 
+/* Whether mode m is a network fault (applied through the proxy API). */
+bool resil_network_mode(const resil_mode *m);
 /* The dependency a mode breaks ("redis" or "postgresql" in brink.yaml). */
 const deps_dep *resil_user_dep(const config *c, const resil_mode *m);
 /* Whether c configures what mode m needs (and the audit); -1 with one line naming the missing

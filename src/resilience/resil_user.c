@@ -30,7 +30,7 @@
 #define OID_TEXT       25
 #define OID_TEXT_ARRAY 1009
 
-static bool network_mode(const resil_mode *m) {
+bool resil_network_mode(const resil_mode *m) {
     return m->action == RA_LATENCY || m->action == RA_BLACKHOLE || m->action == RA_RESET ||
            m->action == RA_DOWN;
 }
@@ -53,7 +53,7 @@ int resil_user_check(const config *c, const resil_mode *m, char *err, size_t err
     if (!d) {
         missing = "";
         why = "the dependency's fault hooks (docs/config.md)";
-    } else if (network_mode(m)) {
+    } else if (resil_network_mode(m)) {
         if (!d->toxi_api) {
             missing = ".toxiproxy";
             why = "the Toxiproxy API (api, proxy) in front of it, for network faults";
@@ -171,7 +171,7 @@ static int proxy_enable(const deps_dep *d, bool on, char *err, size_t errlen) {
 
 int resil_user_prepare(const resil_run *run, char *err, size_t errlen) {
     const resil_mode *m = run->mode;
-    if (!network_mode(m)) return 0;
+    if (!resil_network_mode(m)) return 0;
     const deps_dep *d = resil_user_dep(run->opts->cfg, m);
     char path[256];
     int st;

@@ -19,7 +19,9 @@
 #include "core/exitcode.h"
 #include "core/stopsig.h"
 #include "config/config.h"
+#include "config/preflight.h"
 #include "verdict/threshold.h"
+#include "webhook/webhook_int.h"
 
 /* The search's decimal parameters: range-checked with the message "--NAME: invalid value 'V'
  * (want a number from MIN to MAX)" that scripts and tests already know. */
@@ -346,8 +348,8 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
 
 /* -f FILE: the brink.yaml's target, signing, secret, body, headers and pid fill what the command
  * line left unset; its threshold overrides apply (without -f: the defaults). */
-static int apply_config(webhook_opts *o, const given *g, bool search, config **cfg, char *url,
-                        size_t urllen, char *err, size_t errlen) {
+static int apply_config(webhook_opts *o, const given *g, bool search, config **cfg, char *target,
+                        size_t targetlen, char *err, size_t errlen) {
     *cfg = NULL;
     if (!g->config) return config_apply_thresholds(NULL, err, errlen);
     if (config_load(g->config, cfg, err, errlen) < 0) return -1;
@@ -355,8 +357,8 @@ static int apply_config(webhook_opts *o, const given *g, bool search, config **c
     if (config_apply_thresholds(c, err, errlen) < 0) return -1;
     o->config_file = c->file;
     if (!g->target) {
-        config_webhook_url(c, url, urllen);
-        o->target = url;
+        config_webhook_url(c, target, targetlen);
+        o->target = target;
     }
     if (!g->secret) { /* --sign, --secret-file and --secret-env replace the file's signing */
         o->sign = c->sign;
@@ -391,12 +393,33 @@ static int run(int argc, char **argv, bool capacity, char *err, size_t errlen) {
     if (rc > 0) return EXIT_OK;
     if (rc < 0) return EXIT_USAGE;
     config *cfg = NULL;
-    char url[1024];
+    char target_buf[1024];
     bool search = capacity || (o.profile && !strcmp(o.profile, "stress"));
-    if (apply_config(&o, &g, search, &cfg, url, sizeof url, err, errlen) < 0 ||
+    if (apply_config(&o, &g, search, &cfg, target_buf, sizeof target_buf, err, errlen) < 0 ||
         check(&o, &g, capacity, err, errlen) < 0) {
         config_free(cfg);
         return EXIT_USAGE;
+    }
+    /* your own target: what the run will need is tried first (seconds, no load), once the
+     * target's own settings (URL, secret) are known to be right */
+    if (o.target) {
+        webhook_target t;
+        bool usage;
+        int pre = EXIT_OK;
+        if (webhook_target_open(&o, &t, &usage, err, errlen) < 0) {
+            pre = usage ? EXIT_USAGE : EXIT_UNREACHABLE;
+        } else {
+            preflight pf = {.cfg = cfg,
+                            .target_url = t.url,
+                            .json_path = o.json_path,
+                            .audit_events = cfg && cfg->have_audit && o.events.spec};
+            pre = preflight_run(&pf, err, errlen);
+            webhook_target_close(&t);
+        }
+        if (pre != EXIT_OK) {
+            config_free(cfg);
+            return pre;
+        }
     }
 
     stopsig sig;

@@ -108,6 +108,51 @@ check "a network mode without toxiproxy: exit 2 naming dependencies.redis.toxipr
 "$BRINK" db-restart crash -f "$C" --stack-profile untuned "${PH[@]}" >"$TMP/prof.out" 2>&1
 check "--stack-profile with -f: exit 2" [ $? -eq 2 ]
 
+# ---- preflight: each broken setting fails in seconds, with one line, before any load ------------
+
+PG_USER_URL="postgresql://brink@127.0.0.1:$(jq -r .postgres.port "$S")/brink"
+orders() { psql "$PG_USER_URL" -XtAc 'select count(*) from orders' 2>/dev/null; }
+orders_before=$(orders)
+free=$(free_port || echo 1)
+# pre NAME EXIT WANT FILE MODE [ARGS]: redis-failure MODE -f FILE is refused within 5 s
+pre() {
+    local name=$1 want_rc=$2 want=$3 f=$4 mode=$5 t0=${EPOCHREALTIME/./} rc ms
+    shift 5
+    "$BRINK" redis-failure "$mode" -f "$f" "${PH[@]}" "$@" >"$TMP/pre.out" 2>"$TMP/pre.err"
+    rc=$?
+    ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+    if [ $rc -eq "$want_rc" ] && [ "$(lines "$TMP/pre.err")" -eq 1 ] &&
+        grep -qF -- "$want" "$TMP/pre.err" && [ $ms -lt 5000 ]; then
+        ok "preflight: $name → exit $want_rc in $ms ms, one line"
+    else
+        not_ok "preflight: $name (exit $rc in $ms ms)"
+        sed 's/^/#   /' "$TMP/pre.err" | head -3
+    fi
+}
+env -u PGPASSFILE -u PGPASSWORD "$BRINK" redis-failure down -f "$C" "${PH[@]}" >/dev/null 2>"$TMP/pre.err"
+check "preflight: the audit database without a password → exit 2, says where to put it" \
+    all [ $? -eq 2 ] -- grep -q 'audit.url: .*no password supplied (give the password in PGPASSWORD' "$TMP/pre.err"
+sed "s|^  url: postgresql://brink@127.0.0.1:[0-9]*/brink|  url: postgresql://brink@127.0.0.1:$free/brink|" "$C" >"$TMP/p1.yaml"
+pre "the audit database does not answer" 3 "audit.url:" "$TMP/p1.yaml" down
+sed 's|^  stored: .*|  stored: SELECT webhook_id FROM no_such_table WHERE webhook_id = ANY($1)|' "$C" >"$TMP/p2.yaml"
+pre "audit.stored names a table that is not there" 2 'audit.stored: ERROR:  relation "no_such_table" does not exist' "$TMP/p2.yaml" down
+sed "0,/url: 'redis:\/\/127.0.0.1:[0-9]*'/s||url: 'redis://127.0.0.1:$free'|" "$C" >"$TMP/p3.yaml"
+pre "a probe that cannot connect" 3 "probes[0] (stream_lag)" "$TMP/p3.yaml" down
+sed 's/command: XINFO GROUPS dispatchd:webhooks/command: XINFO GROUPS no:such:stream/' "$C" >"$TMP/p4.yaml"
+pre "a probe whose command fails" 2 "probes[0] (stream_lag)" "$TMP/p4.yaml" down
+sed 's/proxy: redis}/proxy: redis_typo}/' "$C" >"$TMP/p5.yaml"
+pre "a proxy the API does not have" 2 "toxiproxy.proxy: " "$TMP/p5.yaml" down
+check "... and the line lists the proxies it has" grep -q "has no proxy 'redis_typo' (it has: .*redis" "$TMP/pre.err"
+sed "s|toxiproxy: {api: '[^']*'|toxiproxy: {api: 'http://127.0.0.1:$free'|" "$C" >"$TMP/p6.yaml"
+pre "the proxy API does not answer" 3 "does not answer" "$TMP/p6.yaml" down
+sed "0,/kill_cmd: \[[^,]*,/s||kill_cmd: [/nonexistent/kill-redis,|" "$C" >"$TMP/p7.yaml"
+pre "a dependency command that is not there" 2 "dependencies.redis.kill_cmd: '/nonexistent/kill-redis' is not an executable" "$TMP/p7.yaml" kill
+pre "an unwritable --json path" 2 "is not writable" "$C" down --json /nonexistent/dir/out.json
+sed "s|^  url: http://127.0.0.1:[0-9]*|  url: http://127.0.0.1:$free|" "$C" >"$TMP/p8.yaml"
+pre "the target does not answer" 3 "does not answer" "$TMP/p8.yaml" down
+check "preflight: nothing reached the service (its orders: $orders_before before, $(orders) after)" \
+    [ "$(orders)" = "$orders_before" ]
+
 # ---- webhook, race -----------------------------------------------------------------------------
 
 brink_run webhook webhook light -f "$C" -d 3s -q

@@ -32,11 +32,12 @@ usage_case "unknown option" "unknown option '--frobnicate'" webhook light --frob
 usage_case "extra argument" "unexpected argument 'heavy'" webhook light heavy
 check "brink webhook --help lists the profiles" prints 'moderate' "$BRINK" webhook --help
 
-# --- unreachable target: measured, then exit 3 with one line
+# --- unreachable target: refused by the preflight (no load, no document), exit 3 with one line
 "$BRINK" webhook light -d 1s --target http://127.0.0.1:1/ --sign none -q --json "$TMP/down.json" >"$TMP/down.out" 2>"$TMP/down.err"
 rc=$?
-if [ $rc -eq 3 ] && grep -q 'no response from http://127.0.0.1:1/webhooks/orders' "$TMP/down.err"; then
-    ok "unreachable target → exit 3, says so"
+if [ $rc -eq 3 ] && grep -q 'target http://127.0.0.1:1/webhooks/orders does not answer' "$TMP/down.err" &&
+    [ "$(lines "$TMP/down.err")" -eq 1 ] && [ ! -e "$TMP/down.json" ]; then
+    ok "unreachable target → exit 3 before any load, says so"
 else
     not_ok "unreachable target (exit $rc)"
     sed 's/^/#   /' "$TMP/down.err" | head -5
@@ -108,7 +109,7 @@ jqcheck "--threshold: the run's own conditions judged beside the built-in verdic
     '[.thresholds[] | select(.test == "custom") | "\(.metric)=\(.status)"] == ["availability=green","p99_ms=green"]'
 refuses "--threshold on a number webhook does not write: exit 2 before any stack starts" 2 \
     "unknown metric 'outage_error_rate'" "$BRINK" webhook light --threshold 'outage_error_rate<0.01'
-refuses "--threshold with the search: exit 2" 2 "goes with a fixed-rate profile" \
+refuses "--threshold with the search on a number it has not" 2 "unknown metric 'p99_ms'" \
     "$BRINK" webhook stress --threshold 'p99_ms<100'
 jqcheck "the right secret: every webhook 202, error_rate green" "$TMP/good.json" \
     '.status["202"] == .stats.requests and .stats.requests >= 195 and (.thresholds[] | select(.metric == "error_rate") | .status) == "green"'
