@@ -12,24 +12,30 @@
  * is read when the test needs it), so that one file serves commands that need different parts. */
 #include "config/config.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/deps_yaml.h"
 #include "config/scenario_yaml.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/secret.h"
 #include "core/yml.h"
 #include "http/url.h"
 #include "load/delivery.h"
 #include "load/lifecycle.h"
+#include "stack/proc.h"
 #include "verdict/threshold.h"
 
 _Static_assert(sizeof(pid_t) == sizeof(int), "YML_INT stores an int");
 
-#define TOP_KEYS "target, race, probes, audit, dependencies, thresholds, delivery or load"
+#define TOP_KEYS "target, race, probes, audit, dependencies, thresholds, delivery, load or stack"
 
 /* ---- small checks ------------------------------------------------------------------------------
  */
@@ -441,6 +447,9 @@ static const yml_table audit_events_table = {"(handled, orders, pending)", audit
 
 static int finish_audit(const yml_ctx *c, const yml_val *x, void *obj) {
     config *cfg = obj;
+    if (!cfg->audit_url) /* (stack: gives one) */
+        return yml_fail(c, x->k ? x->k : x->v, "audit.url",
+                        "missing: the database's postgresql:// URL (or stack: brink's stack)");
     if (!cfg->audit_stored && !cfg->audit_ev_handled)
         return yml_fail(c, x->k ? x->k : x->v, x->key,
                         "missing: stored (SELECT id, count(*) FROM ... WHERE id = ANY($1) GROUP BY "
@@ -450,8 +459,7 @@ static int finish_audit(const yml_ctx *c, const yml_val *x, void *obj) {
 }
 
 static const yml_field audit_rows[] = {
-    {"url", YML_STR, offsetof(config, audit_url), "a postgresql:// URL", .fn = check_audit_url,
-     .missing = "the database's postgresql:// URL"},
+    {"url", YML_STR, offsetof(config, audit_url), "a postgresql:// URL", .fn = check_audit_url},
     {"password_env", YML_STR, offsetof(config, audit_password_env), VAR_NAME, .fn = check_var_name},
     {"stored", YML_STR, offsetof(config, audit_stored), "a SQL query", .fn = check_ids_param},
     {"queued", YML_STR, offsetof(config, audit_queued), "a SQL query", .fn = check_ids_param},
@@ -579,6 +587,117 @@ static int parse_load(const yml_ctx *c, const yml_val *x, void *obj) {
     return rc;
 }
 
+/* ---- stack: brink's embedded PostgreSQL and Redis under your own service ------------------------
+ */
+
+/* read before the walk (load_stack): nothing left to do */
+static int stack_seen(const yml_ctx *c, const yml_val *x, void *obj) {
+    return 0;
+}
+
+typedef struct stack_ports {
+    int pg_port, redis_port;
+    char api[256];
+} stack_ports;
+
+/* stack: PATH (the state file, or the directory holding stack.json) read into cfg: the audit's
+ * URL and password (the file's audit.url, password_env override them), and what stack_deps
+ * needs. Before the walk, so that audit: may leave its url out. */
+static int load_stack(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, config *cfg,
+                      stack_ports *si) {
+    const char *given = yml_str(v);
+    if (!given || !*given)
+        return yml_fail(c, yml_where(k, v), "stack",
+                        "expected the state file (stack.json) or directory of brink stack up");
+    char *rel = yml_relative_to(c->file, given);
+    if (!rel) return yml_fail(c, v, "stack", "out of memory");
+    char path[4096];
+    struct stat st;
+    if (stat(rel, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(path, sizeof path, "%s/stack.json", rel);
+    else
+        snprintf(path, sizeof path, "%s", rel);
+    free(rel);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        return yml_fail(c, v, "stack",
+                        "cannot read %s (%s): is the stack up? (brink stack up --service none)",
+                        path, je.text);
+    int rc = 0;
+    const json_t *pg = json_object_get(j, "postgres"), *rd = json_object_get(j, "redis");
+    si->pg_port = (int)jx_int(pg, "port");
+    si->redis_port = (int)jx_int(rd, "port");
+    snprintf(si->api, sizeof si->api, "%s", jx_str(json_object_get(j, "proxies"), "api"));
+    if (strcmp(jx_str(j, "schema"), "brink.stack/1") || si->pg_port <= 0 || si->redis_port <= 0 ||
+        !si->api[0]) {
+        rc = yml_fail(c, v, "stack", "%s is not the state file of brink stack up", path);
+    } else {
+        char dsn[128];
+        snprintf(dsn, sizeof dsn, "postgresql://%s@127.0.0.1:%d/%s", jx_str(pg, "user"),
+                 si->pg_port, jx_str(pg, "database"));
+        size_t len;
+        char e[200];
+        char *pw = secret_read(NULL, jx_str(pg, "password_file"), &len, e, sizeof e);
+        if (!(cfg->stack_file = realpath(path, NULL)) || !(cfg->audit_url = strdup(dsn)))
+            rc = yml_fail(c, v, "stack", "out of memory");
+        else if (!pw)
+            rc = yml_fail(c, v, "stack", "the stack's PostgreSQL password: %s", e);
+        cfg->audit_password = pw;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* argv: BRINK stack fault WHO OP --state FILE */
+static char **fault_cmd(const config *cfg, const char *who, const char *op) {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = '\0';
+    const char *words[] = {exe, "stack", "fault", who, op, "--state", cfg->stack_file};
+    char **argv = calloc(8, sizeof *argv);
+    for (int i = 0; argv && i < 7; i++) {
+        if (!(argv[i] = strdup(words[i]))) {
+            proc_argv_free(argv);
+            return NULL;
+        }
+    }
+    return argv;
+}
+
+/* The dependencies the file does not describe, from the stack: faults through brink stack fault,
+ * network faults through the stack's proxies, ready when they answer. */
+static int stack_deps(const yml_ctx *c, config *cfg, const stack_ports *si) {
+    if (!cfg->deps && !(cfg->deps = deps_new(c->file))) return -1;
+    static const struct {
+        const char *name, *who, *ready, *proxy;
+        int64_t timeout_s;
+    } all[] = {{"redis", "redis", "redis", "redis", 30},
+               {"postgresql", "postgres", "tcp", "postgres", 60}};
+    for (size_t i = 0; i < 2; i++) {
+        if (config_dep(cfg, all[i].name)) continue; /* the file's own */
+        deps_dep *d = deps_add(cfg->deps, all[i].name, 1);
+        if (!d) return -1;
+        char ready[96];
+        snprintf(ready, sizeof ready, "%s://127.0.0.1:%d", all[i].ready,
+                 i == 0 ? si->redis_port : si->pg_port);
+        d->start_cmd = fault_cmd(cfg, all[i].who, "start");
+        d->stop_cmd = fault_cmd(cfg, all[i].who, "stop");
+        d->kill_cmd = fault_cmd(cfg, all[i].who, "kill");
+        d->pause_cmd = fault_cmd(cfg, all[i].who, "pause");
+        d->resume_cmd = fault_cmd(cfg, all[i].who, "resume");
+        d->ready_check = strdup(ready);
+        d->timeout_ns = all[i].timeout_s * NS_PER_S;
+        d->toxi_api = strdup(si->api);
+        d->toxi_proxy = strdup(all[i].proxy);
+        if (!d->start_cmd || !d->stop_cmd || !d->kill_cmd || !d->pause_cmd || !d->resume_cmd ||
+            !d->ready_check || !d->toxi_api || !d->toxi_proxy)
+            return -1;
+    }
+    return 0;
+}
+
 static int finish_root(const yml_ctx *c, const yml_val *x, void *obj) {
     config *cfg = obj;
     if (!cfg->webhook_path && !(cfg->webhook_path = strdup(CONFIG_DEFAULT_PATH)))
@@ -593,6 +712,7 @@ static const yml_field root_rows[] = {
     {"audit", YML_MAP, .sub = &audit_table},
     {"dependencies", YML_CUSTOM, 0, .fn = parse_dependencies},
     {"thresholds", YML_EACH, 0, "(METRIC: {orange: X, red: Y})", .fn = parse_threshold},
+    {"stack", YML_CUSTOM, 0, .fn = stack_seen},
     {"delivery", YML_MAP, .sub = &delivery_table},
     {"load", YML_CUSTOM, 0, .fn = parse_load},
     {"create", YML_CUSTOM, 0, .fn = misplaced_race_key, .hidden = true},
@@ -618,9 +738,14 @@ int config_load(const char *path, config **out, char *err, size_t errlen) {
         return -1;
     }
     yml_ctx c = {.doc = &doc, .file = path, .err = err, .errlen = errlen};
-    const yaml_node_t *root = yaml_document_get_root_node(&doc);
-    int rc = root ? yml_walk(&c, NULL, root, "", &root_table, cfg)
-                  : yml_fail(&c, NULL, "target", "missing (the file is empty)");
+    const yaml_node_t *root = yaml_document_get_root_node(&doc), *sk, *sv;
+    stack_ports si = {0};
+    sv = root ? yml_find(&c, root, "stack", &sk) : NULL;
+    int rc = root ? 0 : yml_fail(&c, NULL, "target", "missing (the file is empty)");
+    if (rc == 0 && sv) rc = load_stack(&c, sk, sv, cfg, &si);
+    if (rc == 0) rc = yml_walk(&c, NULL, root, "", &root_table, cfg);
+    if (rc == 0 && sv && stack_deps(&c, cfg, &si) < 0)
+        rc = yml_fail(&c, sv, "stack", "out of memory");
     yaml_document_delete(&doc);
     if (rc < 0) {
         config_free(cfg);
@@ -632,6 +757,11 @@ int config_load(const char *path, config **out, char *err, size_t errlen) {
 
 void config_free(config *c) {
     if (!c) return;
+    if (c->audit_password) {
+        memset(c->audit_password, 0, strlen(c->audit_password));
+        free(c->audit_password);
+    }
+    free(c->stack_file);
     char *owned[] = {c->file,
                      c->url,
                      c->metrics_url,
@@ -795,7 +925,7 @@ oom:
 }
 
 const char *config_audit_password(const config *c) {
-    if (!c->audit_password_env) return NULL;
+    if (!c->audit_password_env) return c->audit_password; /* the stack's, or NULL */
     const char *v = getenv(c->audit_password_env);
     return v && *v ? v : NULL;
 }

@@ -87,6 +87,7 @@ typedef struct config {
     bool have_audit;
     char *audit_url;          /* postgresql://, no password */
     char *audit_password_env; /* NULL: libpq's PGPASSWORD / PGPASSFILE */
+    char *audit_password;     /* from stack: (the embedded PostgreSQL's), when no password_env */
     char *audit_stored;       /* rows (id[, count]) for the ids in $1 (text[]), $2 = id prefix */
     char *audit_queued;       /* ids still queued (not lost, not yet stored), or NULL */
     /* audit.events: the exactly-once audit of --events on your schema ($1: the run's order ids
@@ -98,6 +99,9 @@ typedef struct config {
     int nchecks;
     /* dependencies */
     deps *deps; /* NULL without the section */
+    /* stack: the state file of `brink stack up --service none` (absolute), or NULL; its
+     * PostgreSQL and Redis fill in audit.url and the dependencies the file does not give */
+    char *stack_file;
     /* thresholds */
     config_threshold *thresholds;
     int nthresholds;

@@ -73,10 +73,12 @@ jqcheck "first step broke: 0/s, one step, stop first_step, a clear message" "$TM
     '.stats.max_sustainable_rps == 0 and (.capacity.steps | length) == 1 and .capacity.stop == "first_step" and (.capacity.message | test("first step")) and (.thresholds[] | select(.metric == "max_sustainable_rps") | .status) == "red"'
 check "first step broke: the one stderr line says so" all [ "$(lines "$TMP/first.err")" -eq 1 ] -- grep -q 'first step' "$TMP/first.err"
 
-# --- unreachable: the warm-up gets no response → exit 3
+# --- unreachable: refused by the preflight before any step → exit 3, one line
 "$BRINK" capacity --target http://127.0.0.1:1/ --sign none --step 1s --max-time 10s -q >"$TMP/down.out" 2>"$TMP/down.err"
 rc=$?
-check "unreachable target → exit 3, no response named" all [ $rc -eq 3 ] -- grep -q 'no response from' "$TMP/down.err"
+check "unreachable target → exit 3, one line naming it" \
+    all [ $rc -eq 3 ] -- grep -q 'target http://127.0.0.1:1/webhooks/orders does not answer' "$TMP/down.err" -- \
+    [ "$(lines "$TMP/down.err")" -eq 1 ]
 
 # --- SIGINT: stops, writes the partial result, exit 130
 "$BRINK" capacity --target "$T/slow/20" --sign none -c 40 --step 2s --max-time 60s -q \

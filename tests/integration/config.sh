@@ -204,12 +204,6 @@ jqcheck "redis-failure kill -f: the document — user stack, phases, fault times
      and .resources.phases[1].service.cpu_pct != null'
 
 jq -r .redis.pid "$S" >"$TMP/redis.pid" # the restarted redis-server's, for the resource samples
-brink_run down redis-failure down -f "$C" --rate 200 "${PH[@]}"
-F=$TMP/down.json
-check "redis-failure down -f (the Toxiproxy API): exit 0 (99: only recovery_s red)" \
-    verdict_ok down recovery_s
-jqcheck "redis-failure down -f: 0 lost, outage answered, audited with the file's queries" "$F" \
-    "$audit_ok and .stats.outage_error_rate < 0.01 and .fault.downtime_s >= 2.9"
 
 brink_run crash db-restart crash -f "$C" --rate 200 "${PH[@]}"
 F=$TMP/crash.json
@@ -218,6 +212,28 @@ check "db-restart crash -f: exit 0 (99: only the recovery times red, a busy mach
 jqcheck "db-restart crash -f: PostgreSQL killed and started by the hooks, 0 lost, integrity 0" "$F" \
     "$audit_ok and .test == \"db-restart\" and .fault.signal_s > 0 and .fault.ready_s > .fault.signal_s
      and (.stats | has(\"pool_recovery_s\")) and .config.accept_rate == 0"
+
+# ---- stack: your own service on brink's PostgreSQL and Redis -----------------------------------------
+
+# the file gives the service and the audit's queries; the stack's state fills in the audit's URL and
+# password, the dependencies' faults (brink stack fault), ready checks and proxies (network faults
+# through its Toxiproxy API)
+{
+    printf 'stack: %s\n' "$(dirname "$S")"
+    sed -n '/^target:/,/^  service_pid:/p' "$C"
+    sed -n '/^audit:/,/^dependencies:/p' "$C" | grep -v '^  url:' | grep -v '^dependencies:'
+} >"$TMP/onstack.yaml"
+(
+    unset PGPASSFILE # the stack's password comes from its state
+    brink_run down redis-failure down -f "$TMP/onstack.yaml" --rate 200 "${PH[@]}"
+)
+F=$TMP/down.json
+check "stack: (no audit.url, dependencies or password given): redis-failure down through the Toxiproxy API: exit 0 (99: only recovery_s red)" \
+    verdict_ok down recovery_s
+jqcheck "redis-failure down, stack: 0 lost, outage answered, audited with the file's queries" "$F" \
+    "$audit_ok and .stats.outage_error_rate < 0.01 and .fault.downtime_s >= 2.9"
+refuses "stack: a directory without a running stack" 2 "is the stack up?" \
+    "$BRINK" redis-failure down -f <(printf 'stack: /nonexistent\ntarget: {url: "http://127.0.0.1:1", webhook: {sign: none}}\n')
 
 # ---- the detectors fire on a user's stack ----------------------------------------------------------
 
