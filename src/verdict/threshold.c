@@ -50,9 +50,10 @@ static const th_def defaults[] = {
     /* vendor race */
     {"race_conditions", "race", "count", TH_ABOVE, 0, 0,
      "orders with more or less than one valid winner",
-     "accept with one atomic conditional UPDATE ... WHERE status='open' RETURNING (or SELECT ... "
-     "FOR UPDATE) in the same transaction as the assignment insert, plus a UNIQUE(order_id) "
-     "constraint on the assignments"},
+     "decide the winner in one atomic step: a conditional update that succeeds only while the "
+     "order is open (or a row lock taken before the check), in the same transaction as the "
+     "assignment, plus a unique constraint on the assignment (dispatchd: UPDATE orders ... WHERE "
+     "status='open' RETURNING, UNIQUE(order_id) on order_assignments)"},
     {"win_rate", "race", "fraction", TH_BELOW, 1.0, 0.95, "orders with exactly one valid winner",
      "every contested order must end with exactly one winner: check errors and lost responses "
      "in the violations list"},
@@ -86,12 +87,15 @@ static const th_def defaults[] = {
      "reconnect actively: a half-open probe every second, and a connection pool that replaces "
      "broken connections instead of reusing them"},
     {"drain_s", "redis", "s", TH_ABOVE, 10, 60, "time to drain the backlog after the fault",
-     "drain faster: bigger batches, more workers, XAUTOCLAIM of entries left by dead consumers"},
+     "drain faster: more consumers, bigger batches, and take over the work a dead consumer held "
+     "(dispatchd: XAUTOCLAIM of stream entries left pending)"},
     {"lost", "redis", "count", TH_ABOVE, 0, 0, "acknowledged webhooks that were never stored",
-     "answer 2xx only after the webhook is durable (XADD acknowledged with AOF, or the inbox "
-     "INSERT committed); ack stream entries only after the database insert committed"},
+     "answer 2xx only after the webhook is durable, and take it off the queue only after it is "
+     "stored (dispatchd: XADD with AOF, or the inbox INSERT committed; stream entries acked after "
+     "the INSERT committed)"},
     {"duplicated", "redis", "count", TH_ABOVE, 0, 0, "webhooks stored more than once",
-     "make the insert idempotent: a UNIQUE key on the webhook id with ON CONFLICT DO NOTHING"},
+     "make the store idempotent: a unique key on the webhook id, a repeated one ignored "
+     "(dispatchd: UNIQUE(webhook_id) with ON CONFLICT DO NOTHING)"},
     /* db restart */
     {"recovery_s", "db", "s", TH_ABOVE, 10, 30,
      "PostgreSQL ready again → service back to baseline errors and latency (all traffic)",
@@ -110,11 +114,13 @@ static const th_def defaults[] = {
     {"duplicated", "db", "count", TH_ABOVE, 0, 0, "webhooks stored more than once",
      "idempotent inserts keyed by the webhook id"},
     {"integrity_violations", "redis", "count", TH_ABOVE, 0, 0,
-     "half-done transactions: accepted orders without an assignment, or the reverse",
-     "write the order update and the assignment in one transaction"},
+     "half-done transactions: rows the integrity queries find inconsistent",
+     "write the rows that belong together in one transaction (dispatchd: the order's update and "
+     "its assignment)"},
     {"integrity_violations", "db", "count", TH_ABOVE, 0, 0,
-     "half-done transactions: accepted orders without an assignment, or the reverse",
-     "write the order update and the assignment in one transaction"},
+     "half-done transactions: rows the integrity queries find inconsistent",
+     "write the rows that belong together in one transaction (dispatchd: the order's update and "
+     "its assignment)"},
     /* a sender that retries (--delivery, --retry-schedule) */
     {"eventual_delivery_rate", "delivery", "fraction", TH_BELOW, 1.0, 0.999,
      "events acknowledged (2xx) in the end, at any attempt",

@@ -27,14 +27,14 @@ T=http://127.0.0.1:$PORT_slow
 
 # --- the analytic breaking point: 40 connections / 20 ms = 2000/s
 t0=$SECONDS
-"$BRINK" capacity --target "$T/slow/20" --sign none -c 40 --step 2s --max-time 40s -q \
+"$BRINK" capacity --target "$T/slow/20" --sign none -c 40 --step 2s --max-time 30s -q \
     --threshold 'max_sustainable_rps>=1000' --threshold 'knee_p99_ms<1000 orange<0.001' \
     --json "$TMP/cap.json" >"$TMP/cap.out" 2>"$TMP/cap.err"
 rc=$?
 took=$((SECONDS - t0))
 check "capacity against /slow/20 with 40 connections: exit 0" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || sed 's/^/#   /' "$TMP/cap.out" "$TMP/cap.err" | tail -25
-check "bounded: done within --max-time plus set-up ($took s)" [ $took -le 55 ]
+check "bounded: done within --max-time plus set-up ($took s)" [ $took -le 45 ]
 jqcheck "max sustainable within 1600–2300/s of the analytic 2000/s" "$TMP/cap.json" \
     '.stats.max_sustainable_rps >= 1600 and .stats.max_sustainable_rps <= 2300'
 jqcheck "resolution: bisected below 5 % (or stated when the time ran out)" "$TMP/cap.json" \

@@ -438,8 +438,8 @@ needs_dispatchd() {
 # 20 s a run) and their summary of a run. The tuned runs, which must recover (back to the
 # baseline's errors and p99 for 3 s), get 12 s of recovery: a machine busy with other tests slows
 # PostgreSQL's and the pool's return for a few seconds.
-RESIL_PHASES=(--warmup 1s --baseline 3s --fault 5s --recovery 8s --drain-timeout 20s -q)
-RESIL_TUNED=(--warmup 1s --baseline 3s --fault 5s --recovery 12s --drain-timeout 20s -q)
+RESIL_PHASES=(--warmup 1s --baseline 2s --fault 5s --recovery 8s --drain-timeout 20s -q)
+RESIL_TUNED=(--warmup 1s --baseline 2s --fault 5s --recovery 12s --drain-timeout 20s -q)
 RESIL_SUMMARY='(.stats | {outage_error_rate, outage_p99_ms, outage_timeouts, max_backlog, drain_s,
     downtime_s, recovery_s, pool_recovery_s, accepted, lost, duplicated, integrity_violations} | tojson),
     "errors by phase: " + ([.phases[]? | "\(.name) \(.errors_by_class // {} | tojson)"] | join(", "))'

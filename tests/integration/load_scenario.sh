@@ -60,7 +60,7 @@ flows:
 thresholds: ['checks>=0.999', 'get.p99_ms<5000']
 Y
 start_srv flow
-"$BRINK" load -f "$TMP/flow.yaml" -R 400 -d 2s -c 8 "http://127.0.0.1:$PORT_flow" \
+"$BRINK" load -f "$TMP/flow.yaml" -R 400 -d 1s -c 8 "http://127.0.0.1:$PORT_flow" \
     --json "$TMP/flow.json" >"$TMP/flow.out" 2>&1
 rc=$?
 t=$(tallies "$PORT_flow")

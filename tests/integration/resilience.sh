@@ -7,7 +7,7 @@
 # retrying sender: the tuned one (5% duplicates) delivers every event at once and stores none twice;
 # the untuned one (no fallback) delivers every event in the end, late by the outage, and shows the
 # retry storm after it, whose per-second counts must add up to the sender's. The other faults are in
-# resilience_kill.sh, resilience_timeout.sh and resilience_db.sh. Short phases (1 s warm-up, 3 s
+# resilience_kill.sh, resilience_timeout.sh and resilience_db.sh. Short phases (1 s warm-up, 2 s
 # baseline, 5 s fault, 8 s recovery, 12 s for the tuned run) keep each run near 20 s; everything
 # is on loopback and every wait is bounded.
 . "$(dirname "$0")/lib.bash"
