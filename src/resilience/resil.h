@@ -14,5 +14,7 @@
  * interrupted. */
 int resil_redis_main(int argc, char **argv, char *err, size_t errlen);
 int resil_db_main(int argc, char **argv, char *err, size_t errlen);
+/* The numbers a resilience document puts in .stats: the metrics a --threshold may name. */
+const char *const *resil_report_stat_names(int *n);
 
 #endif

@@ -14,6 +14,7 @@
 #include "probe/probe.h"
 #include "probe/probe_audit.h"
 #include "probe/probe_metrics.h"
+#include "resilience/resil.h"
 #include "probe/probe_proc.h"
 #include "stack/stack.h"
 #include "config/config.h"
@@ -212,8 +213,6 @@ int resil_user_remove(resil_run *run, char *err, size_t errlen);
 /* The zero-loss audit with the user's SQL (fills run->audit). */
 void resil_user_audit(resil_run *run);
 
-/* The numbers a run's .stats can hold (--threshold's names). */
-const char *const *resil_report_stat_names(int *n);
 /* The result document of one run (new reference), and its verdicts (results[0..*n)). */
 json_t *resil_report_json(const resil_run *run, th_result *results, int *n);
 /* The terminal summary of one run with its verdicts. */

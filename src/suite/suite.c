@@ -151,7 +151,7 @@ int suite_select(const suite_profile *p, const char *only, const char *skip, boo
 
 char **suite_argv(const suite_entry *e, const char *exe, const suite_opts *o,
                   const char *json_path) {
-    char **argv = calloc(SUITE_MAX_ARGS + 10, sizeof *argv);
+    char **argv = calloc(SUITE_MAX_ARGS + 10 + 2 * SUITE_MAX_THRESHOLDS, sizeof *argv);
     if (!argv) return NULL;
     int n = 0;
     argv[n++] = (char *)exe;
@@ -165,6 +165,11 @@ char **suite_argv(const suite_entry *e, const char *exe, const suite_opts *o,
         argv[n++] = (char *)o->config;
     }
     if (o->quiet) argv[n++] = "-q";
+    for (int i = 0; i < o->nth; i++) {
+        if (strcmp(o->th_test[i], e->test)) continue;
+        argv[n++] = "--threshold";
+        argv[n++] = (char *)o->th_cond[i];
+    }
     argv[n++] = "--json";
     argv[n++] = (char *)json_path;
     argv[n] = NULL;

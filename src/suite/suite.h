@@ -43,16 +43,23 @@ bool suite_test_known(const char *name);
 int suite_select(const suite_profile *p, const char *only, const char *skip, bool *sel, char *err,
                  size_t errlen);
 
+#define SUITE_MAX_THRESHOLDS 16
+
 /* What the suite passes on to every test. */
 typedef struct suite_opts {
     const char *stack_profile; /* --stack-profile, NULL: not passed (the tests' default) */
     const char *config;        /* -f FILE, NULL: not passed */
     bool quiet;                /* -q */
+    /* --threshold TEST:COND: COND passed as --threshold to each run of TEST */
+    const char *th_test[SUITE_MAX_THRESHOLDS], *th_cond[SUITE_MAX_THRESHOLDS];
+    char th_buf[SUITE_MAX_THRESHOLDS][40];
+    int nth;
 } suite_opts;
 
-/* The child's argv: exe, the entry's args, then --stack-profile P, -f FILE, -q (when set), and
- * --json json_path; NULL-terminated. The array is malloc'd (free it alone: its strings belong
- * to the table, o and the caller). NULL when out of memory. */
+/* The child's argv: exe, the entry's args, then --stack-profile P, -f FILE, -q (when set),
+ * --threshold COND for each of the test's, and --json json_path; NULL-terminated. The array is
+ * malloc'd (free it alone: its strings belong to the table, o and the caller). NULL when out of
+ * memory. */
 char **suite_argv(const suite_entry *e, const char *exe, const suite_opts *o,
                   const char *json_path);
 

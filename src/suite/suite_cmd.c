@@ -40,7 +40,11 @@
 #include "report/report_cmd.h"
 #include "stack/proc.h"
 #include "suite/suite.h"
+#include "race/race.h"
+#include "resilience/resil.h"
+#include "verdict/custom_th.h"
 #include "verdict/threshold.h"
+#include "webhook/webhook.h"
 
 #define GRACE_NS     (60 * NS_PER_S) /* a stopped test's time to write its result and clean up */
 #define HEARTBEAT_NS (60 * NS_PER_S) /* "still running" lines when the output is not a terminal */
@@ -117,6 +121,44 @@ static void unknown_profile(const char *name, char *err, size_t errlen) {
 
 /* Reads argv into o against the option table: CLI_OK, CLI_EXIT_HELP (help printed) or
  * CLI_ERROR with a reason. */
+/* --threshold TEST:COND: a test of the suite, and a condition on a number its document has. */
+static int add_threshold(const char *value, void *dest, char *err, size_t errlen) {
+    suite_opts *o = dest;
+    const char *colon = strchr(value, ':');
+    char test[40];
+    snprintf(test, sizeof test, "%.*s", colon ? (int)(colon - value) : 0, value);
+    if (!colon || !suite_test_known(test)) {
+        err_set(err, errlen,
+                "--threshold '%s': want TEST:COND with TEST one of webhook, capacity, race, "
+                "redis-failure, db-restart (e.g. 'webhook:p99_ms<200')",
+                value);
+        return -1;
+    }
+    if (o->nth == SUITE_MAX_THRESHOLDS) {
+        err_set(err, errlen, "too many --threshold options (at most %d)", SUITE_MAX_THRESHOLDS);
+        return -1;
+    }
+    custom_th_list one = {.n = 0};
+    if (custom_th_add(colon + 1, &one, err, errlen) < 0) return -1;
+    int n = 0;
+    const char *const *names;
+    int rc;
+    if (!strcmp(test, "webhook")) {
+        rc = webhook_threshold_check(&one, err, errlen);
+    } else {
+        names = !strcmp(test, "capacity") ? webhook_search_stat_names(&n)
+                : !strcmp(test, "race")   ? race_stat_names(&n)
+                                          : resil_report_stat_names(&n);
+        rc = custom_th_check(&one, names, n, err, errlen);
+    }
+    if (rc < 0) return -1;
+    snprintf(o->th_buf[o->nth], sizeof o->th_buf[o->nth], "%s", test);
+    o->th_test[o->nth] = o->th_buf[o->nth];
+    o->th_cond[o->nth] = colon + 1;
+    o->nth++;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errlen) {
     static const char *const stack_profiles[] = {"tuned", "untuned", NULL};
     char summary[SUMMARY_MAX];
@@ -131,7 +173,7 @@ static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errl
                   "test failed otherwise (crashed, no result) or a file could not be written.",
         .max_args = 1,
     };
-    int stack_profile = 0;
+    int profile_i = 0;
     bool stack_profile_set = false;
     const char *name = "quick";
     memset(o, 0, sizeof *o);
@@ -140,7 +182,7 @@ static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errl
     const cli_opt opts[] = {
         {.name = "out", .kind = CLI_STR, .dest = &o->out_root, .def = "performance-results",
          .meta = "DIR", .help = "where the run directories go"},
-        {.name = "stack-profile", .kind = CLI_CHOICE, .dest = &stack_profile,
+        {.name = "stack-profile", .kind = CLI_CHOICE, .dest = &profile_i,
          .choices = stack_profiles, .given = &stack_profile_set, .meta = "P",
          .help = "dispatchd's configuration on the embedded stack, passed to every test (by "
                  "default each test's own: tuned)"},
@@ -152,6 +194,10 @@ static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errl
          .help = "all but these tests"},
         CLI_JSON_AS(&o->json_path, "also write the summary (brink.summary/1) to OUT; - for "
                                    "stdout (the terminal output then goes to stderr)"),
+        {.name = "threshold", .kind = CLI_FN, .fn = add_threshold, .dest = &o->pass,
+         .meta = "TEST:COND", .help = "a condition on one test's .stats, passed to it as its "
+                                      "--threshold: 'webhook:p99_ms<200', "
+                                      "'race:accept_p99_ms<100 orange<50' (repeatable)"},
         CLI_QUIET_AS(&o->pass.quiet, "the tests' verdicts and the summary only (no progress)"),
         CLI_HELP,
     };
@@ -159,7 +205,7 @@ static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errl
     int npos;
     int rc = cli_parse(&suite_cli, opts, CLI_NOPTS(opts), argc, argv, &name, 1, &npos, err, errlen);
     if (rc != CLI_OK) return rc;
-    if (stack_profile_set) o->pass.stack_profile = stack_profiles[stack_profile];
+    if (stack_profile_set) o->pass.stack_profile = stack_profiles[profile_i];
     o->profile = suite_profile_find(name);
     if (!o->profile) {
         unknown_profile(name, err, errlen);

@@ -230,6 +230,13 @@ static void judge_events(verdicts *v, const webhook_eo_audit *a) {
     judge(v, "events", "missing_events", (double)a->missing_events, ev);
 }
 
+const char *const *webhook_search_stat_names(int *n) {
+    static const char *const names[] = {"max_sustainable_rps", "knee_rps",      "knee_p99_ms",
+                                        "resolution_rps",      "first_bad_rps", "steps"};
+    *n = (int)(sizeof names / sizeof names[0]);
+    return names;
+}
+
 int webhook_threshold_check(const custom_th_list *l, char *err, size_t errlen) {
     /* the numbers of a fixed-rate run: the load engine's and the webhook test's own */
     static const char *const own[] = {"availability",  "service_cpu_pct",  "service_rss_mib",

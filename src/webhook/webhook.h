@@ -100,5 +100,7 @@ int webhook_capacity_main(int argc, char **argv, char *err, size_t errlen);
 
 /* Refuses a --threshold on a number a fixed-rate run does not write (one line naming them). */
 int webhook_threshold_check(const custom_th_list *l, char *err, size_t errlen);
+/* The numbers of a search's document (capacity, webhook stress): its --threshold metrics. */
+const char *const *webhook_search_stat_names(int *n);
 
 #endif

@@ -324,12 +324,9 @@ static int check(webhook_opts *o, const given *g, bool capacity, char *err, size
     }
     bool search = capacity || !strcmp(o->profile, "stress");
     if (search && capacity_params_check(&o->cap, err, errlen) < 0) return -1;
-    static const char *const search_stats[] = {"max_sustainable_rps", "knee_rps",
-                                               "knee_p99_ms",         "resolution_rps",
-                                               "first_bad_rps",       "steps"};
-    if (search &&
-        custom_th_check(&o->thresholds, search_stats,
-                        (int)(sizeof search_stats / sizeof search_stats[0]), err, errlen) < 0) {
+    int nsearch;
+    const char *const *search_stats = webhook_search_stat_names(&nsearch);
+    if (search && custom_th_check(&o->thresholds, search_stats, nsearch, err, errlen) < 0) {
         return -1;
     }
     if (!search && webhook_threshold_check(&o->thresholds, err, errlen) < 0) return -1;

@@ -35,6 +35,11 @@ refused() {
     fi
 }
 
+# --- suite --threshold TEST:COND, checked against that test's numbers before anything starts
+refused "suite --threshold without a test" "want TEST:COND" suite quick --threshold 'p99_ms<5'
+refused "suite --threshold on a number the race has not" "unknown metric 'p99_ms'" \
+    suite quick --threshold 'race:p99_ms<5'
+
 # --- prefixes are refused, not guessed
 refused "race --vendor 3 (a prefix of --vendors) is refused" \
     "unknown option '--vendor'; did you mean '--vendors'?" race --vendor 3

@@ -92,7 +92,7 @@ jqcheck "tuned: the sender's verdicts and the storm's (no burst: the fallback an
 # the untuned one has no fallback: with a sender retrying every second, every event gets through
 # once Redis is back, late by the outage, and the retries owed arrive at once (the storm)
 brink_run redis-down-untuned redis-failure down --rate 200 --stack-profile untuned \
-    --warmup 1s --baseline 3s --fault 5s --recovery 8s --drain-timeout 20s \
+    --warmup 1s --baseline 2s --fault 5s --recovery 8s --drain-timeout 20s \
     --retry-schedule 0.5s,1s,1s,1s,1s,1s,1s,1s,1s,1s \
     --threshold 'eventual_delivery_rate>=0.99' --threshold 'storm_peak_ratio<1000 orange<1.01'
 F=$TMP/redis-down-untuned.json

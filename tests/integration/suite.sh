@@ -36,7 +36,8 @@ timeout 30 "$BRINK" suite --help >"$TMP/help.out" 2>&1
 check "--help: exit 0, profiles and exit statuses" has "$TMP/help.out" 'quick' 'stress' '130 interrupted'
 
 # ---- brink suite quick -----------------------------------------------------------------------
-timeout -s INT -k 60 $T "$BRINK" suite quick --out "$OUT" >"$TMP/quick.out" 2>&1
+timeout -s INT -k 60 $T "$BRINK" suite quick --out "$OUT" --threshold 'race:race_conditions<1' \
+    >"$TMP/quick.out" 2>&1
 rc=$?
 L=$OUT/latest
 run1=$(readlink "$L")
@@ -56,6 +57,8 @@ if [ $rc -eq 99 ] && cat "$OUT/$run1"/*.json 2>/dev/null | jq -e -s '
 fi
 check "quick: exit 0, or 99 with only recovery times or shed claims red ($rc)" [ $rc -eq 0 -o $E -eq 99 ]
 [ $rc -eq 0 ] || tail -40 "$TMP/quick.out" | sed 's/^/#   /'
+jqcheck "quick: --threshold race:COND reached the race (a custom verdict in its document)" \
+    "$OUT/$run1/race.json" '[.thresholds[] | select(.test == "custom") | .metric] == ["race_conditions"]'
 check "quick: latest is a relative link to a UTC-timestamp directory ($run1)" \
     all [ -L "$L" ] -- in_text "$run1" '^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$' -- [ -d "$OUT/$run1" ]
 D=$OUT/$run1
