@@ -176,59 +176,90 @@ static int target_ok(const char *target, char *err, size_t errlen) {
     return rc;
 }
 
-/* One query prepares: its tables and columns exist, its parameters have the run's types. */
-static int prepare_ok(PGconn *pg, const config *c, const char *key, const char *sql, int nparams,
-                      const Oid *types, char *err, size_t errlen) {
+/* One query prepares: its tables and columns exist, its parameters have the run's types. where:
+ * "FILE: KEY" for the message. */
+static int prepare_ok(PGconn *pg, const char *where, const char *sql, int nparams, const Oid *types,
+                      char *err, size_t errlen) {
     if (!sql) return EXIT_OK;
     PGresult *r = PQprepare(pg, "", sql, nparams, types);
     int rc = EXIT_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         const char *m = PQresultErrorMessage(r);
-        err_set(err, errlen, "%s: %s: %.*s", c->file, key, (int)strcspn(m, "\n"), m);
+        err_set(err, errlen, "%s: %.*s", where, (int)strcspn(m, "\n"), m);
         rc = EXIT_USAGE;
     }
     PQclear(r);
     return rc;
 }
 
-static int audit_ok(const preflight *p, char *err, size_t errlen) {
-    const config *c = p->cfg;
-    const char *pw = config_audit_password(c);
+/* A connection to url (with pw, or libpq's PGPASSWORD / PGPASSFILE); NULL with *rc and err (where:
+ * what names the URL, "brink.yaml: audit.url" or "--pg"). */
+static PGconn *pg_open(const char *dsn, const char *pw, const char *where, int *rc, char *err,
+                       size_t errlen) {
     const char *keys[] = {"dbname", "connect_timeout", "application_name", "password", NULL};
-    const char *vals[] = {c->audit_url, "2", "brink-preflight", pw, NULL};
+    const char *vals[] = {dsn, "2", "brink-preflight", pw, NULL};
     if (!pw) keys[3] = NULL;
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(pg) == CONNECTION_OK) return pg;
+    const char *m = PQerrorMessage(pg);
+    char line[400];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(m, "\n"), m);
+    bool nopw = strstr(m, "no password supplied") || strstr(m, "password authentication");
+    err_set(err, errlen, "%s: %s%s", where, line,
+            nopw ? " (give the password in PGPASSWORD, a PGPASSFILE, or audit.password_env)" : "");
+    *rc = unreachable(m) && !nopw ? EXIT_UNREACHABLE : EXIT_USAGE;
+    PQfinish(pg);
+    return NULL;
+}
+
+/* A query of the audit, with its parameters' types (on: the run uses it). */
+typedef struct audit_query {
+    bool on;
+    const char *key, *sql;
+    int n;
+    const Oid *types;
+} audit_query;
+
+static int audit_ok(const preflight *p, char *err, size_t errlen) {
+    const config *c = p->cfg;
+    char where[600];
+    snprintf(where, sizeof where, "%s: audit.url", c->file);
     int rc = EXIT_OK;
-    if (PQstatus(pg) != CONNECTION_OK) {
-        const char *m = PQerrorMessage(pg);
-        char line[400];
-        snprintf(line, sizeof line, "%.*s", (int)strcspn(m, "\n"), m);
-        bool nopw = strstr(m, "no password supplied") || strstr(m, "password authentication");
-        err_set(err, errlen, "%s: audit.url: %s%s", c->file, line,
-                nopw ? " (give the password in PGPASSWORD, a PGPASSFILE, or audit.password_env)"
-                     : "");
-        rc = unreachable(m) && !nopw ? EXIT_UNREACHABLE : EXIT_USAGE;
-        PQfinish(pg);
-        return rc;
-    }
+    PGconn *pg = pg_open(c->audit_url, config_audit_password(c), where, &rc, err, errlen);
+    if (!pg) return rc;
     const Oid ids[2] = {OID_TEXT_ARRAY, OID_TEXT}, text[1] = {OID_TEXT};
-    if (p->audit) {
-        rc = prepare_ok(pg, c, "audit.stored", c->audit_stored, 2, ids, err, errlen);
-        if (!rc) rc = prepare_ok(pg, c, "audit.queued", c->audit_queued, 2, ids, err, errlen);
-        for (int i = 0; !rc && i < c->nchecks; i++) {
-            char key[160];
-            snprintf(key, sizeof key, "audit.integrity.%s", c->checks[i].name);
-            rc = prepare_ok(pg, c, key, c->checks[i].query, 1, text, err, errlen);
-        }
+    audit_query q[4 + CONFIG_MAX_CHECKS] = {
+        {p->audit, "audit.stored", c->audit_stored, 2, ids},
+        {p->audit, "audit.queued", c->audit_queued, 2, ids},
+        {p->audit_events, "audit.events.handled", c->audit_ev_handled, 1, text},
+        {p->audit_events, "audit.events.orders", c->audit_ev_orders, 1, text},
+    };
+    int nq = 4;
+    char keys[CONFIG_MAX_CHECKS][160];
+    for (int i = 0; i < c->nchecks; i++) {
+        snprintf(keys[i], sizeof keys[i], "audit.integrity.%s", c->checks[i].name);
+        q[nq++] = (audit_query){p->audit, keys[i], c->checks[i].query, 1, text};
+    }
+    for (int i = 0; !rc && i < nq; i++) {
+        if (!q[i].on) continue;
+        snprintf(where, sizeof where, "%s: %s", c->file, q[i].key);
+        rc = prepare_ok(pg, where, q[i].sql, q[i].n, q[i].types, err, errlen);
     }
     if (!rc && p->audit_events) {
-        rc = prepare_ok(pg, c, "audit.events.handled", c->audit_ev_handled, 1, text, err, errlen);
-        if (!rc)
-            rc = prepare_ok(pg, c, "audit.events.orders", c->audit_ev_orders, 1, text, err, errlen);
-        if (!rc)
-            rc = prepare_ok(pg, c, "audit.events.pending", c->audit_ev_pending, 0, NULL, err,
-                            errlen);
+        snprintf(where, sizeof where, "%s: audit.events.pending", c->file);
+        rc = prepare_ok(pg, where, c->audit_ev_pending, 0, NULL, err, errlen);
     }
+    PQfinish(pg);
+    return rc;
+}
+
+/* A database the run reads besides the audit (the race's SQL truth): it connects, its query
+ * prepares. */
+static int sql_ok(const preflight *p, char *err, size_t errlen) {
+    int rc = EXIT_OK;
+    PGconn *pg = pg_open(p->sql_url, p->sql_password, p->sql_where, &rc, err, errlen);
+    if (!pg) return rc;
+    rc = prepare_ok(pg, p->sql_where, p->sql_query, 1, NULL, err, errlen);
     PQfinish(pg);
     return rc;
 }
@@ -272,5 +303,6 @@ int preflight_run(const preflight *p, char *err, size_t errlen) {
     if (!rc && c && (p->audit || p->audit_events) && c->have_audit && c->audit_url)
         rc = audit_ok(p, err, errlen);
     if (!rc && c && p->probes) rc = probes_ok(c, err, errlen);
+    if (!rc && p->sql_url) rc = sql_ok(p, err, errlen);
     return rc;
 }

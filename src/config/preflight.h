@@ -24,6 +24,10 @@ typedef struct preflight {
      * Toxiproxy API and proxy */
     const char *deps[2];
     bool proxy[2];
+    /* another database the run reads (the race's SQL truth), NULL: none: its URL (password from
+     * sql_password or libpq's environment), a query with one parameter that must prepare, and
+     * what names it in messages ("--pg", "race.yaml: truth.sql.url") */
+    const char *sql_url, *sql_password, *sql_query, *sql_where;
 } preflight;
 
 /* Tries each thing p names, quickly (a few seconds at most). EXIT_OK (0); EXIT_USAGE with one line

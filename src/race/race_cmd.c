@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/preflight.h"
 #include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -346,6 +347,28 @@ static int race_args_check(race_args *a, char *err, size_t errlen) {
     return race_args_json(a->json_path, err, errlen);
 }
 
+/* Your own service: the target takes a connection, the SQL truth's database connects and its
+ * query prepares, the --json path is writable — in seconds, before any order is created. */
+static int race_preflight(const race_args *a, char *err, size_t errlen) {
+    const race_opts *o = &a->o;
+    const race_spec *spec = &a->spec;
+    const char *sql = o->pg_url ? o->pg_url : spec->sql_url;
+    char where[300]; /* what named the database */
+    if (a->cfg && o->pg_url && o->pg_url == a->cfg->audit_url)
+        snprintf(where, sizeof where, "%s: audit.url (the SQL truth)", a->cfg->file);
+    else if (o->pg_url)
+        snprintf(where, sizeof where, "--pg");
+    else
+        snprintf(where, sizeof where, "%s: truth.sql.url", spec->file ? spec->file : "race");
+    preflight pf = {.target_url = o->target ? o->target : spec->target,
+                    .json_path = a->json_path,
+                    .sql_url = spec->sql_query ? sql : NULL,
+                    .sql_password = o->pg_password,
+                    .sql_query = spec->sql_query,
+                    .sql_where = where};
+    return preflight_run(&pf, err, errlen);
+}
+
 static void race_args_free(race_args *a) {
     if (a->have_spec) race_spec_free(&a->spec);
     config_free(a->cfg);
@@ -398,6 +421,7 @@ int race_cmd_main(int argc, char **argv, char *err, size_t errlen) {
     if (prc != CLI_OK) return prc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
     int status = race_args_spec(a, err, errlen);
     if (status == EXIT_OK && race_args_check(a, err, errlen) < 0) status = EXIT_USAGE;
+    if (status == EXIT_OK && !a->o.use_stack) status = race_preflight(a, err, errlen);
     if (status == EXIT_OK) {
         race_result res;
         status = race_cmd_run(a, &res, err, errlen);

@@ -84,7 +84,7 @@ check "unreachable target → exit 3, one line naming it" \
 "$BRINK" capacity --target "$T/slow/20" --sign none -c 40 --step 2s --max-time 60s -q \
     --json "$TMP/int.json" >"$TMP/int.out" 2>&1 &
 pid=$!
-sleep 5
+sleep 6
 kill -INT $pid
 wait $pid
 rc=$?

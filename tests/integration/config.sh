@@ -173,6 +173,10 @@ jqcheck "race light -f: 50 orders, no race condition, HTTP and SQL truth (audit.
     '.stats.orders == 50 and .stats.race_conditions == 0 and .stats.integrity == 1
      and .race.audit.sql_orders == 50 and .config.audit_sql and (.config.config_file | endswith("brink.yaml"))'
 
+env -u PGPASSFILE "$BRINK" race light -f "$C" -q >/dev/null 2>"$TMP/race-pre.err"
+check "race -f without the SQL truth's password: exit 2 before any order, naming audit.url" \
+    all [ $? -eq 2 ] -- grep -q 'audit.url (the SQL truth): .*no password supplied' "$TMP/race-pre.err"
+
 # ---- process faults by signals: stack fault --config with pid_file ------------------------------
 
 "$BRINK" stack fault redis pause --config "$C" >"$TMP/pause.json" 2>"$TMP/pause.err"
@@ -264,7 +268,8 @@ if stack_up S2 untuned --profile untuned; then
     sed -i '/^race:/,/^probes:/{/^probes:/!d}' "$TMP/untuned.yaml" # dispatchd's built-in protocol
     found=0
     for attempt in 1 2 3; do
-        brink_run "untuned$attempt" race -f "$TMP/untuned.yaml" --orders 100 --vendors 10 -q
+        PGPASSFILE=$(jq -r .postgres.pgpass_file "$S2") \
+            brink_run "untuned$attempt" race -f "$TMP/untuned.yaml" --orders 100 --vendors 10 -q
         if [ "$(rc "untuned$attempt")" = 99 ] &&
             jq -e '.stats.race_conditions > 0' "$TMP/untuned$attempt.json" >/dev/null 2>&1; then
             found=1

@@ -126,8 +126,8 @@ check "--threshold: an unknown number is refused (exit 2) with a list that cover
 check "untuned: the backlog line says its peak against the baseline's level and how it came back" \
     grep -qE '^  backlog       (max [0-9]+ at [0-9.]+ s \(baseline level [0-9]+\)(; back to [0-9]+ [0-9.]+ s after the fault ended|; NOT back to its baseline level)?|never above its baseline level \([0-9]+\))$' \
     "$TMP/redis-down-untuned.out"
-check "untuned (no -q, no terminal): a progress line at 10 s of the 17 s run" \
-    grep -qE '^brink redis-failure down: 10s/17s ETA 7s: [0-9]+ responses' "$TMP/redis-down-untuned.out"
+check "untuned (no -q, no terminal): a progress line at 10 s of the 16 s run" \
+    grep -qE '^brink redis-failure down: 10s/16s ETA 6s: [0-9]+ responses' "$TMP/redis-down-untuned.out"
 check "untuned: the terminal shows the sender, the events due during the fault and the storm" \
     all grep -q '^  delivery      [0-9]* events: ' "$TMP/redis-down-untuned.out" \
     -- grep -qE '^  during fault  [0-9]+ events due, [0-9]+ delivered in the end; delivery delay p99 [0-9.]+ s' "$TMP/redis-down-untuned.out" \
