@@ -459,14 +459,7 @@ int load_cmd_main(int argc, char **argv, char *err, size_t errlen) {
         scenario_report_json(doc, &res, cfg->scenario,
                              jx_num(json_object_get(doc, "stats"), "send_window_s"));
         segment_doc(doc, res.seg, a->start_at);
-        th_result rs[CUSTOM_TH_MAX];
-        int nrs = 0;
-        worst = custom_th_apply(&a->th, doc, rs, &nrs, CUSTOM_TH_MAX);
-        if (nrs) {
-            FILE *o = json_stdout ? stderr : stdout;
-            fprintf(o, "\n  thresholds (--threshold)\n");
-            threshold_print(o, rs, nrs);
-        }
+        worst = custom_th_report(&a->th, doc, json_stdout ? stderr : stdout);
         if (a->json_path && jx_write_json(doc, a->json_path, err, errlen) < 0)
             status = EXIT_FAILURE_;
     }

@@ -36,7 +36,7 @@ static bool unreachable(const char *msg) {
     return false;
 }
 
-static int json_path_ok(const char *path, char *err, size_t errlen) {
+int preflight_json_path(const char *path, char *err, size_t errlen) {
     if (!path || !strcmp(path, "-")) return EXIT_OK;
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -291,7 +291,7 @@ static int probes_ok(const config *c, char *err, size_t errlen) {
 }
 
 int preflight_run(const preflight *p, char *err, size_t errlen) {
-    int rc = json_path_ok(p->json_path, err, errlen);
+    int rc = preflight_json_path(p->json_path, err, errlen);
     const config *c = p->cfg;
     for (int i = 0; !rc && c && c->deps && i < 2; i++) {
         const deps_dep *d = p->deps[i] ? deps_find(c->deps, p->deps[i]) : NULL;

@@ -35,5 +35,8 @@ typedef struct preflight {
  * table, a proxy the API does not have, a command that is not there, an unwritable path); or
  * EXIT_UNREACHABLE when something does not answer at all (connection refused, timeout). */
 int preflight_run(const preflight *p, char *err, size_t errlen);
+/* The --json path alone (NULL or "-": nothing to check): EXIT_OK, or EXIT_USAGE with one line
+ * (a directory, or a directory that is not writable). */
+int preflight_json_path(const char *path, char *err, size_t errlen);
 
 #endif

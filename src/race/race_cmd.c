@@ -285,16 +285,7 @@ static int race_args_pg(race_args *a, char *err, size_t errlen) {
 
 /* The --json file's directory must be writable before the run, not after it. */
 static int race_args_json(const char *json_path, char *err, size_t errlen) {
-    if (!json_path || !strcmp(json_path, "-")) return 0;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", json_path);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
-    if (access(slash ? dir : ".", W_OK) < 0) {
-        err_set(err, errlen, "cannot write --json %s: its directory is not writable", json_path);
-        return -1;
-    }
-    return 0;
+    return preflight_json_path(json_path, err, errlen) == EXIT_OK ? 0 : -1;
 }
 
 /* What the table cannot say alone: options that exclude or need each other, given the target
@@ -360,8 +351,7 @@ static int race_preflight(const race_args *a, char *err, size_t errlen) {
         snprintf(where, sizeof where, "--pg");
     else
         snprintf(where, sizeof where, "%s: truth.sql.url", spec->file ? spec->file : "race");
-    preflight pf = {.target_url = o->target ? o->target : spec->target,
-                    .json_path = a->json_path,
+    preflight pf = {.target_url = o->target ? o->target : spec->target, /* --json: checked */
                     .sql_url = spec->sql_query ? sql : NULL,
                     .sql_password = o->pg_password,
                     .sql_query = spec->sql_query,
@@ -398,13 +388,7 @@ static int race_cmd_report(const race_args *a, race_result *res, int status, cha
     th_status worst = threshold_worst(th, nth);
     if (a->json_path || a->th.n) {
         json_t *doc = race_json(res, th, nth);
-        th_result rs[CUSTOM_TH_MAX];
-        int nrs = 0;
-        th_status mine = custom_th_apply(&a->th, doc, rs, &nrs, CUSTOM_TH_MAX);
-        if (nrs) {
-            fprintf(out, "\n  thresholds (--threshold)\n");
-            threshold_print(out, rs, nrs);
-        }
+        th_status mine = custom_th_report(&a->th, doc, out);
         if (mine > worst) worst = mine;
         if (a->json_path && jx_write_json(doc, a->json_path, err, errlen) < 0)
             status = EXIT_FAILURE_;

@@ -238,3 +238,14 @@ th_status custom_th_apply(const custom_th_list *l, json_t *doc, th_result *rs, i
     }
     return worst;
 }
+
+th_status custom_th_report(const custom_th_list *l, json_t *doc, FILE *out) {
+    th_result rs[CUSTOM_TH_MAX];
+    int nrs = 0;
+    th_status worst = custom_th_apply(l, doc, rs, &nrs, CUSTOM_TH_MAX);
+    if (nrs) {
+        fprintf(out, "\n  thresholds (--threshold)\n");
+        threshold_print(out, rs, nrs);
+    }
+    return worst;
+}

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "verdict/threshold.h"
 
@@ -54,5 +55,8 @@ int custom_th_check_named(const custom_th_list *l, const char *const *names, int
  * .thresholds and .advice (creating them), and to rs[*nrs..max) when rs is given. Returns the
  * worst status (TH_GREEN without conditions); a metric the document lacks is skipped. */
 th_status custom_th_apply(const custom_th_list *l, json_t *doc, th_result *rs, int *nrs, int max);
+/* custom_th_apply, then the verdicts' table on out under "thresholds (--threshold)" (nothing
+ * without conditions). Returns the worst status. */
+th_status custom_th_report(const custom_th_list *l, json_t *doc, FILE *out);
 
 #endif

@@ -438,13 +438,7 @@ int webhook_run_stress(const webhook_opts *o, char *err, size_t errlen) {
         }
     }
     th_status worst = threshold_worst(v, nv);
-    th_result mine[CUSTOM_TH_MAX]; /* --threshold */
-    int nmine = 0;
-    th_status w = custom_th_apply(&o->thresholds, doc, mine, &nmine, CUSTOM_TH_MAX);
-    if (nmine) {
-        fprintf(out, "\n  thresholds (--threshold)\n");
-        threshold_print(out, mine, nmine);
-    }
+    th_status w = custom_th_report(&o->thresholds, doc, out); /* --threshold */
     if (w > worst) worst = w;
     if (res->stop == CAPACITY_INTERRUPTED)
         status = EXIT_INTERRUPTED;
