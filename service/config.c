@@ -67,10 +67,16 @@ static const opt opts[] = {
     {"queue-timeout", INTF(queue_timeout_ms, 0, 600000), "MS",
      "a request that waits longer than MS for an executor is answered 503 (0: no limit)", NULL},
     {"max-connections", INTF(max_connections, 1, 100000), "N", "concurrent HTTP connections", NULL},
+    {"max-connections-per-client", INTF(max_conns_per_client, 0, 100000), "N",
+     "connections one client address may hold (0: three quarters of --max-connections, so that "
+     "one address cannot take every slot)",
+     NULL},
     {"idle-timeout", INTF(idle_timeout_s, 1, 3600), "S", "close connections idle for S seconds",
      NULL},
     {"request-timeout", INTF(request_timeout_ms, 10, 600000), "MS",
-     "a request body must arrive within MS, else the connection is closed", NULL},
+     "a request head must arrive within MS of its first byte, and its body within MS of the "
+     "head: else 408 and the connection is closed",
+     NULL},
     {"max-header-bytes", INTF(max_header_bytes, 4096, 1048576), "N",
      "memory for a request's head (larger: rejected)", NULL},
     {"tolerance", INTF(tolerance_s, 1, 86400), "S", "accepted webhook-timestamp skew, seconds",

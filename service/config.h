@@ -28,9 +28,10 @@ typedef struct dcfg {
     int executors;        /* threads for requests that wait for PostgreSQL */
     int queue_timeout_ms; /* longest wait for an executor before 503 */
     int max_connections;
-    int idle_timeout_s;     /* a connection idle this long is closed */
-    int request_timeout_ms; /* a request (head to complete body) must take less: 408 */
-    int max_header_bytes;   /* per-connection memory for the request head (431/413 above) */
+    int max_conns_per_client; /* per client address; 0: 3/4 of max_connections */
+    int idle_timeout_s;       /* a connection idle this long is closed */
+    int request_timeout_ms;   /* a request (head to complete body) must take less: 408 */
+    int max_header_bytes;     /* per-connection memory for the request head (431/413 above) */
     /* webhook */
     uint8_t key[DCFG_KEY_MAX]; /* HMAC key (whsec_ secret decoded); never logged */
     size_t key_len;

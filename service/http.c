@@ -13,8 +13,15 @@
  * The accept and order routes do block their thread on PostgreSQL, for a bounded time (pool
  * acquisition and query deadlines), like any thread-per-request server would; a slow client
  * never blocks a thread: it only occupies a connection slot, which libmicrohttpd frees after
- * --idle-timeout seconds of silence, and a body that takes longer than --request-timeout closes
- * the connection.
+ * --idle-timeout seconds of silence; a head or a body that takes longer than --request-timeout
+ * is answered 408 and its connection closed (scan_heads), and one client address holds at most
+ * --max-connections-per-client connections, so that slow clients cannot take every slot.
+ *
+ * Framing (RFC 9112) is checked before a body is read: a transfer coding other than chunked is
+ * answered 501, chunked twice, conflicting Content-Lengths, a Content-Length with chunked, or a
+ * missing or repeated Host in HTTP/1.1 400, and the connection closed. (libmicrohttpd 0.9.75
+ * itself accepts obsolete line folding, bare LF line ends and whitespace before a header's
+ * colon, and hands over only the parsed head, so those cannot be refused here.)
  *
  * Limits: the body is at most 64 KiB (Content-Length above that is answered 413 at once; a
  * chunked body that grows past it is discarded and answered 413, or the connection is closed if
@@ -49,10 +56,12 @@
 #include <microhttpd.h>
 
 #include <errno.h>
+#include <linux/tcp.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +69,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +81,7 @@
 #define METRICS_TYPE  "text/plain; version=0.0.4; charset=utf-8"
 #define READY_TIMEOUT 500
 #define STOP_NS       (1500 * NS_PER_MS) /* a loop's wait for its suspended requests */
+#define SIGS_MAX      2048               /* repeated webhook-signature headers, joined */
 
 /* Where a suspended request is: waiting for Redis (QUEUED) and answered by it (ANSWERED); or
  * handed to an executor (BLOCKING) and answered by it (REPLIED). */
@@ -99,6 +110,19 @@ typedef struct conn_ctx {
     met_route route;
     int early; /* status decided before the body ended (413), sent when it has */
     char id[ID_PATH_MAX + 1];
+    /* the request-head deadline (see scan_heads): this loop's list of its connections */
+    struct MHD_Connection *mc;
+    struct loop *home;
+    struct conn_ctx *lprev, *lnext;
+    int fd;
+    bool in_req;      /* between the request's first call and its completion */
+    bool replied;     /* a response is queued for the current request */
+    bool close_after; /* its response closes the connection (framing errors) */
+    bool dup_wh;      /* webhook-id or webhook-timestamp came more than once */
+    int sig_headers;  /* webhook-signature headers (more than one: joined at dispatch) */
+    bool mark_stale;  /* a request completed: re-read the byte count at the next scan */
+    uint64_t mark;    /* bytes received by the end of the last complete request */
+    int64_t head_ns;  /* when a scan first saw bytes beyond mark (0: none yet) */
 } conn_ctx;
 
 typedef struct loop {
@@ -118,6 +142,8 @@ typedef struct loop {
     pthread_mutex_t mu;
     conn_ctx *done, *done_tail; /* finished by executors, to resume */
     long suspended;             /* connections suspended by this loop */
+    conn_ctx *conns;            /* every open connection of this loop's daemon */
+    int64_t next_scan_ns;
 } loop;
 
 /* The executors: threads that run what waits for PostgreSQL (accept, orders, the webhook
@@ -164,6 +190,21 @@ static const char BODY_OOM[] = "{\"error\":\"internal\"}\n";
 static const char BODY_BUSY[] =
     "{\"error\":\"overloaded\",\"detail\":\"waited too long for a thread (--queue-timeout)\"}\n";
 static const char BODY_ALIVE[] = "{\"status\":\"alive\"}\n";
+static const char BODY_TIMEOUT[] = "{\"error\":\"request_timeout\",\"detail\":\"the request did "
+                                   "not arrive within --request-timeout\"}\n";
+static const char BODY_CODING[] =
+    "{\"error\":\"not_implemented\",\"detail\":\"the only transfer coding served is chunked\"}\n";
+static const char BODY_NO_HOST[] = "{\"error\":\"bad_request\",\"detail\":\"an HTTP/1.1 request "
+                                   "needs exactly one Host header\"}\n";
+static const char BODY_LENGTHS[] = "{\"error\":\"bad_request\",\"detail\":\"conflicting or invalid "
+                                   "Content-Length, or both Content-Length and "
+                                   "Transfer-Encoding\"}\n";
+static const char BODY_CHUNKED_TWICE[] =
+    "{\"error\":\"bad_request\",\"detail\":\"chunked applied more than once\"}\n";
+static const char BODY_DUP_HEADER[] = "{\"error\":\"bad_request\",\"detail\":\"webhook-id and "
+                                      "webhook-timestamp may each appear once\"}\n";
+static const char BODY_SIGS[] =
+    "{\"error\":\"bad_request\",\"detail\":\"too many webhook-signature headers\"}\n";
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
@@ -209,7 +250,7 @@ static struct MHD_Response *cached(const char *body, int retry_after, bool close
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, conn_ctx *cc, reply *r,
                                   const char *type) {
-    bool close = atomic_load_explicit(&H.stopping, memory_order_relaxed);
+    bool close = cc->close_after || atomic_load_explicit(&H.stopping, memory_order_relaxed);
     struct MHD_Response *resp = NULL;
     bool shared = false;
     if (r->is_static && type == NULL) {
@@ -223,6 +264,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, conn_ctx *cc, rep
         add_headers(resp, type ? type : JSON_TYPE, r->retry_after, close);
     }
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    cc->replied = true;
     if (!shared) MHD_destroy_response(resp);
     met_request(cc->route, r->status, clock_now_ns() - cc->start_ns);
     return ret;
@@ -260,7 +302,40 @@ static met_route met_of(route r) {
     }
 }
 
-/* url → route; the order id of /orders/ID[/accept] is copied into cc->id. */
+/* Whether s[0..n) is UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF). Every order id came in through JSON, which is. */
+static bool utf8_ok(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            k = 1, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i <= k) return false;
+        unsigned cp = c & (0x3fu >> k);
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (s[i + j] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* url → route; the order id of /orders/ID[/accept] is copied into cc->id. An id that no order
+ * can have (empty, longer than an order_id may be, not UTF-8) is not found here, before any
+ * query. */
 static route classify(const char *url, conn_ctx *cc) {
     if (strcmp(url, "/webhooks/orders") == 0) return RT_WEBHOOK;
     if (strcmp(url, "/healthz") == 0) return RT_HEALTHZ;
@@ -274,7 +349,8 @@ static route classify(const char *url, conn_ctx *cc) {
         n -= 7;
         r = RT_ACCEPT;
     }
-    if (n == 0 || n > ID_PATH_MAX || memchr(id, '\0', n)) return RT_NONE;
+    if (n == 0 || n > ID_PATH_MAX || memchr(id, '\0', n) || !utf8_ok((const unsigned char *)id, n))
+        return RT_NONE;
     memcpy(cc->id, id, n);
     cc->id[n] = '\0';
     return r;
@@ -361,6 +437,7 @@ static enum MHD_Result send_metrics(struct MHD_Connection *conn, conn_ctx *cc) {
     cc->text = NULL; /* the response owns it */
     add_headers(resp, METRICS_TYPE, 0, atomic_load(&H.stopping));
     enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
+    cc->replied = true;
     MHD_destroy_response(resp);
     met_request(cc->route, 200, clock_now_ns() - cc->start_ns);
     return ret;
@@ -475,6 +552,93 @@ static void on_queued(queue_req *r) {
     cur->resumed = true;
 }
 
+/* ---- the request head: framing (RFC 9112) and repeated webhook headers -------------------- */
+
+typedef struct head_scan {
+    int hosts, lengths, chunked, codings; /* codings: transfer codings other than chunked */
+    bool bad_length;                      /* not digits, or two different values */
+    unsigned long long length;
+    int ids, timestamps, signatures;
+} head_scan;
+
+static void scan_codings(head_scan *h, const char *v) {
+    while (*v) {
+        v += strspn(v, " \t,");
+        size_t n = strcspn(v, ",");
+        size_t t = n;
+        while (t > 0 && (v[t - 1] == ' ' || v[t - 1] == '\t')) t--;
+        if (t == 7 && strncasecmp(v, "chunked", 7) == 0)
+            h->chunked++;
+        else if (t > 0)
+            h->codings++;
+        v += n;
+    }
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    (void)kind;
+    head_scan *h = cls;
+    if (value == NULL) value = "";
+    if (strcasecmp(key, "Host") == 0) {
+        h->hosts++;
+    } else if (strcasecmp(key, "Content-Length") == 0) {
+        size_t n = strlen(value);
+        unsigned long long v = strtoull(value, NULL, 10);
+        if (n == 0 || n > 19 || strspn(value, "0123456789") != n || (h->lengths && v != h->length))
+            h->bad_length = true;
+        h->length = v;
+        h->lengths++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        scan_codings(h, value);
+    } else if (strcasecmp(key, "webhook-id") == 0) {
+        h->ids++;
+    } else if (strcasecmp(key, "webhook-timestamp") == 0) {
+        h->timestamps++;
+    } else if (strcasecmp(key, "webhook-signature") == 0) {
+        h->signatures++;
+    }
+    return MHD_YES;
+}
+
+/* The static answer to a head this server will not read a body after (and whose connection it
+ * closes), or NULL: a transfer coding other than chunked (501), chunked twice, conflicting or
+ * invalid lengths, a length with chunked, or no single Host in HTTP/1.1 (400). */
+static const char *bad_framing(const head_scan *h, const char *version, int *status) {
+    *status = 400;
+    if (h->codings) {
+        *status = 501;
+        return BODY_CODING;
+    }
+    if (h->chunked > 1) return BODY_CHUNKED_TWICE;
+    if (h->bad_length || (h->lengths && h->chunked)) return BODY_LENGTHS;
+    if (h->hosts > 1 || (h->hosts == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
+        return BODY_NO_HOST;
+    return NULL;
+}
+
+typedef struct sig_join {
+    char *buf;
+    size_t len;
+    bool overflow;
+} sig_join;
+
+static enum MHD_Result join_sig(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value) {
+    (void)kind;
+    sig_join *j = cls;
+    if (value == NULL || strcasecmp(key, "webhook-signature") != 0) return MHD_YES;
+    size_t n = strlen(value);
+    if (j->len + n + 2 > SIGS_MAX) {
+        j->overflow = true;
+        return MHD_NO;
+    }
+    if (j->len) j->buf[j->len++] = ' ';
+    memcpy(j->buf + j->len, value, n + 1);
+    j->len += n;
+    return MHD_YES;
+}
+
 /* The request is complete (head, and body if any). */
 static enum MHD_Result dispatch(struct MHD_Connection *conn, conn_ctx *cc, route rt) {
     reply rep;
@@ -490,6 +654,23 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, conn_ctx *cc, route
         const char *id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "webhook-id");
         const char *ts = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "webhook-timestamp");
         const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "webhook-signature");
+        if (cc->dup_wh) {
+            reply_static(&rep, 400, BODY_DUP_HEADER);
+            break;
+        }
+        /* several webhook-signature headers: one space-separated list, as the specification
+         * writes several signatures in one header */
+        char sigs[SIGS_MAX];
+        if (cc->sig_headers > 1) {
+            sig_join j = {.buf = sigs};
+            sigs[0] = '\0';
+            MHD_get_connection_values(conn, MHD_HEADER_KIND, join_sig, &j);
+            if (j.overflow) {
+                reply_static(&rep, 400, BODY_SIGS);
+                break;
+            }
+            sig = sigs;
+        }
         const char *body = cc->buf ? cc->buf : "";
         bool probe = false;
         wh_step step = wh_begin(id, ts, sig, body, cc->len, &cc->order, &probe, &rep);
@@ -546,16 +727,28 @@ static route route_of(conn_ctx *cc) {
 }
 
 static enum MHD_Result first_call(struct MHD_Connection *conn, conn_ctx *cc, const char *url,
-                                  const char *method) {
+                                  const char *method, const char *version) {
     route rt = classify(url, cc);
     cc->route = met_of(rt);
+    head_scan h = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &h);
+    int bad_status;
+    const char *bad = bad_framing(&h, version, &bad_status);
+    if (bad) {
+        cc->close_after = true;
+        return send_static(conn, cc, bad_status, bad);
+    }
+    cc->dup_wh = h.ids > 1 || h.timestamps > 1;
+    cc->sig_headers = h.signatures;
     if (atomic_load_explicit(&H.stopping, memory_order_relaxed))
         return send_static(conn, cc, 503, BODY_STOPPING);
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, "HEAD") == 0;
     if (rt == RT_NONE) return send_static(conn, cc, 404, BODY_NOT_FOUND);
     if (body_route(rt) ? !post : !get) return send_static(conn, cc, 405, BODY_METHOD);
-    if (!body_route(rt)) return dispatch(conn, cc, rt);
+    /* answered at the next call, when libmicrohttpd has read the whole request: a response
+     * queued at the first call makes it close the connection (no keep-alive for GETs) */
+    if (!body_route(rt)) return MHD_YES;
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!json_content_type(ct)) return send_static(conn, cc, 415, BODY_MEDIA);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -568,7 +761,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls) {
     (void)cls;
-    (void)version;
     conn_ctx *cc = *req_cls;
     if (cc == NULL) {
         const union MHD_ConnectionInfo *ci =
@@ -582,7 +774,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cc->discarded = 0;
         cc->early = 0;
         cc->start_ns = clock_now_ns();
-        return first_call(conn, cc, url, method);
+        cc->in_req = true;
+        cc->replied = false;
+        cc->close_after = false;
+        return first_call(conn, cc, url, method, version);
     }
     if (*upload_size > 0) {
         size_t n = *upload_size;
@@ -621,8 +816,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    if (*req_cls) {
+    conn_ctx *cc = *req_cls;
+    if (cc) {
         atomic_fetch_sub(&H.in_flight, 1);
+        cc->in_req = false;
+        cc->mark_stale = true;
         *req_cls = NULL;
     }
 }
@@ -632,10 +830,28 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     (void)cls;
     (void)conn;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(conn_ctx));
+        conn_ctx *cc = calloc(1, sizeof(conn_ctx));
+        *socket_context = cc;
         atomic_fetch_add(&H.connections, 1);
+        const union MHD_ConnectionInfo *ci =
+            cc ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+        if (cc && ci && cur) { /* (MHD_run: on the loop's own thread) */
+            cc->mc = conn;
+            cc->fd = ci->connect_fd;
+            cc->home = cur;
+            cc->lnext = cur->conns;
+            if (cur->conns) cur->conns->lprev = cc;
+            cur->conns = cc;
+        }
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         conn_ctx *cc = *socket_context;
+        if (cc && cc->home) { /* (its loop's thread, or httpd_stop after the loops ended) */
+            if (cc->lprev)
+                cc->lprev->lnext = cc->lnext;
+            else
+                cc->home->conns = cc->lnext;
+            if (cc->lnext) cc->lnext->lprev = cc->lprev;
+        }
         if (cc) {
             free(cc->buf);
             free(cc->text);
@@ -652,6 +868,71 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     dlog(DLOG_DEBUG, "http: %s", msg);
+}
+
+/* ---- request deadlines ------------------------------------------------------------------- */
+
+/* libmicrohttpd only closes a connection that stays silent for --idle-timeout, so a client that
+ * sends its head one byte every few seconds would hold a connection slot for ever. Each loop
+ * therefore looks at its connections a few times a second: one between requests whose kernel
+ * byte count (TCP_INFO) has grown since its last request ended has begun a head, and when that
+ * head is still incomplete --request-timeout later, or a body is still incomplete that long
+ * after its head, the loop answers 408 itself (nothing else has been written on the
+ * connection) and shuts the socket down; libmicrohttpd then reads the end of the stream and
+ * frees the connection. Costs nothing per request: one getsockopt per idle connection a scan. */
+
+static uint64_t bytes_received(int fd, bool *ok) {
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    *ok = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+          len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received;
+    return *ok ? ti.tcpi_bytes_received : 0;
+}
+
+static void timeout_408(conn_ctx *cc, int64_t now) {
+    char head[192];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 408 Request Timeout\r\nContent-Type: " JSON_TYPE
+                     "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                     sizeof BODY_TIMEOUT - 1);
+    struct iovec iov[2] = {{head, (size_t)n}, {(void *)BODY_TIMEOUT, sizeof BODY_TIMEOUT - 1}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t w = sendmsg(cc->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    shutdown(cc->fd, SHUT_RDWR);
+    met_request(cc->in_req ? cc->route : MET_OTHER, 408,
+                cc->in_req ? now - cc->start_ns : now - cc->head_ns);
+    dlog(DLOG_DEBUG, "http: a request took longer than --request-timeout: 408, closed");
+    cc->fd = -1; /* once */
+}
+
+static void scan_heads(loop *L, int64_t now) {
+    int64_t limit = (int64_t)H.cfg->request_timeout_ms * NS_PER_MS;
+    int64_t every = limit / 4 < NS_PER_S ? limit / 4 : NS_PER_S;
+    if (now < L->next_scan_ns) return;
+    L->next_scan_ns = now + (every > 5 * NS_PER_MS ? every : 5 * NS_PER_MS);
+    for (conn_ctx *cc = L->conns; cc; cc = cc->lnext) {
+        if (cc->fd < 0) continue;
+        if (cc->in_req) { /* a body that does not come (a chunk size of 2^64-1 and silence) */
+            if (!cc->replied && !cc->early && atomic_load(&cc->phase) == PH_NONE &&
+                now - cc->start_ns > limit)
+                timeout_408(cc, now);
+            continue;
+        }
+        bool ok;
+        uint64_t got = bytes_received(cc->fd, &ok);
+        if (!ok) continue;
+        if (cc->mark_stale) {
+            cc->mark = got;
+            cc->mark_stale = false;
+            cc->head_ns = 0;
+        } else if (got > cc->mark && cc->head_ns == 0) {
+            cc->head_ns = now;
+        } else if (cc->head_ns && now - cc->head_ns > limit) {
+            timeout_408(cc, now);
+        }
+    }
 }
 
 /* ---- event loops ------------------------------------------------------------------------- */
@@ -707,7 +988,9 @@ static void loop_pass(loop *L, int timeout_ms) {
             queue_pipe_io(L->pipe, ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR),
                           ev[i].events & EPOLLOUT);
     }
-    queue_pipe_expire(L->pipe, clock_now_ns());
+    int64_t now = clock_now_ns();
+    queue_pipe_expire(L->pipe, now);
+    scan_heads(L, now);
     MHD_run(L->d);
     queue_pipe_flush(L->pipe);
 }
@@ -739,19 +1022,20 @@ static void *loop_main(void *arg) {
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 static struct MHD_Daemon *start_daemon(const dcfg *c, const struct sockaddr *sa, bool v6,
-                                       unsigned conn_limit) {
+                                       unsigned conn_limit, unsigned per_client) {
     /* 8192 is MHD_ALLOW_SUSPEND_RESUME without MHD_USE_ITC: in external-epoll mode a resumed
      * connection is picked up by the next MHD_run of the same thread, so no inter-thread
      * channel (and no system call per resume) is needed */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG | 8192u;
     if (v6) flags |= MHD_USE_IPv6;
-    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)c->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)c->max_header_bytes, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)c->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)c->max_header_bytes, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
 }
 
 int httpd_start(const dcfg *c, char *err, size_t errlen) {
@@ -776,12 +1060,15 @@ int httpd_start(const dcfg *c, char *err, size_t errlen) {
     }
     bool v6 = ai->ai_family == AF_INET6;
     unsigned limit = (unsigned)((c->max_connections + H.nloops - 1) / H.nloops);
+    int pc = c->max_conns_per_client ? c->max_conns_per_client
+                                     : c->max_connections - c->max_connections / 4;
+    unsigned per_client = (unsigned)((pc + H.nloops - 1) / H.nloops);
     int rc = 0;
     for (int i = 0; i < H.nloops && rc == 0; i++) {
         loop *L = &H.loops[i];
         L->idx = i;
         L->ep = L->mhd_ep = L->pipe_fd = L->efd = -1;
-        L->d = start_daemon(c, ai->ai_addr, v6, limit);
+        L->d = start_daemon(c, ai->ai_addr, v6, limit, per_client);
         if (L->d == NULL) {
             err_set(err, errlen, "--listen %s: cannot start the HTTP server (address in use?)",
                     c->listen);

@@ -61,11 +61,13 @@ long b64_decode(const char *in, size_t n, uint8_t *out, int flags) {
         o += len / 4 * 3;
     }
     /* The last group, 2 to 4 characters, completed with 'A' (zero bits): its first 1 to 3 bytes
-     * are whole; the low bits of its last character beyond them are ignored. */
+     * are whole; the low bits of its last character beyond them must be zero (strict). */
     unsigned char last[4] = {'A', 'A', 'A', 'A'}, bytes[3];
     size_t rest = data - head;
     memcpy(last, in + head, rest);
     int got = EVP_DecodeBlock(bytes, last, 4);
+    /* the bits of the last character beyond the whole bytes: 4 of 2 characters, 2 of 3 */
+    if (got == 3 && !(flags & B64_UNPADDED) && rest < 4 && (bytes[rest - 1] != 0)) got = -1;
     if (got == 3) memcpy(out + o, bytes, rest - 1);
     OPENSSL_cleanse(last, sizeof last); /* whsec_ secrets come through here */
     OPENSSL_cleanse(bytes, sizeof bytes);

@@ -11,8 +11,13 @@
 
 /* Flags for b64_decode. */
 enum b64_flags {
-    B64_STRICT = 0,        /* length a multiple of 4; '=' only as the last one or two chars */
-    B64_UNPADDED = 1 << 0, /* also accept a last group of 2 or 3 characters without its '=' */
+    /* canonical only: length a multiple of 4, '=' only as the last one or two characters, and
+     * the spare low bits of the last data character zero (RFC 4648 section 3.5), so one byte
+     * string has exactly one accepted text (signatures compare as their texts would) */
+    B64_STRICT = 0,
+    /* also accept a last group of 2 or 3 characters without its '=', and spare bits that are
+     * not zero (whsec_ secrets written by other tools) */
+    B64_UNPADDED = 1 << 0,
 };
 
 /* Length of the padded encoding of n bytes, without the NUL: 4 * ceil(n / 3). */
