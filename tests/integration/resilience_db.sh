@@ -3,13 +3,16 @@
 # Redis stream, accepts fail during the crash and come back (pool recovery), nothing is lost or
 # duplicated and integrity holds; the untuned one (sync ingest) fails webhooks while PostgreSQL is
 # down and is caught (red, exit 99), its advice carrying the service's pool timeouts. Short
-# phases keep each run near 20 s; loopback only, every wait bounded.
+# phases keep each run near 20 s, and the two runs (each on its own stack) overlap; loopback only,
+# every wait bounded.
 . "$(dirname "$0")/lib.bash"
 
 needs_dispatchd "db-restart crash"
 RUN_SUMMARY=$RESIL_SUMMARY
 
-brink_run db-crash-tuned db-restart crash --rate 50 --accept-rate 20 "${RESIL_TUNED[@]}"
+brink_run_bg db-crash-tuned db-restart crash --rate 50 --accept-rate 20 "${RESIL_TUNED[@]}"
+brink_run_bg db-crash-untuned db-restart crash --rate 50 --accept-rate 20 --stack-profile untuned "${RESIL_PHASES[@]}"
+brink_wait
 F=$TMP/db-crash-tuned.json
 check "tuned, PostgreSQL crash: exit 0" [ "$(rc db-crash-tuned)" = 0 ]
 jqcheck "tuned, PostgreSQL crash: ingest error rate ~ 0, 0 lost, 0 duplicated, integrity kept" "$F" \
@@ -21,7 +24,6 @@ jqcheck "tuned, PostgreSQL crash: accepts fail during the crash and come back (p
 jqcheck "tuned, PostgreSQL crash: the webhooks wait in the Redis stream and drain" "$F" \
     '.stats.max_backlog > 50 and .backlog.drained'
 
-brink_run db-crash-untuned db-restart crash --rate 50 --accept-rate 20 --stack-profile untuned "${RESIL_PHASES[@]}"
 F=$TMP/db-crash-untuned.json
 check "untuned, PostgreSQL crash: exit 99" [ "$(rc db-crash-untuned)" = 99 ]
 jqcheck "untuned, PostgreSQL crash: ingest fails while PostgreSQL is down (> 20%), red" "$F" \
