@@ -9,7 +9,9 @@
  * every user of the machine). --secret-file / DISPATCHD_SECRET_FILE name a file holding it;
  * DISPATCHD_SECRET may hold it directly. A "whsec_" secret is base64-decoded to the HMAC key, as
  * the Standard Webhooks specification says; any other secret is used as raw bytes (as brink's
- * signer does). Error messages name the source, never the value. */
+ * signer does). The Redis password is kept off argv the same way: --redis-password-file /
+ * DISPATCHD_REDIS_PASSWORD_FILE name a file holding it (its first line), as PGPASSFILE does for
+ * PostgreSQL's. Error messages name the source, never the value. */
 #include "config.h"
 #include "log.h"
 
@@ -143,6 +145,7 @@ static const opt opts[] = {
 /* Options outside the table (ids after the table's indices). */
 enum {
     O_SECRET_FILE = 1000,
+    O_REDIS_PASSWORD_FILE,
     O_PROFILE,
     O_UNTUNED,
     O_HELP,
@@ -365,6 +368,38 @@ static int load_secret(dcfg *c, const char *file, char *err, size_t errlen) {
     return rc;
 }
 
+/* The first line of file (without its line end) → c->redis_password; the --redis URL must not
+ * carry one too. */
+static int load_redis_password(dcfg *c, const char *file, char *err, size_t errlen) {
+    const char *p = c->redis_url + 8; /* after redis:// (checked) */
+    const char *at = strchr(p, '@'), *slash = strchr(p, '/');
+    if (at && (!slash || at < slash)) {
+        err_set(err, errlen,
+                "--redis-password-file: the --redis URL holds a password too (give one of them)");
+        return -1;
+    }
+    FILE *f = fopen(file, "r");
+    if (f == NULL) {
+        err_set(err, errlen, "--redis-password-file %s: %s", file, strerror(errno));
+        return -1;
+    }
+    char buf[sizeof c->redis_password + 2];
+    bool got = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    size_t n = got ? strcspn(buf, "\r\n") : 0;
+    int rc = 0;
+    if (n == 0 || n >= sizeof c->redis_password) {
+        err_set(err, errlen, "--redis-password-file %s: %s", file,
+                n ? "the password is longer than 255 bytes" : "no password on its first line");
+        rc = -1;
+    } else {
+        memcpy(c->redis_password, buf, n);
+        c->redis_password[n] = '\0';
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    return rc;
+}
+
 int dcfg_parse(dcfg *c, int argc, char **argv, char *err, size_t errlen) {
     defaults(c);
     /* 1. profile: environment, then argv (before anything else, so that flags override it) */
@@ -390,12 +425,15 @@ int dcfg_parse(dcfg *c, int argc, char **argv, char *err, size_t errlen) {
         if (v && set_opt(c, &opts[i], v, name, err, errlen)) return -1;
     }
     const char *secret_file = getenv("DISPATCHD_SECRET_FILE");
+    const char *redis_pw_file = getenv("DISPATCHD_REDIS_PASSWORD_FILE");
     /* 3. flags */
-    static struct option lo[NOPTS + 8];
+    static struct option lo[NOPTS + 9];
     for (size_t i = 0; i < NOPTS; i++)
         lo[i] = (struct option){opts[i].name, required_argument, NULL, (int)i};
     size_t k = NOPTS;
     lo[k++] = (struct option){"secret-file", required_argument, NULL, O_SECRET_FILE};
+    lo[k++] =
+        (struct option){"redis-password-file", required_argument, NULL, O_REDIS_PASSWORD_FILE};
     lo[k++] = (struct option){"profile", required_argument, NULL, O_PROFILE};
     lo[k++] = (struct option){"untuned", no_argument, NULL, O_UNTUNED};
     lo[k++] = (struct option){"help", no_argument, NULL, O_HELP};
@@ -417,6 +455,7 @@ int dcfg_parse(dcfg *c, int argc, char **argv, char *err, size_t errlen) {
         }
         switch (ch) {
         case O_SECRET_FILE: secret_file = optarg; break;
+        case O_REDIS_PASSWORD_FILE: redis_pw_file = optarg; break;
         case O_PROFILE:
         case O_UNTUNED: break; /* applied in step 1 */
         case 'h':
@@ -437,6 +476,8 @@ int dcfg_parse(dcfg *c, int argc, char **argv, char *err, size_t errlen) {
         err_set(err, errlen, "--redis: the URL must start with redis://");
         return -1;
     }
+    if (redis_pw_file && *redis_pw_file && load_redis_password(c, redis_pw_file, err, errlen))
+        return -1;
     if (load_secret(c, secret_file, err, errlen)) return -1;
     unsetenv("DISPATCHD_SECRET");
     return DCFG_RUN;
@@ -466,6 +507,9 @@ void dcfg_usage(FILE *out) {
     fprintf(out, "  --secret-file PATH  (DISPATCHD_SECRET_FILE)\n"
                  "        file holding the webhook secret (whsec_...); or put the secret itself\n"
                  "        in DISPATCHD_SECRET. Never given as a flag value.\n");
+    fprintf(out, "  --redis-password-file PATH  (DISPATCHD_REDIS_PASSWORD_FILE)\n"
+                 "        file whose first line is the Redis password (AUTH), instead of a\n"
+                 "        password in the --redis URL, which every user can read on argv.\n");
     fprintf(out, "  --profile tuned|untuned, --untuned  (DISPATCHD_PROFILE)\n"
                  "        [default: tuned]\n");
     for (size_t i = 0; i < NOPTS; i++) {

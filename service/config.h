@@ -42,6 +42,7 @@ typedef struct dcfg {
     dcfg_ordering ordering; /* version: older events do not overwrite; ignore: last write wins */
     /* Redis */
     char redis_url[1024];
+    char redis_password[256]; /* --redis-password-file's ("": the URL's, if any); never logged */
     char stream[128];
     char group[128];
     int redis_timeout_ms; /* 0: no timeout (untuned) */
@@ -74,8 +75,8 @@ typedef struct dcfg {
 enum dcfg_action { DCFG_RUN, DCFG_HELP, DCFG_SELFTEST, DCFG_PRINT_SCHEMA };
 
 /* Parses the environment and argv into *c. Returns the action, or -1 with a one-line message in
- * err (which never contains the secret). The secret is read here (file or DISPATCHD_SECRET)
- * unless the action needs none. */
+ * err (which never contains a secret). The secret is read here (file or DISPATCHD_SECRET), and
+ * the Redis password from --redis-password-file, unless the action needs none. */
 int dcfg_parse(dcfg *c, int argc, char **argv, char *err, size_t errlen);
 /* Writes the --help text (options with their environment variables and defaults). */
 void dcfg_usage(FILE *out);

@@ -564,7 +564,7 @@ void queue_pipe_io(queue_pipe *p, bool readable, bool writable) {
 
 int queue_start(const dcfg *c, char *err, size_t errlen) {
     Q.cfg = c;
-    if (rds_parse_url(c->redis_url, &Q.target, err, errlen)) return -1;
+    if (rds_target_of(c->redis_url, c->redis_password, &Q.target, err, errlen)) return -1;
     size_t sl = strlen(c->stream);
     Q.xadd_len =
         (size_t)snprintf(Q.xadd, sizeof Q.xadd,

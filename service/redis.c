@@ -67,6 +67,18 @@ int rds_parse_url(const char *url, rds_target *t, char *err, size_t errlen) {
     return 0;
 }
 
+int rds_target_of(const char *url, const char *password, rds_target *t, char *err, size_t errlen) {
+    if (rds_parse_url(url, t, err, errlen)) return -1;
+    if (password && *password) {
+        if (strlen(password) >= sizeof t->password) {
+            err_set(err, errlen, "redis: password too long");
+            return -1;
+        }
+        snprintf(t->password, sizeof t->password, "%s", password);
+    }
+    return 0;
+}
+
 int rds_reply_error(redisContext *c, const redisReply *r, char *err, size_t errlen) {
     if (r == NULL) {
         err_set(err, errlen, "%s", c && c->errstr[0] ? c->errstr : "no reply");

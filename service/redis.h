@@ -16,6 +16,8 @@ typedef struct rds_target {
 
 /* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] → t. 0, or -1 with a message (no password). */
 int rds_parse_url(const char *url, rds_target *t, char *err, size_t errlen);
+/* rds_parse_url, then password (from --redis-password-file; "" or NULL: the URL's, if any). */
+int rds_target_of(const char *url, const char *password, rds_target *t, char *err, size_t errlen);
 /* A connected context whose calls time out after timeout_ms (0: never); NULL with err. */
 redisContext *rds_connect(const rds_target *t, int timeout_ms, char *err, size_t errlen);
 /* A reply is an error reply (or missing): writes its text to err. */

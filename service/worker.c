@@ -590,7 +590,8 @@ int worker_start(const dcfg *c, char *err, size_t errlen) {
     cfg = c;
     nworkers = c->workers;
     if (nworkers == 0) return 0;
-    if (c->ingest == DCFG_INGEST_QUEUE && rds_parse_url(c->redis_url, &target, err, errlen))
+    if (c->ingest == DCFG_INGEST_QUEUE &&
+        rds_target_of(c->redis_url, c->redis_password, &target, err, errlen))
         return -1;
     workers = calloc((size_t)nworkers, sizeof *workers);
     if (workers == NULL) {

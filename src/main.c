@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/err.h"
 #include "core/runinfo.h"
 #include "core/version.h"
 
@@ -82,12 +83,13 @@ int main(int argc, char **argv) {
     const struct command *c = NULL;
     for (size_t i = 0; i < NCOMMANDS && !c; i++)
         if (commands[i].run && !strcmp(cmd, commands[i].name)) c = &commands[i];
-    char err[2048] = "";
+    char err[2048] = "", safe[4 * sizeof err];
     if (!c) {
         const char *names[NCOMMANDS];
         for (size_t i = 0; i < NCOMMANDS; i++) names[i] = commands[i].name;
         cli_unknown("command", cmd, names, NCOMMANDS, err, sizeof err);
-        fprintf(stderr, "brink: %s (see brink help)\n", err);
+        err_escape(err, safe, sizeof safe);
+        fprintf(stderr, "brink: %s (see brink help)\n", safe);
         return EXIT_USAGE;
     }
     /* every verdict table in words instead of emoji when stdout is not a terminal or NO_COLOR
@@ -95,6 +97,9 @@ int main(int argc, char **argv) {
     threshold_set_plain(threshold_want_plain(stdout));
     runinfo_set_argv(argc, argv); /* for the result documents (.command) */
     int rc = c->run(argc - 1, argv + 1, err, sizeof err);
-    if (rc != EXIT_OK && err[0]) fprintf(stderr, "brink %s: %s\n", cmd, err);
+    if (rc != EXIT_OK && err[0]) {
+        err_escape(err, safe, sizeof safe); /* a quoted value's control characters, escaped */
+        fprintf(stderr, "brink %s: %s\n", cmd, safe);
+    }
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "cmd/proxy_cmd.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -33,7 +34,7 @@ static const cli_cmd proxy_cli = {
               "then serves until SIGINT or SIGTERM.\n"
               "\n"
               "Exit status: 0 stopped by a signal; 1 an address could not be listened on; 2 bad "
-              "usage or config file.",
+              "usage or config file (an address that is none, a name outside A-Z a-z 0-9 _ . -).",
     .min_args = 0,
     .max_args = 0,
 };
@@ -47,6 +48,28 @@ static bool valid_addr(const char *s) {
     const char *p = colon + 1;
     size_t n = strlen(p);
     return n >= 1 && n <= 5 && strspn(p, "0123456789") == n && atoi(p) <= 65535;
+}
+
+/* The host of a HOST:PORT that valid_addr accepted names an address: NULL, or getaddrinfo's
+ * reason when it does not ("999.999.999.999", a name that does not resolve) — the user's mistake,
+ * exit 2, unlike an address that is one but cannot be listened on (exit 1). A lookup that may
+ * succeed later (a DNS timeout) is left to the listen. */
+static const char *unresolved(const char *addr) {
+    char host[PROXY_ADDR_MAX];
+    const char *colon = strrchr(addr, ':'), *h = addr;
+    size_t hl = (size_t)(colon - addr);
+    if (addr[0] == '[') { /* [V6]:PORT */
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host) return "name too long";
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc == 0) freeaddrinfo(res);
+    return rc == 0 || rc == EAI_AGAIN || rc == EAI_MEMORY || rc == EAI_SYSTEM ? NULL
+                                                                              : gai_strerror(rc);
 }
 
 static char *read_config(const char *path, size_t *len, char *err, size_t errlen) {
@@ -94,7 +117,7 @@ int proxy_cmd_main(int argc, char **argv, char *err, size_t errlen) {
         {.name = "upstream", .kind = CLI_STR, .dest = &upstream, .meta = "ADDR",
          .help = "the first proxy's upstream, HOST:PORT"},
         {.name = "name", .kind = CLI_STR, .dest = &name, .meta = "NAME",
-         .help = "the first proxy's name (default \"proxy\")"},
+         .help = "the first proxy's name (default \"proxy\"): 1 to 63 of A-Z a-z 0-9 _ . -"},
         {.name = "config", .kind = CLI_STR, .dest = &config, .meta = "FILE",
          .help = "create the proxies of a Toxiproxy config file (a JSON array of {name, listen, "
                  "upstream, enabled})"},
@@ -126,8 +149,16 @@ int proxy_cmd_main(int argc, char **argv, char *err, size_t errlen) {
         err_set(err, errlen, "invalid --api '%s' (want HOST:PORT, e.g. 127.0.0.1:8474)", api_addr);
         return EXIT_USAGE;
     }
-    if (!name[0] || strlen(name) >= PROXY_NAME_MAX) {
-        err_set(err, errlen, "invalid --name '%s' (1 to %d bytes)", name, PROXY_NAME_MAX - 1);
+    const char *why = unresolved(api_addr);
+    if (why) {
+        err_set(err, errlen,
+                "invalid --api '%s': %s (want an address of this host, e.g. "
+                "127.0.0.1:8474)",
+                api_addr, why);
+        return EXIT_USAGE;
+    }
+    if (!proxy_name_ok(name)) {
+        err_set(err, errlen, "option '--name': invalid proxy name '%.80s': " PROXY_NAME_RULE, name);
         return EXIT_USAGE;
     }
     char *cfg_text = NULL;

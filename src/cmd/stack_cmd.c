@@ -1,16 +1,18 @@
 /* stack_cmd.c — `brink stack up|down|status|fault` (see docs/stack.md): the command front end.
  *
  * `stack up` must return while the stack keeps running, and the proxies live in-process, so it
- * forks a supervisor (stack/supervisor.c), which starts the stack and reports "O path" or "E
- * reason" over a pipe; the command prints the state file's path (exit 0) or the reason (exit 3) and
- * returns, while the supervisor keeps the stack running and answers fault requests on its control
- * socket.
+ * starts a supervisor (stack/supervisor.c: brink run again, as a sibling of this process), which
+ * starts the stack and reports "O path" or "E reason" over a pipe; the command prints the state
+ * file's path (exit 0) or the reason (exit 3) and returns, while the supervisor keeps the stack
+ * running and answers fault requests on its control socket.
  *
  * `stack down` sends SIGTERM to the supervisor and waits, bounded, until it and every process of
- * the state file are gone and the directory is removed; if the supervisor is already dead (it
- * was SIGKILLed: its reaper cleans up) it finishes whatever is left itself. Without --dir or
- * --state, commands use the most recent stack, whose state path `stack up` writes to a pointer
- * file: $XDG_RUNTIME_DIR/brink-stack.latest, else ${TMPDIR:-/tmp}/brink-stack-UID.latest.
+ * the state file have exited — and have been collected by their parents: the shell that ran
+ * `stack up` collects the supervisor at once — and the directory is removed; if the supervisor is
+ * already dead (it was SIGKILLed: its reaper cleans up) it finishes whatever is left itself. A
+ * process that will not exit is named, exit 1. Without --dir or --state, commands use the most
+ * recent stack, whose state path `stack up` writes to a pointer file:
+ * $XDG_RUNTIME_DIR/brink-stack.latest, else ${TMPDIR:-/tmp}/brink-stack-UID.latest.
  *
  * `stack fault TARGET OP --config FILE` needs no supervisor: it breaks a part of the user's own
  * stack in this process, with the commands of FILE's dependencies: section (deps.c), and prints
@@ -46,8 +48,25 @@
 #include "stack/state.h"
 #include "stack/supervisor.h"
 
-#define UP_WAIT_NS (300 * NS_PER_S) /* safety net: the supervisor bounds every step itself */
-#define CHECK_NS   (2 * NS_PER_S)
+#define UP_WAIT_NS   (300 * NS_PER_S) /* safety net: the supervisor bounds every step itself */
+#define CHECK_NS     (2 * NS_PER_S)
+#define DOWN_EXIT_NS (10 * NS_PER_S) /* after the supervisor: the rest must have exited */
+#define DOWN_REAP_NS (2 * NS_PER_S)  /* an exited process's parent collects it (not an error) */
+
+static void nap_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits until pid is no longer running (gone, or a zombie: exited). 0, or -1 after timeout_ns. */
+static int wait_gone(pid_t pid, int64_t timeout_ns) {
+    int64_t deadline = clock_now_ns() + timeout_ns;
+    while (proc_alive(pid)) {
+        if (clock_now_ns() >= deadline) return -1;
+        nap_ms(10);
+    }
+    return 0;
+}
 
 /* ---- the pointer to the most recent stack ------------------------------------------------- */
 
@@ -170,8 +189,9 @@ static const cli_cmd stack_cli = {
     .epilog = FAULT_TEXT "\n"
                          "\n" CONFIG_TEXT "\n"
                          "\n"
-                         "Exit status: 0 done (status: everything answers); 2 bad usage; 3 the "
-                         "stack could not be started, is not healthy, or could not be stopped.",
+                         "Exit status: 0 done (status: everything answers); 1 a process of the "
+                         "stack would not exit (down); 2 bad usage; 3 the stack could not be "
+                         "started, is not healthy, or its directory could not be removed.",
 };
 static const cli_opt stack_help_opts[] = {CLI_HELP};
 
@@ -230,6 +250,13 @@ static int parse_sub(const cli_cmd *cmd, const cli_opt *opts, size_t nopts, int 
     int npos;
     int rc = cli_parse(cmd, opts, nopts, argc, argv, pos, maxpos, &npos, err, errlen);
     if (rc != CLI_OK) return rc == CLI_EXIT_HELP ? EXIT_OK : EXIT_USAGE;
+    if (w && ((w->dir && !w->dir[0]) || (w->state && !w->state[0]))) {
+        err_set(err, errlen,
+                "option '--%s': empty (give a path, or leave it out for the most "
+                "recent stack)",
+                w->dir && !w->dir[0] ? "dir" : "state");
+        return EXIT_USAGE;
+    }
     if (w && w->dir && w->state) {
         err_set(err, errlen, "give either --dir or --state, not both");
         return EXIT_USAGE;
@@ -272,9 +299,11 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
                                    "or when it fails to start"),
         {.name = "service", .kind = CLI_STR, .dest = &o.service, .meta = "CMD",
          .help = "the service's command (no shell; quotes group words), with {pg_url} "
-                 "{redis_addr} {redis_url} {listen} {port} {secret_file} {dir}; default: "
-                 "bin/dispatchd --listen {listen} --pg {pg_url} --redis {redis_url} "
-                 "--secret-file {secret_file}; none: no service"},
+                 "{redis_addr} {redis_url} {listen} {port} {secret_file} {dir} "
+                 "{redis_password_file}; default: bin/dispatchd --listen {listen} --pg {pg_url} "
+                 "--redis {redis_url} --secret-file {secret_file}; none: no service. The URLs "
+                 "carry no password: it gets PGPASSFILE and DISPATCHD_REDIS_PASSWORD_FILE (and "
+                 "DATABASE_URL, REDIS_URL). As root it runs as the postgres account"},
         {.name = "service-ready", .kind = CLI_STR, .dest = &o.service_ready, .meta = "URL",
          .help = "the service's ready check (default http://{listen}/readyz)"},
         {.name = "pgbouncer", .kind = CLI_FLAG, .dest = &o.pgbouncer,
@@ -293,6 +322,12 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
     /* clang-format on */
     int pst = parse_sub(&cmd, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL, err, errlen);
     if (pst != GO_ON) return pst;
+    if (want_dir && !want_dir[0]) { /* not a directory that cannot be made: a usage error */
+        err_set(err, errlen,
+                "option '--dir': empty (give a new or empty directory, or leave it "
+                "out for a fresh one)");
+        return EXIT_USAGE;
+    }
     bool no_service = o.service && !strcmp(o.service, "none");
     if (no_service && o.service_ready) {
         err_set(err, errlen, "--service-ready needs a service (not --service none)");
@@ -307,30 +342,44 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
         return EXIT_USAGE;
     }
     char dir[1024];
+    int repfd;
+    if (supervisor_requested(&repfd, dir, sizeof dir)) { /* we are the one started below */
+        o.dir = dir;
+        return supervisor_run(&o, dir, repfd, err, errlen);
+    }
     if (stack_dir_create(want_dir, false, dir, sizeof dir, err, errlen) < 0)
         return EXIT_UNREACHABLE;
     o.dir = dir;
+    char exe[PATH_MAX];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[el > 0 ? el : 0] = '\0';
+    char **sargv = calloc((size_t)argc + 3, sizeof *sargv); /* brink stack up ARGS... */
+    if (!sargv) {
+        err_set(err, errlen, "out of memory");
+        proc_rmtree(dir);
+        return EXIT_UNREACHABLE;
+    }
+    sargv[0] = el > 0 ? exe : "brink";
+    sargv[1] = "stack";
+    for (int i = 0; i < argc; i++) sargv[i + 2] = argv[i];
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         err_set(err, errlen, "pipe: %s", strerror(errno));
+        free(sargv);
         proc_rmtree(dir);
         return EXIT_UNREACHABLE;
     }
     fflush(stdout);
     fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        err_set(err, errlen, "fork: %s", strerror(errno));
+    pid_t pid;
+    int sp = supervisor_spawn(sargv, pfd[1], dir, &pid, err, errlen);
+    free(sargv);
+    close(pfd[1]);
+    if (sp < 0) {
         close(pfd[0]);
-        close(pfd[1]);
         proc_rmtree(dir);
         return EXIT_UNREACHABLE;
     }
-    if (pid == 0) {
-        close(pfd[0]);
-        return supervisor_run(&o, dir, pfd[1], err, errlen);
-    }
-    close(pfd[1]);
     char msg[1200];
     size_t got = 0;
     int64_t deadline = clock_now_ns() + UP_WAIT_NS;
@@ -354,10 +403,11 @@ static int cmd_up(int argc, char **argv, char *err, size_t errlen) {
         printf("%s\n", msg + 2);
         return EXIT_OK;
     }
-    /* failed: wait (bounded) until the supervisor has cleaned up, so nothing is left running */
-    if (proc_wait(pid, 30 * NS_PER_S, NULL) != 0) {
+    /* failed: wait (bounded) until the supervisor has cleaned up, so nothing is left running
+     * (it is not our child but our sibling: watched, not waited for) */
+    if (wait_gone(pid, 30 * NS_PER_S) != 0) {
         kill(pid, SIGKILL); /* its reaper cleans up after it */
-        proc_wait(pid, 5 * NS_PER_S, NULL);
+        wait_gone(pid, 5 * NS_PER_S);
     }
     if (got > 2 && msg[0] == 'E') {
         err_set(err, errlen, "%s", msg + 2);
@@ -503,16 +553,6 @@ static int cmd_status(int argc, char **argv, char *err, size_t errlen) {
 
 /* ---- down -------------------------------------------------------------------------------- */
 
-static int wait_gone(pid_t pid, int64_t timeout_ns) {
-    int64_t deadline = clock_now_ns() + timeout_ns;
-    while (proc_alive(pid)) {
-        if (clock_now_ns() >= deadline) return -1;
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return 0;
-}
-
 static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
     which w = {0};
     bool keep_opt = false;
@@ -522,11 +562,12 @@ static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
         .args = "[--dir DIR | --state FILE] [--keep] [--timeout D]",
         .summary = "Stops the stack: SIGTERM to its supervisor, which stops every part (if it has "
                    "not finished within --timeout, it is killed and its reaper ends what is "
-                   "left); what is still running then is killed here. Then the directory is "
+                   "left); what is still running then is killed here. It returns when every "
+                   "process of the stack has exited (at most 10 s more), after the directory is "
                    "removed, unless --keep (here or at up).\n"
                    "\n" LATEST_TEXT,
-        .epilog = "Exit status: 0 the stack is down; 2 bad usage; 3 no stack found, or a process "
-                  "or the directory was left behind.",
+        .epilog = "Exit status: 0 the stack is down; 1 a process of the stack would not exit "
+                  "(named); 2 bad usage; 3 no stack found, or the directory was left behind.",
     };
     /* clang-format off */
     const cli_opt opts[] = {
@@ -586,6 +627,29 @@ static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
         snprintf(prog, sizeof prog, k == 0 ? "%s/postgres" : "%s", x);
         if (realpath(prog, real)) proc_end_cwd_under(d, real, 0, 2 * NS_PER_S);
     }
+    /* every process of the state file has exited (bounded), and its parent has collected it:
+     * a zombie holds nothing, but it is still a process to anyone who looks (kill -0, ps); the
+     * shell that ran `stack up` collects the supervisor at once (supervisor_spawn), PID 1 may
+     * take a second, or never, which is then no error */
+    int64_t exit_by = clock_now_ns() + DOWN_EXIT_NS;
+    for (bool running = true; running;) {
+        running = false;
+        json_array_foreach(procs, i, p) {
+            pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+            if (pid > 1 && proc_alive(pid)) running = true;
+        }
+        if (running && clock_now_ns() >= exit_by) break;
+        if (running) nap_ms(10);
+    }
+    int64_t reap_by = clock_now_ns() + DOWN_REAP_NS;
+    for (bool zombies = true; zombies && clock_now_ns() < reap_by;) {
+        zombies = false;
+        json_array_foreach(procs, i, p) {
+            pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+            if (pid > 1 && !proc_alive(pid) && proc_state(pid)) zombies = true;
+        }
+        if (zombies) nap_ms(5);
+    }
     char left[256] = "";
     size_t ll = 0;
     json_array_foreach(procs, i, p) {
@@ -607,8 +671,11 @@ static int cmd_down(int argc, char **argv, char *err, size_t errlen) {
     pointer_clear_if(path);
     json_decref(doc);
     if (left[0]) {
-        err_set(err, errlen, "processes still running after stopping the stack:%s", left);
-        rc = EXIT_UNREACHABLE;
+        err_set(err, errlen,
+                "processes of the stack would not exit (SIGKILL sent, waited %.0f s):%s (see ps "
+                "-o pid,stat,wchan -p PID)",
+                (double)DOWN_EXIT_NS / NS_PER_S, left);
+        rc = EXIT_FAILURE_;
     } else if (!keep && dir[0] && access(dir, F_OK) == 0) {
         err_set(err, errlen, "the stack is down but %s could not be removed", dir);
         rc = EXIT_UNREACHABLE;

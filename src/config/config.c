@@ -598,6 +598,7 @@ static int stack_seen(const yml_ctx *c, const yml_val *x, void *obj) {
 typedef struct stack_ports {
     int pg_port, redis_port;
     char api[256];
+    char redis_url[256]; /* with the password: the redis dependency's ready check */
 } stack_ports;
 
 /* stack: PATH (the state file, or the directory holding stack.json) read into cfg: the audit's
@@ -629,6 +630,7 @@ static int load_stack(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t 
     si->pg_port = (int)jx_int(pg, "port");
     si->redis_port = (int)jx_int(rd, "port");
     snprintf(si->api, sizeof si->api, "%s", jx_str(json_object_get(j, "proxies"), "api"));
+    snprintf(si->redis_url, sizeof si->redis_url, "%s", jx_str(rd, "url"));
     if (strcmp(jx_str(j, "schema"), "brink.stack/1") || si->pg_port <= 0 || si->redis_port <= 0 ||
         !si->api[0]) {
         rc = yml_fail(c, v, "stack", "%s is not the state file of brink stack up", path);
@@ -679,9 +681,11 @@ static int stack_deps(const yml_ctx *c, config *cfg, const stack_ports *si) {
         if (config_dep(cfg, all[i].name)) continue; /* the file's own */
         deps_dep *d = deps_add(cfg->deps, all[i].name, 1);
         if (!d) return -1;
-        char ready[96];
+        char ready[256];
         snprintf(ready, sizeof ready, "%s://127.0.0.1:%d", all[i].ready,
                  i == 0 ? si->redis_port : si->pg_port);
+        if (i == 0 && !strncmp(si->redis_url, "redis://", 8)) /* its password: Redis has one */
+            snprintf(ready, sizeof ready, "%s", si->redis_url);
         d->start_cmd = fault_cmd(cfg, all[i].who, "start");
         d->stop_cmd = fault_cmd(cfg, all[i].who, "stop");
         d->kill_cmd = fault_cmd(cfg, all[i].who, "kill");

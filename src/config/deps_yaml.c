@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/yml.h"
+#include "fault/proxy.h"
 #include "http/url.h"
 #include "stack/proc.h"
 #include "stack/ready.h"
@@ -108,11 +109,11 @@ static int check_api(const yml_ctx *c, const yml_val *x, void *obj) {
     return 0;
 }
 
+/* The proxy's name as brink proxy's API takes it (proxy_name_ok): one /proxies/NAME can name. */
 static int check_proxy(const yml_ctx *c, const yml_val *x, void *obj) {
     const char *p = ((deps_dep *)obj)->toxi_proxy;
-    if (!valid_name(p) || strchr(p, '.'))
-        return yml_fail(c, x->v, x->key,
-                        "a proxy's name may hold only letters, digits, '-' and '_'");
+    if (!proxy_name_ok(p))
+        return yml_fail(c, x->v, x->key, "invalid proxy name '%.80s': " PROXY_NAME_RULE, p);
     return 0;
 }
 

@@ -10,4 +10,10 @@
  * when err is NULL or errlen is 0, so that callers may pass NULL, 0 to ignore the message. */
 void err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A message as it may be printed: s copied into out (outlen bytes, always NUL-terminated, never
+ * cut inside an escape) with every control character escaped — \r, \n, \t, the others (and DEL,
+ * and UTF-8's C1 controls) as \xNN — so that a user's value quoted into an error can neither
+ * break its one line nor drive the terminal. main.c prints every command's error through it. */
+void err_escape(const char *s, char *out, size_t outlen);
+
 #endif

@@ -1,5 +1,6 @@
 /* yml.c — the walker of brink's config files (see yml.h): line-numbered one-line errors, typed
- * scalar access, the one-document file loader, and yml_walk, which checks a mapping against a
+ * scalar access, the one-document file loader (the file's size and nesting bounded before libyaml
+ * builds the document: docs/config.md, "Limits"), and yml_walk, which checks a mapping against a
  * table of keys so that each loader (config/config.c, config/race_yaml.c, config/deps_yaml.c)
  * says what its keys are instead of looping over them. libyaml resolves no tags, so a scalar is a
  * string unless it is tagged otherwise or is a plain null (empty, ~, null); numbers, durations and
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/err.h"
 #include "core/parse.h"
@@ -88,6 +90,11 @@ void yml_join(char *out, const char *a, const char *b) {
 }
 
 int yml_check_keys(const yml_ctx *c, const yaml_node_t *map, const char *key) {
+    /* the scan below compares every pair of keys: bounded before it starts */
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (n > YML_MAX_KEYS)
+        return yml_fail(c, map, key[0] ? key : "(top level)",
+                        "%zu keys (a mapping holds at most %d)", n, YML_MAX_KEYS);
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         const yaml_node_t *k = yml_node(c, p->key);
@@ -437,26 +444,22 @@ int yml_items(const yml_ctx *c, const yaml_node_t *k, const yaml_node_t *v, cons
 /* ---- loading -----------------------------------------------------------------------------------
  */
 
-/* The line of byte offset off in f (for errors of libyaml's reader, which give only an offset). */
-static int line_at_offset(FILE *f, size_t off) {
+/* The line of byte offset off in text (libyaml's reader errors give only an offset). */
+static int line_at_offset(const char *text, size_t len, size_t off) {
     int line = 1;
-    if (fseek(f, 0, SEEK_SET) != 0) return 1;
-    for (size_t i = 0; i < off; i++) {
-        int ch = fgetc(f);
-        if (ch == EOF) break;
-        if (ch == '\n') line++;
-    }
+    for (size_t i = 0; i < off && i < len; i++)
+        if (text[i] == '\n') line++;
     return line;
 }
 
-static void syntax_error(const char *file, FILE *f, const yaml_parser_t *p, char *err,
-                         size_t errlen) {
+static void syntax_error(const char *file, const char *text, size_t len, const yaml_parser_t *p,
+                         char *err, size_t errlen) {
     const char *problem = p->problem ? p->problem : "unknown error";
     if (p->error == YAML_MEMORY_ERROR) {
         err_set(err, errlen, "%s: out of memory while reading it", file);
     } else if (p->error == YAML_READER_ERROR) {
         err_set(err, errlen, "%s:%d: not valid YAML text: %s (byte %zu)", file,
-                line_at_offset(f, p->problem_offset), problem, p->problem_offset);
+                line_at_offset(text, len, p->problem_offset), problem, p->problem_offset);
     } else if (p->context) {
         err_set(err, errlen, "%s:%d: YAML syntax error: %s (%s at line %d)", file,
                 (int)p->problem_mark.line + 1, problem, p->context, (int)p->context_mark.line + 1);
@@ -467,26 +470,116 @@ static void syntax_error(const char *file, FILE *f, const yaml_parser_t *p, char
     if (err && errlen) yml_one_line(err);
 }
 
-int yml_load_file(const char *path, yaml_document_t *doc, char *err, size_t errlen) {
+/* The whole file into a malloc'd buffer (*len bytes), or NULL with a reason: it cannot be read,
+ * or it holds more than YML_MAX_BYTES (refused before anything parses it). */
+static char *read_text(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         err_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(YML_MAX_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, YML_MAX_BYTES + 1, f) : 0;
+    int read_errno = buf && ferror(f) ? errno : 0;
+    struct stat st;
+    long long size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (long long)st.st_size : -1;
+    fclose(f);
+    if (!buf) {
+        err_set(err, errlen, "%s: out of memory while reading it", path);
+    } else if (read_errno) {
+        err_set(err, errlen, "cannot read %s: %s", path, strerror(read_errno));
+    } else if (n > YML_MAX_BYTES) {
+        if (size > YML_MAX_BYTES)
+            err_set(err, errlen, "%s: too big (%lld bytes; a config file holds at most 1 MiB)",
+                    path, size);
+        else
+            err_set(err, errlen,
+                    "%s: too big (more than %d bytes; a config file holds at most 1 MiB)", path,
+                    YML_MAX_BYTES);
+    } else {
+        *len = n;
+        return buf;
+    }
+    free(buf);
+    return NULL;
+}
+
+/* The anchor (&name) an event defines, or NULL. */
+static const yaml_char_t *anchor_of(const yaml_event_t *ev) {
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT: return ev->data.scalar.anchor;
+    case YAML_SEQUENCE_START_EVENT: return ev->data.sequence_start.anchor;
+    case YAML_MAPPING_START_EVENT: return ev->data.mapping_start.anchor;
+    default: return NULL;
+    }
+}
+
+/* The first pass, over events only, refuses before libyaml builds the document what would make it
+ * slow: a nesting deeper than YML_MAX_DEPTH (its scanner's work at each token grows with the
+ * depth) and more than YML_MAX_ANCHORS anchors (it compares each anchor, and each alias, with
+ * every anchor before it); syntax errors are found too. 0, or -1 with one line. */
+static int check_shape(const char *path, const char *text, size_t len, char *err, size_t errlen) {
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        err_set(err, errlen, "%s: out of memory while reading it", path);
+        return -1;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    int depth = 0, anchors = 0, rc = 0;
+    for (bool end = false; !end && rc == 0;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            syntax_error(path, text, len, &p, err, errlen);
+            rc = -1;
+            break;
+        }
+        if (anchor_of(&ev) && ++anchors > YML_MAX_ANCHORS) {
+            err_set(err, errlen, "%s:%d: more than %d anchors (&%.60s)", path,
+                    (int)ev.start_mark.line + 1, YML_MAX_ANCHORS, (const char *)anchor_of(&ev));
+            rc = -1;
+        }
+        switch (ev.type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++depth > YML_MAX_DEPTH && rc == 0) {
+                err_set(err, errlen, "%s:%d: nested more than %d levels deep", path,
+                        (int)ev.start_mark.line + 1, YML_MAX_DEPTH);
+                rc = -1;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        case YAML_STREAM_END_EVENT: end = true; break;
+        default: break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+int yml_load_file(const char *path, yaml_document_t *doc, char *err, size_t errlen) {
+    size_t len = 0;
+    char *text = read_text(path, &len, err, errlen);
+    if (!text) return -1;
+    if (check_shape(path, text, len, err, errlen) < 0) {
+        free(text);
         return -1;
     }
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
-        fclose(f);
+        free(text);
         err_set(err, errlen, "%s: out of memory while reading it", path);
         return -1;
     }
-    yaml_parser_set_input_file(&p, f);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     int rc = -1;
     if (!yaml_parser_load(&p, doc)) {
-        syntax_error(path, f, &p, err, errlen);
+        syntax_error(path, text, len, &p, err, errlen);
     } else { /* one document only: a second one would be silently ignored */
         yaml_document_t more;
         if (!yaml_parser_load(&p, &more)) {
-            syntax_error(path, f, &p, err, errlen);
+            syntax_error(path, text, len, &p, err, errlen);
         } else {
             yaml_node_t *r = yaml_document_get_root_node(&more);
             if (r)
@@ -500,6 +593,6 @@ int yml_load_file(const char *path, yaml_document_t *doc, char *err, size_t errl
         if (rc < 0) yaml_document_delete(doc);
     }
     yaml_parser_delete(&p);
-    fclose(f);
+    free(text);
     return rc;
 }

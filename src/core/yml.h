@@ -18,6 +18,16 @@
 
 #define YML_KEY_MAX 512 /* longest key path in a message ("race.truth.http.winner") */
 
+/* Limits of a config file (docs/config.md), checked before the work they bound, so that a big or
+ * deep file is refused at once instead of after libyaml's or the duplicate-key scan's quadratic
+ * time: the file's size (before parsing); the nesting of its mappings and lists, the top one
+ * counting as the first, and its anchors (&name) (while parsing, before a document is built); the
+ * keys of one mapping (before they are compared). */
+#define YML_MAX_BYTES   (1 << 20) /* 1 MiB */
+#define YML_MAX_DEPTH   64
+#define YML_MAX_ANCHORS 100
+#define YML_MAX_KEYS    1000
+
 typedef struct yml_ctx yml_ctx;
 struct yml_ctx {
     yaml_document_t *doc;
@@ -49,7 +59,7 @@ const yaml_node_t *yml_where(const yaml_node_t *k, const yaml_node_t *v);
 /* out = a.b (b alone when a is empty) in YML_KEY_MAX bytes; a path too long ends in "...". */
 void yml_join(char *out, const char *a, const char *b);
 
-/* Every key of map is a string and none appears twice. 0 or -1. */
+/* Every key of map is a string and none appears twice; at most YML_MAX_KEYS of them. 0 or -1. */
 int yml_check_keys(const yml_ctx *c, const yaml_node_t *map, const char *key);
 /* The value v of key k must be a mapping (then its keys are checked); what says what it holds,
  * after "expected a mapping " ("(orange: X, red: Y)", "with one entry per dependency"). */
@@ -153,7 +163,9 @@ const yaml_node_t *yml_find(const yml_ctx *c, const yaml_node_t *map, const char
 char *yml_relative_to(const char *file, const char *p);
 
 /* Reads path as exactly one YAML document into *doc (yaml_document_delete it after use). -1 with
- * one line: the file cannot be read, "FILE:LINE: YAML syntax error: ...", or a second document. */
+ * one line: the file cannot be read, "FILE: too big (N bytes; ...)" (over YML_MAX_BYTES),
+ * "FILE:LINE: nested more than 64 levels deep" (YML_MAX_DEPTH), "FILE:LINE: more than 100 anchors
+ * (&a)" (YML_MAX_ANCHORS), "FILE:LINE: YAML syntax error: ...", or a second document. */
 int yml_load_file(const char *path, yaml_document_t *doc, char *err, size_t errlen);
 
 #endif

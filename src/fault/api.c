@@ -21,6 +21,10 @@
  *   GET    /version                      {"version": "brink-X.Y.Z"}              200
  *   GET    /metrics                      Prometheus text: connections and bytes  200
  *
+ * A proxy's or a toxic's name is 1 to 63 of [A-Za-z0-9_.-] (toxic_name_ok), so that each can be
+ * addressed in a path; another name is answered 400 (Toxiproxy takes any, and a name with a '/'
+ * could then never be shown or deleted).
+ *
  * Errors are {"error": "...", "status": N}. Unknown routes answer 404, known routes with another
  * method 405, bodies over 1 MiB 413; requests from browsers (User-Agent "Mozilla/...") 403, as
  * Toxiproxy does, so that a web page cannot drive a proxy on localhost.
@@ -394,6 +398,11 @@ static int populate_parse(const char *text, size_t len, pop_entry **out, size_t 
         if ((r = jstring(o, "name", e[i].name, sizeof e[i].name, err, errlen)) < 0) goto out;
         if (r == 0 || !e[i].name[0]) {
             err_set(err, errlen, "missing required field: name at proxy %zu", i + 1);
+            goto out;
+        }
+        if (!proxy_name_ok(e[i].name)) {
+            err_set(err, errlen, "invalid proxy name '%s' at proxy %zu: " PROXY_NAME_RULE,
+                    e[i].name, i + 1);
             goto out;
         }
         if ((r = jstring(o, "upstream", e[i].upstream, sizeof e[i].upstream, err, errlen)) < 0)
@@ -833,9 +842,13 @@ static enum MHD_Result h_metrics(request *r) {
 /* ---------------------------------------------------------------- routing */
 
 static enum MHD_Result not_allowed(request *r, const char *allow) {
-    char *s = NULL;
-    if (asprintf(&s, "{\"error\":\"method %s not allowed here (allowed: %s)\",\"status\":405}\n",
-                 r->method, allow) < 0)
+    char m[32], *s = NULL; /* the method as it came, but JSON-safe: printable ASCII, no " or \ */
+    size_t i = 0;
+    for (unsigned char ch; (ch = (unsigned char)r->method[i]) && i < sizeof m - 1; i++)
+        m[i] = ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ? (char)ch : '?';
+    m[i] = '\0';
+    if (asprintf(&s, "{\"error\":\"method %s not allowed here (allowed: %s)\",\"status\":405}\n", m,
+                 allow) < 0)
         return MHD_NO;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);

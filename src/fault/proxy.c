@@ -849,8 +849,8 @@ static void on_listener(proxy_server *srv, pxy *px) {
     }
 }
 
-static bool valid_name(const char *s) {
-    return s && s[0] && strlen(s) < PROXY_NAME_MAX;
+bool proxy_name_ok(const char *name) {
+    return toxic_name_ok(name);
 }
 
 static proxy_status check_upstream(const char *up, char *err, size_t errlen) {
@@ -864,9 +864,9 @@ static proxy_status check_upstream(const char *up, char *err, size_t errlen) {
 }
 
 static proxy_status do_create(proxy_server *srv, cmd *c) {
-    if (!valid_name(c->name)) {
-        err_set(c->err, c->errlen, "invalid proxy name: want 1 to %d characters",
-                PROXY_NAME_MAX - 1);
+    if (!proxy_name_ok(c->name)) {
+        err_set(c->err, c->errlen, "invalid proxy name '%.80s': " PROXY_NAME_RULE,
+                c->name ? c->name : "");
         return PROXY_EINVAL;
     }
     if (proxy_find(srv, c->name)) {

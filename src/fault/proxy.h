@@ -18,7 +18,8 @@
 
 #include "fault/toxic.h" /* toxic_spec and the toxics' names: part of this API */
 
-#define PROXY_NAME_MAX   TOXIC_NAME_MAX /* proxy and toxic names share one limit */
+#define PROXY_NAME_MAX   TOXIC_NAME_MAX  /* proxy and toxic names share one limit */
+#define PROXY_NAME_RULE  TOXIC_NAME_RULE /* ... and one rule: proxy_name_ok */
 #define PROXY_ADDR_MAX   256
 #define PROXY_MAX_TOXICS TOXIC_LIST_MAX
 
@@ -46,6 +47,10 @@ typedef struct proxy_info {
 } proxy_info;
 
 typedef struct proxy_server proxy_server;
+
+/* A proxy's name is one the API can address as /proxies/NAME (toxic_name_ok's rule:
+ * [A-Za-z0-9_.-], 1 to 63 characters); proxy_create refuses any other (PROXY_EINVAL). */
+bool proxy_name_ok(const char *name);
 
 /* Starts the event-loop thread. NULL with a reason in err. */
 proxy_server *proxy_server_start(char *err, size_t errlen);

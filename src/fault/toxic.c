@@ -150,9 +150,22 @@ int toxic_spec_check(toxic_type type, const toxic_spec *t, char *err, size_t err
     return 0;
 }
 
+_Static_assert(TOXIC_NAME_MAX == 64, "TOXIC_NAME_RULE says 63 characters");
+
+bool toxic_name_ok(const char *name) {
+    size_t n = name ? strnlen(name, TOXIC_NAME_MAX) : 0;
+    if (n == 0 || n >= TOXIC_NAME_MAX || !strcmp(name, ".") || !strcmp(name, "..")) return false;
+    return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
 int toxic_spec_check_new(const toxic_spec *t, char *err, size_t errlen) {
-    if (!t || memchr(t->name, '\0', TOXIC_NAME_MAX) == NULL || !t->name[0]) {
-        err_set(err, errlen, "invalid toxic name: want 1 to %d characters", TOXIC_NAME_MAX - 1);
+    if (!t) {
+        err_set(err, errlen, "no toxic");
+        return -1;
+    }
+    if (!memchr(t->name, '\0', TOXIC_NAME_MAX) || !toxic_name_ok(t->name)) {
+        err_set(err, errlen, "invalid toxic name '%.*s': " TOXIC_NAME_RULE,
+                (int)strnlen(t->name, TOXIC_NAME_MAX), t->name);
         return -1;
     }
     if ((unsigned)t->type >= TOXIC__COUNT) {

@@ -17,8 +17,11 @@
 #include <stdint.h>
 
 #define TOXIC_NAME_MAX 64
-#define TOXIC_LIST_MAX 32        /* toxics per proxy */
-#define TOXIC_NEVER    INT64_MAX /* no deadline */
+/* What a proxy's or a toxic's name may be (toxic_name_ok), for messages after "invalid ... name
+ * 'X': ". */
+#define TOXIC_NAME_RULE "want 1 to 63 letters, digits, '_', '.' or '-' (not . or ..)"
+#define TOXIC_LIST_MAX  32        /* toxics per proxy */
+#define TOXIC_NEVER     INT64_MAX /* no deadline */
 
 typedef enum toxic_type {
     TOXIC_LATENCY,    /* latency (ms), jitter (ms): each chunk is delayed latency ± jitter */
@@ -56,6 +59,11 @@ const char *toxic_stream_name(toxic_stream s);
 int toxic_stream_parse(const char *s, toxic_stream *out); /* 0 or -1 */
 
 /* ---- validation and the list of a proxy --------------------------------------------------- */
+
+/* A name the control API can address in its paths (/proxies/NAME, /proxies/P/toxics/NAME), for
+ * proxies and toxics alike: 1 to TOXIC_NAME_MAX - 1 characters of [A-Za-z0-9_.-], not "." or
+ * "..". A name with a '/', a '?' or a space could be created but never shown or deleted. */
+bool toxic_name_ok(const char *name);
 
 /* A new toxic: its name, type, stream, toxicity and the attributes of its type. 0, or -1 with a
  * one-line reason in err. */

@@ -125,7 +125,10 @@ int64_t delivery_retry_after_ns(const char *value, int64_t now_wall_ns) {
     memset(&tm, 0, sizeof tm);
     const char *end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     if (!end || *end) return -1;
-    int64_t at = (int64_t)timegm(&tm) * SEC_NS, wait = at - now_wall_ns;
+    time_t t = timegm(&tm);
+    if (t < 0) return 0;                    /* before 1970: long past */
+    if (t > INT64_MAX / SEC_NS) return day; /* years ahead (would overflow): a day anyway */
+    int64_t at = (int64_t)t * SEC_NS, wait = at - now_wall_ns;
     return wait < 0 ? 0 : wait > day ? day : wait;
 }
 

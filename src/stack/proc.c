@@ -75,8 +75,9 @@ static void cloexec_from(int lowfd) {
     for (int fd = lowfd; fd < 4096; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* Runs in the child: system calls only. */
-static void child_exec(const proc_spec *sp, int in, int out, int repfd, pid_t parent) {
+/* Runs in the child: system calls only. exec_fd (-1: none) is the program, opened by the parent
+ * before it changed identity. */
+static void child_exec(const proc_spec *sp, int in, int out, int repfd, pid_t parent, int exec_fd) {
     if (setpgid(0, 0) < 0) child_fail(repfd, STAGE_SETUP);
     sigset_t none;
     sigemptyset(&none);
@@ -99,7 +100,16 @@ static void child_exec(const proc_spec *sp, int in, int out, int repfd, pid_t pa
         if (getppid() != parent) _exit(127); /* the parent died before we set it */
     }
     if (sp->cwd && chdir(sp->cwd) < 0) child_fail(repfd, STAGE_CWD);
-    execve(sp->argv[0], sp->argv, sp->envp ? sp->envp : environ);
+    char *const *envp = sp->envp ? sp->envp : environ;
+    execve(sp->argv[0], sp->argv, envp);
+    /* as another account, a directory above the program that the account may not search (a build
+     * under /root): through the descriptor opened before the identity change, for which only the
+     * program's own execute bit counts (not first: the process would then be named after the
+     * file, redis-check-rdb, and not after the link, redis-server) */
+    if (errno == EACCES && exec_fd >= 0) {
+        syscall(SYS_execveat, exec_fd, "", sp->argv, envp, AT_EMPTY_PATH);
+        errno = EACCES;
+    }
     child_fail(repfd, STAGE_EXEC);
 }
 
@@ -119,6 +129,7 @@ int proc_spawn(const proc_spec *sp, pid_t *pid, char *err, size_t errlen) {
     }
     int in = sp->stdin_fd >= 0 ? sp->stdin_fd : devnull;
     int out = sp->out_fd >= 0 ? sp->out_fd : devnull;
+    int exec_fd = sp->as_user ? open(sp->argv[0], O_PATH | O_CLOEXEC) : -1;
     pid_t parent = getpid();
     pid_t p = fork();
     if (p < 0) {
@@ -126,14 +137,16 @@ int proc_spawn(const proc_spec *sp, pid_t *pid, char *err, size_t errlen) {
         close(rep[0]);
         close(rep[1]);
         if (devnull >= 0) close(devnull);
+        if (exec_fd >= 0) close(exec_fd);
         return -1;
     }
     if (p == 0) {
         close(rep[0]);
-        child_exec(sp, in, out, rep[1], parent);
+        child_exec(sp, in, out, rep[1], parent, exec_fd);
     }
     close(rep[1]);
     if (devnull >= 0) close(devnull);
+    if (exec_fd >= 0) close(exec_fd);
     /* the child may already be in its own group; set it from here too to close the race with
      * a signal sent to the group right after we return */
     setpgid(p, p);

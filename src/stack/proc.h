@@ -18,7 +18,8 @@ typedef struct proc_spec {
     const char *cwd;   /* NULL: unchanged */
     int stdin_fd;      /* -1: /dev/null */
     int out_fd;        /* the child's stdout and stderr; -1: /dev/null */
-    bool as_user;      /* run as uid/gid (the caller is root): setgroups, setgid, setuid */
+    bool as_user;      /* run as uid/gid (the caller is root): setgroups, setgid, setuid; the
+                          program is opened before, so the account needs only its execute bit */
     uid_t uid;
     gid_t gid;
     int pdeathsig; /* signal sent to the child when the calling thread dies; 0: none */

@@ -16,14 +16,18 @@
  * Each server is a "member": an argv, a log file, the signal that stops it gracefully and a
  * ready-check URL. Process faults are the same five moves for every member, so PostgreSQL,
  * Redis and the service share one implementation, and a restart is simply the same argv again
- * (same data directory, same port). When brink runs as root the PostgreSQL and PgBouncer
- * processes run as the postgres account (both refuse root); the stack directory is then made
- * traversable (0711) so that account can reach its data directory, which it owns.
+ * (same data directory, same port, same account, so the same password). When brink runs as root
+ * every server — PostgreSQL and PgBouncer (both refuse root), Redis and the service — runs as the
+ * postgres account, the stack's one unprivileged account; the stack directory is then made
+ * traversable (0711) so that account can reach its data directories and the secret files it
+ * needs, which it owns.
  *
- * Secrets: the application role's password, the superuser's and the webhook secret are random,
- * live in 0600 files of the stack directory and are never logged nor put on a command line: the
- * service's {pg_url} has no password (libpq finds it through PGPASSFILE, and DATABASE_URL in the
- * service's environment carries the whole URL). */
+ * Secrets: the application role's password, the superuser's, Redis's (requirepass: loopback is
+ * shared by every account of the machine, and without it anyone could XADD a forged order) and
+ * the webhook secret are random, live in 0600 files of the stack directory and are never logged
+ * nor put on a command line: the service's {pg_url} and {redis_url} have no password (libpq
+ * finds it through PGPASSFILE, dispatchd through DISPATCHD_REDIS_PASSWORD_FILE; DATABASE_URL and
+ * REDIS_URL in the service's environment carry the whole URLs). */
 #include "stack/stack.h"
 
 #include <arpa/inet.h>
@@ -99,7 +103,7 @@ struct stack {
     bool has_service;
     bool has_pgb; /* --pgbouncer */
     bool root;
-    uid_t pg_uid;
+    uid_t pg_uid; /* as root: the account every server runs as (postgres) */
     gid_t pg_gid;
     proxy_server *proxies;
     proxy_api *api;
@@ -113,7 +117,9 @@ struct stack {
     int pg_port;
 
     char redis_exe[SP], redis_version[32], redis_datadir[SP], redis_conf[SP], redis_log[SP];
-    char redis_url[SP], redis_proxy_url[SP], redis_addr[64], redis_proxy_addr[PROXY_ADDR_MAX];
+    char redis_password[65], redis_password_file[SP];
+    char redis_url[SP], redis_proxy_url[SP], redis_service_url[SP]; /* with, with, without it */
+    char redis_addr[64], redis_proxy_addr[PROXY_ADDR_MAX];
     int redis_port;
 
     char api_addr[PROXY_ADDR_MAX], api_url[SP];
@@ -528,6 +534,9 @@ static void fill_info(stack *s) {
     i->pg_port = s->pg_port;
     i->redis_url = s->redis_url;
     i->redis_proxy_url = s->redis_proxy_url;
+    i->redis_service_url = s->redis_service_url;
+    i->redis_password = s->redis_password;
+    i->redis_password_file = s->redis_password_file;
     i->redis_addr = s->redis_addr;
     i->redis_proxy_addr = s->redis_proxy_addr;
     i->redis_data_dir = s->redis_datadir;
@@ -626,19 +635,31 @@ static void path_in(const stack *s, char *out, const char *name) {
     memcpy(out + dl + 1, name, nl + 1);
 }
 
+/* The flags of a secret file the service reads: as root, the account the servers run as owns it
+ * (still 0600). */
+static int service_secret(const stack *s) {
+    return PROC_FILE_SECRET | (s->root ? PROC_FILE_CHOWN : 0);
+}
+
 static int setup_secrets(stack *s, char *err, size_t errlen) {
     random_hex(s->pg_password, 24);
     random_hex(s->pg_su_password, 24);
+    random_hex(s->redis_password, 24);
     path_in(s, s->pg_password_file, "postgres.password");
     path_in(s, s->pg_su_password_file, "postgres-superuser.password");
     path_in(s, s->pgpass_file, "pgpass");
     path_in(s, s->secret_file, "webhook.secret");
+    path_in(s, s->redis_password_file, "redis.password");
     char line[256];
     snprintf(line, sizeof line, "%s\n", s->pg_password);
     if (proc_write_file(s->pg_password_file, line, PROC_FILE_SECRET, 0, 0, err, errlen) < 0)
         return -1;
     snprintf(line, sizeof line, "%s\n", s->pg_su_password);
     if (proc_write_file(s->pg_su_password_file, line, PROC_FILE_SECRET, 0, 0, err, errlen) < 0)
+        return -1;
+    snprintf(line, sizeof line, "%s\n", s->redis_password);
+    if (proc_write_file(s->redis_password_file, line, service_secret(s), s->pg_uid, s->pg_gid, err,
+                        errlen) < 0)
         return -1;
     unsigned char raw[32];
     size_t got = 0;
@@ -653,7 +674,8 @@ static int setup_secrets(stack *s, char *err, size_t errlen) {
     b64_encode(raw, sizeof raw, b64);
     memset(raw, 0, sizeof raw);
     snprintf(line, sizeof line, "whsec_%s\n", b64);
-    int rc = proc_write_file(s->secret_file, line, PROC_FILE_SECRET, 0, 0, err, errlen);
+    int rc =
+        proc_write_file(s->secret_file, line, service_secret(s), s->pg_uid, s->pg_gid, err, errlen);
     memset(line, 0, sizeof line);
     memset(b64, 0, sizeof b64);
     return rc;
@@ -673,7 +695,8 @@ static int setup_pgpass(stack *s, int proxy_port, char *err, size_t errlen) {
                               "127.0.0.1:%d:%s:%s:%s\nlocalhost:%d:%s:%s:%s\n", ports[i], dbs[i],
                               PG_USER, s->pg_password, ports[i], dbs[i], PG_USER, s->pg_password);
     }
-    int rc = proc_write_file(s->pgpass_file, buf, PROC_FILE_SECRET, 0, 0, err, errlen);
+    int rc =
+        proc_write_file(s->pgpass_file, buf, service_secret(s), s->pg_uid, s->pg_gid, err, errlen);
     memset(buf, 0, sizeof buf);
     return rc;
 }
@@ -742,13 +765,10 @@ static int prepare_service(stack *s, const stack_opts *o, char *err, size_t errl
     snprintf(s->service_listen, sizeof s->service_listen, "127.0.0.1:%d", s->service_port);
     snprintf(s->service_url, sizeof s->service_url, "http://%s", s->service_listen);
     stack_var vars[] = {
-        {"pg_url", s->pg_service_url},
-        {"redis_addr", s->redis_proxy_addr},
-        {"redis_url", s->redis_proxy_url},
-        {"listen", s->service_listen},
-        {"port", port},
-        {"secret_file", s->secret_file},
-        {"dir", s->dir},
+        {"pg_url", s->pg_service_url},       {"redis_addr", s->redis_proxy_addr},
+        {"redis_url", s->redis_service_url}, {"redis_password_file", s->redis_password_file},
+        {"listen", s->service_listen},       {"port", port},
+        {"secret_file", s->secret_file},     {"dir", s->dir},
     };
     int nv = (int)(sizeof vars / sizeof vars[0]);
     char sub[400];
@@ -779,15 +799,22 @@ static int prepare_service(stack *s, const stack_opts *o, char *err, size_t errl
         err_set(err, errlen, "--service-ready: %s", sub[0] ? sub : "URL too long");
         return -1;
     }
-    char e_pgpass[SP + 16], e_db[SP + 16], e_redis[SP + 16], e_dir[SP + 32];
+    /* the passwords: files named in the environment (dispatchd reads both so), and the whole URLs
+     * for a service of the user's that takes those */
+    char e_pgpass[SP + 16], e_db[SP + 16], e_redis[SP + 16], e_rpw[SP + 40], e_dir[SP + 32];
     snprintf(e_pgpass, sizeof e_pgpass, "PGPASSFILE=%s", s->pgpass_file);
     snprintf(e_db, sizeof e_db, "DATABASE_URL=%s", s->has_pgb ? s->pgb_url : s->pg_proxy_url);
     snprintf(e_redis, sizeof e_redis, "REDIS_URL=%s", s->redis_proxy_url);
+    snprintf(e_rpw, sizeof e_rpw, "DISPATCHD_REDIS_PASSWORD_FILE=%s", s->redis_password_file);
     snprintf(e_dir, sizeof e_dir, "BRINK_STACK_DIR=%s", s->dir);
-    char *extra[] = {e_pgpass, e_db, e_redis, e_dir, NULL};
+    char *extra[] = {e_pgpass, e_db, e_redis, e_rpw, e_dir, NULL};
     m->envp = make_env(drop_nothing, extra);
     memset(e_db, 0, sizeof e_db);
+    memset(e_redis, 0, sizeof e_redis);
     if (!m->envp) goto oom;
+    m->as_user = s->root; /* as root: the stack's account, like every server */
+    m->uid = s->pg_uid;
+    m->gid = s->pg_gid;
     path_in(s, s->service_log, "service.log");
     snprintf(m->log, sizeof m->log, "%s", s->service_log);
     s->has_service = true;
@@ -867,8 +894,8 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
         char sub[200];
         if (proc_lookup_user(PG_ACCOUNT, &s->pg_uid, &s->pg_gid, sub, sizeof sub) < 0) {
             err_set(err, errlen,
-                    "running as root, PostgreSQL needs an unprivileged account: %s (the Debian "
-                    "package postgresql creates it)",
+                    "running as root, the stack's servers need an unprivileged account: %s (the "
+                    "Debian package postgresql creates it)",
                     sub);
             goto fail;
         }
@@ -893,11 +920,10 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     }
     if (choose_ports(nports, ports, what, opt, err, errlen) < 0) goto fail;
     snprintf(s->redis_addr, sizeof s->redis_addr, "127.0.0.1:%d", s->redis_port);
-    snprintf(s->redis_url, sizeof s->redis_url, "redis://%s", s->redis_addr);
 
     /* 2. the proxies (they need only the upstream ports) and the service's command */
     if (start_proxies(s, err, errlen) < 0) goto fail;
-    snprintf(s->redis_proxy_url, sizeof s->redis_proxy_url, "redis://%s", s->redis_proxy_addr);
+    snprintf(s->redis_service_url, sizeof s->redis_service_url, "redis://%s", s->redis_proxy_addr);
     snprintf(s->pg_service_url, sizeof s->pg_service_url, "postgresql://%s@%s/%s", PG_USER,
              s->pg_proxy_addr, PG_DB);
     if (s->has_pgb) { /* the service → PgBouncer → the proxy → PostgreSQL */
@@ -917,6 +943,9 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     if (!s->keep) reaper_add_dir(&s->reaper, s->dir);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (setup_secrets(s, err, errlen) < 0) goto fail;
+    snprintf(s->redis_url, sizeof s->redis_url, "redis://:%s@%s", s->redis_password, s->redis_addr);
+    snprintf(s->redis_proxy_url, sizeof s->redis_proxy_url, "redis://:%s@%s", s->redis_password,
+             s->redis_proxy_addr);
     snprintf(s->pg_url, sizeof s->pg_url, "postgresql://%s:%s@127.0.0.1:%d/%s", PG_USER,
              s->pg_password, s->pg_port, PG_DB);
     snprintf(s->pg_proxy_url, sizeof s->pg_proxy_url, "postgresql://%s:%s@%s/%s", PG_USER,
@@ -993,11 +1022,21 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
     }
     reaper_add_watch(&s->reaper, s->redis_datadir, rd->exe);
     snprintf(rd->ready_url, sizeof rd->ready_url, "%s", s->redis_url);
-    bool redis_ok =
-        mkdir(s->redis_datadir, 0700) == 0 &&
-        redsrv_configure(s->redis_conf, s->redis_datadir, s->redis_port, err, errlen) == 0 &&
-        (rd->argv = redsrv_argv(s->redis_exe, s->redis_conf)) != NULL &&
-        member_spawn(s, rd, err, errlen) == 0;
+    rd->as_user = s->root; /* as root: the stack's account, which owns the data and the file */
+    rd->uid = s->pg_uid;
+    rd->gid = s->pg_gid;
+    redsrv_conf rconf = {.path = s->redis_conf,
+                         .datadir = s->redis_datadir,
+                         .port = s->redis_port,
+                         .password = s->redis_password,
+                         .chown_to = s->root,
+                         .uid = s->pg_uid,
+                         .gid = s->pg_gid};
+    bool redis_ok = mkdir(s->redis_datadir, 0700) == 0 &&
+                    (!s->root || chown(s->redis_datadir, s->pg_uid, s->pg_gid) == 0) &&
+                    redsrv_configure(&rconf, err, errlen) == 0 &&
+                    (rd->argv = redsrv_argv(s->redis_exe, s->redis_conf)) != NULL &&
+                    member_spawn(s, rd, err, errlen) == 0;
     if (!redis_ok && !err[0]) err_set(err, errlen, "cannot prepare redis: %s", strerror(errno));
 
     int st = 0;
@@ -1035,7 +1074,8 @@ int stack_up(const stack_opts *o, stack **out, char *err, size_t errlen) {
                          sizeof s->pg_version, err, errlen) < 0)
         goto fail;
     snprintf(pg->ready_url, sizeof pg->ready_url, "%s", s->pg_url);
-    redsrv_version(s->redis_port, NS_PER_S, s->redis_version, sizeof s->redis_version);
+    redsrv_version(s->redis_port, s->redis_password, NS_PER_S, s->redis_version,
+                   sizeof s->redis_version);
 
     /* 4c. PgBouncer, in front of the PostgreSQL proxy; ready when SELECT 1 answers through it */
     if (s->has_pgb && start_pgbouncer(s, err, errlen) < 0) goto fail;
@@ -1079,6 +1119,9 @@ static void teardown(stack *s) {
     for (int i = 0; i < M_COUNT; i++) member_free(&s->m[i]);
     memset(s->pg_password, 0, sizeof s->pg_password);
     memset(s->pg_su_password, 0, sizeof s->pg_su_password);
+    memset(s->redis_password, 0, sizeof s->redis_password);
+    memset(s->redis_url, 0, sizeof s->redis_url);
+    memset(s->redis_proxy_url, 0, sizeof s->redis_proxy_url);
     memset(s->pg_url, 0, sizeof s->pg_url);
     memset(s->pg_proxy_url, 0, sizeof s->pg_proxy_url);
     memset(s->pg_admin_url, 0, sizeof s->pg_admin_url);

@@ -36,10 +36,12 @@ typedef struct stack_opts {
     bool keep;         /* keep the directory when the stack goes down */
     stack_profile profile;
     /* The service's command template, split into words as a shell would (quotes, no expansion)
-     * and then substituted: {pg_url} {redis_addr} {redis_url} {listen} {port} {secret_file}
-     * {dir}. NULL: the default, DISPATCHD --listen {listen} --pg {pg_url} --redis {redis_url}
-     * --secret-file {secret_file} (with DISPATCHD next to the running executable). "none": no
-     * service. */
+     * and then substituted: {pg_url} {redis_addr} {redis_url} {redis_password_file} {listen}
+     * {port} {secret_file} {dir} ({pg_url} and {redis_url} without their passwords, which the
+     * service finds through PGPASSFILE and DISPATCHD_REDIS_PASSWORD_FILE). NULL: the default,
+     * DISPATCHD --listen {listen} --pg {pg_url} --redis {redis_url} --secret-file {secret_file}
+     * (with DISPATCHD next to the running executable). "none": no service. As root the service
+     * runs as the postgres account, like every server of the stack. */
     const char *service;
     const char *service_ready;             /* URL template; NULL: http://{listen}/readyz */
     int pg_port, redis_port, service_port; /* 0: a free port; otherwise it must be free */
@@ -64,8 +66,11 @@ typedef struct stack_info {
     const char *pg_password_file, *pgpass_file, *pg_superuser_password_file;
     const char *pg_data_dir, *pg_log, *pg_version, *pg_bindir;
     int pg_port;
-    /* Redis (no password: loopback only) */
-    const char *redis_url, *redis_proxy_url; /* redis://127.0.0.1:PORT */
+    /* Redis: a password (requirepass), which the URLs carry (stack.json is 0600) */
+    const char *redis_url, *redis_proxy_url; /* redis://:PW@127.0.0.1:PORT, direct / proxy */
+    const char *redis_service_url;           /* {redis_url}: the proxy, without the password */
+    const char *redis_password;              /* hex; never printed */
+    const char *redis_password_file;         /* the password and a newline, 0600 */
     const char *redis_addr, *redis_proxy_addr;
     const char *redis_data_dir, *redis_log, *redis_version, *redis_server;
     int redis_port;

@@ -1,7 +1,7 @@
 /* state.c — the stack's state file (see state.h): a JSON document built with jansson from the
- * stack's info, written 0600 (it holds the database URLs with their password) by renaming a
- * temporary file, so that a reader never sees half of it — the supervisor rewrites it after
- * every process fault, when pids change. */
+ * stack's info, written 0600 (it holds the PostgreSQL and Redis URLs with their passwords) by
+ * renaming a temporary file, so that a reader never sees half of it — the supervisor rewrites it
+ * after every process fault, when pids change. */
 #include "stack/state.h"
 
 #include <errno.h>
@@ -39,11 +39,12 @@ json_t *stack_state_json(const stack *s, bool keep) {
         i->pg_superuser_password_file, "pgpass_file", i->pgpass_file, "data_dir", i->pg_data_dir,
         "log", i->pg_log, "version", i->pg_version, "bindir", i->pg_bindir, "pid",
         pid_of(s, "postgres"));
-    json_t *rd = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}", "url",
-                           i->redis_url, "proxy_url", i->redis_proxy_url, "addr", i->redis_addr,
-                           "proxy_addr", i->redis_proxy_addr, "port", i->redis_port, "data_dir",
-                           i->redis_data_dir, "log", i->redis_log, "version", i->redis_version,
-                           "server", i->redis_server, "pid", pid_of(s, "redis"));
+    json_t *rd = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o}", "url",
+                           i->redis_url, "proxy_url", i->redis_proxy_url, "service_url",
+                           i->redis_service_url, "password_file", i->redis_password_file, "addr",
+                           i->redis_addr, "proxy_addr", i->redis_proxy_addr, "port", i->redis_port,
+                           "data_dir", i->redis_data_dir, "log", i->redis_log, "version",
+                           i->redis_version, "server", i->redis_server, "pid", pid_of(s, "redis"));
     json_t *px = json_pack("{s:s, s:s, s:s}", "api", i->proxy_api_url, "postgres", i->pg_proxy_addr,
                            "redis", i->redis_proxy_addr);
     json_t *cmd = json_null();

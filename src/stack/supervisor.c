@@ -1,22 +1,28 @@
 /* supervisor.c — the process behind `brink stack up` (see supervisor.h and docs/stack.md).
  *
  * `stack up` must return while the stack keeps running, and the proxies live in-process, so the
- * stack runs in a supervisor: a new session (setsid) named brink-stack, its output in
- * DIR/supervisor.log, that calls stack_up, writes DIR/stack.json (the state file, with its own
- * pid, log and control socket added) and reports "O path" or "E reason" over a pipe to the
- * command, which prints the path and returns. The supervisor then waits on a signalfd (SIGTERM,
- * SIGINT, SIGHUP end the stack; SIGCHLD notices a server that died by itself, and the state file
- * is rewritten) and on a unix socket, DIR/control.sock (0600), that accepts one request per
- * connection: "fault TARGET OP" answered with one JSON line of timestamps (supervisor_fault_reply).
- * It also stops the stack when DIR is removed (rm -rf of a test's or a user's tmp dir). When it
- * stops, a DIR/.keep marker (written by `stack down --keep`) keeps the directory.
+ * stack runs in a supervisor: brink run again (supervisor_spawn) as a sibling of `stack up`, so
+ * that its parent is the shell that ran `stack up` and collects it at once when it ends — an
+ * orphan would wait for PID 1, which here reaps every second or so and in some containers never,
+ * and `stack down` promises that nothing of the stack is left when it returns. The supervisor is
+ * a new session (setsid) named brink-stack, its output in DIR/supervisor.log, that calls stack_up,
+ * writes DIR/stack.json (the state file, with its own pid, log and control socket added) and
+ * reports "O path" or "E reason" over a pipe to the command, which prints the path and returns. The
+ * supervisor then waits on a signalfd (SIGTERM, SIGINT, SIGHUP end the stack; SIGCHLD notices a
+ * server that died by itself, and the state file is rewritten) and on a unix socket,
+ * DIR/control.sock (0600), that accepts one request per connection: "fault TARGET OP" answered with
+ * one JSON line of timestamps (supervisor_fault_reply). It also stops the stack when DIR is removed
+ * (rm -rf of a test's or a user's tmp dir). When it stops, a DIR/.keep marker (written by `stack
+ * down --keep`) keeps the directory.
  *
  * If the supervisor itself is SIGKILLed, the stack's reaper (reaper.c) cleans up after it. */
 #include "stack/supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +32,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -35,6 +42,7 @@
 #include "stack/proc.h"
 #include "stack/state.h"
 
+#define SUPERVISOR_ENV "BRINK_STACK_SUPERVISOR" /* "FD DIR", for the brink that supervises */
 #define KEEP_MARKER    ".keep"
 #define CONTROL_SOCKET "control.sock"
 #define FAULT_WAIT_NS  (180 * NS_PER_S)
@@ -172,6 +180,67 @@ static void report(int fd, char kind, const char *msg) {
     char line[1200];
     int n = snprintf(line, sizeof line, "%c %s\n", kind, msg);
     if (n > 0 && write(fd, line, (size_t)n) != n) say("cannot report to brink stack up");
+}
+
+extern char **environ;
+
+int supervisor_spawn(char *const argv[], int repfd, const char *dir, pid_t *pid, char *err,
+                     size_t errlen) {
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **envp = calloc(n + 2, sizeof *envp);
+    size_t vl = strlen(SUPERVISOR_ENV "=") + 24 + strlen(dir);
+    char *var = malloc(vl);
+    if (!envp || !var) {
+        free(envp);
+        free(var);
+        err_set(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(var, vl, SUPERVISOR_ENV "=%d %s", repfd, dir);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], SUPERVISOR_ENV "=", strlen(SUPERVISOR_ENV "=")))
+            envp[k++] = environ[i];
+    envp[k++] = var;
+    envp[k] = NULL;
+    static const char failed[] = "E cannot run brink again as the stack's supervisor\n";
+    /* between the clone and exec only system calls: no allocation, no lock */
+    long p = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (p < 0 && errno == EINVAL) /* the caller is a namespace's init: a plain child then */
+        p = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+    if (p == 0) {
+        if (fcntl(repfd, F_SETFD, 0) == 0) execve("/proc/self/exe", argv, envp);
+        if (write(repfd, failed, sizeof failed - 1) < 0) {
+        }
+        _exit(127);
+    }
+    int e = errno;
+    free(envp);
+    free(var);
+    if (p < 0) {
+        err_set(err, errlen, "cannot start the stack's supervisor: %s", strerror(e));
+        return -1;
+    }
+    *pid = (pid_t)p;
+    return 0;
+}
+
+bool supervisor_requested(int *repfd, char *dir, size_t dirlen) {
+    const char *v = getenv(SUPERVISOR_ENV);
+    if (!v) return false;
+    char *end;
+    long fd = strtol(v, &end, 10);
+    struct stat st;
+    bool ok = end != v && *end == ' ' && end[1] == '/' && fd > 2 && fd < INT_MAX &&
+              strlen(end + 1) < dirlen && fstat((int)fd, &st) == 0 && S_ISFIFO(st.st_mode);
+    if (ok) {
+        *repfd = (int)fd;
+        memcpy(dir, end + 1, strlen(end + 1) + 1);
+        fcntl(*repfd, F_SETFD, FD_CLOEXEC);
+    }
+    unsetenv(SUPERVISOR_ENV);
+    return ok;
 }
 
 /* Never returns to the caller's flow with the stack running. */

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/config.h"
+#include "config/race_spec.h"
 #include "core/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -214,8 +216,29 @@ static int parse_args(int argc, char **argv, cmd_opts *o, char *err, size_t errl
     return CLI_OK;
 }
 
-/* What the table cannot say alone, and the selection of the profile's tests: 0, or -1 with a
- * reason (bad usage). */
+/* -f FILE, read once before anything starts, as the selected tests will read it: a mistake in it
+ * is one line "FILE:LINE: KEY: ..." and exit 2 with no run directory, not the same error from
+ * every test. A race.yaml (brink race -f) does for a selection of race tests only; for any other
+ * test the file is a brink.yaml. 0, or -1 with the reason. */
+static int check_config(const cmd_opts *o, char *err, size_t errlen) {
+    bool race_only = true, race_yaml = false;
+    for (int i = 0; i < o->profile->n; i++)
+        if (o->sel[i] && strcmp(o->profile->entries[i].test, "race")) race_only = false;
+    if (config_is_race_yaml(o->pass.config, &race_yaml, err, errlen) < 0) return -1;
+    if (race_yaml && race_only) {
+        race_spec spec;
+        if (race_spec_load(o->pass.config, &spec, err, errlen) < 0) return -1;
+        race_spec_free(&spec);
+        return 0;
+    }
+    config *cfg = NULL;
+    if (config_load(o->pass.config, &cfg, err, errlen) < 0) return -1;
+    config_free(cfg);
+    return 0;
+}
+
+/* What the table cannot say alone, the selection of the profile's tests, and the -f file: 0, or
+ * -1 with a reason (bad usage). */
 static int check_args(cmd_opts *o, char *err, size_t errlen) {
     if (!o->out_root[0]) {
         err_set(err, errlen, "--out needs a directory");
@@ -231,7 +254,8 @@ static int check_args(cmd_opts *o, char *err, size_t errlen) {
         err_set(err, errlen, "-f %.200s: %s", o->pass.config, strerror(errno));
         return -1;
     }
-    return suite_select(o->profile, o->only, o->skip, o->sel, err, errlen);
+    if (suite_select(o->profile, o->only, o->skip, o->sel, err, errlen) < 0) return -1;
+    return o->pass.config ? check_config(o, err, errlen) : 0;
 }
 
 /* ---- files ----------------------------------------------------------------------------------- */

@@ -20,13 +20,14 @@ typedef struct webhook_target {
     char *secret;     /* the signing secret (never printed), or NULL when unsigned */
     size_t secret_len;
     sign_scheme sign;
-    pid_t pid;             /* the service's process for the meter, 0: none */
-    int redis_port;        /* the stack's Redis (direct), 0: no backlog to watch */
-    char run_id[16];       /* random, in every order id and webhook-id of this run */
-    const char *body_tmpl; /* the user's body template, or NULL */
-    char body[1024];       /* the rendered-per-step body template (dispatchd's order.created) */
-    char *user_body;       /* the user's template with {{webhook_id}} and {{run}} filled in */
-    char sign_id[96];      /* webhook-id template */
+    pid_t pid;               /* the service's process for the meter, 0: none */
+    int redis_port;          /* the stack's Redis (direct), 0: no backlog to watch */
+    char redis_password[65]; /* its password (AUTH); never printed */
+    char run_id[16];         /* random, in every order id and webhook-id of this run */
+    const char *body_tmpl;   /* the user's body template, or NULL */
+    char body[1024];         /* the rendered-per-step body template (dispatchd's order.created) */
+    char *user_body;         /* the user's template with {{webhook_id}} and {{run}} filled in */
+    char sign_id[96];        /* webhook-id template */
     engine_header hdr[1 + WEBHOOK_MAX_HEADERS];
     char *user_hdr[WEBHOOK_MAX_HEADERS]; /* the user's headers, rendered like user_body */
     int nhdr;

@@ -124,6 +124,7 @@ static int open_stack(const webhook_opts *o, webhook_target *t, char *err, size_
     for (int k = 0; k < n; k++)
         if (!strcmp(ps[k].name, "service")) t->pid = ps[k].pid;
     t->redis_port = i->redis_port;
+    snprintf(t->redis_password, sizeof t->redis_password, "%s", i->redis_password);
     snprintf(t->label, sizeof t->label, "embedded stack: dispatchd (%s) at %s", i->profile,
              i->service_url);
     snprintf(t->service, sizeof t->service, "dispatchd");
@@ -174,6 +175,7 @@ void webhook_target_close(webhook_target *t) {
         free(t->secret);
         t->secret = NULL;
     }
+    memset(t->redis_password, 0, sizeof t->redis_password);
     if (t->st) stack_down(t->st);
     t->st = NULL;
 }
@@ -257,7 +259,17 @@ long long webhook_target_backlog(const webhook_target *t) {
     }
     redisSetTimeout(c, tv);
     long long backlog = -1;
-    redisReply *r = redisCommand(c, "XINFO GROUPS %s", STREAM);
+    redisReply *r = NULL;
+    if (t->redis_password[0]) {
+        r = redisCommand(c, "AUTH %s", t->redis_password);
+        bool authed = r && r->type == REDIS_REPLY_STATUS;
+        if (r) freeReplyObject(r);
+        if (!authed) {
+            redisFree(c);
+            return -1;
+        }
+    }
+    r = redisCommand(c, "XINFO GROUPS %s", STREAM);
     if (r && r->type == REDIS_REPLY_ERROR) {
         backlog = 0; /* no stream: nothing queued (dispatchd --ingest sync) */
     } else if (r && r->type == REDIS_REPLY_ARRAY) {

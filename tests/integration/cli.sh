@@ -112,3 +112,21 @@ refused "db-restart: a value naming its option" "option '--fault': invalid durat
     db-restart crash --fault 5x
 refused "webhook: a shared row names its option" "option '--connections': invalid number 'many'" \
     webhook light -c many
+
+# --- big and deep -f files (security review, issue 15: 80k keys took 53 s to be refused, 100k
+# nested '[' 10 s): refused at once, before the YAML is parsed or its keys compared, one line
+# naming the file (the limits: docs/config.md)
+HEAD='target:\n  url: http://127.0.0.1:1/\n  webhook:\n    sign: none\n    headers:\n'
+{ printf "$HEAD"; awk 'BEGIN { for (i = 0; i < 80000; i++) printf "      X-H%05d: v\n", i }'; } \
+    >"$TMP/keys80k.yaml"
+{ printf "$HEAD"; awk 'BEGIN { for (i = 0; i < 50000; i++) printf "      X-H%05d: v\n", i }'; } \
+    >"$TMP/keys50k.yaml"
+{ printf 'target: '; head -c 100000 /dev/zero | tr '\0' '['; echo; } >"$TMP/deep.yaml"
+refused "-f with 80k keys (1.4 MB): too big, at once" \
+    "$TMP/keys80k.yaml: too big (1440074 bytes; a config file holds at most 1 MiB)" \
+    webhook light -f "$TMP/keys80k.yaml"
+refused "-f with 50k keys in one mapping (under 1 MiB): too many keys, at once" \
+    "$TMP/keys50k.yaml:6: target.webhook.headers: 50000 keys (a mapping holds at most 1000)" \
+    webhook light -f "$TMP/keys50k.yaml"
+refused "-f with 100k nested '[': too deep, at once" \
+    "$TMP/deep.yaml:1: nested more than 64 levels deep" webhook light -f "$TMP/deep.yaml"

@@ -74,6 +74,14 @@ refused "suite --stack-profile fast" "option '--stack-profile': invalid value 'f
     suite quick --out "$OUT" --stack-profile fast
 refused "race: one profile only" "unexpected argument 'moderate'" race light moderate
 refused "race --segment is still refused" "brink race does not take --segment" race --segment 1/2
+# --- -f: the file is parsed once, before anything starts: one line naming FILE:LINE, not one error
+# per test and "4 of 4 tests could not run" (security review, issue 15)
+printf 'target:\n  url: http://127.0.0.1:1/\n  webhook: {sign: none}\n  bogus: 1\n' >"$TMP/bad.yaml"
+refused "suite -f with a mistake: the file's line, once" \
+    "brink suite: $TMP/bad.yaml:4: target.bogus: unknown key" suite quick --out "$OUT" -f "$TMP/bad.yaml"
+printf 'target:\n  url: [\n' >"$TMP/bad2.yaml"
+refused "suite --only race -f with a YAML syntax error" "$TMP/bad2.yaml:3: YAML syntax error" \
+    suite --out "$OUT" --only race -f "$TMP/bad2.yaml"
 check "the refused suites created no output directory" [ ! -e "$OUT" ]
 
 # --- the options still work in every spelling: port 1 answers nothing (exit 3)

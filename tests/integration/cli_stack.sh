@@ -91,6 +91,8 @@ refused "fault redis kil: a suggestion" "unknown fault operation 'kil'; did you 
 # --- values and arity are checked where they are read, naming the option
 refused "up --pg-port 0" "option '--pg-port': invalid number '0'" up --pg-port 0
 refused "down --timeout 0" "option '--timeout': invalid duration '0'" down --timeout 0
+refused "up --dir '': not a directory, a usage error" "option '--dir': empty" up --dir "" --service none
+refused "status --state '': a usage error" "option '--state': empty" status --state ""
 refused "fault with one argument" "missing TARGET OP (e.g. brink stack fault postgres kill)" \
     fault redis
 refused "up takes no argument" "unexpected argument 'now' (see brink stack up --help)" up now

@@ -45,10 +45,10 @@ race:   # dispatchd's protocol, written out
   truth:
     http: {path: '/orders/{{id}}', winner: vendor_id}
     sql: {query: 'SELECT vendor_id FROM order_assignments WHERE order_id = \$1'}
-probes:
-  - {name: stream_lag, kind: redis, url: 'redis://127.0.0.1:$redis_port',
+probes:   # Redis has a password: the URL that carries it is in the environment
+  - {name: stream_lag, kind: redis, url_env: STACK_REDIS_URL,
      command: XINFO GROUPS dispatchd:webhooks, path: '[name=dispatchd].lag'}
-  - {name: stream_pending, kind: redis, url: 'redis://127.0.0.1:$redis_port',
+  - {name: stream_pending, kind: redis, url_env: STACK_REDIS_URL,
      command: XPENDING dispatchd:webhooks dispatchd, path: '[0]'}
   - {name: inbox, kind: sql, url: 'postgresql://brink@127.0.0.1:$pg_port/brink',
      query: SELECT count(*) FROM webhook_inbox}
@@ -68,7 +68,7 @@ dependencies:
     kill_cmd: [$BRINK, stack, fault, redis, kill, --state, $s]
     start_cmd: [$BRINK, stack, fault, redis, start, --state, $s]
     pid_file: $TMP/redis.pid
-    ready_check: redis://127.0.0.1:$redis_port
+    ready_check: tcp://127.0.0.1:$redis_port   # no password in the file (start_cmd waits for PONG)
     timeout: 30s
     toxiproxy: {api: '$(jq -r .proxies.api "$s")', proxy: redis}
   postgresql:
@@ -84,8 +84,9 @@ stack_up S user || {
     exit 0
 }
 ok "an embedded stack is up as the user's stack"
-export PGPASSFILE
+export PGPASSFILE STACK_REDIS_URL
 PGPASSFILE=$(jq -r .postgres.pgpass_file "$S") # the audit's and probes' password, off the URLs
+STACK_REDIS_URL=$(jq -r .redis.url "$S")       # the Redis probes' URL, with its password
 jq -r .redis.pid "$S" >"$TMP/redis.pid"
 C=$TMP/brink.yaml
 write_config "$C" "$S"
@@ -136,8 +137,8 @@ sed "s|^  url: postgresql://brink@127.0.0.1:[0-9]*/brink|  url: postgresql://bri
 pre "the audit database does not answer" 3 "audit.url:" "$TMP/p1.yaml" down
 sed 's|^  stored: .*|  stored: SELECT webhook_id FROM no_such_table WHERE webhook_id = ANY($1)|' "$C" >"$TMP/p2.yaml"
 pre "audit.stored names a table that is not there" 2 'audit.stored: ERROR:  relation "no_such_table" does not exist' "$TMP/p2.yaml" down
-sed "0,/url: 'redis:\/\/127.0.0.1:[0-9]*'/s||url: 'redis://127.0.0.1:$free'|" "$C" >"$TMP/p3.yaml"
-pre "a probe that cannot connect" 3 "probes[0] (stream_lag)" "$TMP/p3.yaml" down
+sed "0,/url_env: STACK_REDIS_URL/s||url_env: NO_REDIS_URL|" "$C" >"$TMP/p3.yaml"
+NO_REDIS_URL=redis://127.0.0.1:$free pre "a probe that cannot connect" 3 "probes[0] (stream_lag)" "$TMP/p3.yaml" down
 sed 's/command: XINFO GROUPS dispatchd:webhooks/command: XINFO GROUPS no:such:stream/' "$C" >"$TMP/p4.yaml"
 pre "a probe whose command fails" 2 "probes[0] (stream_lag)" "$TMP/p4.yaml" down
 sed 's/proxy: redis}/proxy: redis_typo}/' "$C" >"$TMP/p5.yaml"

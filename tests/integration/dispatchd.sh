@@ -23,7 +23,8 @@ check "the embedded schema is identical to sql/schema.sql" \
 help=$("$DISPATCHD" --help)
 ok_help=1
 for f in listen:DISPATCHD_LISTEN pg:DISPATCHD_PG redis:DISPATCHD_REDIS \
-    secret-file:DISPATCHD_SECRET_FILE threads:DISPATCHD_THREADS workers:DISPATCHD_WORKERS \
+    secret-file:DISPATCHD_SECRET_FILE redis-password-file:DISPATCHD_REDIS_PASSWORD_FILE \
+    threads:DISPATCHD_THREADS workers:DISPATCHD_WORKERS \
     accept-mode:DISPATCHD_ACCEPT_MODE ingest:DISPATCHD_INGEST redis-fallback:DISPATCHD_REDIS_FALLBACK \
     redis-timeout:DISPATCHD_REDIS_TIMEOUT pg-pool:DISPATCHD_PG_POOL pg-reconnect:DISPATCHD_PG_RECONNECT; do
     grep -q -- "--${f%%:*} .*(${f##*:})" <<<"$help" || { ok_help=0; echo "#   --help lacks --${f%%:*}"; }
@@ -53,6 +54,24 @@ U=http://127.0.0.1:$P
 check "GET /healthz answers 200" [ "$(http_status "$U/healthz")" = 200 ]
 check "GET /readyz answers 200 with PostgreSQL and Redis up" \
     http_jq "$U/readyz" '.postgres == "ok" and (.redis | startswith("ok"))'
+
+# the stack's Redis has a password, which dispatchd reads from DISPATCHD_REDIS_PASSWORD_FILE
+# (stack_env): without it Redis refuses; it is never a flag value nor a second copy in the URL
+if DISPATCHD_REDIS_PASSWORD_FILE='' START_DD_UNTIL=dd_listening start_dd nopw; then
+    wait_for 10 http_jq "http://127.0.0.1:$PORT_nopw/readyz" '.redis | test("NOAUTH")'
+    check "without the Redis password: not ready, /readyz says NOAUTH" \
+        http_jq "http://127.0.0.1:$PORT_nopw/readyz" '.status == "not_ready" and (.redis | test("NOAUTH"))'
+    kill -9 "$PID_nopw" 2>/dev/null
+else
+    not_ok "dispatchd without the Redis password listens"
+fi
+"$DISPATCHD" --listen 127.0.0.1:0 --redis "redis://:x@127.0.0.1:$REDIS_PORT" >"$TMP/pw2.out" 2>&1
+check "a password in --redis and a password file: refused (exit 2), one line, no password shown" \
+    all [ $? -eq 2 ] -- grep -q 'the --redis URL holds a password too' "$TMP/pw2.out" -- \
+    [ "$(lines "$TMP/pw2.out")" -eq 1 ] -- not grep -qF "$REDISCLI_AUTH" "$TMP/pw2.out"
+"$DISPATCHD" --listen 127.0.0.1:0 --redis-password-file "$TMP/no-such-file" >"$TMP/pw3.out" 2>&1
+check "a missing --redis-password-file: exit 2 naming it" \
+    all [ $? -eq 2 ] -- grep -q "redis-password-file $TMP/no-such-file: No such file" "$TMP/pw3.out"
 
 # signature matrix
 run=$RANDOM$RANDOM

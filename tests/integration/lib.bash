@@ -223,7 +223,9 @@ stack_up() {
     local var=$1 name=$2 s
     shift 2
     chmod 711 "$TMP" # the postgres account must reach the stack's directory
-    if ! s=$("$BRINK" stack up --dir "$TMP/$name" "$@" 2>"$TMP/$name.err"); then
+    # exec: brink is this shell's child, and so is the stack's supervisor (its sibling), which
+    # this shell then collects the moment it exits (a subshell's would wait for PID 1)
+    if ! s=$(exec "$BRINK" stack up --dir "$TMP/$name" "$@" 2>"$TMP/$name.err"); then
         echo "# stack up $name: $(head -c 400 "$TMP/$name.err")" >&2
         return 1
     fi
@@ -231,22 +233,35 @@ stack_up() {
     printf -v "$var" '%s' "$s"
 }
 # stack_env STATE: the variables of that stack for sql, rcli and start_dd: PG_URL (through the
-# fault proxy, no password), PG_DIRECT, REDIS_URL and REDIS_PROXY, REDIS_PORT, SECRET_FILE, API
-# (the proxies' control API), STACK_DIR; PGPASSFILE and dispatchd's DISPATCHD_PG, DISPATCHD_REDIS
-# (through the proxies) and DISPATCHD_SECRET_FILE are exported.
+# fault proxy, no password), PG_DIRECT, REDIS_URL and REDIS_PROXY (directly and through the proxy,
+# no password), REDIS_PORT, SECRET_FILE, API (the proxies' control API), STACK_DIR; the passwords'
+# PGPASSFILE, REDISCLI_AUTH (redis-cli's) and DISPATCHD_REDIS_PASSWORD_FILE, and dispatchd's
+# DISPATCHD_PG, DISPATCHD_REDIS (through the proxies) and DISPATCHD_SECRET_FILE are exported.
 stack_env() {
     local s=$1
-    export PGPASSFILE
+    export PGPASSFILE REDISCLI_AUTH DISPATCHD_REDIS_PASSWORD_FILE
     PGPASSFILE=$(jq -r .postgres.pgpass_file "$s")
+    DISPATCHD_REDIS_PASSWORD_FILE=$(jq -r .redis.password_file "$s")
+    REDISCLI_AUTH=$(head -1 "$DISPATCHD_REDIS_PASSWORD_FILE")
     PG_URL=$(jq -r .postgres.service_url "$s")
     PG_DIRECT="postgresql://brink@127.0.0.1:$(jq -r .postgres.port "$s")/brink"
-    REDIS_URL=$(jq -r .redis.url "$s")
-    REDIS_PROXY=$(jq -r .redis.proxy_url "$s")
+    REDIS_URL="redis://127.0.0.1:$(jq -r .redis.port "$s")"
+    REDIS_PROXY=$(jq -r .redis.service_url "$s")
     REDIS_PORT=$(jq -r .redis.port "$s")
     SECRET_FILE=$(jq -r .service.secret_file "$s")
     API=$(jq -r .proxies.api "$s")
     STACK_DIR=$(dirname "$s")
     export DISPATCHD_PG=$PG_URL DISPATCHD_REDIS=$REDIS_PROXY DISPATCHD_SECRET_FILE=$SECRET_FILE
+}
+# rcli_url URL ARGS...: redis-cli against a redis:// URL; a password in the URL is handed over in
+# REDISCLI_AUTH (redis-cli -u with a password warns on stderr, and it would be on a command line)
+rcli_url() {
+    local u=$1 pw=
+    if [[ $u =~ ^redis://([^@/]*)@(.*)$ ]]; then
+        pw=${BASH_REMATCH[1]#*:}
+        u=redis://${BASH_REMATCH[2]}
+    fi
+    if [ -n "$pw" ]; then REDISCLI_AUTH=$pw redis-cli -u "$u" "${@:2}"; else redis-cli -u "$u" "${@:2}"; fi
 }
 # sql QUERY: psql against the stack's PostgreSQL (directly), unaligned, errors in $TMP/psql.err
 sql() { psql "$PG_DIRECT" -X -q -t -A -v ON_ERROR_STOP=1 -c "$1" 2>>"$TMP/psql.err"; }

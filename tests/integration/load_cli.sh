@@ -37,6 +37,10 @@ usage_case "unknown placeholder in body" "unknown placeholder {{sqe}}" -b '{"id"
 usage_case "unknown placeholder in URL" "unknown placeholder" -n 1 "$A/x/{{nope}}"
 usage_case "unterminated placeholder" "unterminated placeholder" -H 'X-A: {{seq' "$A/"
 usage_case "bad header" "invalid header" -H 'NoColonHere' "$A/"
+# a value with control characters is quoted escaped (\r, \n, \xNN), never raw: one line on stderr
+usage_case "header with CR LF: escaped in the one line" "invalid header 'X: a\r\nB: c\x1b[31m'" \
+    -H $'X: a\r\nB: c\e[31m' "$A/"
+check "the error holds no raw control character" bash -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$TMP/refused.err'"
 usage_case "sign without secret" "needs --secret-env VAR or --secret-file F" --sign github "$A/"
 usage_case "unknown signing scheme" "unknown signing scheme 'hmac'" --sign hmac --secret-env HOME "$A/"
 usage_case "missing secret env" "environment variable BRINK_NO_SUCH_VAR is not set" --sign stripe --secret-env BRINK_NO_SUCH_VAR "$A/"

@@ -1,7 +1,10 @@
 # stack.sh — `brink stack up|status|fault|down` end to end, against the real PostgreSQL and Redis
-# the stack starts: queries and PINGs directly and through the fault proxies; status; process
-# faults from the CLI (committed rows survive a SIGKILL of PostgreSQL); nothing left running and
-# no directory left after `down` and after a SIGKILL of the supervisor (with a backend busy in a
+# the stack starts: queries and PINGs directly and through the fault proxies; Redis's password
+# (NOAUTH without it, directly and through the proxy; a 0600 file; on no command line and in no
+# log; the same after a restart) and, as root, the unprivileged account of redis-server and
+# dispatchd; status; process faults from the CLI (committed rows survive a SIGKILL of
+# PostgreSQL); nothing left running — not even a zombie, the moment `down` returns — and no
+# directory left after `down` and after a SIGKILL of the supervisor (with a backend busy in a
 # query, since PostgreSQL's backends leave the postmaster's process group); a service started
 # from a command template; bad input (one line, exit 2 or 3, nothing left running); and, when
 # run as root, the same basic cycle as an unprivileged user.
@@ -31,9 +34,20 @@ leftovers() {
 state_pids() { jq -r '.processes[].pid' "$1"; }
 # q URL SQL: one psql query's answer (errors too)
 q() { psql "$1" -tAc "$2" 2>&1; }
-# ping_of URL: redis-cli PING's answer (errors too); pongs URL: it is PONG
-ping_of() { redis-cli -u "$1" ping 2>&1; }
+# ping_of URL: redis-cli PING's answer (errors too; the URL's password through REDISCLI_AUTH);
+# pongs URL: it is PONG
+ping_of() { rcli_url "$1" ping 2>&1; }
 pongs() { [ "$(ping_of "$1")" = PONG ]; }
+# noauth PORT COMMAND...: redis-cli without a password gets NOAUTH for the command
+noauth() { env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 -p "$1" "${@:2}" 2>&1 | grep -q '^NOAUTH'; }
+# user_of PID: the account a process runs as
+user_of() { ps -o user= -p "$1" | tr -d ' '; }
+# in_cmdline FILE: the pids of the processes whose command line holds FILE's first line (the
+# pattern is read from the file, so that grep's own command line does not hold it)
+in_cmdline() { grep -laFf <(head -1 "$1") /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr '\n' ' '; }
+# exists PIDS...: those of them that still exist, zombies included (a zombie is a process its
+# parent has not collected yet)
+exists() { for p in "$@"; do [ -e "/proc/$p" ] && echo -n " $p"; done; }
 # still_alive PIDS...: those of them alive, for a message
 still_alive() { for p in "$@"; do alive "$p" && echo -n " $p"; done; }
 
@@ -58,7 +72,8 @@ check "state file is 0600" [ "$(stat -c %a "$S")" = 600 ]
 jqcheck "state file has every documented key" "$S" '
   .schema == "brink.stack/1" and (.dir | type) == "string" and .profile == "tuned" and
   (.postgres.url | startswith("postgresql://brink:")) and (.postgres.proxy_url | startswith("postgresql://")) and
-  (.redis.url | startswith("redis://127.0.0.1:")) and (.redis.proxy_url | startswith("redis://127.0.0.1:")) and
+  (.redis.url | startswith("redis://:")) and (.redis.proxy_url | startswith("redis://:")) and
+  (.redis.service_url | startswith("redis://127.0.0.1:")) and (.redis.password_file | type) == "string" and
   (.proxies.api | startswith("http://127.0.0.1:")) and (.service.secret_file | type) == "string" and
   .service.url == null and (.supervisor.pid | type) == "number" and
   ([.processes[].name] | sort) == ["postgres", "reaper", "redis", "supervisor"] and
@@ -90,6 +105,33 @@ leak=""
 for p in $(state_pids "$S"); do tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$PW" && leak+=" $p"; done
 check "the database password is on no command line of the stack's processes" [ -z "$leak" ]
 
+# Redis has a password: in a 0600 file, never on a command line nor in a log; a client without it
+# is refused (NOAUTH) directly and through the proxy, which is transparent to AUTH
+RPWF=$(jq -r '.redis.password_file // empty' "$S")
+RPORT=$(jq -r .redis.port "$S")
+RPXPORT=$(jq -r .redis.proxy_addr "$S" | sed 's/.*://')
+check "the Redis password file is 0600 and not empty" \
+    all [ -n "$RPWF" ] -- [ -s "$RPWF" ] -- [ "$(stat -c %a "$RPWF" 2>/dev/null)" = 600 ]
+if [ -s "$RPWF" ]; then # redis-cli's own way, off the command line
+    REDISCLI_AUTH=$(head -1 "$RPWF")
+    export REDISCLI_AUTH
+fi
+check "Redis refuses an unauthenticated PING: NOAUTH directly" noauth "$RPORT" PING
+check "Redis refuses an unauthenticated PING: NOAUTH through the proxy" noauth "$RPXPORT" PING
+check "Redis refuses an unauthenticated XADD (an unsigned order): NOAUTH directly and through the proxy" \
+    all noauth "$RPORT" XADD dispatchd:webhooks '*' j '{"order_id":"forged"}' -- \
+    noauth "$RPXPORT" XADD dispatchd:webhooks '*' j '{"order_id":"forged"}'
+check "the stack's URLs carry the Redis password (the state file is 0600); service_url does not" \
+    all [ -s "$RPWF" ] -- jqt '(.redis.url | contains(":" + $pw + "@")) and (.redis.proxy_url | contains(":" + $pw + "@")) and (.redis.service_url | contains("@") | not)' "$S" --arg pw "$(head -1 "$RPWF" 2>/dev/null)"
+if [ -s "$RPWF" ]; then
+    check "the Redis password is on no process's command line" [ -z "$(in_cmdline "$RPWF")" ]
+    check "the Redis password is in no log of the stack" not grep -rqFf <(head -1 "$RPWF") "$D" --include='*.log'
+fi
+if [ "$(id -u)" = 0 ]; then
+    check "as root, redis-server runs as an unprivileged account ($(user_of "$(jq .redis.pid "$S")"))" \
+        [ "$(user_of "$(jq .redis.pid "$S")")" != root ]
+fi
+
 "$BRINK" stack status >"$TMP/status.out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && grep -q '^postgres proxy .* ok' "$TMP/status.out" && ! grep -qF "$PW" "$TMP/status.out"; then
@@ -118,7 +160,7 @@ check "all $N committed rows are there after crash recovery" \
 check "the restart went through WAL crash recovery" grep -q "automatic recovery in progress" "$(jq -r .postgres.log "$S")"
 jqcheck "the state file follows the new postmaster pid" "$S" ".postgres.pid == $(jq .pid_after "$TMP/start.json")"
 "$BRINK" stack fault redis pause --state "$S" >"$TMP/pause.json" 2>&1
-check "redis paused: PING through the proxy times out" not quietly timeout 2 redis-cli -u "$RPROXY" ping
+check "redis paused: PING through the proxy times out" not quietly timeout 2 redis-cli -p "$RPXPORT" ping
 "$BRINK" stack fault redis resume --state "$S" >"$TMP/resume.json" 2>&1
 jqcheck "stack fault redis resume: ready again" "$TMP/resume.json" '.ok and .ready_ns >= .signal_ns'
 "$BRINK" stack fault redis kill --state "$S" >/dev/null 2>&1
@@ -130,12 +172,20 @@ check "a fault on a stopped process: exit 3 and a reason" \
 check "restart of a killed process is refused (not running)" [ $? -eq 3 ]
 check "start after a kill works" \
     all quietly "$BRINK" stack fault redis start --state "$S" -- pongs "$RPROXY"
+check "the started redis-server has the same password (NOAUTH without it, PONG with it)" \
+    all noauth "$RPORT" PING -- pongs "$RURL"
+if [ "$(id -u)" = 0 ]; then
+    check "as root, the started redis-server runs as the same unprivileged account" \
+        [ "$(user_of "$(jq .redis.pid "$S")")" != root ]
+fi
 
 # --- 3. down: every process gone, the directory removed, the pointer cleared ------------------
 pids=$(state_pids "$S")
 "$BRINK" stack down >"$TMP/down.out" 2>&1
 rc=$?
 check "stack down (the most recent stack) exits 0" [ $rc -eq 0 ]
+left=$(exists $pids) # at once: down returns when every process of the stack is gone
+check "as soon as down returns, no process of the state file exists, the supervisor included${left:+ (left:$left)}" [ -z "$left" ]
 left=""
 for p in $pids; do alive "$p" && left+=" $p"; done
 check "after down no process of the stack is alive" [ -z "$left" ]
@@ -145,7 +195,7 @@ rc=$?
 check "stack status without a stack: exit 3, one line" [ $rc -eq 3 -a "$(wc -l <"$TMP/nostack.err")" -eq 1 ]
 
 # --- 4. SIGKILL of the supervisor, with a backend busy in a query: the reaper cleans up --------
-S2=$("$BRINK" stack up --service none --dir "$TMP/s2" 2>"$TMP/up2.err")
+S2=$(exec "$BRINK" stack up --service none --dir "$TMP/s2" 2>"$TMP/up2.err")
 STATES+=("$S2")
 if [ -f "$S2" ]; then
     psql "$(jq -r .postgres.url "$S2")" -c 'select pg_sleep(60)' >/dev/null 2>&1 &
@@ -168,7 +218,7 @@ fi
 
 # --- 4b. the stack's directory removed under it (a test's or a user's rm -rf of a tmp dir): the
 # supervisor notices within a second and stops everything, instead of running on forever
-S3=$("$BRINK" stack up --service none --dir "$TMP/s3" 2>"$TMP/up3.err")
+S3=$(exec "$BRINK" stack up --service none --dir "$TMP/s3" 2>"$TMP/up3.err")
 STATES+=("$S3")
 if [ -f "$S3" ]; then
     pids=$(state_pids "$S3")
@@ -184,7 +234,7 @@ else
 fi
 
 # --- 5. a service from a command template ({port}, {listen}) ----------------------------------
-S3=$("$BRINK" stack up --dir "$TMP/s3" --service "$TESTSRV --listen 127.0.0.1 --port {port} --max-seconds 120" 2>"$TMP/up3.err")
+S3=$(exec "$BRINK" stack up --dir "$TMP/s3" --service "$TESTSRV --listen 127.0.0.1 --port {port} --max-seconds 120" 2>"$TMP/up3.err")
 rc=$?
 STATES+=("$S3")
 if [ $rc -eq 0 ] && [ -f "$S3" ]; then
@@ -200,9 +250,8 @@ if [ $rc -eq 0 ] && [ -f "$S3" ]; then
         '.ok and .pid_after != .pid_before and .ready_ns > .down_ns'
     pids=$(state_pids "$S3")
     "$BRINK" stack down --dir "$TMP/s3" >/dev/null 2>&1
-    left=""
-    for p in $pids; do alive "$p" && left+=" $p"; done
-    check "down with a service: nothing alive, directory gone" [ -z "$left" -a ! -e "$TMP/s3" ]
+    left=$(exists $pids)
+    check "down with a service: no process left (not even a zombie), directory gone${left:+ (left:$left)}" [ -z "$left" -a ! -e "$TMP/s3" ]
 else
     not_ok "stack up with a templated service command (exit $rc): $(cat "$TMP/up3.err")"
 fi
@@ -210,7 +259,7 @@ fi
 # --- 6. --keep keeps the data directory; down --keep too ---------------------------------------
 # (the kept supervisor.log also shows whether the sanitizers found anything in the supervisor)
 sanitizer_clean() { ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$1"; }
-S4=$("$BRINK" stack up --service none --dir "$TMP/s4" 2>"$TMP/up4.err")
+S4=$(exec "$BRINK" stack up --service none --dir "$TMP/s4" 2>"$TMP/up4.err")
 STATES+=("$S4")
 "$BRINK" stack fault postgres restart --dir "$TMP/s4" >/dev/null 2>&1
 "$BRINK" stack down --dir "$TMP/s4" --keep >/dev/null 2>&1
@@ -269,13 +318,31 @@ bad_case "down: --dir and --state" 2 "either --dir or --state" down --dir a --st
 check "no directory left by the failed starts" [ -z "$(ls -d "$TMP"/b[0-9] "$TMP"/brink-stack-* 2>/dev/null)" ]
 if [ -x "$BUILD/dispatchd" ] || [ -x "$ROOT/bin/dispatchd" ]; then
     # the default service: the reference dispatchd, given only the proxies' addresses
-    S5=$("$BRINK" stack up --dir "$TMP/s5" --profile untuned 2>"$TMP/up5.err")
+    S5=$(exec "$BRINK" stack up --dir "$TMP/s5" --profile untuned 2>"$TMP/up5.err")
     STATES+=("$S5")
     if [ -f "$S5" ]; then
         jqcheck "default service: dispatchd with the proxies' addresses and --untuned" "$S5" \
-            '. as $s | ($s.service.command[0] | endswith("dispatchd")) and ($s.service.command | index(["--pg", $s.postgres.service_url]) != null) and ($s.service.command | index(["--redis", $s.redis.proxy_url]) != null) and $s.service.command[-1] == "--untuned"'
+            '. as $s | ($s.service.command[0] | endswith("dispatchd")) and ($s.service.command | index(["--pg", $s.postgres.service_url]) != null) and ($s.service.command | index(["--redis", $s.redis.service_url]) != null) and $s.service.command[-1] == "--untuned"'
         "$BRINK" stack status --dir "$TMP/s5" >"$TMP/status5.out" 2>&1
         check "default service: stack status exits 0" [ $? -eq 0 ]
+        # dispatchd reaches Redis through the proxy with the password, which it reads from a file
+        RPWF5=$(jq -r '.redis.password_file // empty' "$S5")
+        check "default service: dispatchd's --redis is the proxy's service_url, no password on its command line" \
+            jqt '. as $s | ($s.service.command | index(["--redis", $s.redis.service_url]) != null) and ([$s.service.command[] | select(contains($pw))] | length == 0)' \
+            "$S5" --arg pw "$(head -1 "$RPWF5" 2>/dev/null)"
+        if [ -s "$RPWF5" ]; then
+            check "default service: the Redis password is on no process's command line" [ -z "$(in_cmdline "$RPWF5")" ]
+            check "default service: the Redis password is in no log of the stack" \
+                not grep -rqFf <(head -1 "$RPWF5") "$TMP/s5" --include='*.log'
+        else
+            not_ok "default service: the state file names the Redis password file"
+        fi
+        if [ "$(id -u)" = 0 ]; then
+            check "as root, dispatchd runs as an unprivileged account ($(user_of "$(jq .service.pid "$S5")"))" \
+                [ "$(user_of "$(jq .service.pid "$S5")")" != root ]
+            check "as root, redis-server runs as an unprivileged account" \
+                [ "$(user_of "$(jq .redis.pid "$S5")")" != root ]
+        fi
         "$BRINK" stack down --dir "$TMP/s5" >/dev/null 2>&1
         check "default service: down removes everything" [ ! -e "$TMP/s5" ]
     else
@@ -296,12 +363,16 @@ if [ "$(id -u)" = 0 ]; then
         # the cycle, run by the nobody account: exits with the number of the step that failed
         user_cycle() {
             local S pids p
-            S=$("$BRINK" stack up --service none) || exit 1
-            [ "$(psql "$(jq -r .postgres.proxy_url "$S")" -tAc 'select current_user')" = brink ] || exit 2
-            "$BRINK" stack status >/dev/null || exit 3
+            S=$(exec "$BRINK" stack up --service none) || exit 1
+            fail() { "$BRINK" stack down >/dev/null 2>&1; exit "$1"; } # nothing left behind
+            [ "$(psql "$(jq -r .postgres.proxy_url "$S")" -tAc 'select current_user')" = brink ] || fail 2
+            "$BRINK" stack status >/dev/null || fail 3
+            REDISCLI_AUTH=$(cat "$(jq -r .redis.password_file "$S")") || fail 7
+            export REDISCLI_AUTH
+            [ "$(redis-cli -p "$(jq -r .redis.port "$S")" ping)" = PONG ] || fail 8
             pids=$(jq -r '.processes[].pid' "$S")
             "$BRINK" stack down >/dev/null || exit 4
-            for p in $pids; do alive "$p" && exit 5; done
+            for p in $pids; do [ -e "/proc/$p" ] && exit 5; done
             [ ! -e "$(dirname "$S")" ] || exit 6
         }
         out=$(runuser -u nobody -- env -i PATH="$PATH" TMPDIR="$TMP/nobody" ASAN_OPTIONS="${ASAN_OPTIONS:-}" \

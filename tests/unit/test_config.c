@@ -309,6 +309,12 @@ static void test_errors_sections(void **state) {
          "expected a string or a list of strings"},
         {TARGET "dependencies:\n  redis:\n    toxiproxy: {api: 'http://h:1'}\n", 6,
          "dependencies.redis.toxiproxy.proxy", "missing"},
+        /* a proxy's name, as brink proxy's API takes it (64 characters: one too many) */
+        {TARGET "dependencies:\n  redis:\n    toxiproxy: {api: 'http://h:1', proxy: a/b}\n", 6,
+         "dependencies.redis.toxiproxy.proxy", "invalid proxy name 'a/b': want 1 to 63 letters"},
+        {TARGET "dependencies:\n  redis:\n    toxiproxy: {api: 'http://h:1', proxy: "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}\n",
+         6, "dependencies.redis.toxiproxy.proxy", "want 1 to 63 letters, digits, '_', '.' or '-'"},
         {TARGET "dependencies:\n  redis:\n    pid: 12\n    stop_signal: SIGFOO\n", 7,
          "dependencies.redis.stop_signal", "expected a signal"},
         {TARGET "dependencies:\n  postgres: {pid: 3, ready_check: 'tcp://h:1'}\n"
@@ -516,6 +522,40 @@ static void test_modes(void **state) {
     config_free(c);
 }
 
+/* path: head, then line (a printf format of one %d) n times with 0..n-1, then tail. */
+static void write_lines(const char *head, const char *line, int n, const char *tail) {
+    FILE *f = fopen(tmp.file, "w");
+    assert_non_null(f);
+    fputs(head, f);
+    for (int i = 0; i < n; i++) fprintf(f, line, i);
+    fputs(tail, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Big and deep files (security review, issue 15: 80k keys took 53 s to reach "too many headers",
+ * 100k '[' 10 s to reach a syntax error): refused before the parse or the duplicate-key scan,
+ * one line naming the file. The time is checked by tests/integration/cli.sh (timeout 10). */
+static void test_limits(void **state) {
+    config *c = (config *)1;
+    char err[512], want[600];
+    static const char HEAD[] = "target:\n  url: http://127.0.0.1:1/\n  webhook:\n"
+                               "    sign: none\n    headers:\n";
+    write_lines(HEAD, "      X-H%05d: v\n", 80000, ""); /* 1.4 MB */
+    assert_int_equal(config_load(tmp.file, &c, err, sizeof err), -1);
+    assert_null(c);
+    snprintf(want, sizeof want, "%s: too big (", tmp.file);
+    assert_true(!strncmp(err, want, strlen(want)) && strstr(err, "at most 1 MiB)"));
+    write_lines(HEAD, "      X-H%05d: v\n", 50000, ""); /* 850 kB */
+    assert_int_equal(config_load(tmp.file, &c, err, sizeof err), -1);
+    snprintf(want, sizeof want,
+             "%s:6: target.webhook.headers: 50000 keys (a mapping holds at most 1000)", tmp.file);
+    assert_string_equal(err, want);
+    write_lines(TARGET "load: ", "[", 100000, "\n");
+    assert_int_equal(config_load(tmp.file, &c, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:4: nested more than 64 levels deep", tmp.file);
+    assert_string_equal(err, want);
+}
+
 UNIT_MAIN_WITH(setup, teardown, test_full, test_example, test_errors_top, test_errors_target,
                test_errors_sections, test_sender, test_overrides, test_render, test_race_yaml_sniff,
-               test_modes)
+               test_modes, test_limits)

@@ -693,6 +693,22 @@ static void test_errors(void **state) {
     assert_int_equal(
         proxy_create(f->srv, "", "127.0.0.1:0", f->upstream, true, NULL, err, sizeof err),
         PROXY_EINVAL);
+    /* a name must be addressable in /proxies/NAME: [A-Za-z0-9_.-], 1 to 63 characters */
+    const char *bad_names[] = {
+        "a/b",   "a b",         "a?b",
+        "a%2Fb", ".",           "..",
+        "x\ny",  "caf\xc3\xa9", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        err[0] = '\0';
+        if (proxy_create(f->srv, bad_names[i], "127.0.0.1:0", f->upstream, true, NULL, err,
+                         sizeof err) != PROXY_EINVAL)
+            fail_msg("proxy name '%s' was accepted", bad_names[i]);
+        assert_non_null(strstr(err, "invalid proxy name"));
+    }
+    assert_int_equal(proxy_create(f->srv, "Redis_1.main-2", "127.0.0.1:0", f->upstream, true, NULL,
+                                  err, sizeof err),
+                     PROXY_OK);
+    assert_int_equal(proxy_delete(f->srv, "Redis_1.main-2"), PROXY_OK);
     const char *bad[] = {"nonsense", "127.0.0.1:99999", "127.0.0.1:abc",
                          "::1:80",   "[::1]80",         "127.0.0.1:"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

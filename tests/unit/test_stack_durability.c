@@ -171,11 +171,26 @@ static void test_pg_commits_survive_sigkill(void **state) {
     PQfinish(c);
 }
 
+/* A connection to 127.0.0.1:port that has AUTHed with the stack's Redis password. */
+static redisContext *redis_authed(const stack_info *i, int port) {
+    redisContext *r = redisConnect("127.0.0.1", port);
+    assert_true(r && !r->err);
+    redisReply *rep = redisCommand(r, "AUTH %s", i->redis_password);
+    assert_true(rep && rep->type == REDIS_REPLY_STATUS);
+    freeReplyObject(rep);
+    return r;
+}
+
 static void test_redis_aof_survives_sigkill(void **state) {
     const stack_info *i = stack_get_info(g_stack);
     const char *colon = strrchr(i->redis_proxy_addr, ':');
     redisContext *r = redisConnect("127.0.0.1", atoi(colon + 1));
     assert_true(r && !r->err);
+    redisReply *noauth = redisCommand(r, "PING"); /* without the password: refused */
+    assert_true(noauth && noauth->type == REDIS_REPLY_ERROR && !strncmp(noauth->str, "NOAUTH", 6));
+    freeReplyObject(noauth);
+    redisFree(r);
+    r = redis_authed(i, atoi(colon + 1));
     const char *conf[][2] = {{"appendonly", "yes"}, {"appendfsync", "everysec"}, {"save", ""}};
     for (int k = 0; k < 3; k++) {
         redisReply *rep = redisCommand(r, "CONFIG GET %s", conf[k][0]);
@@ -199,8 +214,7 @@ static void test_redis_aof_survives_sigkill(void **state) {
     if (stack_fault(g_stack, "redis", STACK_FAULT_START, &t, err, sizeof err) < 0)
         fail_msg("start: %s", err);
     check_times(&t, false, true);
-    r = redisConnect("127.0.0.1", i->redis_port);
-    assert_true(r && !r->err);
+    r = redis_authed(i, i->redis_port); /* the same password after the restart */
     redisReply *rep = redisCommand(r, "DBSIZE");
     assert_true(rep && rep->type == REDIS_REPLY_INTEGER);
     assert_int_equal(rep->integer, REDIS_KEYS);

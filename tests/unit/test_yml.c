@@ -287,5 +287,87 @@ static void test_helpers(void **state) {
     free(p);
 }
 
+/* Writes head, rep n times, then tail into path. */
+static void write_repeat(const char *path, const char *head, const char *rep, int n,
+                         const char *tail) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(head, f);
+    for (int i = 0; i < n; i++) fputs(rep, f);
+    fputs(tail, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* yml_load_file on path: 0, or -1 with err. */
+static int load_path(const char *path, char *err, size_t errlen) {
+    yaml_document_t doc;
+    if (yml_load_file(path, &doc, err, errlen) < 0) return -1;
+    yaml_document_delete(&doc);
+    return 0;
+}
+
+/* The limits (docs/config.md; security review, issue 15): a file of at most 1 MiB, nested at most
+ * 64 levels deep with at most 100 anchors, a mapping of at most 1000 keys, each checked before
+ * libyaml or the duplicate-key scan could spend quadratic time on it, and each one line naming the
+ * file. */
+static void test_limits(void **state) {
+    unit_tmp t;
+    assert_int_equal(unit_tmp_make(&t, "yml", "big.yaml"), 0);
+    char err[512] = "", want[600];
+    /* 1 MiB exactly is read; a byte more is refused before parsing */
+    write_repeat(t.file, "a: ", "x", (1 << 20) - 4, "\n");
+    if (load_path(t.file, err, sizeof err) < 0) fail_msg("%s", err);
+    write_repeat(t.file, "a: ", "x", (1 << 20) - 3, "\n");
+    assert_int_equal(load_path(t.file, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: too big (1048577 bytes; a config file holds at most 1 MiB)",
+             t.file);
+    assert_string_equal(err, want);
+    /* 64 levels (the top mapping is the first) are read; 65 are refused, in flow or block style */
+    char text[4096];
+    for (int levels = 63; levels <= 64; levels++) {
+        size_t o = (size_t)snprintf(text, sizeof text, "a: ");
+        for (int i = 0; i < levels; i++) text[o++] = '[';
+        for (int i = 0; i < levels; i++) text[o++] = ']';
+        memcpy(text + o, "\n", 2);
+        unit_write_file(t.file, text);
+        assert_int_equal(load_path(t.file, err, sizeof err), levels == 63 ? 0 : -1);
+    }
+    snprintf(want, sizeof want, "%s:1: nested more than 64 levels deep", t.file);
+    assert_string_equal(err, want);
+    size_t o = 0;
+    for (int i = 0; i < 65; i++) o += (size_t)snprintf(text + o, sizeof text - o, "%*sa:\n", i, "");
+    unit_write_file(t.file, text);
+    assert_int_equal(load_path(t.file, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:65: nested more than 64 levels deep", t.file);
+    assert_string_equal(err, want);
+    /* 100 anchors are read (and their aliases resolved); 101 are refused */
+    for (int n = 100; n <= 101; n++) {
+        FILE *f = fopen(t.file, "w");
+        assert_non_null(f);
+        fputs("a: [", f);
+        for (int i = 0; i < n; i++) fprintf(f, "&a%d v, ", i);
+        fputs("*a0, *a99]\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(load_path(t.file, err, sizeof err), n == 100 ? 0 : -1);
+    }
+    snprintf(want, sizeof want, "%s:1: more than 100 anchors (&a100)", t.file);
+    assert_string_equal(err, want);
+    /* a mapping of 1000 keys is checked; of 1001, refused before the duplicate-key scan */
+    for (int n = 1000; n <= 1001; n++) {
+        FILE *f = fopen(t.file, "w");
+        assert_non_null(f);
+        for (int i = 0; i < n; i++) fprintf(f, "k%d: v\n", i);
+        assert_int_equal(fclose(f), 0);
+        yaml_document_t doc;
+        if (yml_load_file(t.file, &doc, err, sizeof err) < 0) fail_msg("%s", err);
+        yml_ctx c = {.doc = &doc, .file = "dir/t.yaml", .err = err, .errlen = sizeof err};
+        int rc = yml_check_keys(&c, yaml_document_get_root_node(&doc), "");
+        yaml_document_delete(&doc);
+        assert_int_equal(rc, n == 1000 ? 0 : -1);
+    }
+    assert_string_equal(err, "dir/t.yaml:1: (top level): 1001 keys (a mapping holds at most 1000)");
+    unit_tmp_remove(&t);
+}
+
 UNIT_MAIN(test_every_kind, test_unknown_key, test_wrong_kind, test_bounds, test_required,
-          test_prefix, test_helpers)
+          test_prefix, test_helpers, test_limits)
