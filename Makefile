@@ -10,6 +10,8 @@
 #   make format     format the sources with .clang-format
 #   make bench      run bench/engine-vs-wrk
 #   make tuning-table   each dispatchd tuning knob untuned vs tuned, measured (bench/tuning-table, ~10 min)
+#   make fuzz       build the libFuzzer harnesses (clang, ASan+UBSan, build/fuzz/) and run each for
+#                   FUZZ_SECONDS (60) on a scratch copy of tests/fuzz/corpus/ (docs/fuzzing.md)
 
 CC      ?= gcc
 NPROC   := $(shell nproc 2>/dev/null || echo 2)
@@ -41,7 +43,8 @@ SRV_SRC  := $(wildcard tests/servers/*.c)
 SRV_BIN  := $(SRV_SRC:tests/servers/%.c=$(BUILD)/servers/%)
 
 .SECONDARY:
-.PHONY: all asan test check demo demo-untuned format clean bench check-format variant-all
+.PHONY: all asan test check demo demo-untuned format clean bench check-format variant-all fuzz \
+    fuzz-build
 
 all:
 	@$(MAKE) --no-print-directory VARIANT=release variant-all
@@ -116,6 +119,64 @@ format:
 
 check-format:
 	@clang-format --dry-run -Werror $(wildcard src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/*/*.c tests/*/*.h)
+
+# ---- fuzzing (tests/fuzz/, docs/fuzzing.md) ------------------------------------------------------
+# libFuzzer harnesses, built by clang with ASan+UBSan into build/fuzz/ (gcc's sanitizer objects
+# cannot be linked with libFuzzer, so the fuzz build compiles its sources itself). Only what the
+# harnesses reach is compiled (FUZZ_LIB_SRC, archived: each harness links the objects it needs).
+# A file whose parsing code is static is compiled through a tests/fuzz/reach_*.c that #includes it
+# whole and adds the entry points (FUZZ_REACH: it takes that file's place); tests/fuzz/seams.c
+# stands in for the two embedded-stack functions the dependency hooks call when they run a fault.
+# The fault proxy's object goes in with weak symbols: the loaders use its proxy_name_ok, while
+# fuzz_proxy_api.c replaces its proxies (which listen on sockets) with a table of its own.
+# `make fuzz` runs every harness for FUZZ_SECONDS on a scratch copy of its corpus (tests/fuzz/run).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := $(CSTD) $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(INC) -MMD -MP
+FUZZ_LIB_SRC := $(addprefix src/core/,b64.c cli.c clock.c err.c fmt.c hdr.c hdrlog.c jpath.c \
+                  jscan.c json.c parse.c rng.c runinfo.c secret.c yml.c) \
+                $(addprefix src/http/,sign.c status_set.c tmpl.c transport.c url.c) \
+                $(addprefix src/load/,delivery.c lifecycle.c mix.c scenario.c scenario_report.c \
+                  sched.c segment.c) \
+                $(addprefix src/config/,config.c deps_yaml.c race_yaml.c scenario_yaml.c) \
+                src/probe/probe.c src/probe/probe_extract.c src/stack/deps.c src/stack/proc.c \
+                src/stack/ready.c src/fault/toxic.c \
+                $(addprefix src/verdict/,capacity.c custom_th.c threshold.c) \
+                $(addprefix src/report/,compare.c html.c junit.c merge.c report_cmd.c svg.c xml.c) \
+                $(addprefix service/,db.c log.c metrics.c queue.c redis.c reply.c schema.c \
+                  webhook.c) \
+                tests/fuzz/common.c tests/fuzz/seams.c
+FUZZ_REACH   := engine client api dispatchd accept
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) \
+                $(FUZZ_REACH:%=$(FUZZ_BUILD)/tests/fuzz/reach_%.o) $(FUZZ_BUILD)/proxy_weak.o
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz: $(FUZZ_CC) not found;" \
+	    "scripts/install-deps installs Debian's clang" >&2; exit 2; }
+	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BUILD)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/proxy_weak.o: $(FUZZ_BUILD)/src/fault/proxy.o Makefile
+	objcopy $$(nm --defined-only -g $< | awk '{print "-W", $$3}') $< $@
+
+# (the Makefile too: an object added to the list is built even when the archive is newer than
+# its source, which .SECONDARY would otherwise allow)
+$(FUZZ_BUILD)/libfuzz.a: $(FUZZ_LIB_OBJ) Makefile
+	@rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libfuzz.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf build bin

@@ -302,34 +302,10 @@ static met_route met_of(route r) {
     }
 }
 
-/* Whether s[0..n) is UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
- * U+10FFFF). Every order id came in through JSON, which is. */
+/* Whether s[0..n) is UTF-8. Every order id came in through JSON, which is. */
 static bool utf8_ok(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            k = 1, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i <= k) return false;
-        unsigned cp = c & (0x3fu >> k);
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80) return false;
-            cp = cp << 6 | (s[i + j] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += k + 1;
-    }
+    for (size_t i = 0, k; i < n; i += k)
+        if ((k = reply_utf8_len(s + i, n - i)) == 0) return false;
     return true;
 }
 

@@ -29,14 +29,48 @@ void reply_fmt(reply *r, int status, const char *fmt, ...) {
     r->retry_after = 0;
 }
 
+size_t reply_utf8_len(const unsigned char *s, size_t n) {
+    if (n == 0) return 0;
+    unsigned c = s[0];
+    size_t k;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        k = 1, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        k = 2, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        k = 3, min = 0x10000;
+    else
+        return 0;
+    if (n <= k) return 0;
+    unsigned cp = c & (0x3fu >> k);
+    for (size_t j = 1; j <= k; j++) {
+        if ((s[j] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[j] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return k + 1;
+}
+
 void reply_json_escape(const char *s, char *out, size_t cap) {
     static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (; *s; s++) {
+    size_t o = 0, left = strlen(s);
+    for (; *s; s++, left--) {
         unsigned char ch = (unsigned char)*s;
         char tmp[8];
         size_t n;
-        if (ch == '"' || ch == '\\') {
+        if (ch >= 0x80) { /* a whole UTF-8 character, or U+FFFD for a byte that starts none */
+            n = reply_utf8_len((const unsigned char *)s, left);
+            if (n == 0) {
+                memcpy(tmp, "\\ufffd", 6);
+                n = 6;
+            } else {
+                memcpy(tmp, s, n);
+                s += n - 1;
+                left -= n - 1;
+            }
+        } else if (ch == '"' || ch == '\\') {
             tmp[0] = '\\';
             tmp[1] = (char)ch;
             n = 2;

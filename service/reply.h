@@ -25,7 +25,12 @@ typedef struct reply {
 void reply_static(reply *r, int status, const char *body);
 /* Sets a reply formatted into r->buf (printf-style). */
 void reply_fmt(reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* JSON-escapes s (without quotes) into out (cap bytes, truncated, NUL-terminated). */
+/* The length of the UTF-8 character at s[0..n) (1 to 4 bytes; RFC 3629: no overlong form, no
+ * surrogate, nothing above U+10FFFF), 0 when none starts there. */
+size_t reply_utf8_len(const unsigned char *s, size_t n);
+/* JSON-escapes s (without quotes) into out (cap bytes, truncated between characters,
+ * NUL-terminated); a byte that starts no UTF-8 character becomes \ufffd, so out is valid JSON
+ * text whatever s holds. */
 void reply_json_escape(const char *s, char *out, size_t cap);
 
 #endif

@@ -478,11 +478,32 @@ static char *read_text(const char *path, size_t *len, char *err, size_t errlen) 
         err_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(YML_MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, YML_MAX_BYTES + 1, f) : 0;
-    int read_errno = buf && ferror(f) ? errno : 0;
     struct stat st;
     long long size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (long long)st.st_size : -1;
+    /* a buffer the size of the file (one byte more shows a file that grew), else 64 KiB that
+     * doubles as a pipe's text comes, up to the limit and one byte */
+    size_t cap = size >= 0 && size < YML_MAX_BYTES ? (size_t)size + 2 : 65536, n = 0;
+    char *buf = malloc(cap);
+    int read_errno = 0;
+    while (buf && n <= YML_MAX_BYTES) {
+        if (n == cap) {
+            size_t nc = cap * 2 > YML_MAX_BYTES + 1 ? YML_MAX_BYTES + 1 : cap * 2;
+            char *nb = realloc(buf, nc); /* (here cap <= the limit, so nc > cap) */
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            read_errno = ferror(f) ? errno : 0;
+            break;
+        }
+    }
     fclose(f);
     if (!buf) {
         err_set(err, errlen, "%s: out of memory while reading it", path);
