@@ -8,8 +8,8 @@
  * Webhooks specification's example secret.
  *
  * Checked besides crashes: every answer a handler sets is JSON (valid UTF-8 included: found here,
- * fixed in reply_json_escape); the stream entry of a valid webhook is a JSON object holding its id, order id and body as
- * the workers expect.
+ * fixed in reply_json_escape); the stream entry of a valid webhook is a JSON object holding its id,
+ * order id and body as the workers expect.
  *
  * Input: parts separated by a line "%%" — URL, Content-Type, webhook-id, webhook-timestamp,
  * webhook-signature, body (a missing part is a missing header). In the timestamp, "{now}" becomes

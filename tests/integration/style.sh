@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.." || exit 1
 # one clang-format for all files (a process a file is slow on a busy machine); it names each
 # file that is not formatted in its "FILE:LINE:COL: error: code should be clang-formatted" lines
 files=()
-for f in src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/unit/*.c tests/servers/*.c; do
+for f in src/*.c src/*/*.c src/*/*.h service/*.c service/*.h tests/unit/*.c tests/unit/*.h tests/servers/*.c tests/servers/*.h tests/fuzz/*.c tests/fuzz/*.h; do
     [ -f "$f" ] && files+=("$f")
 done
 if clang-format --dry-run -Werror "${files[@]}" >/dev/null 2>/tmp/style.$$; then
