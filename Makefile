@@ -80,13 +80,14 @@ $(BUILD)/servers/%: $(BUILD)/tests/servers/%.o
 	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 # make test: the tests run on the asan build while the release build (which must compile too)
-# goes on at the lowest priority, on the CPU the tests leave idle while they wait on outages.
+# goes on at the lowest priority, on the CPU the tests leave idle while they wait on outages. The
+# fuzz harnesses' quick build (tests/integration/fuzz.sh runs them) is made with the asan build.
 # Test files at once: one more than the cores, since most of a file's time is waiting (at one per
 # core, 40 % of the CPU stays idle here); TEST_JOBS=N sets it.
 TEST_JOBS ?= $(shell echo $$(($(NPROC) + 1)))
 test:
 	scripts/install-deps
-	@$(MAKE) --no-print-directory -j$(NPROC) asan
+	@$(MAKE) --no-print-directory -j$(NPROC) asan fuzz-build FUZZ_OPT=-O0 FUZZ_BUILD=build/fuzz-quick
 	@mkdir -p build
 	@nice -n 19 $(MAKE) --no-print-directory -j$(NPROC) all >build/release.log 2>&1 & b=$$!; \
 	    tests/run -j $(TEST_JOBS) build/asan; t=$$?; \

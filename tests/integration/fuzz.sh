@@ -1,7 +1,8 @@
 # fuzz.sh — the short form of `make fuzz` (docs/fuzzing.md), so that the libFuzzer harnesses of
 # tests/fuzz/ cannot rot: builds them if needed (make fuzz-build: clang with ASan+UBSan, -O0, in
-# build/fuzz-quick/, at the lowest priority), then runs each one on a scratch copy of its seed
-# corpus — every seed and regression input replayed first, then FUZZ_SHORT_SECONDS (2) of
+# build/fuzz-quick/, at the lowest priority; make test has built them already), then runs each
+# one on a scratch copy of its seed corpus — every seed and regression input replayed first, then
+# FUZZ_SHORT_SECONDS (1) of
 # fuzzing — at the lowest priority too, one harness per core. A line per harness: "ok - fuzz
 # NAME: N execs/s, E edges, 0 findings", or "not ok" with the finding's first stack frames (its
 # input is kept in build/fuzz-quick/findings/NAME/). Nothing here touches the network.
@@ -24,4 +25,4 @@ else
     exit 1
 fi
 FUZZ_JOBS=$(nproc 2>/dev/null || echo 2) nice -n 19 tests/fuzz/run --tap \
-    -t "${FUZZ_SHORT_SECONDS:-2}" "$FB"
+    -t "${FUZZ_SHORT_SECONDS:-1}" "$FB"
