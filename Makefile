@@ -22,7 +22,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CSTD    := -std=c11 -D_GNU_SOURCE
 INC     := -Isrc -I/usr/include/postgresql
 ifeq ($(VARIANT),asan)
-  OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  # -g1: line tables, all a sanitizer report needs, in three quarters of -g's compile time
+  OPT      := -O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN    := -fsanitize=address,undefined
 else
   OPT      := -O2 -g
@@ -87,7 +88,8 @@ $(BUILD)/servers/%: $(BUILD)/tests/servers/%.o
 TEST_JOBS ?= $(shell echo $$(($(NPROC) + 1)))
 test:
 	scripts/install-deps
-	@$(MAKE) --no-print-directory -j$(NPROC) asan fuzz-build FUZZ_OPT=-O0 FUZZ_BUILD=build/fuzz-quick
+	@$(MAKE) --no-print-directory -j$(NPROC) asan fuzz-build FUZZ_OPT="-O0 -g1" \
+	    FUZZ_BUILD=build/fuzz-quick
 	@mkdir -p build
 	@nice -n 19 $(MAKE) --no-print-directory -j$(NPROC) all >build/release.log 2>&1 & b=$$!; \
 	    tests/run -j $(TEST_JOBS) build/asan; t=$$?; \
