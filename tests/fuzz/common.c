@@ -97,3 +97,55 @@ int fuzz_split(const uint8_t *data, size_t len, char **parts, size_t *lens, int 
 void fuzz_free_parts(char **parts, int n) {
     for (int i = 0; i < n; i++) free(parts[i]);
 }
+
+/* ---- the feeding transport ----------------------------------------------------------------- */
+
+static struct {
+    const uint8_t *data, *cuts;
+    size_t len, off, ncuts, cut;
+} feed;
+
+void fuzz_feed_set(const uint8_t *data, size_t len, const uint8_t *cuts, size_t ncuts) {
+    feed.data = data;
+    feed.len = len;
+    feed.off = 0;
+    feed.cuts = cuts;
+    feed.ncuts = ncuts;
+    feed.cut = 0;
+}
+
+size_t fuzz_feed_left(void) {
+    return feed.len - feed.off;
+}
+
+static int fz_handshake(transport_conn *tc, const char *sni, bool is_ip) {
+    return 1;
+}
+
+static ssize_t fz_read(transport_conn *tc, char *buf, size_t len) {
+    if (feed.off >= feed.len) return TRANSPORT_EOF;
+    size_t n = feed.len - feed.off;
+    if (feed.ncuts) {
+        size_t want = (size_t)feed.cuts[feed.cut++ % feed.ncuts] + 1;
+        if (want < n) n = want;
+    }
+    if (n > len) n = len;
+    memcpy(buf, feed.data + feed.off, n);
+    feed.off += n;
+    return (ssize_t)n;
+}
+
+static ssize_t fz_write(transport_conn *tc, const char *buf, size_t len) {
+    return (ssize_t)len;
+}
+
+static size_t fz_pending(transport_conn *tc) {
+    return 0;
+}
+
+static void fz_close(transport_conn *tc) {
+    tc->fd = -1;
+}
+
+const transport fuzz_feed_transport = {"fuzz",   fz_handshake, fz_read,
+                                       fz_write, fz_pending,   fz_close};

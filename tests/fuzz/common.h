@@ -26,4 +26,13 @@ void fuzz_quiet_stdout(void);
 int fuzz_split(const uint8_t *data, size_t len, char **parts, size_t *lens, int max);
 void fuzz_free_parts(char **parts, int n);
 
+/* A transport (http/transport.h) for the reach files: its reads return the bytes given to
+ * fuzz_feed_set as the server's, each the next cuts[i] + 1 bytes (cycling; everything at once
+ * without cuts), then end-of-file; its writes go nowhere; its handshake succeeds. */
+#include "http/transport.h"
+extern const transport fuzz_feed_transport;
+void fuzz_feed_set(const uint8_t *data, size_t len, const uint8_t *cuts, size_t ncuts);
+/* Bytes not read yet. */
+size_t fuzz_feed_left(void);
+
 #endif

@@ -4,44 +4,8 @@
  * client_response_step as the vendor race reads its claims' answers. */
 #include "../../src/http/client.c"
 
+#include "common.h"
 #include "reach.h"
-
-static struct {
-    const uint8_t *data, *cuts;
-    size_t len, off, ncuts, cut;
-} feed;
-
-static int fz_handshake(transport_conn *tc, const char *sni, bool is_ip) {
-    return 1;
-}
-
-static ssize_t fz_read(transport_conn *tc, char *buf, size_t len) {
-    if (feed.off >= feed.len) return TRANSPORT_EOF;
-    size_t n = feed.len - feed.off;
-    if (feed.ncuts) {
-        size_t want = (size_t)feed.cuts[feed.cut++ % feed.ncuts] + 1;
-        if (want < n) n = want;
-    }
-    if (n > len) n = len;
-    memcpy(buf, feed.data + feed.off, n);
-    feed.off += n;
-    return (ssize_t)n;
-}
-
-static ssize_t fz_write(transport_conn *tc, const char *buf, size_t len) {
-    return (ssize_t)len;
-}
-
-static size_t fz_pending(transport_conn *tc) {
-    return 0;
-}
-
-static void fz_close(transport_conn *tc) {
-    tc->fd = -1;
-}
-
-static const transport fz_transport = {"fuzz",   fz_handshake, fz_read,
-                                       fz_write, fz_pending,   fz_close};
 
 int fuzz_client_feed(const uint8_t *data, size_t len, const uint8_t *cuts, size_t ncuts,
                      bool head) {
@@ -51,13 +15,8 @@ int fuzz_client_feed(const uint8_t *data, size_t len, const uint8_t *cuts, size_
         fprintf(stderr, "fuzz: client_new: %s\n", err);
         abort();
     }
-    feed.data = data;
-    feed.len = len;
-    feed.off = 0;
-    feed.cuts = cuts;
-    feed.ncuts = ncuts;
-    feed.cut = 0;
-    c->tp = &fz_transport;
+    fuzz_feed_set(data, len, cuts, ncuts);
+    c->tp = &fuzz_feed_transport;
     c->tc.fd = -1;
     c->open = true;
     c->used = false;

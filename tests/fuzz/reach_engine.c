@@ -8,49 +8,13 @@
  * that conn_next never opens a connection. */
 #include "../../src/load/engine.c"
 
+#include "common.h"
 #include "reach.h"
 
 struct fuzz_engine {
     engine *e;
     uint64_t seq;
 };
-
-static struct {
-    const uint8_t *data, *cuts;
-    size_t len, off, ncuts, cut;
-} feed;
-
-static int fz_handshake(transport_conn *tc, const char *sni, bool is_ip) {
-    return 1;
-}
-
-static ssize_t fz_read(transport_conn *tc, char *buf, size_t len) {
-    if (feed.off >= feed.len) return TRANSPORT_EOF;
-    size_t n = feed.len - feed.off;
-    if (feed.ncuts) {
-        size_t want = (size_t)feed.cuts[feed.cut++ % feed.ncuts] + 1;
-        if (want < n) n = want;
-    }
-    if (n > len) n = len;
-    memcpy(buf, feed.data + feed.off, n);
-    feed.off += n;
-    return (ssize_t)n;
-}
-
-static ssize_t fz_write(transport_conn *tc, const char *buf, size_t len) {
-    return (ssize_t)len;
-}
-
-static size_t fz_pending(transport_conn *tc) {
-    return 0;
-}
-
-static void fz_close(transport_conn *tc) {
-    tc->fd = -1;
-}
-
-static const transport fz_transport = {"fuzz",   fz_handshake, fz_read,
-                                       fz_write, fz_pending,   fz_close};
 
 #define FZ_FD 1000000 /* a descriptor number nothing has: epoll_ctl on it fails, harmlessly */
 
@@ -68,7 +32,7 @@ fuzz_engine *fuzz_engine_new(const engine_config *cfg, char *err, size_t errlen)
     if (engine_prepare(e, cfg, err, errlen) < 0) goto fail;
     for (int i = 0; i < e->nrq; i++)
         if (e->rq[i].needs_body) e->settings.on_body = on_body;
-    e->tp = &fz_transport;
+    e->tp = &fuzz_feed_transport;
     e->T = 1;
     e->timeout_ns = 5 * NS_PER_S;
     e->max_requests = cfg->max_requests;
@@ -105,14 +69,9 @@ int64_t fuzz_engine_feed(fuzz_engine *fe, int pick, int max, const uint8_t *data
     engine *e = fe->e;
     worker *w = &e->w[0];
     conn *c = &w->conns[0];
-    feed.data = data;
-    feed.len = len;
-    feed.off = 0;
-    feed.cuts = cuts;
-    feed.ncuts = ncuts;
-    feed.cut = 0;
+    fuzz_feed_set(data, len, cuts, ncuts);
     int64_t before = w->responses;
-    for (int k = 0; k < max && (k == 0 || feed.off < feed.len); k++) {
+    for (int k = 0; k < max && (k == 0 || fuzz_feed_left() > 0); k++) {
         int64_t now = clock_now_ns();
         /* the connection taken off the idle list (what dispatch_idle does), "connected" */
         w->nidle = 0;
